@@ -1,0 +1,148 @@
+/**
+ * OCI image references: parsing and normalization, following the distribution/reference grammar
+ * and Docker's defaults (`nginx` is `docker.io/library/nginx:latest`).
+ *
+ * `parseImageReference` never throws: a reference it cannot read comes back as `{ ok: false,
+ * error }` with a specific message, so a caller can count and report it instead of crashing.
+ */
+
+export type Digest = `sha256:${string}`;
+
+export interface ParsedImageReference {
+  /** Registry host, with port when given (`docker.io`, `localhost:5000`, `123.dkr.ecr.us-east-1.amazonaws.com`). */
+  registry: string;
+  /** Repository path within the registry (`library/nginx`, `team/app`). */
+  repository: string;
+  tag?: string;
+  digest?: Digest;
+  /** The fully qualified form: registry/repository[:tag][@digest]. */
+  normalized: string;
+}
+
+export type ParseResult = { ok: true; value: ParsedImageReference } | { ok: false; error: string };
+
+export const DEFAULT_REGISTRY = 'docker.io';
+const LEGACY_REGISTRIES = new Set(['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+const TAG_RE = /^[\w][\w.-]{0,127}$/;
+const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const HOST_RE =
+  /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$/;
+
+export function isDigest(value: string): value is Digest {
+  return DIGEST_RE.test(value);
+}
+
+export function parseImageReference(input: string): ParseResult {
+  const ref = input.trim();
+  if (ref.length === 0) return { ok: false, error: 'empty image reference' };
+  if (ref.length > 4096) return { ok: false, error: 'image reference longer than 4096 characters' };
+
+  let rest = ref;
+  let digest: Digest | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    const d = rest.slice(at + 1);
+    if (!isDigest(d)) {
+      return { ok: false, error: `invalid digest "${d}": expected sha256: followed by 64 lowercase hex digits` };
+    }
+    digest = d;
+    rest = rest.slice(0, at);
+  }
+
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf('/');
+  const lastColon = rest.lastIndexOf(':');
+  if (lastColon > lastSlash) {
+    tag = rest.slice(lastColon + 1);
+    rest = rest.slice(0, lastColon);
+    if (!TAG_RE.test(tag)) return { ok: false, error: `invalid tag "${tag}"` };
+  }
+  if (rest.length === 0) return { ok: false, error: `missing repository in "${ref}"` };
+
+  let registry = DEFAULT_REGISTRY;
+  let path = rest;
+  const firstSlash = rest.indexOf('/');
+  if (firstSlash >= 0) {
+    const first = rest.slice(0, firstSlash);
+    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
+      if (!HOST_RE.test(first)) return { ok: false, error: `invalid registry host "${first}"` };
+      registry = first.toLowerCase();
+      path = rest.slice(firstSlash + 1);
+    }
+  }
+  if (LEGACY_REGISTRIES.has(registry)) registry = DEFAULT_REGISTRY;
+
+  const components = path.split('/');
+  for (const c of components) {
+    if (!PATH_COMPONENT_RE.test(c)) {
+      if (c !== c.toLowerCase()) {
+        return { ok: false, error: `repository "${path}" must be lowercase` };
+      }
+      return { ok: false, error: `invalid repository path component "${c}" in "${ref}"` };
+    }
+  }
+  if (registry === DEFAULT_REGISTRY && components.length === 1) path = `library/${path}`;
+  if (tag === undefined && digest === undefined) tag = 'latest';
+
+  const normalized = `${registry}/${path}${tag !== undefined ? `:${tag}` : ''}${digest !== undefined ? `@${digest}` : ''}`;
+  const value: ParsedImageReference = { registry, repository: path, normalized };
+  if (tag !== undefined) value.tag = tag;
+  if (digest !== undefined) value.digest = digest;
+  return { ok: true, value };
+}
+
+/** Why an image's digest is not known. Never guess a digest: report one of these instead. */
+export type UnresolvedReason =
+  | 'not-reported-by-provider'
+  | 'pending-start'
+  | 'lookup-failed'
+  | 'invalid-reference'
+  | 'registry-not-supported';
+
+/** A container image as the console sees it: a reference and, when resolved, its digest. */
+export interface ContainerImage {
+  /** The reference exactly as the provider reported it. */
+  reference: string;
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: Digest;
+  /** Set exactly when `digest` is absent. */
+  unresolved?: { reason: UnresolvedReason; detail?: string };
+}
+
+/**
+ * Builds a ContainerImage from a reference and a digest the provider resolved (which wins over a
+ * digest pinned in the reference only if they agree; a disagreement keeps the provider's, which is
+ * what actually ran). An unparsable reference yields an unresolved image with the parse error.
+ */
+export function toContainerImage(
+  reference: string,
+  resolvedDigest?: string,
+  unresolvedReason: UnresolvedReason = 'not-reported-by-provider',
+  unresolvedDetail?: string,
+): ContainerImage {
+  const parsed = parseImageReference(reference);
+  if (!parsed.ok) {
+    const img: ContainerImage = {
+      reference,
+      registry: '',
+      repository: '',
+      unresolved: { reason: 'invalid-reference', detail: parsed.error },
+    };
+    if (resolvedDigest !== undefined && isDigest(resolvedDigest)) {
+      img.digest = resolvedDigest;
+      delete img.unresolved;
+    }
+    return img;
+  }
+  const p = parsed.value;
+  const img: ContainerImage = { reference, registry: p.registry, repository: p.repository };
+  if (p.tag !== undefined) img.tag = p.tag;
+  const digest = resolvedDigest !== undefined && isDigest(resolvedDigest) ? resolvedDigest : p.digest;
+  if (digest !== undefined) img.digest = digest;
+  else img.unresolved = unresolvedDetail === undefined ? { reason: unresolvedReason } : { reason: unresolvedReason, detail: unresolvedDetail };
+  return img;
+}

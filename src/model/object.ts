@@ -1,0 +1,45 @@
+/**
+ * ClusterObject: the one type that flows from adapters through the watch engine to the console.
+ * Each variant has a globally unique key (`objectKey`) and a content hash (`objectHash`) that ignores
+ * nothing but key order, so "seen again" and "changed" can be told apart.
+ */
+import type { Cluster, Namespace, Node, Workload } from './cluster.js';
+import { contentHash } from './hash.js';
+
+export type ClusterObject =
+  | { kind: 'cluster'; cluster: Cluster }
+  | { kind: 'namespace'; namespace: Namespace }
+  | { kind: 'workload'; workload: Workload }
+  | { kind: 'node'; node: Node };
+
+export type ClusterObjectKind = ClusterObject['kind'];
+
+export function objectClusterId(o: ClusterObject): string {
+  switch (o.kind) {
+    case 'cluster':
+      return o.cluster.id;
+    case 'namespace':
+      return o.namespace.clusterId;
+    case 'workload':
+      return o.workload.clusterId;
+    case 'node':
+      return o.node.clusterId;
+  }
+}
+
+export function objectKey(o: ClusterObject): string {
+  switch (o.kind) {
+    case 'cluster':
+      return `cluster/${o.cluster.id}`;
+    case 'namespace':
+      return `namespace/${o.namespace.clusterId}/${o.namespace.name}`;
+    case 'workload':
+      return `workload/${o.workload.clusterId}/${o.workload.uid}`;
+    case 'node':
+      return `node/${o.node.clusterId}/${o.node.id}`;
+  }
+}
+
+export function objectHash(o: ClusterObject): string {
+  return contentHash(o);
+}

@@ -1,0 +1,92 @@
+/**
+ * Structured logs (pino, JSON; pretty when stdout is a TTY). Every secret-bearing field is redacted
+ * by path wherever it appears, and `redactSecrets` scrubs secret-looking substrings from free text
+ * (error messages from SDKs sometimes quote request headers). Secrets never reach a log line.
+ */
+import { pino } from 'pino';
+import type { Logger, DestinationStream } from 'pino';
+
+export type { Logger };
+
+/** Field names whose values are secrets, at any depth (matched case-sensitively by pino paths). */
+export const SECRET_FIELDS = [
+  'token',
+  'bearerToken',
+  'authorization',
+  'Authorization',
+  'password',
+  'secret',
+  'secretAccessKey',
+  'sessionToken',
+  'accessKeyId',
+  'externalId',
+  'privateKey',
+  'private_key',
+  'credentials',
+  'apiKey',
+  'clientSecret',
+];
+
+export function redactPaths(): string[] {
+  const paths: string[] = [];
+  for (const f of SECRET_FIELDS) {
+    paths.push(f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`);
+  }
+  paths.push('req.headers.authorization', 'headers.authorization', 'metadata.authorization');
+  return paths;
+}
+
+export interface LoggerOptions {
+  level?: string;
+  /** Pretty output; defaults to stdout being a TTY. */
+  pretty?: boolean;
+  /** Where to write (tests capture logs through this). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const base = {
+    level: options.level ?? 'info',
+    base: { name: 'sightline' },
+    redact: { paths: redactPaths(), censor: '[REDACTED]' },
+    serializers: { err: errorSerializer },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (options.destination) return pino(base, options.destination);
+  const pretty = options.pretty ?? process.stdout.isTTY === true;
+  if (pretty) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
+  }
+  return pino(base);
+}
+
+const SECRET_TEXT_PATTERNS: RegExp[] = [
+  /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi,
+  /((?:aws_)?secret_?access_?key["'\s:=]+)[A-Za-z0-9/+=]{16,}/gi,
+  /((?:x-amz-security-token|sessiontoken)["'\s:=]+)[A-Za-z0-9/+=]{16,}/gi,
+  /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,
+  /((?:token|password|secret)["'\s]*[:=]\s*["']?)[^\s"',}]{6,}/gi,
+];
+
+/** Removes secret-looking substrings from free text. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const re of SECRET_TEXT_PATTERNS) {
+    out = out.replace(re, (_m, p1: string, p2?: string) => (typeof p2 === 'string' && p2.startsWith('-----END') ? `${p1}[REDACTED]${p2}` : `${p1}[REDACTED]`));
+  }
+  return out;
+}
+
+function errorSerializer(err: unknown): unknown {
+  if (err instanceof Error) {
+    const out: Record<string, unknown> = {
+      type: err.name,
+      message: redactSecrets(err.message),
+    };
+    const code = (err as { code?: unknown }).code;
+    if (code !== undefined) out['code'] = code;
+    if (err.stack) out['stack'] = redactSecrets(err.stack);
+    return out;
+  }
+  return typeof err === 'string' ? redactSecrets(err) : err;
+}

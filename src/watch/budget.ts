@@ -1,0 +1,117 @@
+/**
+ * API budget: a token bucket per provider bucket (e.g. `ecs:cluster-resource-read`), so the watcher
+ * never eats the customer's shared API quota. Rates default to a fraction (25 %) of the provider's
+ * documented refill rate; burst to the same fraction of the documented burst (at least 1).
+ *
+ * `acquire` resolves when a token is available; waiting uses the injected scheduler, so tests
+ * drive it with virtual time. The total time callers waited is exposed (`waitedMs`) for the
+ * "interval stretch" metric.
+ */
+import type { SchedulerLike } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
+
+export interface BucketLimit {
+  /** Tokens available at once. */
+  burst: number;
+  /** Tokens added per second. */
+  refillPerSecond: number;
+}
+
+interface BucketState {
+  limit: BucketLimit;
+  tokens: number;
+  updatedMs: number;
+  waitedMs: number;
+  queue: Array<{ n: number; resolve: () => void }>;
+  timerArmed: boolean;
+}
+
+export class ApiBudget {
+  private readonly buckets = new Map<string, BucketState>();
+
+  constructor(
+    limits: Record<string, BucketLimit>,
+    private readonly fraction = 0.25,
+    private readonly scheduler: SchedulerLike = asyncScheduler,
+  ) {
+    for (const [name, limit] of Object.entries(limits)) this.define(name, limit);
+  }
+
+  /** Adds (or replaces) a bucket with the provider's documented limit; the fraction is applied here. */
+  define(name: string, documented: BucketLimit): void {
+    const limit = {
+      burst: Math.max(1, Math.floor(documented.burst * this.fraction)),
+      refillPerSecond: documented.refillPerSecond * this.fraction,
+    };
+    this.buckets.set(name, {
+      limit,
+      tokens: limit.burst,
+      updatedMs: this.scheduler.now(),
+      waitedMs: 0,
+      queue: [],
+      timerArmed: false,
+    });
+  }
+
+  limitOf(name: string): BucketLimit | undefined {
+    return this.buckets.get(name)?.limit;
+  }
+
+  /** Total milliseconds callers of this bucket have waited for tokens. */
+  waitedMs(name: string): number {
+    return this.buckets.get(name)?.waitedMs ?? 0;
+  }
+
+  /** Waits until `n` tokens are available in `bucket`, then takes them. Unknown buckets are not limited. */
+  acquire(bucket: string, n = 1): Promise<void> {
+    const b = this.buckets.get(bucket);
+    if (!b) return Promise.resolve();
+    this.refill(b);
+    if (b.queue.length === 0 && b.tokens >= n) {
+      b.tokens -= n;
+      return Promise.resolve();
+    }
+    const requestedAt = this.scheduler.now();
+    return new Promise<void>((resolve) => {
+      b.queue.push({
+        n,
+        resolve: () => {
+          b.waitedMs += this.scheduler.now() - requestedAt;
+          resolve();
+        },
+      });
+      this.drain(b);
+    });
+  }
+
+  private refill(b: BucketState): void {
+    const now = this.scheduler.now();
+    const elapsed = Math.max(0, now - b.updatedMs);
+    b.tokens = Math.min(b.limit.burst, b.tokens + (elapsed / 1000) * b.limit.refillPerSecond);
+    b.updatedMs = now;
+  }
+
+  private drain(b: BucketState): void {
+    this.refill(b);
+    while (b.queue.length > 0) {
+      const head = b.queue[0];
+      if (!head) break;
+      // A request larger than the burst is served once the bucket is full.
+      const need = Math.min(head.n, b.limit.burst);
+      if (b.tokens < need) break;
+      b.tokens -= need;
+      b.queue.shift();
+      head.resolve();
+    }
+    const head = b.queue[0];
+    if (head && !b.timerArmed) {
+      const need = Math.min(head.n, b.limit.burst) - b.tokens;
+      const delayMs = Math.max(1, Math.ceil((need / b.limit.refillPerSecond) * 1000));
+      b.timerArmed = true;
+      this.scheduler.schedule(() => {
+        b.timerArmed = false;
+        this.drain(b);
+      }, delayMs);
+    }
+  }
+}

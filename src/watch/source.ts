@@ -1,0 +1,85 @@
+/**
+ * The contract between provider adapters and the watch engine (see
+ * ../shared/reference/watch-semantics.md). An adapter implements one WatchSource per resource kind
+ * and scope; the engine turns it into ADDED / MODIFIED / DELETED / BOOKMARK events.
+ *
+ * Failure: every method may reject. A rejection carrying `isThrottling(err) === true` makes the
+ * engine back off without relisting; any other rejection backs off (client-go constants) and retries.
+ */
+import type { Observable } from 'rxjs';
+
+export interface ListPage<T> {
+  items: T[];
+  /** Absent on the last page. */
+  nextPageToken?: string;
+  /**
+   * Only on the first page: the position in the change feed from which hints must be read so that
+   * nothing that happened after the list began is missed (e.g. an audit-log timestamp taken just
+   * before listing). Opaque to the engine.
+   */
+  cursor?: string;
+}
+
+export type Hint<T> =
+  /** The object may have changed. `state`, when given, is its full new normalized state. */
+  | { type: 'changed'; key: string; state?: T; cursor?: string }
+  /** The object is gone according to the feed (a delete event). The engine confirms with get(). */
+  | { type: 'deleted'; key: string; cursor?: string }
+  /** The feed cannot prove it delivered everything since the cursor (410 analogue): relist. */
+  | { type: 'gap'; reason: string }
+  /** Nothing changed up to `cursor`; persist it. */
+  | { type: 'bookmark'; cursor: string };
+
+export interface CheapPoll {
+  /** How often to poll, before budget stretching. */
+  intervalMs: number;
+  /**
+   * A fingerprint of the source's scope: key -> opaque token ('' when the provider gives none).
+   * The engine fetches (getMany) only keys that are new, whose token changed, or that vanished.
+   */
+  poll(): Promise<Map<string, string>>;
+}
+
+export interface WatchSource<T> {
+  /** Stable id, e.g. `ecs/123456789012/us-east-1/tasks`. Used for cursors, metrics and logs. */
+  readonly id: string;
+  keyOf(obj: T): string;
+  /**
+   * A per-object order that really is monotonic (Cloud Run generation, ECS Task.version,
+   * updateTime in ms). `undefined` when the provider gives none: then only the content hash counts.
+   */
+  orderOf(obj: T): number | undefined;
+  /** Content hash of the normalized object: equal hashes mean "nothing changed". */
+  hashOf(obj: T): string;
+  list(pageToken: string | undefined): Promise<ListPage<T>>;
+  /** The current state, or undefined when the object no longer exists. */
+  get(key: string): Promise<T | undefined>;
+  /** Batched get (adapters map it to their batch Describe calls). Missing keys mean "gone". */
+  getMany?(keys: string[]): Promise<Map<string, T | undefined>>;
+  /** Change hints starting at `fromCursor` (undefined: from "now"). May complete or error: the engine resubscribes. */
+  hints(fromCursor: string | undefined): Observable<Hint<T>>;
+  cheapPoll?: CheapPoll;
+}
+
+/** Marks an error as provider throttling (429, ThrottlingException, RESOURCE_EXHAUSTED on a quota). */
+export class ThrottledError extends Error {
+  readonly throttled = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ThrottledError';
+  }
+}
+
+export function isThrottling(err: unknown): boolean {
+  if (err instanceof ThrottledError) return true;
+  if (err !== null && typeof err === 'object') {
+    const e = err as { name?: unknown; code?: unknown; throttled?: unknown };
+    if (e.throttled === true) return true;
+    if (e.name === 'ThrottlingException' || e.name === 'TooManyRequestsException') return true;
+    if (e.code === 8) return true; // gRPC RESOURCE_EXHAUSTED
+  }
+  return false;
+}
