@@ -1,0 +1,38 @@
+/**
+ * What every provider adapter (adapters/cloudrun, adapters/ecs, a future App Runner) gives the
+ * daemon: watch sources of normalized ClusterObjects and a stream of agent activity (each
+ * successful cluster-wide poll moves the cluster's LAST SEEN). The daemon owns the watch engine and
+ * the console; the adapter owns provider clients, listing, audit-log tailing and normalization.
+ *
+ * Failure: `sources()` rejects only on configuration-level problems (no credentials at all);
+ * transient provider errors surface from the sources' methods and the engine retries them.
+ */
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { Logger } from 'pino';
+import type { AgentActivity, ClusterObject, Provider } from '../model/index.js';
+import type { WatchSource } from '../watch/source.js';
+import type { ApiBudget } from '../watch/budget.js';
+import type { CoreMetrics } from '../runtime/metrics.js';
+import type { KeyValueCache } from '../state/cache.js';
+
+export interface ProviderDeps {
+  logger: Logger;
+  metrics: CoreMetrics;
+  budget: ApiBudget;
+  scheduler: SchedulerLike;
+  cache: KeyValueCache;
+  tenant: { group: string; issuer: string };
+  agentVersion: string;
+  /** Cluster-wide cheap poll / LAST SEEN interval. */
+  clusterPollIntervalMs: number;
+}
+
+export interface ProviderAdapter {
+  readonly provider: Provider;
+  /** The watch sources for this adapter's whole scope (all projects/regions or regions/clusters). */
+  sources(): Promise<WatchSource<ClusterObject>[]>;
+  /** One value per successful cluster-wide poll or observed change, per cluster. */
+  readonly activity$: Observable<AgentActivity>;
+  /** Stops timers, tail streams and clients. Idempotent. */
+  close(): Promise<void>;
+}

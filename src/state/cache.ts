@@ -1,0 +1,22 @@
+/**
+ * A small persistent key-value cache for immutable provider facts (ECS task definitions by ARN).
+ * The SQLite state database implements it; `MemoryCache` serves tests and `once`.
+ * Contract: `get` never throws for a missing key; values are opaque strings (JSON by convention).
+ */
+export interface KeyValueCache {
+  get(namespace: string, key: string): string | undefined;
+  set(namespace: string, key: string, value: string): void;
+}
+
+export class MemoryCache implements KeyValueCache {
+  private readonly data = new Map<string, string>();
+  get(namespace: string, key: string): string | undefined {
+    return this.data.get(`${namespace}\u0000${key}`);
+  }
+  set(namespace: string, key: string, value: string): void {
+    this.data.set(`${namespace}\u0000${key}`, value);
+  }
+  get size(): number {
+    return this.data.size;
+  }
+}
