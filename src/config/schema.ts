@@ -13,16 +13,30 @@ const GCP_PROJECT_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const AWS_ACCOUNT_RE = /^[0-9]{12}$/;
 const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
 
-const ms = (what: string) => z.number({ error: `${what} must be a number of milliseconds` }).int().positive();
+const ms = (what: string) =>
+  z
+    .number({ error: `${what} must be a number of milliseconds` })
+    .int()
+    .positive();
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
 
 const httpUrl = z
   .string()
-  .url({ error: 'must be a URL such as http://127.0.0.1:4566' })
-  .refine((u) => /^https?:\/\//.test(u), { error: 'must be an http:// or https:// URL' });
+  .refine(isHttpUrl, { error: 'must be an http:// or https:// URL, e.g. https://issuer.example.com' });
 
 const hostPort = z
   .string()
-  .regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, { error: 'must be host:port, e.g. 127.0.0.1:8443' });
+  .regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, {
+    error: 'must be host:port, e.g. 127.0.0.1:8443',
+  });
 
 const cloudRunCredentials = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('adc') }),
@@ -37,7 +51,10 @@ const cloudRunCredentials = z.discriminatedUnion('source', [
 
 export const cloudRunSchema = z.strictObject({
   projects: z.array(z.string().regex(GCP_PROJECT_RE, { error: 'not a GCP project id' })).min(1),
-  regions: z.union([z.literal('all'), z.array(z.string().regex(GCP_REGION_RE, { error: 'not a GCP region (e.g. us-central1)' })).min(1)]),
+  regions: z.union([
+    z.literal('all'),
+    z.array(z.string().regex(GCP_REGION_RE, { error: 'not a GCP region (e.g. us-central1)' })).min(1),
+  ]),
   credentials: cloudRunCredentials.default({ source: 'adc' }),
   endpoints: z
     .strictObject({
@@ -60,10 +77,15 @@ const awsCredentials = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('default') }),
   z.strictObject({
     source: z.literal('assumeRole'),
-    roleArn: z.string().regex(ROLE_ARN_RE, { error: 'not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)' }),
+    roleArn: z
+      .string()
+      .regex(ROLE_ARN_RE, { error: 'not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)' }),
     /** Secret by reference: `${VAR}`. */
     externalId: z.string().min(2).max(1224),
-    sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/).default('sightline'),
+    sessionName: z
+      .string()
+      .regex(/^[\w+=,.@-]{2,64}$/)
+      .default('sightline'),
   }),
   /** Static keys, by `${VAR}` reference only (emulator / tests). */
   z.strictObject({
@@ -84,7 +106,11 @@ export const ecsSchema = z.strictObject({
       lookupAttribute: z.enum(['EventSource', 'ReadOnly']).default('EventSource'),
       pollIntervalMs: ms('pollIntervalMs').default(defaults.ecs.cloudTrailPollIntervalMs),
       overlapMs: ms('overlapMs').default(defaults.ecs.cloudTrailOverlapMs),
-      maxRequestsPerSecond: z.number().positive().max(2, { error: 'CloudTrail allows at most 2 requests per second per account and region' }).default(defaults.ecs.cloudTrailMaxRequestsPerSecond),
+      maxRequestsPerSecond: z
+        .number()
+        .positive()
+        .max(2, { error: 'CloudTrail allows at most 2 requests per second per account and region' })
+        .default(defaults.ecs.cloudTrailMaxRequestsPerSecond),
     })
     .default({
       lookupAttribute: 'EventSource',
@@ -100,7 +126,11 @@ export const consoleSchema = z.strictObject({
   address: hostPort,
   tls: z
     .discriminatedUnion('mode', [
-      z.strictObject({ mode: z.literal('tls'), caFile: z.string().min(1).optional(), serverName: z.string().min(1).optional() }),
+      z.strictObject({
+        mode: z.literal('tls'),
+        caFile: z.string().min(1).optional(),
+        serverName: z.string().min(1).optional(),
+      }),
       z.strictObject({ mode: z.literal('plaintext') }),
     ])
     .default({ mode: 'tls' }),
@@ -109,46 +139,59 @@ export const consoleSchema = z.strictObject({
   batchMaxItems: z.number().int().min(1).max(10_000).default(defaults.console.batchMaxItems),
   batchMaxDelayMs: ms('batchMaxDelayMs').default(defaults.console.batchMaxDelayMs),
   rpcDeadlineMs: ms('rpcDeadlineMs').default(defaults.console.rpcDeadlineMs),
-  outboxMaxBytes: z.number().int().min(1024 * 1024).default(defaults.console.outboxMaxBytes),
+  outboxMaxBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(defaults.console.outboxMaxBytes),
 });
 
-export const configSchema = z
-  .strictObject({
-    tenant: z.strictObject({
-      /** IAM group in the console that this account's clusters belong to. */
-      group: z.string().min(1),
-      /** Identity issuer the console trusts for this watcher. */
-      issuer: httpUrl,
+export const configSchema = z.strictObject({
+  tenant: z.strictObject({
+    /** IAM group in the console that this account's clusters belong to. */
+    group: z.string().min(1),
+    /** Identity issuer the console trusts for this watcher. */
+    issuer: httpUrl,
+  }),
+  providers: z
+    .strictObject({
+      cloudRun: cloudRunSchema.optional(),
+      ecs: ecsSchema.optional(),
+    })
+    .refine((p) => p.cloudRun !== undefined || p.ecs !== undefined, {
+      error: 'configure at least one provider (cloudRun or ecs)',
     }),
-    providers: z
-      .strictObject({
-        cloudRun: cloudRunSchema.optional(),
-        ecs: ecsSchema.optional(),
-      })
-      .refine((p) => p.cloudRun !== undefined || p.ecs !== undefined, { error: 'configure at least one provider (cloudRun or ecs)' }),
-    intervals: z
-      .strictObject({
-        resyncPeriodMs: ms('resyncPeriodMs').default(defaults.resyncPeriodMs),
-        clusterPollIntervalMs: ms('clusterPollIntervalMs').default(defaults.clusterPollIntervalMs),
-        watchdogTimeoutMs: ms('watchdogTimeoutMs').default(defaults.watchdogTimeoutMs),
-        heartbeatIntervalMs: ms('heartbeatIntervalMs').default(defaults.heartbeatIntervalMs),
-      })
-      .default({
-        resyncPeriodMs: defaults.resyncPeriodMs,
-        clusterPollIntervalMs: defaults.clusterPollIntervalMs,
-        watchdogTimeoutMs: defaults.watchdogTimeoutMs,
-        heartbeatIntervalMs: defaults.heartbeatIntervalMs,
-      }),
-    budget: z
-      .strictObject({ fraction: z.number().gt(0).max(1, { error: 'fraction is at most 1 (100 % of the provider limit)' }).default(defaults.budgetFraction) })
-      .default({ fraction: defaults.budgetFraction }),
-    console: consoleSchema,
-    stateDir: z.string().min(1),
-    http: z.strictObject({ listen: hostPort.default(defaults.http.listen) }).default({ listen: defaults.http.listen }),
-    log: z
-      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
-      .default({ level: 'info' }),
-  });
+  intervals: z
+    .strictObject({
+      resyncPeriodMs: ms('resyncPeriodMs').default(defaults.resyncPeriodMs),
+      clusterPollIntervalMs: ms('clusterPollIntervalMs').default(defaults.clusterPollIntervalMs),
+      watchdogTimeoutMs: ms('watchdogTimeoutMs').default(defaults.watchdogTimeoutMs),
+      heartbeatIntervalMs: ms('heartbeatIntervalMs').default(defaults.heartbeatIntervalMs),
+    })
+    .default({
+      resyncPeriodMs: defaults.resyncPeriodMs,
+      clusterPollIntervalMs: defaults.clusterPollIntervalMs,
+      watchdogTimeoutMs: defaults.watchdogTimeoutMs,
+      heartbeatIntervalMs: defaults.heartbeatIntervalMs,
+    }),
+  budget: z
+    .strictObject({
+      fraction: z
+        .number()
+        .gt(0)
+        .max(1, { error: 'fraction is at most 1 (100 % of the provider limit)' })
+        .default(defaults.budgetFraction),
+    })
+    .default({ fraction: defaults.budgetFraction }),
+  console: consoleSchema,
+  stateDir: z.string().min(1),
+  http: z
+    .strictObject({ listen: hostPort.default(defaults.http.listen) })
+    .default({ listen: defaults.http.listen }),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+    .default({ level: 'info' }),
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type CloudRunConfig = z.infer<typeof cloudRunSchema>;

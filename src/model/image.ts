@@ -45,7 +45,10 @@ export function parseImageReference(input: string): ParseResult {
   if (at >= 0) {
     const d = rest.slice(at + 1);
     if (!isDigest(d)) {
-      return { ok: false, error: `invalid digest "${d}": expected sha256: followed by 64 lowercase hex digits` };
+      return {
+        ok: false,
+        error: `invalid digest "${d}": expected sha256: followed by 64 lowercase hex digits`,
+      };
     }
     digest = d;
     rest = rest.slice(0, at);
@@ -143,6 +146,10 @@ export function toContainerImage(
   if (p.tag !== undefined) img.tag = p.tag;
   const digest = resolvedDigest !== undefined && isDigest(resolvedDigest) ? resolvedDigest : p.digest;
   if (digest !== undefined) img.digest = digest;
-  else img.unresolved = unresolvedDetail === undefined ? { reason: unresolvedReason } : { reason: unresolvedReason, detail: unresolvedDetail };
+  else
+    img.unresolved =
+      unresolvedDetail === undefined
+        ? { reason: unresolvedReason }
+        : { reason: unresolvedReason, detail: unresolvedDetail };
   return img;
 }

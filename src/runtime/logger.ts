@@ -55,7 +55,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.destination) return pino(base, options.destination);
   const pretty = options.pretty ?? process.stdout.isTTY === true;
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+    });
   }
   return pino(base);
 }
@@ -72,7 +75,9 @@ const SECRET_TEXT_PATTERNS: RegExp[] = [
 export function redactSecrets(text: string): string {
   let out = text;
   for (const re of SECRET_TEXT_PATTERNS) {
-    out = out.replace(re, (_m, p1: string, p2?: string) => (typeof p2 === 'string' && p2.startsWith('-----END') ? `${p1}[REDACTED]${p2}` : `${p1}[REDACTED]`));
+    out = out.replace(re, (_m, p1: string, p2?: string) =>
+      typeof p2 === 'string' && p2.startsWith('-----END') ? `${p1}[REDACTED]${p2}` : `${p1}[REDACTED]`,
+    );
   }
   return out;
 }

@@ -8,13 +8,23 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export { Registry };
 
-export function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
+export function counter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Counter<L>;
   return new Counter({ name, help, labelNames, registers: [registry] });
 }
 
-export function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+export function gauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Gauge<L> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Gauge<L>;
   return new Gauge({ name, help, labelNames, registers: [registry] });
@@ -45,15 +55,43 @@ export class CoreMetrics {
   readonly unresolvedDigests: Counter<'provider' | 'reason'>;
 
   constructor(readonly registry: Registry) {
-    this.apiCalls = counter(registry, 'sightline_api_calls_total', 'Provider API calls', ['provider', 'operation', 'outcome']);
-    this.watchEvents = counter(registry, 'sightline_watch_events_total', 'Watch events emitted', ['source', 'kind', 'type']);
+    this.apiCalls = counter(registry, 'sightline_api_calls_total', 'Provider API calls', [
+      'provider',
+      'operation',
+      'outcome',
+    ]);
+    this.watchEvents = counter(registry, 'sightline_watch_events_total', 'Watch events emitted', [
+      'source',
+      'kind',
+      'type',
+    ]);
     this.relists = counter(registry, 'sightline_relists_total', 'Relists by cause', ['source', 'cause']);
-    this.auditEntries = counter(registry, 'sightline_audit_entries_total', 'Audit-log entries read, by outcome', ['provider', 'outcome']);
-    this.consolePush = counter(registry, 'sightline_console_push_total', 'Console RPCs by outcome', ['rpc', 'outcome']);
+    this.auditEntries = counter(
+      registry,
+      'sightline_audit_entries_total',
+      'Audit-log entries read, by outcome',
+      ['provider', 'outcome'],
+    );
+    this.consolePush = counter(registry, 'sightline_console_push_total', 'Console RPCs by outcome', [
+      'rpc',
+      'outcome',
+    ]);
     this.queueDepth = gauge(registry, 'sightline_queue_depth', 'Pending items per queue', ['queue']);
-    this.budgetWaitMs = counter(registry, 'sightline_budget_wait_ms_total', 'Milliseconds calls waited for API budget (interval stretch)', ['bucket']);
-    this.sourceReady = gauge(registry, 'sightline_source_ready', '1 once a source completed its first list', ['source']);
-    this.unresolvedDigests = counter(registry, 'sightline_unresolved_digests_total', 'Image sightings without a resolved digest', ['provider', 'reason']);
+    this.budgetWaitMs = counter(
+      registry,
+      'sightline_budget_wait_ms_total',
+      'Milliseconds calls waited for API budget (interval stretch)',
+      ['bucket'],
+    );
+    this.sourceReady = gauge(registry, 'sightline_source_ready', '1 once a source completed its first list', [
+      'source',
+    ]);
+    this.unresolvedDigests = counter(
+      registry,
+      'sightline_unresolved_digests_total',
+      'Image sightings without a resolved digest',
+      ['provider', 'reason'],
+    );
   }
 }
 

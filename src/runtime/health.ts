@@ -1,0 +1,52 @@
+/**
+ * Liveness and readiness. Components report in by name:
+ * - readiness: `expectReady(name)` at start, `markReady(name)` once its first list completed;
+ *   /readyz is 200 only when every expected component is ready.
+ * - health checks: `addCheck(name, fn)`; /healthz is 200 unless a check reports `ok: false`
+ *   (e.g. the console rejecting our token, the outbox past its hard limit, a watch that went silent).
+ * Checks never throw into the HTTP handler: an exception counts as unhealthy with its message.
+ */
+export interface CheckResult {
+  ok: boolean;
+  reason?: string;
+}
+
+export class Health {
+  private readonly expected = new Set<string>();
+  private readonly ready = new Set<string>();
+  private readonly checks = new Map<string, () => CheckResult>();
+
+  expectReady(name: string): void {
+    this.expected.add(name);
+  }
+
+  markReady(name: string): void {
+    this.expected.add(name);
+    this.ready.add(name);
+  }
+
+  addCheck(name: string, check: () => CheckResult): void {
+    this.checks.set(name, check);
+  }
+
+  readiness(): { ready: boolean; pending: string[] } {
+    const pending = [...this.expected].filter((n) => !this.ready.has(n)).sort();
+    return { ready: pending.length === 0 && this.expected.size > 0, pending };
+  }
+
+  liveness(): { ok: boolean; checks: Record<string, CheckResult> } {
+    const out: Record<string, CheckResult> = {};
+    let ok = true;
+    for (const [name, check] of this.checks) {
+      let r: CheckResult;
+      try {
+        r = check();
+      } catch (err) {
+        r = { ok: false, reason: err instanceof Error ? err.message : String(err) };
+      }
+      out[name] = r;
+      if (!r.ok) ok = false;
+    }
+    return { ok, checks: out };
+  }
+}

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { parseImageReference, toContainerImage } from '../../src/model/image.js';
+
+const D = `sha256:${'a'.repeat(64)}`;
+const D2 = `sha256:${'b'.repeat(64)}`;
+
+describe('parseImageReference', () => {
+  it.each([
+    ['nginx', 'docker.io', 'library/nginx', 'latest', undefined, 'docker.io/library/nginx:latest'],
+    ['nginx:1.27', 'docker.io', 'library/nginx', '1.27', undefined, 'docker.io/library/nginx:1.27'],
+    ['bitnami/redis:7', 'docker.io', 'bitnami/redis', '7', undefined, 'docker.io/bitnami/redis:7'],
+    [
+      'index.docker.io/library/busybox',
+      'docker.io',
+      'library/busybox',
+      'latest',
+      undefined,
+      'docker.io/library/busybox:latest',
+    ],
+    ['localhost:5000/app', 'localhost:5000', 'app', 'latest', undefined, 'localhost:5000/app:latest'],
+    ['localhost/app:dev', 'localhost', 'app', 'dev', undefined, 'localhost/app:dev'],
+    [
+      'registry.example.com:8443/team/app:v1.2.3',
+      'registry.example.com:8443',
+      'team/app',
+      'v1.2.3',
+      undefined,
+      'registry.example.com:8443/team/app:v1.2.3',
+    ],
+    [
+      `cgr.dev/chainguard/nginx@${D}`,
+      'cgr.dev',
+      'chainguard/nginx',
+      undefined,
+      D,
+      `cgr.dev/chainguard/nginx@${D}`,
+    ],
+    [
+      `cgr.dev/chainguard/nginx:latest@${D}`,
+      'cgr.dev',
+      'chainguard/nginx',
+      'latest',
+      D,
+      `cgr.dev/chainguard/nginx:latest@${D}`,
+    ],
+    [
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com/web:2024-01-01',
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+      'web',
+      '2024-01-01',
+      undefined,
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com/web:2024-01-01',
+    ],
+    [
+      'us-docker.pkg.dev/cloudrun/container/hello',
+      'us-docker.pkg.dev',
+      'cloudrun/container/hello',
+      'latest',
+      undefined,
+      'us-docker.pkg.dev/cloudrun/container/hello:latest',
+    ],
+    [
+      'gcr.io/my-proj/api_server__x:1',
+      'gcr.io',
+      'my-proj/api_server__x',
+      '1',
+      undefined,
+      'gcr.io/my-proj/api_server__x:1',
+    ],
+    ['[::1]:5000/app:1', '[::1]:5000', 'app', '1', undefined, '[::1]:5000/app:1'],
+  ])('%s', (input, registry, repository, tag, digest, normalized) => {
+    const r = parseImageReference(input);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.registry).toBe(registry);
+    expect(r.value.repository).toBe(repository);
+    expect(r.value.tag).toBe(tag);
+    expect(r.value.digest).toBe(digest);
+    expect(r.value.normalized).toBe(normalized);
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['Nginx:latest', 'lowercase'],
+    ['docker.io/Team/app', 'lowercase'],
+    ['nginx@sha256:abc', 'invalid digest'],
+    [`nginx@sha512:${'a'.repeat(128)}`, 'invalid digest'],
+    ['nginx:bad tag', 'invalid tag'],
+    ['nginx:-lead', 'invalid tag'],
+    ['bad_host-.com:80/app', 'invalid'],
+    [':tag', 'missing repository'],
+    ['a//b', 'invalid repository path component'],
+  ])('rejects %j with a specific message', (input, fragment) => {
+    const r = parseImageReference(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain(fragment);
+  });
+});
+
+describe('toContainerImage', () => {
+  it('uses the digest the provider resolved', () => {
+    const img = toContainerImage('nginx:1.27', D);
+    expect(img).toMatchObject({
+      reference: 'nginx:1.27',
+      registry: 'docker.io',
+      repository: 'library/nginx',
+      tag: '1.27',
+      digest: D,
+    });
+    expect(img.unresolved).toBeUndefined();
+  });
+
+  it('takes a digest pinned in the reference when the provider reports none', () => {
+    expect(toContainerImage(`nginx@${D}`).digest).toBe(D);
+  });
+
+  it('prefers what actually ran over the pin when they disagree', () => {
+    expect(toContainerImage(`nginx@${D}`, D2).digest).toBe(D2);
+  });
+
+  it('never invents a digest: unresolved with a reason', () => {
+    const img = toContainerImage('nginx:1.27', undefined, 'pending-start');
+    expect(img.digest).toBeUndefined();
+    expect(img.unresolved).toEqual({ reason: 'pending-start' });
+  });
+
+  it('ignores a malformed resolved digest instead of passing it on', () => {
+    const img = toContainerImage('nginx:1.27', 'sha256:nothex');
+    expect(img.digest).toBeUndefined();
+    expect(img.unresolved?.reason).toBe('not-reported-by-provider');
+  });
+
+  it('reports an unparsable reference as unresolved with the parse error', () => {
+    const img = toContainerImage('Bad/Ref');
+    expect(img.unresolved?.reason).toBe('invalid-reference');
+    expect(img.unresolved?.detail).toContain('lowercase');
+  });
+});
