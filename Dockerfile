@@ -1,0 +1,37 @@
+# sightline: one container per customer account. Build: docker build -t sightline .
+# Config is mounted at /etc/sightline/config.yaml, the console token at
+# /var/run/secrets/sightline/token, and the state directory (SQLite outbox, cursors, caches) is a
+# persistent volume at /var/lib/sightline.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 compiles from source when no prebuilt binary can be fetched.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY adapters ./adapters
+COPY proto ./proto
+RUN npm run build && npm prune --omit=dev
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production \
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY proto ./proto
+COPY config ./config
+RUN mkdir -p /var/lib/sightline /etc/sightline && chown node:node /var/lib/sightline
+USER node
+VOLUME ["/var/lib/sightline"]
+EXPOSE 9090
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "bin/sightline.js"]
+CMD ["run", "--config", "/etc/sightline/config.yaml"]
