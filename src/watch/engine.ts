@@ -1,0 +1,559 @@
+/**
+ * The watch engine: turns a WatchSource into Kubernetes-informer-like events
+ * (../shared/reference/watch-semantics.md).
+ *
+ * Promises: list all pages, then follow `hints(cursor)` from the first page's cursor; every listed
+ * object arrives once as ADDED; afterwards a change arrives as ADDED / MODIFIED / DELETED only when
+ * the content hash changed; per key, an older state (by `orderOf`) never follows a newer one.
+ * Relists (gap, hint stream end without a cursor, watchdog, jittered periodic resync, restart from a
+ * checkpoint) diff against the store: vanished objects become DELETED tombstones, unchanged ones
+ * emit nothing. A relist resets the cursor (no relist loops).
+ *
+ * One serial worker does all provider reads (list, get/getMany, cheap poll), so reads for one key
+ * never race each other. Hints only mark keys dirty (one entry per key), and delivery coalesces per
+ * key, so memory stays bounded by the number of objects however slow the consumer is.
+ *
+ * Failure: every provider error backs off (client-go constants) and retries; throttling backs off
+ * without relisting; an unexpected internal error is logged, backed off and answered by a relist.
+ * The engine never stops on its own; `stop()` ends it.
+ */
+import { BehaviorSubject, Subject, asyncScheduler } from 'rxjs';
+import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import type { Logger } from '../runtime/logger.js';
+import { jittered } from '../runtime/clock.js';
+import { Backoff } from './backoff.js';
+import { DeliveryQueue } from './delivery.js';
+import { DirtySet } from './dirty.js';
+import type { DirtyEntry } from './dirty.js';
+import type { RelistCause, WatchEvent } from './events.js';
+import { WatchMetrics } from './event-metrics.js';
+import { isThrottling } from './source.js';
+import type { Hint, WatchSource } from './source.js';
+import { MapWatchStore, isOlder } from './store.js';
+import type { StoreEntry } from './store.js';
+import { Timers } from './timers.js';
+import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
+import type { Watch, WatchOptions } from './types.js';
+
+const WATCHDOG = 'watchdog';
+const RESYNC = 'resync';
+const POLL = 'poll';
+const HINTS = 'hints';
+
+export class WatchEngine<T> implements Watch<T> {
+  readonly store = new MapWatchStore<T>();
+  readonly events$: Observable<WatchEvent<T>>;
+  readonly synced$: Observable<boolean>;
+
+  private readonly subject = new Subject<WatchEvent<T>>();
+  private readonly syncedSubject = new BehaviorSubject<boolean>(false);
+  private readonly scheduler: SchedulerLike;
+  private readonly random: () => number;
+  private readonly backoff: Backoff;
+  private readonly deliveryBackoff: Backoff;
+  private readonly timers: Timers;
+  private readonly queue: DeliveryQueue<T>;
+  private readonly dirty: DirtySet<T>;
+  private readonly metrics: WatchMetrics;
+  private readonly logger: Logger | undefined;
+
+  /** Orders of keys deleted since the last relist: a late older state must not resurrect them. */
+  private readonly deletedOrders = new Map<string, number>();
+  private relistCause: RelistCause | undefined;
+  private relisting = false;
+  private pollDue = false;
+  private lastCursor: string | undefined;
+  private hintSub: Subscription | undefined;
+  private hintGeneration = 0;
+  private hintSeq = 0;
+  private pendingBookmark: { cursor: string; seq: number } | undefined;
+  private lastActivityMs = 0;
+  private prevPoll: Map<string, string> | undefined;
+  private started = false;
+  private stopped = false;
+  private stopPromise: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+
+  constructor(
+    private readonly source: WatchSource<T>,
+    private readonly options: WatchOptions<T> = {},
+  ) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.random = options.random ?? Math.random;
+    this.backoff = new Backoff(options.backoff, this.scheduler, this.random);
+    this.deliveryBackoff = new Backoff(options.backoff, this.scheduler, this.random);
+    this.timers = new Timers(this.scheduler);
+    this.metrics = new WatchMetrics(options.metrics, source.id);
+    this.logger = options.logger?.child({ source: source.id });
+    this.events$ = this.subject.asObservable();
+    this.synced$ = this.syncedSubject.asObservable();
+    this.dirty = new DirtySet<T>((a, b) => !isOlder(source.orderOf(a), source.orderOf(b)));
+    const deliverOpts = {
+      emit: (event: WatchEvent<T>) => {
+        if (this.stopped) return;
+        this.metrics.event(event);
+        this.subject.next(event);
+      },
+      onDepth: (n: number) => this.metrics.queueDepth(n),
+      onDeliverError: (err: unknown, event: WatchEvent<T>) => {
+        const waitMs = this.deliveryBackoff.next();
+        this.logger?.warn({ err, eventType: event.type, waitMs }, 'delivery failed; retrying');
+        return waitMs;
+      },
+      sleep: (ms: number) => this.timers.sleep(ms),
+    };
+    this.queue = new DeliveryQueue<T>(
+      options.deliver ? { ...deliverOpts, deliver: options.deliver } : deliverOpts,
+    );
+  }
+
+  get synced(): boolean {
+    return this.syncedSubject.value;
+  }
+
+  /** Pending delivery entries (for tests and health). */
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  get maxQueueDepth(): number {
+    return this.queue.maxDepth;
+  }
+
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    const initial = this.options.initial;
+    if (initial) {
+      for (const o of initial.objects) {
+        this.store.set(o.key, { object: o.object, hash: o.hash, order: o.order });
+      }
+      this.lastCursor = initial.cursor;
+      this.relistCause = 'restart';
+    } else {
+      this.relistCause = 'initial';
+    }
+    void this.run();
+  }
+
+  stop(): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    this.stopped = true;
+    this.unsubscribeHints();
+    this.timers.cancelAll();
+    this.wake();
+    this.stopPromise = (async () => {
+      await this.queue.close();
+      this.metrics.queueDepth(0);
+      this.metrics.ready(0);
+      this.subject.complete();
+      this.syncedSubject.complete();
+      this.logger?.info('watch stopped');
+    })();
+    return this.stopPromise;
+  }
+
+  // ---- worker -------------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (this.relistCause !== undefined) {
+          await this.relist(this.relistCause);
+        } else if (this.dirty.size > 0) {
+          await this.processDirty();
+        } else if (this.pollDue) {
+          this.pollDue = false;
+          await this.poll();
+        } else {
+          this.flushBookmark(Number.POSITIVE_INFINITY);
+          await new Promise<void>((resolve) => {
+            this.wakeUp = resolve;
+          });
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        // Unexpected (a bug or a throwing keyOf/hashOf): never stop; back off and relist.
+        this.logger?.error({ err }, 'watch worker failed; relisting after backoff');
+        await this.timers.sleep(this.backoff.next());
+        this.relisting = false;
+        this.requestRelist('error');
+      }
+    }
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private requestRelist(cause: RelistCause): void {
+    if (this.stopped) return;
+    if (this.relistCause === undefined) this.relistCause = cause;
+    this.wake();
+  }
+
+  private emit(event: WatchEvent<T>): void {
+    if (!this.stopped) this.queue.push(event);
+  }
+
+  private failureDelay(err: unknown, what: string): number {
+    const retryAfterMs = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+    const waitMs = this.backoff.next(typeof retryAfterMs === 'number' ? retryAfterMs : undefined);
+    this.logger?.warn({ err, throttled: isThrottling(err), waitMs }, `${what} failed; backing off`);
+    return waitMs;
+  }
+
+  // ---- relist -------------------------------------------------------------------------------
+
+  private async relist(cause: RelistCause): Promise<void> {
+    this.relistCause = undefined;
+    this.relisting = true;
+    this.unsubscribeHints();
+    this.timers.clear(WATCHDOG);
+    this.timers.clear(RESYNC);
+    this.timers.clear(HINTS);
+    // Everything hinted so far happened before this list: the list subsumes it.
+    this.dirty.clear();
+    this.pendingBookmark = undefined;
+    this.metrics.relist(cause);
+    this.logger?.info({ cause, known: this.store.size }, 'relist started');
+    this.emit({ type: 'RELIST', sourceId: this.source.id, cause, phase: 'start' });
+
+    const result = await this.listAll();
+    if (!result || this.stopped) return;
+    const { items, cursor, unreadable } = result;
+
+    let added = 0;
+    let modified = 0;
+    let deleted = 0;
+    const id = this.source.id;
+    for (const [key, e] of items) {
+      const cur = this.store.entry(key);
+      if (!cur) {
+        this.store.set(key, e);
+        added++;
+        this.emit({ type: 'ADDED', sourceId: id, key, object: e.object });
+      } else if (cur.hash !== e.hash) {
+        if (isOlder(e.order, cur.order)) continue; // a stale list entry never overwrites a newer state
+        this.store.set(key, e);
+        modified++;
+        this.emit({ type: 'MODIFIED', sourceId: id, key, object: e.object });
+      } else if (e.order !== undefined && (cur.order === undefined || e.order > cur.order)) {
+        cur.order = e.order;
+      }
+    }
+    for (const [key, cur] of this.store.entries) {
+      if (items.has(key) || unreadable.has(key)) continue;
+      this.store.delete(key);
+      deleted++;
+      this.emit({ type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: true });
+    }
+    this.deletedOrders.clear();
+    this.lastCursor = cursor;
+    const done: WatchEvent<T> = { type: 'RELIST', sourceId: id, cause, phase: 'done' };
+    if (cursor !== undefined) done.cursor = cursor;
+    this.emit(done);
+    if (cursor !== undefined) this.emit({ type: 'BOOKMARK', sourceId: id, cursor });
+    this.logger?.info(
+      { cause, listed: items.size, added, modified, deleted, skipped: unreadable.size },
+      'relist done',
+    );
+    this.relisting = false;
+    if (!this.syncedSubject.value) {
+      this.syncedSubject.next(true);
+      this.metrics.ready(1);
+    }
+    this.subscribeHints();
+    this.touchWatchdog();
+    const resyncMs = jittered(this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS, 0.9, 1.1, this.random);
+    this.timers.set(RESYNC, resyncMs, () => this.requestRelist('periodic'));
+    const cheap = this.source.cheapPoll;
+    if (cheap && !this.timers.isSet(POLL) && !this.pollDue) this.schedulePoll(cheap.intervalMs);
+  }
+
+  /** Lists every page; retries (throttled: the same page, otherwise from the start) until done or stopped. */
+  private async listAll(): Promise<
+    { items: Map<string, StoreEntry<T>>; cursor: string | undefined; unreadable: Set<string> } | undefined
+  > {
+    let items = new Map<string, StoreEntry<T>>();
+    let unreadable = new Set<string>();
+    let cursor: string | undefined;
+    let token: string | undefined;
+    let first = true;
+    for (;;) {
+      let page;
+      try {
+        page = await this.source.list(token);
+      } catch (err) {
+        if (this.stopped) return undefined;
+        const waitMs = this.failureDelay(err, 'list');
+        if (!isThrottling(err)) {
+          items = new Map();
+          unreadable = new Set();
+          token = undefined;
+          first = true;
+        }
+        await this.timers.sleep(waitMs);
+        if (this.stopped) return undefined;
+        continue;
+      }
+      if (this.stopped) return undefined;
+      if (first) {
+        cursor = page.cursor;
+        first = false;
+      }
+      for (const object of page.items) this.readListItem(object, items, unreadable);
+      token = page.nextPageToken;
+      if (token === undefined || token === '') return { items, cursor, unreadable };
+    }
+  }
+
+  private readListItem(object: T, items: Map<string, StoreEntry<T>>, unreadable: Set<string>): void {
+    let key: string | undefined;
+    try {
+      key = this.source.keyOf(object);
+      items.set(key, { object, hash: this.source.hashOf(object), order: this.source.orderOf(object) });
+    } catch (err) {
+      // Bad input: skip it, and keep whatever we knew about that key rather than tombstoning it.
+      if (key !== undefined) unreadable.add(key);
+      this.logger?.warn({ err }, 'skipped a list item that could not be read');
+    }
+  }
+
+  // ---- hints --------------------------------------------------------------------------------
+
+  private unsubscribeHints(): void {
+    this.hintGeneration++;
+    const sub = this.hintSub;
+    this.hintSub = undefined;
+    sub?.unsubscribe();
+  }
+
+  private subscribeHints(): void {
+    if (this.stopped) return;
+    this.unsubscribeHints();
+    const gen = this.hintGeneration;
+    let hints$: Observable<Hint<T>>;
+    try {
+      hints$ = this.source.hints(this.lastCursor);
+    } catch (err) {
+      this.onHintsEnded(gen, err, true);
+      return;
+    }
+    const sub = hints$.subscribe({
+      next: (h) => {
+        if (gen === this.hintGeneration) this.onHint(h);
+      },
+      error: (err: unknown) => this.onHintsEnded(gen, err, true),
+      complete: () => this.onHintsEnded(gen, undefined, false),
+    });
+    if (gen === this.hintGeneration && !sub.closed) this.hintSub = sub;
+    else sub.unsubscribe();
+  }
+
+  private onHintsEnded(gen: number, err: unknown, failed: boolean): void {
+    if (gen !== this.hintGeneration || this.stopped) return;
+    this.hintGeneration++;
+    this.hintSub = undefined;
+    const throttled = failed && isThrottling(err);
+    const waitMs = failed ? this.failureDelay(err, 'hint stream') : this.backoff.next();
+    if (!failed) this.logger?.info({ waitMs }, 'hint stream ended; resubscribing');
+    this.timers.set(HINTS, waitMs, () => {
+      if (this.stopped || this.relisting || this.relistCause !== undefined) return;
+      if (this.lastCursor !== undefined || throttled) this.subscribeHints();
+      else this.requestRelist(failed ? 'error' : 'gap');
+    });
+  }
+
+  private onHint(h: Hint<T>): void {
+    this.touchWatchdog();
+    switch (h.type) {
+      case 'changed':
+        this.hintSeq++;
+        if (h.cursor !== undefined) this.lastCursor = h.cursor;
+        this.dirty.changed(h.key, h.state, h.cursor);
+        break;
+      case 'deleted':
+        this.hintSeq++;
+        if (h.cursor !== undefined) this.lastCursor = h.cursor;
+        this.dirty.needsFetch(h.key, h.cursor);
+        break;
+      case 'gap':
+        this.logger?.info({ reason: h.reason }, 'change feed reported a gap; relisting');
+        this.requestRelist('gap');
+        return;
+      case 'bookmark':
+        this.lastCursor = h.cursor;
+        this.pendingBookmark = { cursor: h.cursor, seq: this.hintSeq };
+        break;
+    }
+    this.wake();
+  }
+
+  /** Emits the pending bookmark once every hint received before it has been reconciled. */
+  private flushBookmark(reconciledSeq: number): void {
+    const b = this.pendingBookmark;
+    if (!b || b.seq > reconciledSeq) return;
+    this.pendingBookmark = undefined;
+    this.emit({ type: 'BOOKMARK', sourceId: this.source.id, cursor: b.cursor });
+  }
+
+  // ---- watchdog -----------------------------------------------------------------------------
+
+  private touchWatchdog(): void {
+    this.lastActivityMs = this.scheduler.now();
+    const timeoutMs = this.options.watchdogTimeoutMs;
+    if (timeoutMs === undefined || this.relisting || this.stopped) return;
+    if (!this.timers.isSet(WATCHDOG)) this.armWatchdog(timeoutMs);
+  }
+
+  private armWatchdog(afterMs: number): void {
+    this.timers.set(WATCHDOG, afterMs, () => {
+      const timeoutMs = this.options.watchdogTimeoutMs ?? 0;
+      const idleMs = this.scheduler.now() - this.lastActivityMs;
+      if (this.relisting) return;
+      if (idleMs >= timeoutMs) {
+        this.logger?.warn({ idleMs }, 'watchdog: nothing heard from the source; relisting');
+        this.requestRelist('watchdog');
+      } else {
+        this.armWatchdog(timeoutMs - idleMs);
+      }
+    });
+  }
+
+  // ---- reconcile dirty keys -----------------------------------------------------------------
+
+  private async processDirty(): Promise<void> {
+    const batch = this.dirty.take();
+    const reconciledSeq = this.hintSeq;
+    const toFetch: string[] = [];
+    for (const [key, d] of batch) {
+      if (d.needsFetch) toFetch.push(key);
+      else this.apply(key, d.state, d.cursor, false);
+    }
+    if (toFetch.length > 0) {
+      const fetched = new Map<string, T | undefined>();
+      try {
+        await this.fetch(toFetch, fetched);
+      } catch (err) {
+        if (this.stopped || this.relistCause !== undefined) return;
+        for (const [key, obj] of fetched) this.apply(key, obj, batch.get(key)?.cursor, true);
+        this.restoreUnfetched(toFetch, fetched, batch);
+        await this.timers.sleep(this.failureDelay(err, 'get'));
+        return;
+      }
+      if (this.stopped || this.relistCause !== undefined) return;
+      for (const key of toFetch) this.apply(key, fetched.get(key), batch.get(key)?.cursor, true);
+    }
+    this.flushBookmark(reconciledSeq);
+  }
+
+  private restoreUnfetched(
+    keys: string[],
+    fetched: Map<string, T | undefined>,
+    batch: Map<string, DirtyEntry<T>>,
+  ): void {
+    for (const key of keys) if (!fetched.has(key)) this.dirty.needsFetch(key, batch.get(key)?.cursor);
+  }
+
+  private async fetch(keys: string[], out: Map<string, T | undefined>): Promise<void> {
+    const getMany = this.source.getMany?.bind(this.source);
+    if (getMany && keys.length > 1) {
+      const got = await getMany(keys);
+      for (const key of keys) out.set(key, got.get(key));
+      return;
+    }
+    for (const key of keys) {
+      const obj = await this.source.get(key);
+      if (this.stopped) return;
+      out.set(key, obj);
+    }
+  }
+
+  /** Reconciles one key with a state read from a hint or the provider (`undefined`: gone). */
+  private apply(key: string, object: T | undefined, cursor: string | undefined, confirmed: boolean): void {
+    const id = this.source.id;
+    const cur = this.store.entry(key);
+    if (object === undefined) {
+      if (!cur || !confirmed) return;
+      this.store.delete(key);
+      if (cur.order !== undefined) this.deletedOrders.set(key, cur.order);
+      const ev: WatchEvent<T> = { type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: false };
+      if (cursor !== undefined) ev.cursor = cursor;
+      this.emit(ev);
+      return;
+    }
+    let hash: string;
+    let order: number | undefined;
+    try {
+      hash = this.source.hashOf(object);
+      order = this.source.orderOf(object);
+    } catch (err) {
+      this.logger?.warn({ err }, 'skipped an object that could not be read');
+      return;
+    }
+    if (cur) {
+      if (isOlder(order, cur.order)) return;
+      if (cur.hash === hash) {
+        if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
+        return;
+      }
+      this.store.set(key, { object, hash, order });
+      const ev: WatchEvent<T> = { type: 'MODIFIED', sourceId: id, key, object };
+      if (cursor !== undefined) ev.cursor = cursor;
+      this.emit(ev);
+      return;
+    }
+    const deletedOrder = this.deletedOrders.get(key);
+    if (deletedOrder !== undefined && order !== undefined && order <= deletedOrder) return;
+    this.deletedOrders.delete(key);
+    this.store.set(key, { object, hash, order });
+    const ev: WatchEvent<T> = { type: 'ADDED', sourceId: id, key, object };
+    if (cursor !== undefined) ev.cursor = cursor;
+    this.emit(ev);
+  }
+
+  // ---- cheap poll ---------------------------------------------------------------------------
+
+  private schedulePoll(afterMs: number): void {
+    this.timers.set(POLL, afterMs, () => {
+      this.pollDue = true;
+      this.wake();
+    });
+  }
+
+  private async poll(): Promise<void> {
+    const cheap = this.source.cheapPoll;
+    if (!cheap) return;
+    let tokens: Map<string, string>;
+    try {
+      tokens = await cheap.poll();
+    } catch (err) {
+      if (this.stopped) return;
+      this.schedulePoll(Math.max(cheap.intervalMs, this.failureDelay(err, 'cheap poll')));
+      return;
+    }
+    if (this.stopped) return;
+    this.schedulePoll(cheap.intervalMs);
+    if (this.relistCause !== undefined) return;
+    this.touchWatchdog();
+    const prev = this.prevPoll;
+    this.prevPoll = tokens;
+    for (const [key, token] of tokens) {
+      const before = prev?.get(key);
+      if (!this.store.has(key)) {
+        // New to us; skip only if the previous poll already showed it unchanged (fetched then).
+        if (before === undefined || before !== token || token === '') this.dirty.needsFetch(key, undefined);
+      } else if (before !== undefined && token !== '' && before !== token) {
+        this.dirty.needsFetch(key, undefined);
+      }
+    }
+    for (const key of this.store.keys()) if (!tokens.has(key)) this.dirty.needsFetch(key, undefined);
+  }
+}
+
+export function createWatch<T>(source: WatchSource<T>, options?: WatchOptions<T>): Watch<T> {
+  return new WatchEngine(source, options);
+}

@@ -1,0 +1,36 @@
+/**
+ * The watch engine's public entry points. `createWatch` gives a controllable Watch (hot events$,
+ * store, synced flag, start/stop); `watch` gives a cold Observable of its events (subscribe starts
+ * a new watch, unsubscribe stops it).
+ */
+import { Observable } from 'rxjs';
+import { createWatch } from './engine.js';
+import type { WatchEvent } from './events.js';
+import type { WatchSource } from './source.js';
+import type { WatchOptions } from './types.js';
+
+export { createWatch, WatchEngine } from './engine.js';
+export type { Watch, WatchOptions } from './types.js';
+export { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
+export type { WatchStore } from './store.js';
+export type { WatchEvent, WatchCheckpoint, CheckpointObject, RelistCause } from './events.js';
+export type { WatchSource, Hint, ListPage, CheapPoll } from './source.js';
+export { ThrottledError, isThrottling } from './source.js';
+export { Backoff, CLIENT_GO_BACKOFF } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { ApiBudget } from './budget.js';
+export type { BucketLimit } from './budget.js';
+export { ECS_BUCKETS, CLOUDTRAIL_BUCKETS, CLOUD_RUN_BUCKETS, ecsBucketFor } from './provider-limits.js';
+export { stretchedIntervalMs } from './rate.js';
+
+export function watch<T>(source: WatchSource<T>, options?: WatchOptions<T>): Observable<WatchEvent<T>> {
+  return new Observable<WatchEvent<T>>((subscriber) => {
+    const w = createWatch(source, options);
+    const sub = w.events$.subscribe(subscriber);
+    w.start();
+    return () => {
+      sub.unsubscribe();
+      void w.stop();
+    };
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Providers' documented API rate limits as token buckets (cloud-apis.md), for `ApiBudget`, which
+ * applies its own safety fraction on top. ECS buckets are per account and region and shared with
+ * everything else the customer runs; `ecsBucketFor` maps an ECS action (or SDK command name) to
+ * its bucket. An action outside the documented table maps to `ecs:unclassified`, which has no
+ * limit defined here (ApiBudget does not limit unknown buckets): define one if you use such calls.
+ */
+import type { BucketLimit } from './budget.js';
+
+export const ECS_BUCKETS: Record<string, BucketLimit> = {
+  'ecs:cluster-read': { burst: 50, refillPerSecond: 20 },
+  'ecs:cluster-resource-read': { burst: 100, refillPerSecond: 20 },
+  'ecs:service-read': { burst: 100, refillPerSecond: 20 },
+  'ecs:task-definition-read': { burst: 50, refillPerSecond: 20 },
+  'ecs:tag-read': { burst: 50, refillPerSecond: 20 },
+};
+
+/** LookupEvents: 2 requests per second per account and region. */
+export const CLOUDTRAIL_BUCKETS: Record<string, BucketLimit> = {
+  'cloudtrail:lookup-events': { burst: 2, refillPerSecond: 2 },
+};
+
+export const CLOUD_RUN_BUCKETS: Record<string, BucketLimit> = {
+  // GUESS: Cloud Run Admin API read quota taken as 1000 requests per minute per region
+  // (~16.7/s); burst 50 is our choice, not a documented figure. Verify against the project's quota page.
+  'run:read': { burst: 50, refillPerSecond: 16 },
+  // Cloud Logging: about 60 read requests per minute per project (cloud-apis.md: "verify").
+  'logging:read': { burst: 5, refillPerSecond: 1 },
+};
+
+const ECS_ACTION_BUCKET: Record<string, string> = {
+  DescribeClusters: 'ecs:cluster-read',
+  ListClusters: 'ecs:cluster-read',
+  DescribeTasks: 'ecs:cluster-resource-read',
+  DescribeContainerInstances: 'ecs:cluster-resource-read',
+  ListTasks: 'ecs:cluster-resource-read',
+  ListContainerInstances: 'ecs:cluster-resource-read',
+  DescribeServices: 'ecs:service-read',
+  ListServices: 'ecs:service-read',
+  // Not in the documented table; assumed to share the service bucket (guess).
+  ListServicesByNamespace: 'ecs:service-read',
+  DescribeServiceRevisions: 'ecs:service-read',
+  DescribeServiceDeployments: 'ecs:service-read',
+  ListServiceDeployments: 'ecs:service-read',
+  DescribeTaskDefinition: 'ecs:task-definition-read',
+  ListTaskDefinitions: 'ecs:task-definition-read',
+  ListTaskDefinitionFamilies: 'ecs:task-definition-read',
+  ListTagsForResource: 'ecs:tag-read',
+};
+
+export const ECS_UNCLASSIFIED_BUCKET = 'ecs:unclassified';
+
+/** `DescribeTasks`, `DescribeTasksCommand` or `ecs:DescribeTasks` -> `ecs:cluster-resource-read`. */
+export function ecsBucketFor(operation: string): string {
+  let name = operation.startsWith('ecs:') ? operation.slice(4) : operation;
+  if (name.endsWith('Command')) name = name.slice(0, -'Command'.length);
+  return ECS_ACTION_BUCKET[name] ?? ECS_UNCLASSIFIED_BUCKET;
+}

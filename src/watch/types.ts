@@ -1,0 +1,41 @@
+/**
+ * The public shape of a running watch and its options (see index.ts for the entry points).
+ */
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { Logger } from '../runtime/logger.js';
+import type { CoreMetrics } from '../runtime/metrics.js';
+import type { BackoffOptions } from './backoff.js';
+import type { WatchCheckpoint, WatchEvent } from './events.js';
+import type { WatchStore } from './store.js';
+
+export interface Watch<T> {
+  /** Hot; each event is emitted after it was handed to `deliver` (if any) and that resolved. */
+  readonly events$: Observable<WatchEvent<T>>;
+  /** The engine's current objects (may run ahead of a slow consumer). */
+  readonly store: WatchStore<T>;
+  /** True once the first list completed and was diffed (for /readyz). */
+  readonly synced: boolean;
+  readonly synced$: Observable<boolean>;
+  start(): void;
+  /** Unsubscribes hints, clears timers, resolves after the in-flight delivery. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface WatchOptions<T> {
+  /** Default asyncScheduler; tests pass a VirtualTimeScheduler. */
+  scheduler?: SchedulerLike;
+  /** Default 10 h, jittered by a factor in [0.9, 1.1). */
+  resyncPeriodMs?: number;
+  /** Relist when no hint, bookmark or cheap-poll success arrived for this long. Default: off. */
+  watchdogTimeoutMs?: number;
+  /** State restored from a previous run: start from it, relist, emit only differences (cause 'restart'). */
+  initial?: WatchCheckpoint<T>;
+  /** Sequential consumer; while it is busy, pending changes coalesce per key. */
+  deliver?: (event: WatchEvent<T>) => void | Promise<void>;
+  metrics?: CoreMetrics;
+  logger?: Logger;
+  random?: () => number;
+  backoff?: Partial<BackoffOptions>;
+}
+
+export const DEFAULT_RESYNC_PERIOD_MS = 10 * 60 * 60 * 1000;
