@@ -1,0 +1,146 @@
+/**
+ * CLI command bodies (the lead wires them into src/cli): `clusters list`, `records list` and
+ * `console serve`. They print to the given streams and return an exit code: 0 ok, 1 the console
+ * could not be reached or replied badly, 2 bad usage (no or unreadable token). Tokens are never
+ * printed.
+ */
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { redactSecrets } from '../runtime/logger.js';
+import { fetchClusters, fetchRecords, clustersJson, recordsJson, renderClustersTable, renderRecordsTable } from './views.js';
+import type { FetchOptions } from './views.js';
+import { InvalidReplyError } from './wire-types.js';
+import { startReferenceConsole } from './server/reference-console.js';
+import type { ReferenceConsole } from './server/reference-console.js';
+
+export interface ListCommandOptions {
+  /** host:port of the console. */
+  console: string;
+  token?: string;
+  tokenFile?: string;
+  plaintext: boolean;
+  caFile?: string;
+  serverName?: string;
+  output: 'table' | 'json';
+  /** Where to print (default process.stdout / process.stderr). */
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Clock for LAST SEEN ages (default Date.now). */
+  nowMs?: () => number;
+}
+
+export interface ConsoleServeOptions {
+  /** host:port to listen on. */
+  listen: string;
+  /** SQLite file of the console. */
+  db: string;
+  token?: string;
+  tokenFile?: string;
+  /** PEM files; both or neither. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  stderr?: NodeJS.WritableStream;
+  /** Resolves when the server should stop (default: SIGINT or SIGTERM). */
+  until?: Promise<void>;
+  /** Called once listening (tests). */
+  onListening?: (c: ReferenceConsole) => void;
+}
+
+class UsageError extends Error {}
+
+function readToken(token: string | undefined, tokenFile: string | undefined): string | undefined {
+  if (token !== undefined && token !== '') return token;
+  if (tokenFile === undefined) return undefined;
+  let value: string;
+  try {
+    value = readFileSync(tokenFile, 'utf8').trim();
+  } catch (err) {
+    throw new UsageError(`cannot read token file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (value === '') throw new UsageError(`token file ${tokenFile} is empty`);
+  return value;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof InvalidReplyError) return err.message;
+  if (err instanceof Error && typeof (err as { code?: unknown }).code === 'number') {
+    const e = err as grpc.ServiceError;
+    return `console ${grpc.status[e.code] ?? e.code}: ${redactSecrets(e.details ?? e.message)}`;
+  }
+  return err instanceof Error ? redactSecrets(err.message) : String(err);
+}
+
+async function listCommand(
+  opts: ListCommandOptions,
+  run: (fetchOpts: FetchOptions, now: number) => Promise<string>,
+): Promise<number> {
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  let token: string | undefined;
+  try {
+    token = readToken(opts.token, opts.tokenFile);
+  } catch (err) {
+    stderr.write(`error: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const fetchOpts: FetchOptions = {
+    plaintext: opts.plaintext,
+    ...(token !== undefined ? { token } : {}),
+    ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}),
+    ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
+  };
+  try {
+    stdout.write(await run(fetchOpts, (opts.nowMs ?? Date.now)()));
+    return 0;
+  } catch (err) {
+    stderr.write(`error: ${describeError(err)}\n`);
+    return 1;
+  }
+}
+
+export function clustersListCommand(opts: ListCommandOptions): Promise<number> {
+  return listCommand(opts, async (f, now) => {
+    const clusters = await fetchClusters(opts.console, f);
+    return opts.output === 'json' ? JSON.stringify(clustersJson(clusters), null, 2) + '\n' : renderClustersTable(clusters, now);
+  });
+}
+
+export function recordsListCommand(opts: ListCommandOptions): Promise<number> {
+  return listCommand(opts, async (f, now) => {
+    const records = await fetchRecords(opts.console, f);
+    return opts.output === 'json' ? JSON.stringify(recordsJson(records), null, 2) + '\n' : renderRecordsTable(records, now);
+  });
+}
+
+function signalled(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+/** Runs the reference console until SIGINT/SIGTERM (or `until`). Rejects on bad options. */
+export async function consoleServeCommand(opts: ConsoleServeOptions): Promise<void> {
+  const stderr = opts.stderr ?? process.stderr;
+  const token = readToken(opts.token, opts.tokenFile);
+  if (token === undefined) throw new Error('console serve needs --token-file (or a token)');
+  if ((opts.tlsCertFile === undefined) !== (opts.tlsKeyFile === undefined)) {
+    throw new Error('console serve needs both a TLS certificate and a key file, or neither');
+  }
+  const tls =
+    opts.tlsCertFile !== undefined && opts.tlsKeyFile !== undefined
+      ? { cert: readFileSync(opts.tlsCertFile), key: readFileSync(opts.tlsKeyFile) }
+      : undefined;
+  const until = opts.until ?? signalled();
+  const server = await startReferenceConsole({ listen: opts.listen, dbFile: opts.db, token, ...(tls ? { tls } : {}) });
+  stderr.write(`reference console listening on ${server.address} (${tls ? 'TLS' : 'plaintext'}), data in ${opts.db}\n`);
+  opts.onListening?.(server);
+  await until;
+  await server.stop();
+  stderr.write('reference console stopped\n');
+}

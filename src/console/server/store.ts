@@ -1,0 +1,305 @@
+/**
+ * The reference console's SQLite store. Applies agent writes idempotently (a batch id is applied at
+ * most once; content is upsert/delete so replays converge), computes LAST SEEN per cluster (latest
+ * time any report or heartbeat mentioned it, never in the future) and activity per controller, keeps
+ * cluster data until deregistration, and answers the views: clusters, and records (one per image
+ * per cluster — by digest, by reference when unresolved — with the workloads that run or ran it).
+ */
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type {
+  Activity,
+  ClusterRegistration,
+  ClusterView,
+  DeregisterClustersRequest,
+  GroupVersionKind,
+  ImageRecord,
+  NamespaceSighting,
+  NodeSighting,
+  Deletion,
+  WireImage,
+  WireProvider,
+  WorkloadContext,
+  WorkloadSighting,
+} from '../wire-types.js';
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, rpc TEXT NOT NULL, received_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clusters (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, account TEXT NOT NULL, provider TEXT NOT NULL,
+  registration TEXT NOT NULL, registered_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cluster_seen (cluster_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS activity (
+  cluster_id TEXT NOT NULL, controller TEXT NOT NULL, profile TEXT NOT NULL, namespace TEXT NOT NULL,
+  last_seen_ms INTEGER NOT NULL, PRIMARY KEY (cluster_id, controller));
+CREATE TABLE IF NOT EXISTS workloads (
+  cluster_id TEXT NOT NULL, uid TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+  data TEXT NOT NULL, last_seen_ms INTEGER NOT NULL, deleted_ms INTEGER, PRIMARY KEY (cluster_id, uid));
+CREATE TABLE IF NOT EXISTS workload_images (
+  cluster_id TEXT NOT NULL, uid TEXT NOT NULL, container TEXT NOT NULL, image_key TEXT NOT NULL,
+  image TEXT NOT NULL, current INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (cluster_id, uid, container, image_key));
+CREATE INDEX IF NOT EXISTS workload_images_key ON workload_images (cluster_id, image_key);
+CREATE TABLE IF NOT EXISTS namespaces (
+  cluster_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (cluster_id, name));
+CREATE TABLE IF NOT EXISTS nodes (
+  cluster_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (cluster_id, id));
+`;
+
+const CLUSTER_TABLES = ['cluster_seen', 'activity', 'workloads', 'workload_images', 'namespaces', 'nodes'] as const;
+
+export function imageKey(img: WireImage): string {
+  return img.digest !== '' ? img.digest : img.ref;
+}
+
+export class ConsoleStore {
+  private readonly db: SqliteDatabase;
+  private readonly stmts;
+
+  constructor(
+    file: string,
+    private readonly nowMs: () => number,
+  ) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(DDL);
+    const db = this.db;
+    this.stmts = {
+      batch: db.prepare<[string, string, number]>(
+        'INSERT INTO batches (batch_id, rpc, received_ms) VALUES (?, ?, ?) ON CONFLICT (batch_id) DO NOTHING',
+      ),
+      seen: db.prepare<[string, number]>(
+        `INSERT INTO cluster_seen (cluster_id, last_seen_ms) VALUES (?, ?)
+         ON CONFLICT (cluster_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
+      ),
+      register: db.prepare<[string, string, string, string, string, number]>(
+        `INSERT INTO clusters (id, name, account, provider, registration, registered_ms) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, account = excluded.account, provider = excluded.provider,
+           registration = excluded.registration`,
+      ),
+      activity: db.prepare<[string, string, string, string, number]>(
+        `INSERT INTO activity (cluster_id, controller, profile, namespace, last_seen_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (cluster_id, controller) DO UPDATE SET profile = excluded.profile, namespace = excluded.namespace,
+           last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
+      ),
+      workload: db.prepare<[string, string, string, string, string, string, number]>(
+        `INSERT INTO workloads (cluster_id, uid, kind, namespace, name, data, last_seen_ms, deleted_ms) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+         ON CONFLICT (cluster_id, uid) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name,
+           data = excluded.data, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), deleted_ms = NULL`,
+      ),
+      retireImages: db.prepare<[string, string]>('UPDATE workload_images SET current = 0 WHERE cluster_id = ? AND uid = ?'),
+      image: db.prepare<[string, string, string, string, string, number, number]>(
+        `INSERT INTO workload_images (cluster_id, uid, container, image_key, image, current, first_seen_ms, last_seen_ms)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+         ON CONFLICT (cluster_id, uid, container, image_key) DO UPDATE SET image = excluded.image, current = 1,
+           first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
+      ),
+      deleteWorkload: db.prepare<[number, string, string]>(
+        'UPDATE workloads SET deleted_ms = ? WHERE cluster_id = ? AND uid = ? AND deleted_ms IS NULL',
+      ),
+      deleteWorkloadImages: db.prepare<[number, string, string]>(
+        'UPDATE workload_images SET last_seen_ms = max(last_seen_ms, ?), current = 0 WHERE cluster_id = ? AND uid = ? AND current = 1',
+      ),
+      namespace: db.prepare<[string, string, string, number]>(
+        `INSERT INTO namespaces (cluster_id, name, data, last_seen_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (cluster_id, name) DO UPDATE SET data = excluded.data, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
+      ),
+      deleteNamespace: db.prepare<[string, string]>('DELETE FROM namespaces WHERE cluster_id = ? AND name = ?'),
+      node: db.prepare<[string, string, string, number]>(
+        `INSERT INTO nodes (cluster_id, id, data, last_seen_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (cluster_id, id) DO UPDATE SET data = excluded.data, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
+      ),
+      deleteNode: db.prepare<[string, string]>('DELETE FROM nodes WHERE cluster_id = ? AND id = ?'),
+      clustersOfAccount: db.prepare<[string], { id: string }>('SELECT id FROM clusters WHERE account = ?'),
+      deleteCluster: db.prepare<[string]>('DELETE FROM clusters WHERE id = ?'),
+      listClusters: db.prepare<
+        [],
+        { id: string; registration: string; registered_ms: number; last_seen_ms: number | null; provider: string }
+      >(
+        `SELECT c.id, c.registration, c.registered_ms, c.provider, s.last_seen_ms FROM clusters c
+         LEFT JOIN cluster_seen s ON s.cluster_id = c.id ORDER BY c.name, c.id`,
+      ),
+      activityOf: db.prepare<
+        [string],
+        { controller: string; profile: string; namespace: string; last_seen_ms: number }
+      >('SELECT controller, profile, namespace, last_seen_ms FROM activity WHERE cluster_id = ? ORDER BY controller'),
+      liveWorkloads: db.prepare<[string], { n: number }>(
+        'SELECT count(*) AS n FROM workloads WHERE cluster_id = ? AND deleted_ms IS NULL',
+      ),
+      records: db.prepare<
+        [string, string],
+        {
+          cluster_id: string;
+          cluster_name: string;
+          image_key: string;
+          image: string;
+          current: number;
+          img_last_seen: number;
+          kind: string;
+          namespace: string;
+          name: string;
+          uid: string;
+          deleted_ms: number | null;
+          cluster_last_seen: number | null;
+        }
+      >(
+        `SELECT wi.cluster_id, c.name AS cluster_name, wi.image_key, wi.image, wi.current, wi.last_seen_ms AS img_last_seen,
+                w.kind, w.namespace, w.name, w.uid, w.deleted_ms, s.last_seen_ms AS cluster_last_seen
+         FROM workload_images wi
+         JOIN clusters c ON c.id = wi.cluster_id
+         JOIN workloads w ON w.cluster_id = wi.cluster_id AND w.uid = wi.uid
+         LEFT JOIN cluster_seen s ON s.cluster_id = wi.cluster_id
+         WHERE (? = '' OR wi.cluster_id = ?)
+         ORDER BY wi.cluster_id, wi.image_key, w.namespace, w.name`,
+      ),
+    };
+  }
+
+  /** Records the batch id; false when it was applied before. Call inside `transaction`. */
+  claimBatch(batchId: string, rpc: string): boolean {
+    return this.stmts.batch.run(batchId, rpc, this.nowMs()).changes > 0;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  private seen(clusterId: string, reportedMs: number): void {
+    this.stmts.seen.run(clusterId, Math.min(reportedMs, this.nowMs()));
+  }
+
+  register(c: ClusterRegistration): void {
+    this.stmts.register.run(c.id, c.name, c.account, c.provider, JSON.stringify(c), this.nowMs());
+    this.seen(c.id, c.observed_ms);
+  }
+
+  heartbeat(a: Activity): void {
+    const t = Math.min(a.last_seen_ms, this.nowMs());
+    this.stmts.activity.run(a.cluster_id, a.controller_name, a.profile, a.namespace, t);
+    this.seen(a.cluster_id, t);
+  }
+
+  workload(w: WorkloadSighting): void {
+    const s = this.stmts;
+    s.workload.run(w.cluster_id, w.uid, JSON.stringify(w.kind), w.namespace, w.name, JSON.stringify(w), w.last_seen_ms);
+    s.retireImages.run(w.cluster_id, w.uid);
+    for (const c of w.containers) {
+      s.image.run(w.cluster_id, w.uid, c.name, imageKey(c.image), JSON.stringify(c.image), c.first_seen_ms, c.last_seen_ms);
+    }
+    this.seen(w.cluster_id, w.last_seen_ms);
+  }
+
+  namespace(n: NamespaceSighting): void {
+    this.stmts.namespace.run(n.cluster_id, n.name, JSON.stringify(n), n.last_seen_ms);
+    this.seen(n.cluster_id, n.last_seen_ms);
+  }
+
+  node(n: NodeSighting): void {
+    this.stmts.node.run(n.cluster_id, n.id, JSON.stringify(n), n.last_seen_ms);
+    this.seen(n.cluster_id, n.last_seen_ms);
+  }
+
+  deletion(d: Deletion): void {
+    const s = this.stmts;
+    switch (d.type) {
+      case 'WORKLOAD':
+        s.deleteWorkload.run(d.deleted_ms, d.cluster_id, d.id);
+        s.deleteWorkloadImages.run(d.deleted_ms, d.cluster_id, d.id);
+        break;
+      case 'NAMESPACE':
+        s.deleteNamespace.run(d.cluster_id, d.id);
+        break;
+      case 'NODE':
+        s.deleteNode.run(d.cluster_id, d.id);
+        break;
+      case 'OBJECT_TYPE_UNSPECIFIED':
+        return;
+    }
+    this.seen(d.cluster_id, d.deleted_ms);
+  }
+
+  /** Forgets clusters and everything seen on them; returns how many were registered. */
+  deregister(req: DeregisterClustersRequest): number {
+    const ids = req.account !== '' ? this.stmts.clustersOfAccount.all(req.account).map((r) => r.id) : req.cluster_ids;
+    let n = 0;
+    for (const id of ids) {
+      n += this.stmts.deleteCluster.run(id).changes;
+      for (const t of CLUSTER_TABLES) this.db.prepare(`DELETE FROM ${t} WHERE cluster_id = ?`).run(id);
+    }
+    return n;
+  }
+
+  listClusters(provider: WireProvider): ClusterView[] {
+    const out: ClusterView[] = [];
+    for (const r of this.stmts.listClusters.all()) {
+      if (provider !== 'PROVIDER_UNSPECIFIED' && r.provider !== provider) continue;
+      const registration = JSON.parse(r.registration) as ClusterRegistration;
+      const activity: Activity[] = this.stmts.activityOf.all(r.id).map((a) => ({
+        cluster_id: r.id,
+        controller_name: a.controller,
+        profile: a.profile,
+        namespace: a.namespace,
+        last_seen_ms: a.last_seen_ms,
+      }));
+      out.push({
+        registration,
+        registered_ms: r.registered_ms,
+        last_seen_ms: r.last_seen_ms ?? r.registered_ms,
+        activity,
+        workloads: this.stmts.liveWorkloads.get(r.id)?.n ?? 0,
+      });
+    }
+    return out;
+  }
+
+  listRecords(clusterId: string): ImageRecord[] {
+    const records: ImageRecord[] = [];
+    const byKey = new Map<string, { rec: ImageRecord; byUid: Map<string, WorkloadContext> }>();
+    for (const r of this.stmts.records.all(clusterId, clusterId)) {
+      const mapKey = `${r.cluster_id}\u0000${r.image_key}`;
+      let entry = byKey.get(mapKey);
+      if (entry === undefined) {
+        entry = {
+          rec: {
+            cluster_id: r.cluster_id,
+            cluster_name: r.cluster_name,
+            image: JSON.parse(r.image) as WireImage,
+            last_seen_ms: 0,
+            workloads: [],
+          },
+          byUid: new Map(),
+        };
+        byKey.set(mapKey, entry);
+        records.push(entry.rec);
+      }
+      const live = r.current === 1 && r.deleted_ms === null;
+      // A live workload is seen at every cluster poll: its image was last seen when the cluster was.
+      const lastSeen = live ? Math.max(r.img_last_seen, r.cluster_last_seen ?? 0) : r.img_last_seen;
+      const existing = entry.byUid.get(r.uid);
+      if (existing !== undefined) {
+        existing.last_seen_ms = Math.max(existing.last_seen_ms, lastSeen);
+        existing.deleted = existing.deleted && !live;
+      } else {
+        const ctx: WorkloadContext = {
+          kind: JSON.parse(r.kind) as GroupVersionKind,
+          namespace: r.namespace,
+          name: r.name,
+          uid: r.uid,
+          last_seen_ms: lastSeen,
+          deleted: r.deleted_ms !== null,
+        };
+        entry.byUid.set(r.uid, ctx);
+        entry.rec.workloads.push(ctx);
+      }
+      entry.rec.last_seen_ms = Math.max(entry.rec.last_seen_ms, lastSeen);
+    }
+    return records;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * ConsoleSink: where the watch engine delivers events. `handle` is synchronous and durable on
+ * return: ONE SQLite transaction writes the outbox row(s) for the console AND the source's snapshot
+ * row / cursor, so after a kill -9 the database has both or neither. The ConsoleClient sends the
+ * outbox later; the engine restores from the snapshots (`StateDatabase.loadCheckpoint`).
+ *
+ * Mapping: cluster ADDED/MODIFIED → registration, cluster DELETED → deregistration; workloads,
+ * namespaces, nodes → sighting upserts / deletions (with first/last seen per workload and per image);
+ * BOOKMARK and RELIST done → cursor only. An ADDED/MODIFIED whose content equals the snapshot (e.g.
+ * replayed after a restart) only moves the cursor. `activity` records a heartbeat, coalesced per
+ * (cluster, controller).
+ *
+ * Failure: if SQLite throws (disk full, database closed) the transaction rolls back, nothing is
+ * half-written, and the error propagates to the caller, which must retry or relist.
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { Logger } from 'pino';
+import type { AgentActivity, ClusterObject, ContainerImage } from '../model/index.js';
+import { objectHash, objectKey } from '../model/index.js';
+import type { WatchEvent } from '../watch/events.js';
+import { systemScheduler } from '../runtime/clock.js';
+import type { StateDatabase } from '../state/database.js';
+import type { OutboxRpc } from '../state/outbox.js';
+import type { DeregisterClustersRequest, Sighting } from './wire-types.js';
+import {
+  imageSeenKey,
+  toNamespaceSighting,
+  toNodeSighting,
+  toRegistration,
+  toWorkloadSighting,
+} from './wire-mapping.js';
+
+export interface ConsoleSinkDeps {
+  logger: Logger;
+  scheduler?: SchedulerLike;
+}
+
+export class ConsoleSink {
+  private readonly scheduler: SchedulerLike;
+
+  constructor(
+    private readonly db: StateDatabase,
+    private readonly deps: ConsoleSinkDeps,
+  ) {
+    this.scheduler = deps.scheduler ?? systemScheduler;
+  }
+
+  handle(event: WatchEvent<ClusterObject>): void {
+    const appended = this.db.transaction(() => this.apply(event));
+    if (appended) this.db.outbox.notify();
+  }
+
+  /** Records the controller's activity on a cluster (moves LAST SEEN); coalesced until sent. */
+  activity(a: AgentActivity): void {
+    this.db.activity.record(a.clusterId, a.controllerName, a.profile, a.lastSeenMs);
+  }
+
+  /** Queues the deregistration of every cluster of an account (uninstall from the whole account). */
+  deregisterAccount(account: string): void {
+    const payload: Omit<DeregisterClustersRequest, 'batch_id'> = { cluster_ids: [], account };
+    this.db.transaction(() => {
+      this.db.outbox.append('deregister', `account/${account}`, JSON.stringify(payload), this.scheduler.now());
+    });
+    this.db.outbox.notify();
+  }
+
+  /** Returns whether an outbox row was appended. */
+  private apply(event: WatchEvent<ClusterObject>): boolean {
+    const snaps = this.db.snapshots;
+    switch (event.type) {
+      case 'BOOKMARK':
+        snaps.setCursor(event.sourceId, event.cursor);
+        return false;
+      case 'RELIST':
+        if (event.phase === 'done' && event.cursor !== undefined) snaps.setCursor(event.sourceId, event.cursor);
+        return false;
+      case 'ADDED':
+      case 'MODIFIED': {
+        const nowMs = this.scheduler.now();
+        const hash = objectHash(event.object);
+        const prev = snaps.get(event.sourceId, event.key);
+        let appended = false;
+        if (prev === undefined || prev.hash !== hash) {
+          const firstSeenMs = prev?.firstSeenMs ?? nowMs;
+          this.appendUpsert(event.object, { firstSeenMs, lastSeenMs: nowMs }, nowMs);
+          snaps.put(event.sourceId, event.key, hash, undefined, event.object, firstSeenMs);
+          appended = true;
+        }
+        if (event.cursor !== undefined) snaps.setCursor(event.sourceId, event.cursor);
+        return appended;
+      }
+      case 'DELETED': {
+        const nowMs = this.scheduler.now();
+        this.appendDelete(event.object, event.tombstone, nowMs);
+        snaps.delete(event.sourceId, event.key);
+        if (event.cursor !== undefined) snaps.setCursor(event.sourceId, event.cursor);
+        return true;
+      }
+    }
+  }
+
+  private append(rpc: OutboxRpc, o: ClusterObject, payload: unknown, nowMs: number): void {
+    this.db.outbox.append(rpc, objectKey(o), JSON.stringify(payload), nowMs);
+  }
+
+  private appendUpsert(o: ClusterObject, seen: { firstSeenMs: number; lastSeenMs: number }, nowMs: number): void {
+    switch (o.kind) {
+      case 'cluster':
+        this.append('register', o, toRegistration(o.cluster, nowMs), nowMs);
+        return;
+      case 'workload': {
+        const wkey = objectKey(o);
+        const imageSeen = (container: string, img: ContainerImage) =>
+          this.db.snapshots.seeImage(wkey, imageSeenKey(container, img), nowMs);
+        const s: Sighting = { workload: toWorkloadSighting(o.workload, seen, imageSeen) };
+        this.append('sightings', o, s, nowMs);
+        return;
+      }
+      case 'namespace': {
+        const s: Sighting = { namespace: toNamespaceSighting(o.namespace, seen) };
+        this.append('sightings', o, s, nowMs);
+        return;
+      }
+      case 'node': {
+        const s: Sighting = { node: toNodeSighting(o.node, seen) };
+        this.append('sightings', o, s, nowMs);
+        return;
+      }
+    }
+  }
+
+  private appendDelete(o: ClusterObject, tombstone: boolean, nowMs: number): void {
+    switch (o.kind) {
+      case 'cluster': {
+        const payload: Omit<DeregisterClustersRequest, 'batch_id'> = { cluster_ids: [o.cluster.id], account: '' };
+        this.append('deregister', o, payload, nowMs);
+        this.db.activity.forgetCluster(o.cluster.id);
+        return;
+      }
+      case 'workload': {
+        const s: Sighting = {
+          deletion: { cluster_id: o.workload.clusterId, type: 'WORKLOAD', id: o.workload.uid, tombstone, deleted_ms: nowMs },
+        };
+        this.append('sightings', o, s, nowMs);
+        this.db.snapshots.forgetImages(objectKey(o));
+        return;
+      }
+      case 'namespace': {
+        const s: Sighting = {
+          deletion: { cluster_id: o.namespace.clusterId, type: 'NAMESPACE', id: o.namespace.name, tombstone, deleted_ms: nowMs },
+        };
+        this.append('sightings', o, s, nowMs);
+        return;
+      }
+      case 'node': {
+        const s: Sighting = {
+          deletion: { cluster_id: o.node.clusterId, type: 'NODE', id: o.node.id, tombstone, deleted_ms: nowMs },
+        };
+        this.append('sightings', o, s, nowMs);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The state database: one SQLite file `sightline.db` under stateDir (WAL, synchronous=NORMAL)
+ * holding the console outbox, coalesced heartbeats, watch cursors + per-source snapshots and the
+ * KeyValueCache.
+ *
+ * Durability: each transaction is atomic; with WAL + synchronous=NORMAL a committed transaction
+ * survives a process crash (kill -9). A power loss may lose the last commits but never leaves a
+ * half-written transaction.
+ *
+ * Failure: a database that cannot be opened or fails `PRAGMA quick_check` (corrupt, not a database,
+ * unknown newer schema) is reported (logged at error level and returned in `openStatus`), moved
+ * aside as `sightline.db.corrupt-<ts>` (with its -wal/-shm files), and a fresh database is created;
+ * the watch engine's relist then rebuilds the state. If even that fails (directory not writable),
+ * `openStateDatabase` throws an error naming the file and the cause.
+ */
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { ClusterObject } from '../model/index.js';
+import type { WatchCheckpoint } from '../watch/events.js';
+import type { CoreMetrics } from '../runtime/metrics.js';
+import { gauge } from '../runtime/metrics.js';
+import { defaults } from '../config/defaults.js';
+import type { KeyValueCache } from './cache.js';
+import { migrate } from './schema.js';
+import { Outbox } from './outbox.js';
+import { SnapshotStore } from './snapshots.js';
+import { ActivityStore } from './activity-store.js';
+
+export const STATE_DB_FILE = 'sightline.db';
+
+export interface StateDatabaseOptions {
+  logger: Logger;
+  metrics?: CoreMetrics;
+  /** Outbox size (payload bytes) past which health reports unhealthy. Default console.outboxMaxBytes. */
+  maxBytes?: number;
+  /** Clock for the corrupt-file suffix (tests). Default Date.now. */
+  nowMs?: () => number;
+}
+
+export type OpenStatus =
+  | { state: 'created' | 'opened' }
+  | { state: 'recovered'; reason: string; movedTo: string };
+
+export interface StateDatabase extends KeyValueCache {
+  readonly file: string;
+  /** How opening went; `recovered` means a corrupt database was set aside and a fresh one created. */
+  readonly openStatus: OpenStatus;
+  /** Random id of this database instance (part of every batch id, so a fresh database never reuses one). */
+  readonly instanceId: string;
+  readonly outbox: Outbox;
+  readonly snapshots: SnapshotStore;
+  readonly activity: ActivityStore;
+  /** The watch engine's saved state for a source, or undefined when there is none. */
+  loadCheckpoint(sourceId: string): WatchCheckpoint<ClusterObject> | undefined;
+  /** Runs `fn` in one SQLite transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+  readonly closed: boolean;
+}
+
+function openAndCheck(file: string): SqliteDatabase {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`integrity check failed: ${String(check)}`);
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function moveAside(file: string, suffix: string): string {
+  const target = `${file}.corrupt-${suffix}`;
+  renameSync(file, target);
+  for (const ext of ['-wal', '-shm']) {
+    if (existsSync(file + ext)) renameSync(file + ext, target + ext);
+  }
+  return target;
+}
+
+export function openStateDatabase(dir: string, opts: StateDatabaseOptions): StateDatabase {
+  const logger = opts.logger;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, STATE_DB_FILE);
+  const existed = existsSync(file);
+  let db: SqliteDatabase;
+  let status: OpenStatus;
+  try {
+    db = openAndCheck(file);
+    status = { state: existed ? 'opened' : 'created' };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (!existsSync(file)) {
+      throw new Error(`cannot create state database ${file}: ${reason}`, { cause: err });
+    }
+    const ts = new Date((opts.nowMs ?? Date.now)()).toISOString().replace(/[:.]/g, '-');
+    let movedTo: string;
+    try {
+      movedTo = moveAside(file, ts);
+    } catch (moveErr) {
+      const m = moveErr instanceof Error ? moveErr.message : String(moveErr);
+      throw new Error(`state database ${file} is unreadable (${reason}) and could not be moved aside: ${m}`, { cause: moveErr });
+    }
+    logger.error(
+      { file, movedTo, reason },
+      'state database is corrupt or unreadable; moved it aside and starting with a fresh one (a relist rebuilds the state)',
+    );
+    try {
+      db = openAndCheck(file);
+    } catch (err2) {
+      const m = err2 instanceof Error ? err2.message : String(err2);
+      throw new Error(`cannot create a fresh state database ${file}: ${m}`, { cause: err2 });
+    }
+    status = { state: 'recovered', reason, movedTo };
+  }
+  return new SqliteStateDatabase(db, file, status, opts);
+}
+
+class SqliteStateDatabase implements StateDatabase {
+  readonly outbox: Outbox;
+  readonly snapshots: SnapshotStore;
+  readonly activity: ActivityStore;
+  readonly instanceId: string;
+  private readonly kvGet;
+  private readonly kvSet;
+  private isClosed = false;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    readonly file: string,
+    readonly openStatus: OpenStatus,
+    opts: StateDatabaseOptions,
+  ) {
+    const registry = opts.metrics?.registry;
+    this.outbox = new Outbox(db, opts.maxBytes ?? defaults.console.outboxMaxBytes, opts.logger, {
+      ...(opts.metrics ? { depth: opts.metrics.queueDepth } : {}),
+      ...(registry ? { bytes: gauge(registry, 'sightline_outbox_bytes', 'Bytes of pending console writes', ['queue']) } : {}),
+    });
+    this.snapshots = new SnapshotStore(db, opts.logger);
+    this.activity = new ActivityStore(db);
+    this.kvGet = db.prepare<[string, string], { value: string }>('SELECT value FROM kv WHERE ns = ? AND key = ?');
+    this.kvSet = db.prepare<[string, string, string]>(
+      'INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value',
+    );
+    const existing = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'instance_id'").get();
+    if (existing !== undefined) {
+      this.instanceId = existing.value;
+    } else {
+      this.instanceId = randomBytes(8).toString('hex');
+      db.prepare("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run(this.instanceId);
+    }
+  }
+
+  get(namespace: string, key: string): string | undefined {
+    return this.kvGet.get(namespace, key)?.value;
+  }
+
+  set(namespace: string, key: string, value: string): void {
+    this.kvSet.run(namespace, key, value);
+  }
+
+  loadCheckpoint(sourceId: string): WatchCheckpoint<ClusterObject> | undefined {
+    return this.snapshots.load(sourceId);
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      this.outbox.recount();
+      throw err;
+    }
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,6 @@
+/** The state database and its stores (outbox, snapshots, heartbeats, KeyValueCache). */
+export * from './cache.js';
+export * from './database.js';
+export * from './outbox.js';
+export * from './snapshots.js';
+export * from './activity-store.js';

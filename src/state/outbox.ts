@@ -1,0 +1,146 @@
+/**
+ * The outbox: console writes waiting for an acknowledgement, in append (seq) order, in the state
+ * database. Rows are appended inside the caller's transaction (see ConsoleSink) and removed only by
+ * `ack` after the console accepted them, so a crash re-sends unacknowledged rows in order.
+ *
+ * Size policy (documented in src/console/README.md):
+ * - Every change is kept. Nothing is dropped or coalesced here (heartbeats coalesce in their own
+ *   table, one row per (cluster, controller), so a quiet fleet adds nothing to the outbox).
+ * - Past `maxBytes` (sum of payload bytes) the outbox reports `overLimit` (health turns unhealthy,
+ *   an error is logged once per crossing, gauge `sightline_outbox_bytes` shows the size) and keeps
+ *   accepting appends: the disk is the real limit. If the disk fills, the SQLite write throws
+ *   SQLITE_FULL inside `ConsoleSink.handle`, the transaction rolls back (no half-written event) and
+ *   the caller (the watch engine) sees the error.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Gauge } from 'prom-client';
+
+export type OutboxRpc = 'register' | 'sightings' | 'deregister';
+
+export interface OutboxRow {
+  seq: number;
+  rpc: OutboxRpc;
+  key: string;
+  payload: string;
+  createdMs: number;
+}
+
+interface RawRow {
+  seq: number;
+  rpc: string;
+  key: string;
+  payload: string;
+  created_ms: number;
+}
+
+export interface OutboxGauges {
+  depth?: Gauge<'queue'>;
+  bytes?: Gauge<'queue'>;
+}
+
+function isRpc(v: string): v is OutboxRpc {
+  return v === 'register' || v === 'sightings' || v === 'deregister';
+}
+
+export class Outbox {
+  private readonly insertStmt: Statement<[string, string, string, number, number]>;
+  private readonly peekStmt: Statement<[number, number]>;
+  private readonly ackStmt: Statement<[number]>;
+  private readonly statsStmt: Statement<[]>;
+  private countValue = 0;
+  private bytesValue = 0;
+  private overLimitValue = false;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly db: Database,
+    readonly maxBytes: number,
+    private readonly logger: Logger,
+    private readonly gauges: OutboxGauges = {},
+  ) {
+    this.insertStmt = db.prepare('INSERT INTO outbox (rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?)');
+    this.peekStmt = db.prepare('SELECT seq, rpc, key, payload, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.ackStmt = db.prepare('DELETE FROM outbox WHERE seq <= ?');
+    this.statsStmt = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox');
+    this.recount();
+  }
+
+  /** Appends one row (inside the caller's transaction, if any). Returns its seq. */
+  append(rpc: OutboxRpc, key: string, payload: string, createdMs: number): number {
+    const bytes = Buffer.byteLength(payload);
+    const info = this.insertStmt.run(rpc, key, payload, bytes, createdMs);
+    this.countValue += 1;
+    this.bytesValue += bytes;
+    this.publish();
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Up to `limit` rows with seq > `afterSeq`, in seq order. Malformed rows are skipped and logged. */
+  peek(limit: number, afterSeq = 0): OutboxRow[] {
+    const out: OutboxRow[] = [];
+    for (const r of this.peekStmt.all(afterSeq, limit) as RawRow[]) {
+      if (!isRpc(r.rpc)) {
+        this.logger.error({ seq: r.seq, rpc: r.rpc }, 'outbox row with unknown rpc; leaving it for inspection');
+        continue;
+      }
+      out.push({ seq: r.seq, rpc: r.rpc, key: r.key, payload: r.payload, createdMs: r.created_ms });
+    }
+    return out;
+  }
+
+  /** Removes every row with seq <= throughSeq (the console acknowledged them). */
+  ack(throughSeq: number): number {
+    const n = this.ackStmt.run(throughSeq).changes;
+    if (n > 0) this.recount();
+    return n;
+  }
+
+  /** Re-reads count and size from disk (after a rolled-back transaction or an ack). */
+  recount(): void {
+    const s = this.statsStmt.get() as { n: number; b: number };
+    this.countValue = s.n;
+    this.bytesValue = s.b;
+    this.publish();
+  }
+
+  get count(): number {
+    return this.countValue;
+  }
+
+  get bytes(): number {
+    return this.bytesValue;
+  }
+
+  get overLimit(): boolean {
+    return this.overLimitValue;
+  }
+
+  /** Called after every append (synchronously); returns an unsubscribe function. */
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Notifies listeners; the sink calls it once its transaction committed. */
+  notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  private publish(): void {
+    this.gauges.depth?.set({ queue: 'outbox' }, this.countValue);
+    this.gauges.bytes?.set({ queue: 'outbox' }, this.bytesValue);
+    const over = this.bytesValue > this.maxBytes;
+    if (over !== this.overLimitValue) {
+      this.overLimitValue = over;
+      if (over) {
+        this.logger.error(
+          { bytes: this.bytesValue, maxBytes: this.maxBytes, pending: this.countValue },
+          'console outbox is over its size limit; still accepting changes (nothing is dropped) — is the console reachable?',
+        );
+      } else {
+        this.logger.info({ bytes: this.bytesValue, maxBytes: this.maxBytes }, 'console outbox back under its size limit');
+      }
+    }
+  }
+}
