@@ -117,7 +117,15 @@ export class DeliveryQueue<T> {
     if (this.retry) {
       const r = this.retry;
       this.retry = undefined;
-      return r;
+      // A newer state of the same key arrived while the retry waited: deliver that one instead.
+      const newer = this.pending.get(r.key);
+      if (!newer) return r;
+      this.pending.delete(r.key);
+      if (typeof r.key !== 'symbol') {
+        newer.consumerHad = r.consumerHad;
+        newer.event = withType(newer.event, r.consumerHad);
+      }
+      return newer;
     }
     if (this.pending.size === 0) return undefined;
     let step = this.iterator?.next();

@@ -27,6 +27,7 @@ export class WatchMetrics {
     private readonly sourceId: string,
   ) {
     this.depth = metrics?.queueDepth.labels({ queue: sourceId });
+    this.depth?.set(0);
   }
 
   event<T>(event: WatchEvent<T>): void {

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { WatchEvent } from '../../src/watch/events.js';
+import type { FakeObj } from './fake-source.js';
+import { harness, summary } from './harness.js';
+
+describe('sequential delivery to a slow consumer', () => {
+  it('delivers one at a time and emits on events$ only after deliver resolved', async () => {
+    const delivered: string[] = [];
+    let release: (() => void) | undefined;
+    const h = harness({
+      deliver: (e) =>
+        new Promise<void>((resolve) => {
+          delivered.push(e.type);
+          release = resolve;
+        }),
+    });
+    h.fake.put('a', 'a1');
+    h.watch.start();
+    await h.clock.settle();
+    expect(delivered).toEqual(['RELIST']);
+    expect(h.events).toEqual([]);
+    release?.();
+    await h.clock.settle();
+    expect(delivered).toEqual(['RELIST', 'ADDED']);
+    expect(summary(h.events)).toEqual(['RELIST start initial']);
+  });
+
+  it('keeps the queue bounded by the number of keys while thousands of updates arrive, never reordering a key', async () => {
+    const KEYS = 20;
+    const UPDATES = 5_000;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const h = harness({
+      deliver: async () => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        inFlight--;
+      },
+    });
+    h.fake.hintWithState = true;
+    for (let k = 0; k < KEYS; k++) h.fake.put(`k${k}`, 'v0');
+    h.watch.start();
+    await h.clock.settle();
+    for (let i = 1; i <= UPDATES; i++) h.fake.put(`k${i % KEYS}`, `v${i}`);
+    for (let i = 0; i < 200 && h.watch.queueDepth > 0; i++) await h.clock.settle();
+    // at most one entry per key, plus at most one bookmark and one relist marker per phase
+    expect(h.watch.maxQueueDepth).toBeLessThanOrEqual(KEYS + 3);
+    expect(maxInFlight).toBe(1);
+    const lastVersion = new Map<string, number>();
+    for (const e of h.changes()) {
+      if (e.type === 'DELETED') continue;
+      const prev = lastVersion.get(e.key) ?? 0;
+      expect(e.object.version).toBeGreaterThan(prev);
+      lastVersion.set(e.key, e.object.version);
+    }
+    expect(h.changes().length).toBeLessThan(UPDATES / 10);
+    // the final state of every key was delivered
+    for (const [key, obj] of h.fake.objects) expect(lastVersion.get(key)).toBe(obj.version);
+  });
+
+  it('coalesces per key from the consumer view: ADDED+MODIFIED is ADDED, ADDED+DELETED is DELETED', async () => {
+    let release: (() => void) | undefined;
+    const h = harness({
+      deliver: () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    });
+    h.fake.hintWithState = true;
+    h.watch.start();
+    await h.clock.settle(); // RELIST start is in delivery, blocked
+    h.fake.put('a', 'a1');
+    h.fake.put('a', 'a2');
+    h.fake.put('b', 'b1');
+    await h.clock.settle(); // b reaches the store (and the delivery queue) before its delete
+    h.fake.remove('b');
+    await h.clock.settle();
+    expect(h.watch.queueDepth).toBe(4); // RELIST done, BOOKMARK, a, b (RELIST start is in flight)
+    for (let i = 0; i < 10; i++) {
+      release?.();
+      await h.clock.settle();
+    }
+    expect(summary(h.events)).toEqual([
+      'RELIST start initial',
+      'RELIST done initial',
+      'BOOKMARK 0',
+      'ADDED a a2',
+      'DELETED b',
+    ]);
+  });
+
+  it('a rejected delivery is retried after backoff with the newest state of that key', async () => {
+    const seen: WatchEvent<FakeObj>[] = [];
+    let failures = 1;
+    const h = harness({
+      deliver: (e) => {
+        seen.push(e);
+        if (e.type === 'ADDED' && failures > 0) {
+          failures--;
+          throw new Error('console down');
+        }
+      },
+    });
+    h.fake.hintWithState = true;
+    h.watch.start();
+    await h.clock.settle();
+    h.fake.put('a', 'a1');
+    await h.clock.settle();
+    h.fake.put('a', 'a2'); // arrives while the retry waits
+    await h.clock.advance(1_600);
+    expect(summary(h.changes())).toEqual(['ADDED a a2']);
+    expect(summary(seen.filter((e) => e.type === 'ADDED'))).toEqual(['ADDED a a1', 'ADDED a a2']);
+  });
+});
