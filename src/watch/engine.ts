@@ -39,6 +39,7 @@ const WATCHDOG = 'watchdog';
 const RESYNC = 'resync';
 const POLL = 'poll';
 const HINTS = 'hints';
+const DELETED_MEMORY = 10_000;
 
 export class WatchEngine<T> implements Watch<T> {
   readonly store = new MapWatchStore<T>();
@@ -57,7 +58,10 @@ export class WatchEngine<T> implements Watch<T> {
   private readonly metrics: WatchMetrics;
   private readonly logger: Logger | undefined;
 
-  /** Orders of keys deleted since the last relist: a late older state must not resurrect them. */
+  /**
+   * Last orders of recently deleted keys (FIFO, at most DELETED_MEMORY entries): a late, older state
+   * from the feed must not resurrect them. Keys that reappear in a list are forgotten.
+   */
   private readonly deletedOrders = new Map<string, number>();
   private relistCause: RelistCause | undefined;
   private relisting = false;
@@ -248,9 +252,10 @@ export class WatchEngine<T> implements Watch<T> {
       if (items.has(key) || unreadable.has(key)) continue;
       this.store.delete(key);
       deleted++;
+      this.rememberDeleted(key, cur.order);
       this.emit({ type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: true });
     }
-    this.deletedOrders.clear();
+    for (const key of this.deletedOrders.keys()) if (items.has(key)) this.deletedOrders.delete(key);
     this.lastCursor = cursor;
     const done: WatchEvent<T> = { type: 'RELIST', sourceId: id, cause, phase: 'done' };
     if (cursor !== undefined) done.cursor = cursor;
@@ -430,7 +435,9 @@ export class WatchEngine<T> implements Watch<T> {
     const reconciledSeq = this.hintSeq;
     const toFetch: string[] = [];
     for (const [key, d] of batch) {
-      if (d.needsFetch) toFetch.push(key);
+      // A state for a key we do not hold is confirmed by reading it: a late hint must not
+      // resurrect an object that was created and deleted while we were not looking.
+      if (d.needsFetch || !this.store.has(key)) toFetch.push(key);
       else this.apply(key, d.state, d.cursor, false);
     }
     if (toFetch.length > 0) {
@@ -479,7 +486,7 @@ export class WatchEngine<T> implements Watch<T> {
     if (object === undefined) {
       if (!cur || !confirmed) return;
       this.store.delete(key);
-      if (cur.order !== undefined) this.deletedOrders.set(key, cur.order);
+      this.rememberDeleted(key, cur.order);
       const ev: WatchEvent<T> = { type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: false };
       if (cursor !== undefined) ev.cursor = cursor;
       this.emit(ev);
@@ -513,6 +520,16 @@ export class WatchEngine<T> implements Watch<T> {
     const ev: WatchEvent<T> = { type: 'ADDED', sourceId: id, key, object };
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
+  }
+
+  private rememberDeleted(key: string, order: number | undefined): void {
+    if (order === undefined) return;
+    this.deletedOrders.delete(key);
+    this.deletedOrders.set(key, order);
+    if (this.deletedOrders.size > DELETED_MEMORY) {
+      const oldest = this.deletedOrders.keys().next();
+      if (!oldest.done) this.deletedOrders.delete(oldest.value);
+    }
   }
 
   // ---- cheap poll ---------------------------------------------------------------------------

@@ -7,13 +7,19 @@ import { FakeProvider } from './fake-source.js';
 import type { FakeObj } from './fake-source.js';
 import { VirtualClock } from './virtual-clock.js';
 
+export type ObjectEvent = Extract<WatchEvent<FakeObj>, { key: string }>;
+
+export function isObjectEvent(e: WatchEvent<FakeObj>): e is ObjectEvent {
+  return e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED';
+}
+
 export interface Harness {
   clock: VirtualClock;
   fake: FakeProvider;
   watch: WatchEngine<FakeObj>;
   events: WatchEvent<FakeObj>[];
   /** Object events only (ADDED/MODIFIED/DELETED). */
-  changes(): WatchEvent<FakeObj>[];
+  changes(): ObjectEvent[];
   clear(): void;
 }
 
@@ -34,7 +40,7 @@ export function harness(
     fake,
     watch,
     events,
-    changes: () => events.filter((e) => e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED'),
+    changes: () => events.filter(isObjectEvent),
     clear: () => {
       events.length = 0;
     },
