@@ -163,11 +163,10 @@ async function scenario(commands: Command[], slowConsumer: boolean): Promise<voi
     expect(regressions).toEqual([]);
   }
 
-  // Converge: no more chaos; the next relist (gap, or the watchdog if the gap found no stream) fixes everything.
+  // Converge: no more chaos (held and unsent hints are dropped); the next relist (gap, or the
+  // watchdog if the gap found no stream) fixes everything.
   fake.failures.list.length = 0;
   fake.failures.get.length = 0;
-  held = [];
-  logPointer = fake.log.length;
   await clock.advance(61_000);
   fake.push({ type: 'gap', reason: 'final' });
   await clock.advance(200_000);
