@@ -5,10 +5,12 @@
  *
  * `acquire` resolves when a token is available; waiting uses the injected scheduler, so tests
  * drive it with virtual time. The total time callers waited is exposed (`waitedMs`) for the
- * "interval stretch" metric.
+ * "interval stretch" metric (and counted in `budgetWaitMs{bucket}` when metrics are given).
+ * Redefining a bucket keeps its waiters and its waited total. Waiters are served in FIFO order.
  */
-import type { SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
+import type { CoreMetrics } from '../runtime/metrics.js';
 
 export interface BucketLimit {
   /** Tokens available at once. */
@@ -23,7 +25,7 @@ interface BucketState {
   updatedMs: number;
   waitedMs: number;
   queue: Array<{ n: number; resolve: () => void }>;
-  timerArmed: boolean;
+  timer: Subscription | undefined;
 }
 
 export class ApiBudget {
@@ -33,6 +35,7 @@ export class ApiBudget {
     limits: Record<string, BucketLimit>,
     private readonly fraction = 0.25,
     private readonly scheduler: SchedulerLike = asyncScheduler,
+    private readonly metrics?: CoreMetrics,
   ) {
     for (const [name, limit] of Object.entries(limits)) this.define(name, limit);
   }
@@ -43,13 +46,23 @@ export class ApiBudget {
       burst: Math.max(1, Math.floor(documented.burst * this.fraction)),
       refillPerSecond: documented.refillPerSecond * this.fraction,
     };
+    const previous = this.buckets.get(name);
+    if (previous) {
+      this.refill(previous);
+      previous.limit = limit;
+      previous.tokens = Math.min(previous.tokens, limit.burst);
+      previous.timer?.unsubscribe();
+      previous.timer = undefined;
+      this.drain(previous);
+      return;
+    }
     this.buckets.set(name, {
       limit,
       tokens: limit.burst,
       updatedMs: this.scheduler.now(),
       waitedMs: 0,
       queue: [],
-      timerArmed: false,
+      timer: undefined,
     });
   }
 
@@ -76,7 +89,9 @@ export class ApiBudget {
       b.queue.push({
         n,
         resolve: () => {
-          b.waitedMs += this.scheduler.now() - requestedAt;
+          const waited = this.scheduler.now() - requestedAt;
+          b.waitedMs += waited;
+          if (waited > 0) this.metrics?.budgetWaitMs.inc({ bucket }, waited);
           resolve();
         },
       });
@@ -104,12 +119,11 @@ export class ApiBudget {
       head.resolve();
     }
     const head = b.queue[0];
-    if (head && !b.timerArmed) {
+    if (head && !b.timer) {
       const need = Math.min(head.n, b.limit.burst) - b.tokens;
       const delayMs = Math.max(1, Math.ceil((need / b.limit.refillPerSecond) * 1000));
-      b.timerArmed = true;
-      this.scheduler.schedule(() => {
-        b.timerArmed = false;
+      b.timer = this.scheduler.schedule(() => {
+        b.timer = undefined;
         this.drain(b);
       }, delayMs);
     }
