@@ -242,7 +242,8 @@ export class ConsoleClient {
         waitMs = backoffDelayMs(this.failures, this.backoff, this.random);
       }
       if (!this.running) break;
-      if (this.stopping && waitMs > 0 && this.nothingToSend()) break;
+      // Stopping: leave once everything is sent, or when the console refuses us (waiting cannot help).
+      if (this.stopping && waitMs > 0 && (this.nothingToSend() || this.permanentError !== undefined)) break;
       if (waitMs > 0) await this.sleep(waitMs);
     }
   }
@@ -263,7 +264,6 @@ export class ConsoleClient {
         this.blockedUntilMs = 0;
         return 0;
       }
-      if (this.stopping && this.permanentError !== undefined) return this.blockedUntilMs - now;
       const wait = this.blockedUntilMs - now;
       return this.permanentError !== undefined ? Math.min(wait, this.tokenPollMs) : wait;
     }
@@ -297,7 +297,9 @@ export class ConsoleClient {
   }
 
   private retryWait(): number {
-    return Math.max(1, this.blockedUntilMs - this.scheduler.now());
+    const wait = Math.max(1, this.blockedUntilMs - this.scheduler.now());
+    // While blocked on an auth/token error, wake up often enough to notice a new token file.
+    return this.permanentError !== undefined ? Math.min(wait, this.tokenPollMs) : wait;
   }
 
   private batchId(firstSeq: number, lastSeq: number): string {

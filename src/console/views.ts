@@ -147,6 +147,7 @@ export function recordsJson(records: ImageRecord[]): unknown[] {
       workload: { kind: formatGvk(w.kind), namespace: w.namespace, name: w.name, uid: w.uid },
       lastSeen: new Date(w.last_seen_ms).toISOString(),
       deleted: w.deleted,
+      current: w.current,
     })),
   }));
 }

@@ -164,6 +164,7 @@ export interface WorkloadContext {
   uid: string;
   last_seen_ms: number;
   deleted: boolean;
+  current: boolean;
 }
 
 export interface ImageRecord {
@@ -265,6 +266,7 @@ export const listRecordsReplySchema = z.object({
           uid: text,
           last_seen_ms: ms,
           deleted: z.boolean(),
+          current: z.boolean(),
         }),
       ),
     }),

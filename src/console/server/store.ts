@@ -281,7 +281,7 @@ export class ConsoleStore {
       const existing = entry.byUid.get(r.uid);
       if (existing !== undefined) {
         existing.last_seen_ms = Math.max(existing.last_seen_ms, lastSeen);
-        existing.deleted = existing.deleted && !live;
+        existing.current = existing.current || live;
       } else {
         const ctx: WorkloadContext = {
           kind: JSON.parse(r.kind) as GroupVersionKind,
@@ -290,6 +290,7 @@ export class ConsoleStore {
           uid: r.uid,
           last_seen_ms: lastSeen,
           deleted: r.deleted_ms !== null,
+          current: live,
         };
         entry.byUid.set(r.uid, ctx);
         entry.rec.workloads.push(ctx);

@@ -1,0 +1,175 @@
+/**
+ * Test helpers for the console area: temp dirs, a log capture, model fixtures, a reference console
+ * on loopback and a ConsoleClient wired to a state database.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/runtime/logger.js';
+import type { Logger } from '../../src/runtime/logger.js';
+import { CoreMetrics, createRegistry } from '../../src/runtime/metrics.js';
+import { clusterId, toContainerImage } from '../../src/model/index.js';
+import type { Cluster, ClusterObject, Workload } from '../../src/model/index.js';
+import type { WatchEvent } from '../../src/watch/events.js';
+import { openStateDatabase } from '../../src/state/database.js';
+import type { StateDatabase } from '../../src/state/database.js';
+import { ConsoleClient } from '../../src/console/client.js';
+import type { ConsoleClientDeps } from '../../src/console/client.js';
+import type { ConsoleConfig } from '../../src/config/schema.js';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+
+export function tempDir(prefix = 'sl-console-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CapturedLogger {
+  logger: Logger;
+  lines: string[];
+  text: () => string;
+}
+
+export function captureLogger(level = 'debug'): CapturedLogger {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level, destination }), lines, text: () => lines.join('') };
+}
+
+export function newMetrics(): CoreMetrics {
+  return new CoreMetrics(createRegistry(false));
+}
+
+export async function metricValue(metrics: CoreMetrics, name: string, labels: Record<string, string>): Promise<number> {
+  const json = await metrics.registry.getMetricsAsJSON();
+  const m = json.find((x) => x.name === name);
+  if (m === undefined) return 0;
+  let sum = 0;
+  for (const v of m.values) {
+    const l = v.labels as Record<string, string | number>;
+    if (Object.entries(labels).every(([k, val]) => l[k] === val)) sum += v.value;
+  }
+  return sum;
+}
+
+export function digestOf(n: number): `sha256:${string}` {
+  return `sha256:${n.toString(16).padStart(64, '0')}`;
+}
+
+export function makeCluster(n: number, overrides: Partial<Cluster> = {}): Cluster {
+  const remoteId = `arn:aws:ecs:us-east-1:123456789012:cluster/c${n}`;
+  return {
+    id: clusterId('ECS', remoteId),
+    provider: 'ECS',
+    remoteId,
+    name: `cluster-${n}`,
+    region: 'us-east-1',
+    account: '123456789012',
+    group: 'group-1',
+    issuer: 'https://issuer.example',
+    platformVersion: '1.4.0',
+    agentVersion: '0.1.0',
+    labels: { team: 'a' },
+    metadata: { status: 'ACTIVE' },
+    ...overrides,
+  };
+}
+
+export function makeWorkload(cluster: Cluster, n: number, imageN: number = n, overrides: Partial<Workload> = {}): Workload {
+  return {
+    clusterId: cluster.id,
+    uid: `task-${n}`,
+    kind: 'Pod',
+    nativeKind: 'ecs.amazonaws.com/Task',
+    namespace: 'default',
+    name: `task-${n}`,
+    owners: [{ kind: 'Deployment', name: 'svc', uid: 'svc-uid' }],
+    labels: { app: 'web' },
+    containers: [{ name: 'app', image: toContainerImage(`registry.example/team/app:${imageN}`, digestOf(imageN)) }],
+    status: 'RUNNING',
+    ...overrides,
+  };
+}
+
+export function added(sourceId: string, object: ClusterObject, type: 'ADDED' | 'MODIFIED' = 'ADDED'): WatchEvent<ClusterObject> {
+  return { type, sourceId, key: keyOfObject(object), object };
+}
+
+export function deleted(sourceId: string, object: ClusterObject, tombstone = false): WatchEvent<ClusterObject> {
+  return { type: 'DELETED', sourceId, key: keyOfObject(object), object, tombstone };
+}
+
+function keyOfObject(o: ClusterObject): string {
+  switch (o.kind) {
+    case 'cluster':
+      return o.cluster.remoteId;
+    case 'workload':
+      return o.workload.uid;
+    case 'namespace':
+      return o.namespace.name;
+    case 'node':
+      return o.node.id;
+  }
+}
+
+export function writeToken(dir: string, token: string, name = 'token'): string {
+  const file = join(dir, name);
+  writeFileSync(file, `${token}\n`);
+  return file;
+}
+
+export function consoleConfig(address: string, tokenFile: string, overrides: Partial<ConsoleConfig> = {}): ConsoleConfig {
+  return {
+    address,
+    tls: { mode: 'plaintext' },
+    tokenFile,
+    batchMaxItems: 50,
+    batchMaxDelayMs: 5,
+    rpcDeadlineMs: 2_000,
+    outboxMaxBytes: 64 * 1024 * 1024,
+    ...overrides,
+  };
+}
+
+export interface ClientRig {
+  db: StateDatabase;
+  client: ConsoleClient;
+  metrics: CoreMetrics;
+  log: CapturedLogger;
+}
+
+export function clientRig(
+  stateDir: string,
+  config: ConsoleConfig,
+  extra: Partial<Omit<ConsoleClientDeps, 'db' | 'logger' | 'metrics'>> = {},
+): ClientRig {
+  const log = captureLogger();
+  const metrics = newMetrics();
+  const db = openStateDatabase(stateDir, { logger: log.logger, metrics, maxBytes: config.outboxMaxBytes });
+  const client = new ConsoleClient(config, {
+    db,
+    logger: log.logger,
+    metrics,
+    heartbeatIntervalMs: 50,
+    backoff: { initialMs: 10, maxMs: 50 },
+    tokenPollMs: 10,
+    ...extra,
+  });
+  return { db, client, metrics, log };
+}
+
+/** Polls `fn` until it returns true (loopback I/O), failing after `timeoutMs`. */
+export async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
+import type { StateDatabase } from '../../src/state/database.js';
+import { ConsoleSink } from '../../src/console/sink.js';
+import { captureLogger, makeCluster, makeWorkload, metricValue, newMetrics, tempDir } from '../console/helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function open(dir: string, maxBytes?: number) {
+  const log = captureLogger();
+  const metrics = newMetrics();
+  const db = openStateDatabase(dir, { logger: log.logger, metrics, ...(maxBytes !== undefined ? { maxBytes } : {}) });
+  cleanups.unshift(() => db.close());
+  return { db, log, metrics };
+}
+
+function fresh(maxBytes?: number) {
+  const t = tempDir('sl-state-');
+  cleanups.push(t.cleanup);
+  return { dir: t.dir, ...open(t.dir, maxBytes) };
+}
+
+describe('state database', () => {
+  it('creates sightline.db in WAL mode and reports it created, then opened', () => {
+    const { dir, db } = fresh();
+    expect(db.openStatus.state).toBe('created');
+    expect(existsSync(join(dir, STATE_DB_FILE))).toBe(true);
+    db.close();
+    const again = open(dir);
+    expect(again.db.openStatus.state).toBe('opened');
+    expect(again.db.instanceId).toBe(db.instanceId);
+  });
+
+  it('keeps outbox rows in append order and removes them only on ack; depth is a metric', async () => {
+    const { db, metrics } = fresh();
+    const seqs = ['a', 'b', 'a', 'c', 'a'].map((k, i) => db.outbox.append('sightings', k, JSON.stringify({ i }), 1000 + i));
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(db.outbox.peek(10).map((r) => JSON.parse(r.payload) as { i: number }).map((p) => p.i)).toEqual([0, 1, 2, 3, 4]);
+    expect(await metricValue(metrics, 'sightline_queue_depth', { queue: 'outbox' })).toBe(5);
+    db.outbox.ack(seqs[1] ?? 0);
+    expect(db.outbox.peek(10).map((r) => r.key)).toEqual(['a', 'c', 'a']);
+    expect(db.outbox.count).toBe(3);
+    expect(await metricValue(metrics, 'sightline_queue_depth', { queue: 'outbox' })).toBe(3);
+  });
+
+  it('survives reopen with unacked rows in order', () => {
+    const { dir, db } = fresh();
+    for (let i = 0; i < 20; i++) db.outbox.append('sightings', `k${i % 3}`, `{"i":${i}}`, i);
+    db.outbox.ack(5);
+    db.close();
+    const again = open(dir);
+    expect(again.db.outbox.count).toBe(15);
+    expect(again.db.outbox.peek(100).map((r) => r.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 6));
+  });
+
+  it('rolls back outbox and snapshot writes together when a transaction throws', () => {
+    const { db } = fresh();
+    expect(() =>
+      db.transaction(() => {
+        db.outbox.append('sightings', 'k', '{}', 1);
+        db.snapshots.setCursor('src', 'c1');
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(db.outbox.count).toBe(0);
+    expect(db.outbox.peek(10)).toEqual([]);
+    expect(db.loadCheckpoint('src')).toBeUndefined();
+  });
+
+  it('persists the KeyValueCache across reopen', () => {
+    const { dir, db } = fresh();
+    expect(db.get('taskdef', 'arn:1')).toBeUndefined();
+    db.set('taskdef', 'arn:1', '{"x":1}');
+    db.set('taskdef', 'arn:1', '{"x":2}');
+    db.close();
+    const again = open(dir);
+    expect(again.db.get('taskdef', 'arn:1')).toBe('{"x":2}');
+    expect(again.db.get('other', 'arn:1')).toBeUndefined();
+  });
+
+  it('sets a corrupt database aside, reports it, and starts fresh', () => {
+    const t = tempDir('sl-state-');
+    cleanups.push(t.cleanup);
+    writeFileSync(join(t.dir, STATE_DB_FILE), Buffer.alloc(8192, 0x5a));
+    const { db, log } = open(t.dir);
+    expect(db.openStatus.state).toBe('recovered');
+    if (db.openStatus.state !== 'recovered') throw new Error('unreachable');
+    expect(db.openStatus.reason).toMatch(/not a database|malformed|corrupt/i);
+    expect(existsSync(db.openStatus.movedTo)).toBe(true);
+    expect(readdirSync(t.dir).some((f) => f.startsWith(`${STATE_DB_FILE}.corrupt-`))).toBe(true);
+    expect(log.text()).toMatch(/corrupt or unreadable/);
+    // The fresh database works.
+    db.outbox.append('sightings', 'k', '{}', 1);
+    expect(db.outbox.count).toBe(1);
+  });
+
+  it('past maxBytes reports over limit, logs once, and keeps accepting changes', () => {
+    const { db, log } = fresh(2_000);
+    const payload = JSON.stringify({ pad: 'x'.repeat(480) });
+    for (let i = 0; i < 10; i++) db.outbox.append('sightings', `k${i}`, payload, i);
+    expect(db.outbox.count).toBe(10);
+    expect(db.outbox.bytes).toBeGreaterThan(2_000);
+    expect(db.outbox.overLimit).toBe(true);
+    expect(log.text().match(/over its size limit/g)?.length).toBe(1);
+    const last = db.outbox.peek(100).at(-1);
+    expect(last?.key).toBe('k9');
+    db.outbox.ack(8);
+    expect(db.outbox.overLimit).toBe(false);
+    expect(log.text()).toMatch(/back under its size limit/);
+  });
+});
+
+describe('snapshots through the sink', () => {
+  function sinkOn(db: StateDatabase, nowRef: { now: number }) {
+    const log = captureLogger();
+    return new ConsoleSink(db, { logger: log.logger, scheduler: { now: () => nowRef.now, schedule: () => { throw new Error('unused'); } } });
+  }
+
+  it('restores a checkpoint with the cursor and last known objects', () => {
+    const { dir, db } = fresh();
+    const clock = { now: 1_000 };
+    const sink = sinkOn(db, clock);
+    const c = makeCluster(1);
+    const w1 = makeWorkload(c, 1);
+    const w2 = makeWorkload(c, 2);
+    sink.handle({ type: 'ADDED', sourceId: 's', key: 'w1', object: { kind: 'workload', workload: w1 } });
+    sink.handle({ type: 'ADDED', sourceId: 's', key: 'w2', object: { kind: 'workload', workload: w2 }, cursor: 'c1' });
+    sink.handle({ type: 'DELETED', sourceId: 's', key: 'w1', object: { kind: 'workload', workload: w1 }, tombstone: false });
+    sink.handle({ type: 'BOOKMARK', sourceId: 's', cursor: 'c2' });
+    db.close();
+    const again = open(dir);
+    const cp = again.db.loadCheckpoint('s');
+    expect(cp?.cursor).toBe('c2');
+    const objects = [...(cp?.objects ?? [])];
+    expect(objects.map((o) => o.key)).toEqual(['w2']);
+    expect(objects[0]?.object).toEqual({ kind: 'workload', workload: w2 });
+    expect(again.db.loadCheckpoint('other')).toBeUndefined();
+  });
+});
