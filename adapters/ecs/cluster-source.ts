@@ -1,0 +1,105 @@
+/**
+ * WatchSource `ecs/<account>/<region>/clusters`: each ECS cluster as a model Cluster plus its
+ * Namespace (named after the cluster, labels = cluster tags). List: ListClusters (shared directory)
+ * + DescribeClusters 100 a call with TAGS. get/getMany: DescribeClusters. Hints: CloudTrail cluster
+ * events (CreateCluster, UpdateCluster, DeleteCluster, PutClusterCapacityProviders, TagResource, ...).
+ * A cluster that is INACTIVE or missing is gone (get returns undefined).
+ */
+import { Observable } from 'rxjs';
+import { objectHash, objectKey } from '../../src/model/index.js';
+import type { ClusterObject } from '../../src/model/index.js';
+import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
+import type { AuditFeed } from './audit-source.js';
+import { clusterKey, namespaceKey, parseKey } from './keys.js';
+import { DESCRIBE_CLUSTERS_MAX, describeClusters, normalizeClusters } from './lister.js';
+import { clusterNameOf, orderOfObject } from './normalizer.js';
+import type { RegionContext } from './region.js';
+
+/** Sources listing within this long of each other share one ListClusters. */
+export const DIRECTORY_SHARE_MS = 30_000;
+
+export class ClusterSource implements WatchSource<ClusterObject> {
+  readonly id: string;
+  private snapshot: string[] = [];
+
+  constructor(
+    private readonly rc: RegionContext,
+    private readonly feed: AuditFeed,
+  ) {
+    this.id = `${rc.idPrefix}/clusters`;
+  }
+
+  keyOf(o: ClusterObject): string {
+    return objectKey(o);
+  }
+  orderOf(o: ClusterObject): number | undefined {
+    return orderOfObject(o);
+  }
+  hashOf(o: ClusterObject): string {
+    return objectHash(o);
+  }
+
+  async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
+    let offset = 0;
+    let cursor: string | undefined;
+    if (pageToken === undefined) {
+      cursor = this.feed.cursorNow();
+      this.snapshot = await this.rc.directory.list(DIRECTORY_SHARE_MS);
+    } else {
+      offset = Number(pageToken) || 0;
+    }
+    const arns = this.snapshot.slice(offset, offset + DESCRIBE_CLUSTERS_MAX);
+    const items = arns.length > 0 ? normalizeClusters(this.rc, await describeClusters(this.rc, arns)) : [];
+    const next = offset + DESCRIBE_CLUSTERS_MAX;
+    return {
+      items,
+      ...(next < this.snapshot.length ? { nextPageToken: String(next) } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    };
+  }
+
+  async get(key: string): Promise<ClusterObject | undefined> {
+    return (await this.getMany([key])).get(key);
+  }
+
+  async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
+    const arns = new Set<string>();
+    for (const key of keys) {
+      const p = parseKey(key);
+      if (!p || (p.kind !== 'cluster' && p.kind !== 'namespace')) continue;
+      const arn = await this.rc.directory.arnOf(p.clusterId);
+      if (arn !== undefined) arns.add(arn);
+    }
+    const found = new Map<string, ClusterObject>();
+    if (arns.size > 0) {
+      for (const o of normalizeClusters(this.rc, await describeClusters(this.rc, [...arns]))) found.set(objectKey(o), o);
+    }
+    return new Map(keys.map((k) => [k, found.get(k)]));
+  }
+
+  hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
+    return new Observable<Hint<ClusterObject>>((sub) => {
+      const s = this.feed.items(fromCursor).subscribe({
+        next: (item) => {
+          if (item.type !== 'refs') {
+            sub.next(item);
+            return;
+          }
+          for (const r of item.refs) {
+            if (r.kind !== 'cluster') continue;
+            this.rc.directory.learn(r.clusterArn);
+            this.rc.directory.invalidate();
+            const name = clusterNameOf(r.clusterArn);
+            const type = r.deleted ? 'deleted' : 'changed';
+            sub.next({ type, key: clusterKey(r.clusterArn) });
+            sub.next({ type, key: namespaceKey(r.clusterArn, name) });
+            if (!r.deleted) this.rc.touch(r.clusterArn);
+          }
+        },
+        error: (err: unknown) => sub.error(err),
+        complete: () => sub.complete(),
+      });
+      return () => s.unsubscribe();
+    });
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The tasks source's cheap poll: ListTasks (desiredStatus RUNNING, 100 a page) per cluster gives
+ * the set of task ARNs; no Describe call. Tokens (engine contract): '' for a task that is new to us
+ * or settled (the engine fetches it only when it does not hold it), a token that changes every poll
+ * for a task we hold in a transient state (PROVISIONING / PENDING, digest not known yet), so the
+ * engine describes only new ARNs, vanished ARNs and tasks still starting.
+ *
+ * Each cluster polled successfully moves its LAST SEEN. A cluster that vanished
+ * (ClusterNotFoundException) contributes no tasks and refreshes the cluster directory.
+ *
+ * Failure: any other error rejects the poll (the engine backs off); nothing is half-reported.
+ */
+import type { CheapPoll } from '../../src/watch/source.js';
+import { listTaskPage } from './lister.js';
+import { workloadKey } from './keys.js';
+import type { RegionContext } from './region.js';
+
+/** How stale the cluster list used by the poll may be (new clusters also arrive by CloudTrail). */
+export const POLL_DIRECTORY_MAX_AGE_MS = 5 * 60 * 1000;
+
+export interface TaskPollState {
+  /** Keys of tasks we hold in a transient state. */
+  unsettled(key: string): boolean;
+  /** Called before the first ListTasks of a poll. */
+  pollStarted(): void;
+  /** Called with the keys listed by this poll and by the previous one. */
+  polled(current: Set<string>, clusters: string[]): void;
+}
+
+export class TaskPoll implements CheapPoll {
+  private seq = 0;
+  /** Cheap polls completed (for measurements). */
+  polls = 0;
+
+  constructor(
+    private readonly rc: RegionContext,
+    readonly intervalMs: number,
+    private readonly state: TaskPollState,
+  ) {}
+
+  async poll(): Promise<Map<string, string>> {
+    this.seq++;
+    this.state.pollStarted();
+    const clusters = await this.rc.directory.list(POLL_DIRECTORY_MAX_AGE_MS);
+    const tokens = new Map<string, string>();
+    const polledClusters: string[] = [];
+    for (const clusterArn of clusters) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const page = await listTaskPage(this.rc, clusterArn, 'RUNNING', token);
+          for (const arn of page.arns) keys.push(workloadKey(clusterArn, arn));
+          token = page.nextToken;
+        } while (token !== undefined);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ClusterNotFoundException') {
+          this.rc.directory.invalidate();
+          polledClusters.push(clusterArn);
+          continue;
+        }
+        throw err;
+      }
+      polledClusters.push(clusterArn);
+      for (const k of keys) tokens.set(k, this.state.unsettled(k) ? `pending-${this.seq}` : '');
+      this.rc.touch(clusterArn);
+    }
+    this.polls++;
+    this.state.polled(new Set(tokens.keys()), polledClusters);
+    return tokens;
+  }
+}
