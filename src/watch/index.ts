@@ -22,6 +22,7 @@ export { ApiBudget } from './budget.js';
 export type { BucketLimit } from './budget.js';
 export { ECS_BUCKETS, CLOUDTRAIL_BUCKETS, CLOUD_RUN_BUCKETS, ecsBucketFor } from './provider-limits.js';
 export { stretchedIntervalMs } from './rate.js';
+export { CheckpointTracker } from './checkpoint.js';
 
 export function watch<T>(source: WatchSource<T>, options?: WatchOptions<T>): Observable<WatchEvent<T>> {
   return new Observable<WatchEvent<T>>((subscriber) => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createWatch } from '../../src/watch/index.js';
+import { CheckpointTracker, createWatch } from '../../src/watch/index.js';
 import type { Watch } from '../../src/watch/index.js';
-import type { CheckpointObject, WatchEvent } from '../../src/watch/events.js';
+import type { WatchCheckpoint, WatchEvent } from '../../src/watch/events.js';
 import type { Hint } from '../../src/watch/source.js';
 import { FakeProvider } from './fake-source.js';
 import type { FakeObj } from './fake-source.js';
@@ -76,9 +76,12 @@ async function scenario(commands: Command[], slowConsumer: boolean): Promise<voi
   let logPointer = 0;
   const regressions: string[] = [];
 
+  const tracker = new CheckpointTracker(fake);
   const onEvent = (e: WatchEvent<FakeObj>): void => {
     events.push(e);
+    tracker.apply(e);
     if (e.type === 'BOOKMARK') deliveredCursor = e.cursor;
+    if (e.type === 'RELIST' && e.phase === 'done' && e.cursor !== undefined) deliveredCursor = e.cursor;
     if (!isObjectEvent(e)) return;
     if (e.type === 'DELETED') {
       delivered.delete(e.key);
@@ -91,7 +94,7 @@ async function scenario(commands: Command[], slowConsumer: boolean): Promise<voi
     delivered.set(e.key, e.object);
   };
 
-  const open = (initial?: { cursor?: string; objects: CheckpointObject<FakeObj>[] }): Watch<FakeObj> => {
+  const open = (initial?: WatchCheckpoint<FakeObj>): Watch<FakeObj> => {
     const w = createWatch(fake, {
       scheduler: clock.scheduler,
       random: () => 0.5,
@@ -143,13 +146,10 @@ async function scenario(commands: Command[], slowConsumer: boolean): Promise<voi
       case 'restart': {
         await w.stop();
         held = []; // in-flight hints die with the old stream
-        const objects = [...delivered.values()].map((o) => ({
-          key: o.key,
-          hash: fake.hashOf(o),
-          order: o.version,
-          object: { ...o },
-        }));
-        w = open(deliveredCursor !== undefined ? { cursor: deliveredCursor, objects } : { objects });
+        const checkpoint = tracker.snapshot();
+        expect(checkpoint.cursor).toBe(deliveredCursor);
+        expect(new Set([...checkpoint.objects].map((o) => o.key))).toEqual(new Set(delivered.keys()));
+        w = open(checkpoint);
         break;
       }
       case 'advance':
