@@ -9,7 +9,11 @@ export interface BackoffPolicy {
 
 export const defaultBackoff: BackoffPolicy = { initialMs: 800, maxMs: 30_000 };
 
-export function backoffDelayMs(failures: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  failures: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const n = Math.max(1, failures);
   const base = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(n - 1, 30));
   return Math.round(base * (1 + random()));

@@ -25,9 +25,12 @@ export function channelCredentials(sec: ChannelSecurity): grpc.ChannelCredential
   try {
     ca = readFileSync(sec.caFile);
   } catch (err) {
-    throw new Error(`cannot read console CA file ${sec.caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot read console CA file ${sec.caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   return grpc.credentials.createSsl(ca);
 }

@@ -75,8 +75,16 @@ export const BATCH_MAX_BYTES = 3 * 1024 * 1024;
 export const MAX_REPLY_BYTES = 64 * 1024;
 export const DEFAULT_PERMANENT_COOLDOWN_MS = 5 * 60 * 1000;
 
-const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED, grpc.status.DEADLINE_EXCEEDED]);
-const PERMANENT = new Set<number>([grpc.status.INVALID_ARGUMENT, grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED]);
+const RETRYABLE = new Set<number>([
+  grpc.status.UNAVAILABLE,
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.DEADLINE_EXCEEDED,
+]);
+const PERMANENT = new Set<number>([
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.PERMISSION_DENIED,
+]);
 
 function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'metadata' in err;
@@ -139,7 +147,11 @@ export class ConsoleClient {
             ...(config.tls.caFile !== undefined ? { caFile: config.tls.caFile } : {}),
             ...(config.tls.serverName !== undefined ? { serverName: config.tls.serverName } : {}),
           };
-    this.client = new grpc.Client(config.address, channelCredentials(sec), channelOptions(sec, MAX_REPLY_BYTES));
+    this.client = new grpc.Client(
+      config.address,
+      channelCredentials(sec),
+      channelOptions(sec, MAX_REPLY_BYTES),
+    );
     const agent = serviceDefinitions().agent;
     const method = (name: AgentRpc): grpc.MethodDefinition<unknown, unknown> => {
       const m = agent[name];
@@ -190,7 +202,11 @@ export class ConsoleClient {
     this.unsubscribe?.();
     this.client.close();
     const pending = this.deps.db.closed ? 0 : this.deps.db.outbox.count;
-    if (pending > 0) this.deps.logger.warn({ pending }, 'console client stopped with unsent changes; they are kept and sent after restart');
+    if (pending > 0)
+      this.deps.logger.warn(
+        { pending },
+        'console client stopped with unsent changes; they are kept and sent after restart',
+      );
   }
 
   health(): ConsoleHealth {
@@ -260,7 +276,10 @@ export class ConsoleClient {
     const now = this.scheduler.now();
     if (now < this.blockedUntilMs) {
       if (this.permanentError !== undefined && this.token.refresh()) {
-        this.deps.logger.info({ tokenFile: this.config.tokenFile }, 'console token file changed; retrying now');
+        this.deps.logger.info(
+          { tokenFile: this.config.tokenFile },
+          'console token file changed; retrying now',
+        );
         this.blockedUntilMs = 0;
         return 0;
       }
@@ -293,7 +312,10 @@ export class ConsoleClient {
   }
 
   private nextHeartbeatWait(now: number): number {
-    return Math.max(1, Math.min(this.heartbeatIntervalMs, this.lastHeartbeatMs + this.heartbeatIntervalMs - now));
+    return Math.max(
+      1,
+      Math.min(this.heartbeatIntervalMs, this.lastHeartbeatMs + this.heartbeatIntervalMs - now),
+    );
   }
 
   private retryWait(): number {
@@ -375,7 +397,11 @@ export class ConsoleClient {
   }
 
   /** One RPC. Returns the validated reply, or undefined after recording the failure. */
-  private async call(rpc: AgentRpc, request: { batch_id: string }, items: number): Promise<WriteReply | undefined> {
+  private async call(
+    rpc: AgentRpc,
+    request: { batch_id: string },
+    items: number,
+  ): Promise<WriteReply | undefined> {
     const metrics = this.deps.metrics.consolePush;
     let token: string;
     try {
@@ -388,15 +414,26 @@ export class ConsoleClient {
       throw err;
     }
     try {
-      const raw = await unaryCall(this.client, this.methods[rpc], request, token, this.config.rpcDeadlineMs, (c) => {
-        this.inflight = c;
-      });
+      const raw = await unaryCall(
+        this.client,
+        this.methods[rpc],
+        request,
+        token,
+        this.config.rpcDeadlineMs,
+        (c) => {
+          this.inflight = c;
+        },
+      );
       const reply = validateReply(rpc, writeReplySchema, raw);
       if (reply.batch_id !== request.batch_id) {
-        throw new InvalidReplyError(`console acknowledged batch "${reply.batch_id.slice(0, 80)}" but ${rpc} sent "${request.batch_id}"`);
+        throw new InvalidReplyError(
+          `console acknowledged batch "${reply.batch_id.slice(0, 80)}" but ${rpc} sent "${request.batch_id}"`,
+        );
       }
       if (reply.accepted > items) {
-        throw new InvalidReplyError(`console claims ${reply.accepted} items accepted in a ${rpc} batch of ${items}`);
+        throw new InvalidReplyError(
+          `console claims ${reply.accepted} items accepted in a ${rpc} batch of ${items}`,
+        );
       }
       metrics.inc({ rpc, outcome: reply.duplicate ? 'duplicate' : 'ok' });
       this.succeed();
@@ -410,7 +447,8 @@ export class ConsoleClient {
   }
 
   private succeed(): void {
-    if (this.failures > 0 || this.permanentError !== undefined) this.deps.logger.info('console reachable again');
+    if (this.failures > 0 || this.permanentError !== undefined)
+      this.deps.logger.info('console reachable again');
     this.failures = 0;
     this.permanentError = undefined;
     this.lastError = undefined;
@@ -434,11 +472,18 @@ export class ConsoleClient {
         return;
       }
       // INTERNAL (e.g. an undecodable reply), UNKNOWN, UNIMPLEMENTED...: treat as a bad console reply.
-      const outcome = err.code === grpc.status.INTERNAL || err.code === grpc.status.UNKNOWN ? 'invalid_reply' : statusName(err.code);
+      const outcome =
+        err.code === grpc.status.INTERNAL || err.code === grpc.status.UNKNOWN
+          ? 'invalid_reply'
+          : statusName(err.code);
       this.failTransiently(rpc, outcome, `console reply rejected: ${detail}`);
       return;
     }
-    this.failTransiently(rpc, 'error', `${rpc} failed: ${err instanceof Error ? redactSecrets(err.message) : String(err)}`);
+    this.failTransiently(
+      rpc,
+      'error',
+      `${rpc} failed: ${err instanceof Error ? redactSecrets(err.message) : String(err)}`,
+    );
   }
 
   private failTransiently(rpc: AgentRpc, outcome: string, message: string): void {
@@ -448,7 +493,10 @@ export class ConsoleClient {
     const wait = backoffDelayMs(this.failures, this.backoff, this.random);
     this.blockedUntilMs = this.scheduler.now() + wait;
     const level = this.failures === 1 || this.failures % 10 === 0 ? 'warn' : 'debug';
-    this.deps.logger[level]({ rpc, outcome, failures: this.failures, retryInMs: wait, error: message }, 'console push failed; will retry');
+    this.deps.logger[level](
+      { rpc, outcome, failures: this.failures, retryInMs: wait, error: message },
+      'console push failed; will retry',
+    );
   }
 
   private failPermanently(rpc: AgentRpc, outcome: string, message: string): void {

@@ -7,7 +7,14 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { redactSecrets } from '../runtime/logger.js';
-import { fetchClusters, fetchRecords, clustersJson, recordsJson, renderClustersTable, renderRecordsTable } from './views.js';
+import {
+  fetchClusters,
+  fetchRecords,
+  clustersJson,
+  recordsJson,
+  renderClustersTable,
+  renderRecordsTable,
+} from './views.js';
 import type { FetchOptions } from './views.js';
 import { InvalidReplyError } from './wire-types.js';
 import { startReferenceConsole } from './server/reference-console.js';
@@ -55,7 +62,9 @@ function readToken(token: string | undefined, tokenFile: string | undefined): st
   try {
     value = readFileSync(tokenFile, 'utf8').trim();
   } catch (err) {
-    throw new UsageError(`cannot read token file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new UsageError(
+      `cannot read token file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   if (value === '') throw new UsageError(`token file ${tokenFile} is empty`);
   return value;
@@ -101,14 +110,18 @@ async function listCommand(
 export function clustersListCommand(opts: ListCommandOptions): Promise<number> {
   return listCommand(opts, async (f, now) => {
     const clusters = await fetchClusters(opts.console, f);
-    return opts.output === 'json' ? JSON.stringify(clustersJson(clusters), null, 2) + '\n' : renderClustersTable(clusters, now);
+    return opts.output === 'json'
+      ? JSON.stringify(clustersJson(clusters), null, 2) + '\n'
+      : renderClustersTable(clusters, now);
   });
 }
 
 export function recordsListCommand(opts: ListCommandOptions): Promise<number> {
   return listCommand(opts, async (f, now) => {
     const records = await fetchRecords(opts.console, f);
-    return opts.output === 'json' ? JSON.stringify(recordsJson(records), null, 2) + '\n' : renderRecordsTable(records, now);
+    return opts.output === 'json'
+      ? JSON.stringify(recordsJson(records), null, 2) + '\n'
+      : renderRecordsTable(records, now);
   });
 }
 
@@ -137,8 +150,15 @@ export async function consoleServeCommand(opts: ConsoleServeOptions): Promise<vo
       ? { cert: readFileSync(opts.tlsCertFile), key: readFileSync(opts.tlsKeyFile) }
       : undefined;
   const until = opts.until ?? signalled();
-  const server = await startReferenceConsole({ listen: opts.listen, dbFile: opts.db, token, ...(tls ? { tls } : {}) });
-  stderr.write(`reference console listening on ${server.address} (${tls ? 'TLS' : 'plaintext'}), data in ${opts.db}\n`);
+  const server = await startReferenceConsole({
+    listen: opts.listen,
+    dbFile: opts.db,
+    token,
+    ...(tls ? { tls } : {}),
+  });
+  stderr.write(
+    `reference console listening on ${server.address} (${tls ? 'TLS' : 'plaintext'}), data in ${opts.db}\n`,
+  );
   opts.onListening?.(server);
   await until;
   await server.stop();

@@ -55,7 +55,12 @@ export function loadServices(): LoadedServices {
   const def = packageDefinition();
   const agent = def[AGENT_SERVICE];
   const query = def[QUERY_SERVICE];
-  if (agent === undefined || query === undefined || !('RegisterClusters' in agent) || !('ListClusters' in query)) {
+  if (
+    agent === undefined ||
+    query === undefined ||
+    !('RegisterClusters' in agent) ||
+    !('ListClusters' in query)
+  ) {
     throw new Error('agent.proto does not define AgentService and ConsoleQuery');
   }
   return {

@@ -59,7 +59,12 @@ export class ConsoleSink {
   deregisterAccount(account: string): void {
     const payload: Omit<DeregisterClustersRequest, 'batch_id'> = { cluster_ids: [], account };
     this.db.transaction(() => {
-      this.db.outbox.append('deregister', `account/${account}`, JSON.stringify(payload), this.scheduler.now());
+      this.db.outbox.append(
+        'deregister',
+        `account/${account}`,
+        JSON.stringify(payload),
+        this.scheduler.now(),
+      );
     });
     this.db.outbox.notify();
   }
@@ -72,7 +77,8 @@ export class ConsoleSink {
         snaps.setCursor(event.sourceId, event.cursor);
         return false;
       case 'RELIST':
-        if (event.phase === 'done' && event.cursor !== undefined) snaps.setCursor(event.sourceId, event.cursor);
+        if (event.phase === 'done' && event.cursor !== undefined)
+          snaps.setCursor(event.sourceId, event.cursor);
         return false;
       case 'ADDED':
       case 'MODIFIED': {
@@ -103,7 +109,11 @@ export class ConsoleSink {
     this.db.outbox.append(rpc, objectKey(o), JSON.stringify(payload), nowMs);
   }
 
-  private appendUpsert(o: ClusterObject, seen: { firstSeenMs: number; lastSeenMs: number }, nowMs: number): void {
+  private appendUpsert(
+    o: ClusterObject,
+    seen: { firstSeenMs: number; lastSeenMs: number },
+    nowMs: number,
+  ): void {
     switch (o.kind) {
       case 'cluster':
         this.append('register', o, toRegistration(o.cluster, nowMs), nowMs);
@@ -132,14 +142,23 @@ export class ConsoleSink {
   private appendDelete(o: ClusterObject, tombstone: boolean, nowMs: number): void {
     switch (o.kind) {
       case 'cluster': {
-        const payload: Omit<DeregisterClustersRequest, 'batch_id'> = { cluster_ids: [o.cluster.id], account: '' };
+        const payload: Omit<DeregisterClustersRequest, 'batch_id'> = {
+          cluster_ids: [o.cluster.id],
+          account: '',
+        };
         this.append('deregister', o, payload, nowMs);
         this.db.activity.forgetCluster(o.cluster.id);
         return;
       }
       case 'workload': {
         const s: Sighting = {
-          deletion: { cluster_id: o.workload.clusterId, type: 'WORKLOAD', id: o.workload.uid, tombstone, deleted_ms: nowMs },
+          deletion: {
+            cluster_id: o.workload.clusterId,
+            type: 'WORKLOAD',
+            id: o.workload.uid,
+            tombstone,
+            deleted_ms: nowMs,
+          },
         };
         this.append('sightings', o, s, nowMs);
         this.db.snapshots.forgetImages(objectKey(o));
@@ -147,14 +166,26 @@ export class ConsoleSink {
       }
       case 'namespace': {
         const s: Sighting = {
-          deletion: { cluster_id: o.namespace.clusterId, type: 'NAMESPACE', id: o.namespace.name, tombstone, deleted_ms: nowMs },
+          deletion: {
+            cluster_id: o.namespace.clusterId,
+            type: 'NAMESPACE',
+            id: o.namespace.name,
+            tombstone,
+            deleted_ms: nowMs,
+          },
         };
         this.append('sightings', o, s, nowMs);
         return;
       }
       case 'node': {
         const s: Sighting = {
-          deletion: { cluster_id: o.node.clusterId, type: 'NODE', id: o.node.id, tombstone, deleted_ms: nowMs },
+          deletion: {
+            cluster_id: o.node.clusterId,
+            type: 'NODE',
+            id: o.node.id,
+            tombstone,
+            deleted_ms: nowMs,
+          },
         };
         this.append('sightings', o, s, nowMs);
         return;

@@ -8,7 +8,12 @@ import * as grpc from '@grpc/grpc-js';
 import { serviceDefinitions } from './proto.js';
 import { channelCredentials, channelOptions, unaryCall } from './channel.js';
 import type { ClusterView, ImageRecord, WireProvider } from './wire-types.js';
-import { listClustersReplySchema, listRecordsReplySchema, validateReply } from './wire-types.js';
+import {
+  InvalidReplyError,
+  listClustersReplySchema,
+  listRecordsReplySchema,
+  validateReply,
+} from './wire-types.js';
 import { formatGvk } from './wire-mapping.js';
 
 export interface FetchOptions {
@@ -24,7 +29,12 @@ export interface FetchOptions {
 export const VIEW_DEADLINE_MS = 15_000;
 export const VIEW_MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
-async function query(address: string, opts: FetchOptions, method: 'ListClusters' | 'ListRecords', request: unknown): Promise<unknown> {
+async function query(
+  address: string,
+  opts: FetchOptions,
+  method: 'ListClusters' | 'ListRecords',
+  request: unknown,
+): Promise<unknown> {
   const sec = {
     plaintext: opts.plaintext,
     ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}),
@@ -35,13 +45,21 @@ async function query(address: string, opts: FetchOptions, method: 'ListClusters'
     const def = serviceDefinitions().query[method];
     if (def === undefined) throw new Error(`agent.proto lacks ConsoleQuery.${method}`);
     return await unaryCall(client, def, request, opts.token, opts.deadlineMs ?? VIEW_DEADLINE_MS);
+  } catch (err) {
+    const e = err as Partial<grpc.ServiceError>;
+    if (e.code === grpc.status.INTERNAL && /pars/i.test(e.details ?? '')) {
+      throw new InvalidReplyError(`undecodable ${method} reply from console: ${e.details ?? ''}`);
+    }
+    throw err;
   } finally {
     client.close();
   }
 }
 
 export async function fetchClusters(address: string, opts: FetchOptions): Promise<ClusterView[]> {
-  const raw = await query(address, opts, 'ListClusters', { provider: opts.provider ?? 'PROVIDER_UNSPECIFIED' });
+  const raw = await query(address, opts, 'ListClusters', {
+    provider: opts.provider ?? 'PROVIDER_UNSPECIFIED',
+  });
   return validateReply('ListClusters', listClustersReplySchema, raw).clusters;
 }
 
@@ -98,7 +116,9 @@ export function renderRecordsTable(records: ImageRecord[], nowMs: number): strin
   const rows = records.map((r) => [
     r.image.digest !== '' ? r.image.digest : `(unresolved: ${r.image.unresolved_reason || 'unknown'})`,
     r.image.ref,
-    r.workloads.map((w) => `${w.kind.kind}/${w.namespace}/${w.name}${w.deleted ? ' (deleted)' : ''}`).join(','),
+    r.workloads
+      .map((w) => `${w.kind.kind}/${w.namespace}/${w.name}${w.deleted ? ' (deleted)' : ''}`)
+      .join(','),
     formatAge(r.last_seen_ms, nowMs),
   ]);
   return renderTable(['IMAGE DIGEST', 'IMAGE', 'WORKLOADS', 'LAST SEEN'], rows);
@@ -124,7 +144,12 @@ export function clustersJson(clusters: ClusterView[]): unknown[] {
     activity: Object.fromEntries(
       c.activity.map((a) => [
         a.controller_name,
-        { profile: a.profile, namespace: a.namespace, controllerName: a.controller_name, lastSeen: new Date(a.last_seen_ms).toISOString() },
+        {
+          profile: a.profile,
+          namespace: a.namespace,
+          controllerName: a.controller_name,
+          lastSeen: new Date(a.last_seen_ms).toISOString(),
+        },
       ]),
     ),
   }));

@@ -41,7 +41,8 @@ export function toRegistration(c: Cluster, observedMs: number): ClusterRegistrat
 /** `apps/v1/Deployment` → {group: apps, version: v1, kind: Deployment}; `v1/Pod` → core group. */
 export function parseGvk(gvk: string): GroupVersionKind {
   const parts = gvk.split('/');
-  if (parts.length >= 3) return { group: parts[0] ?? '', version: parts[1] ?? '', kind: parts.slice(2).join('/') };
+  if (parts.length >= 3)
+    return { group: parts[0] ?? '', version: parts[1] ?? '', kind: parts.slice(2).join('/') };
   if (parts.length === 2) return { group: '', version: parts[0] ?? '', kind: parts[1] ?? '' };
   return { group: '', version: '', kind: gvk };
 }

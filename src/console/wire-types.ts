@@ -7,7 +7,14 @@
 import { z } from 'zod';
 
 export type WireProvider = 'PROVIDER_UNSPECIFIED' | 'GKE' | 'EKS' | 'CLOUD_RUN' | 'ECS' | 'APP_RUNNER';
-export const WIRE_PROVIDERS = ['PROVIDER_UNSPECIFIED', 'GKE', 'EKS', 'CLOUD_RUN', 'ECS', 'APP_RUNNER'] as const;
+export const WIRE_PROVIDERS = [
+  'PROVIDER_UNSPECIFIED',
+  'GKE',
+  'EKS',
+  'CLOUD_RUN',
+  'ECS',
+  'APP_RUNNER',
+] as const;
 
 export type WireObjectType = 'OBJECT_TYPE_UNSPECIFIED' | 'WORKLOAD' | 'NAMESPACE' | 'NODE';
 
@@ -278,6 +285,7 @@ export function validateReply<T>(rpc: string, schema: z.ZodType<T>, value: unkno
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const where = issue === undefined ? '' : ` at ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
+  const where =
+    issue === undefined ? '' : ` at ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
   throw new InvalidReplyError(`malformed ${rpc} reply from console${where}`);
 }

@@ -35,7 +35,9 @@ export class ActivityStore {
     this.pendingStmt = db.prepare(
       'SELECT cluster_id, controller, profile, last_seen_ms FROM activity WHERE last_seen_ms > sent_ms ORDER BY cluster_id, controller LIMIT ?',
     );
-    this.markStmt = db.prepare('UPDATE activity SET sent_ms = max(sent_ms, ?) WHERE cluster_id = ? AND controller = ?');
+    this.markStmt = db.prepare(
+      'UPDATE activity SET sent_ms = max(sent_ms, ?) WHERE cluster_id = ? AND controller = ?',
+    );
     this.forgetStmt = db.prepare('DELETE FROM activity WHERE cluster_id = ?');
     this.countStmt = db.prepare('SELECT count(*) AS n FROM activity WHERE last_seen_ms > sent_ms');
   }

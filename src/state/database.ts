@@ -42,8 +42,7 @@ export interface StateDatabaseOptions {
 }
 
 export type OpenStatus =
-  | { state: 'created' | 'opened' }
-  | { state: 'recovered'; reason: string; movedTo: string };
+  { state: 'created' | 'opened' } | { state: 'recovered'; reason: string; movedTo: string };
 
 export interface StateDatabase extends KeyValueCache {
   readonly file: string;
@@ -108,7 +107,9 @@ export function openStateDatabase(dir: string, opts: StateDatabaseOptions): Stat
       movedTo = moveAside(file, ts);
     } catch (moveErr) {
       const m = moveErr instanceof Error ? moveErr.message : String(moveErr);
-      throw new Error(`state database ${file} is unreadable (${reason}) and could not be moved aside: ${m}`, { cause: moveErr });
+      throw new Error(`state database ${file} is unreadable (${reason}) and could not be moved aside: ${m}`, {
+        cause: moveErr,
+      });
     }
     logger.error(
       { file, movedTo, reason },
@@ -143,15 +144,21 @@ class SqliteStateDatabase implements StateDatabase {
     const registry = opts.metrics?.registry;
     this.outbox = new Outbox(db, opts.maxBytes ?? defaults.console.outboxMaxBytes, opts.logger, {
       ...(opts.metrics ? { depth: opts.metrics.queueDepth } : {}),
-      ...(registry ? { bytes: gauge(registry, 'sightline_outbox_bytes', 'Bytes of pending console writes', ['queue']) } : {}),
+      ...(registry
+        ? { bytes: gauge(registry, 'sightline_outbox_bytes', 'Bytes of pending console writes', ['queue']) }
+        : {}),
     });
     this.snapshots = new SnapshotStore(db, opts.logger);
     this.activity = new ActivityStore(db);
-    this.kvGet = db.prepare<[string, string], { value: string }>('SELECT value FROM kv WHERE ns = ? AND key = ?');
+    this.kvGet = db.prepare<[string, string], { value: string }>(
+      'SELECT value FROM kv WHERE ns = ? AND key = ?',
+    );
     this.kvSet = db.prepare<[string, string, string]>(
       'INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value',
     );
-    const existing = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'instance_id'").get();
+    const existing = db
+      .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'instance_id'")
+      .get();
     if (existing !== undefined) {
       this.instanceId = existing.value;
     } else {

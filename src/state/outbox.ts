@@ -59,8 +59,12 @@ export class Outbox {
     private readonly logger: Logger,
     private readonly gauges: OutboxGauges = {},
   ) {
-    this.insertStmt = db.prepare('INSERT INTO outbox (rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?)');
-    this.peekStmt = db.prepare('SELECT seq, rpc, key, payload, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.insertStmt = db.prepare(
+      'INSERT INTO outbox (rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.peekStmt = db.prepare(
+      'SELECT seq, rpc, key, payload, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+    );
     this.ackStmt = db.prepare('DELETE FROM outbox WHERE seq <= ?');
     this.statsStmt = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox');
     this.recount();
@@ -81,7 +85,10 @@ export class Outbox {
     const out: OutboxRow[] = [];
     for (const r of this.peekStmt.all(afterSeq, limit) as RawRow[]) {
       if (!isRpc(r.rpc)) {
-        this.logger.error({ seq: r.seq, rpc: r.rpc }, 'outbox row with unknown rpc; leaving it for inspection');
+        this.logger.error(
+          { seq: r.seq, rpc: r.rpc },
+          'outbox row with unknown rpc; leaving it for inspection',
+        );
         continue;
       }
       out.push({ seq: r.seq, rpc: r.rpc, key: r.key, payload: r.payload, createdMs: r.created_ms });
@@ -139,7 +146,10 @@ export class Outbox {
           'console outbox is over its size limit; still accepting changes (nothing is dropped) — is the console reachable?',
         );
       } else {
-        this.logger.info({ bytes: this.bytesValue, maxBytes: this.maxBytes }, 'console outbox back under its size limit');
+        this.logger.info(
+          { bytes: this.bytesValue, maxBytes: this.maxBytes },
+          'console outbox back under its size limit',
+        );
       }
     }
   }

@@ -66,7 +66,9 @@ export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true });
   if (typeof version !== 'number') throw new Error('cannot read the state database schema version');
   if (version > SCHEMA_VERSION) {
-    throw new Error(`state database schema version ${version} is newer than this sightline understands (${SCHEMA_VERSION})`);
+    throw new Error(
+      `state database schema version ${version} is newer than this sightline understands (${SCHEMA_VERSION})`,
+    );
   }
   if (version === SCHEMA_VERSION) return;
   db.transaction(() => {

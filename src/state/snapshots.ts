@@ -26,7 +26,11 @@ const OBJECT_KINDS = new Set(['cluster', 'namespace', 'workload', 'node']);
 function isClusterObject(v: unknown): v is ClusterObject {
   if (v === null || typeof v !== 'object') return false;
   const kind = (v as { kind?: unknown }).kind;
-  return typeof kind === 'string' && OBJECT_KINDS.has(kind) && typeof (v as Record<string, unknown>)[kind] === 'object';
+  return (
+    typeof kind === 'string' &&
+    OBJECT_KINDS.has(kind) &&
+    typeof (v as Record<string, unknown>)[kind] === 'object'
+  );
 }
 
 export class SnapshotStore {
@@ -54,8 +58,12 @@ export class SnapshotStore {
     this.cursorPut = db.prepare(
       'INSERT INTO cursors (source_id, cursor) VALUES (?, ?) ON CONFLICT (source_id) DO UPDATE SET cursor = excluded.cursor',
     );
-    this.listStmt = db.prepare('SELECT key, hash, ord, object FROM snapshot WHERE source_id = ? ORDER BY key');
-    this.imageGet = db.prepare('SELECT first_seen_ms FROM image_seen WHERE workload_key = ? AND image_key = ?');
+    this.listStmt = db.prepare(
+      'SELECT key, hash, ord, object FROM snapshot WHERE source_id = ? ORDER BY key',
+    );
+    this.imageGet = db.prepare(
+      'SELECT first_seen_ms FROM image_seen WHERE workload_key = ? AND image_key = ?',
+    );
     this.imagePut = db.prepare(
       `INSERT INTO image_seen (workload_key, image_key, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)
        ON CONFLICT (workload_key, image_key) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
@@ -69,7 +77,14 @@ export class SnapshotStore {
   }
 
   /** Inserts or replaces the object; `firstSeenMs` is kept from the first insert. */
-  put(sourceId: string, key: string, hash: string, order: number | undefined, object: ClusterObject, firstSeenMs: number): void {
+  put(
+    sourceId: string,
+    key: string,
+    hash: string,
+    order: number | undefined,
+    object: ClusterObject,
+    firstSeenMs: number,
+  ): void {
     this.putStmt.run(sourceId, key, hash, order ?? null, JSON.stringify(object), firstSeenMs);
   }
 
@@ -87,7 +102,11 @@ export class SnapshotStore {
   }
 
   /** Records that `imageKey` was seen in the workload now; returns its first/last seen. */
-  seeImage(workloadKey: string, imageKey: string, nowMs: number): { firstSeenMs: number; lastSeenMs: number } {
+  seeImage(
+    workloadKey: string,
+    imageKey: string,
+    nowMs: number,
+  ): { firstSeenMs: number; lastSeenMs: number } {
     const r = this.imageGet.get(workloadKey, imageKey) as { first_seen_ms: number } | undefined;
     const firstSeenMs = r?.first_seen_ms ?? nowMs;
     this.imagePut.run(workloadKey, imageKey, firstSeenMs, nowMs);
@@ -118,7 +137,11 @@ export class SnapshotStore {
       if (r.ord !== null) o.order = r.ord;
       objects.push(o);
     }
-    if (skipped > 0) this.logger.warn({ sourceId, skipped }, 'skipped unreadable snapshot rows; the next relist re-adds them');
+    if (skipped > 0)
+      this.logger.warn(
+        { sourceId, skipped },
+        'skipped unreadable snapshot rows; the next relist re-adds them',
+      );
     if (cursor === undefined && objects.length === 0) return undefined;
     const cp: WatchCheckpoint<ClusterObject> = { objects };
     if (cursor !== undefined) cp.cursor = cursor;

@@ -46,7 +46,11 @@ export function newMetrics(): CoreMetrics {
   return new CoreMetrics(createRegistry(false));
 }
 
-export async function metricValue(metrics: CoreMetrics, name: string, labels: Record<string, string>): Promise<number> {
+export async function metricValue(
+  metrics: CoreMetrics,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
   const json = await metrics.registry.getMetricsAsJSON();
   const m = json.find((x) => x.name === name);
   if (m === undefined) return 0;
@@ -81,7 +85,12 @@ export function makeCluster(n: number, overrides: Partial<Cluster> = {}): Cluste
   };
 }
 
-export function makeWorkload(cluster: Cluster, n: number, imageN: number = n, overrides: Partial<Workload> = {}): Workload {
+export function makeWorkload(
+  cluster: Cluster,
+  n: number,
+  imageN: number = n,
+  overrides: Partial<Workload> = {},
+): Workload {
   return {
     clusterId: cluster.id,
     uid: `task-${n}`,
@@ -91,17 +100,27 @@ export function makeWorkload(cluster: Cluster, n: number, imageN: number = n, ov
     name: `task-${n}`,
     owners: [{ kind: 'Deployment', name: 'svc', uid: 'svc-uid' }],
     labels: { app: 'web' },
-    containers: [{ name: 'app', image: toContainerImage(`registry.example/team/app:${imageN}`, digestOf(imageN)) }],
+    containers: [
+      { name: 'app', image: toContainerImage(`registry.example/team/app:${imageN}`, digestOf(imageN)) },
+    ],
     status: 'RUNNING',
     ...overrides,
   };
 }
 
-export function added(sourceId: string, object: ClusterObject, type: 'ADDED' | 'MODIFIED' = 'ADDED'): WatchEvent<ClusterObject> {
+export function added(
+  sourceId: string,
+  object: ClusterObject,
+  type: 'ADDED' | 'MODIFIED' = 'ADDED',
+): WatchEvent<ClusterObject> {
   return { type, sourceId, key: keyOfObject(object), object };
 }
 
-export function deleted(sourceId: string, object: ClusterObject, tombstone = false): WatchEvent<ClusterObject> {
+export function deleted(
+  sourceId: string,
+  object: ClusterObject,
+  tombstone = false,
+): WatchEvent<ClusterObject> {
   return { type: 'DELETED', sourceId, key: keyOfObject(object), object, tombstone };
 }
 
@@ -124,7 +143,11 @@ export function writeToken(dir: string, token: string, name = 'token'): string {
   return file;
 }
 
-export function consoleConfig(address: string, tokenFile: string, overrides: Partial<ConsoleConfig> = {}): ConsoleConfig {
+export function consoleConfig(
+  address: string,
+  tokenFile: string,
+  overrides: Partial<ConsoleConfig> = {},
+): ConsoleConfig {
   return {
     address,
     tls: { mode: 'plaintext' },
@@ -165,7 +188,11 @@ export function clientRig(
 }
 
 /** Polls `fn` until it returns true (loopback I/O), failing after `timeoutMs`. */
-export async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const start = Date.now();
   for (;;) {
     if (await fn()) return;

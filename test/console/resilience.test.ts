@@ -72,24 +72,61 @@ describe('console outage', () => {
     });
     rig.client.start();
     const c = makeCluster(1);
-    rig.sink.handle({ type: 'ADDED', sourceId: 'clusters', key: 'c', object: { kind: 'cluster', cluster: c } });
+    rig.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: c },
+    });
     for (let k = 0; k < 10; k++) {
       rig.sink.handle({ type: 'ADDED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k)) });
-      rig.sink.handle({ type: 'MODIFIED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k + 100)) });
-      rig.sink.handle({ type: 'MODIFIED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k + 200)) });
+      rig.sink.handle({
+        type: 'MODIFIED',
+        sourceId: 't',
+        key: `w${k}`,
+        object: wl(makeWorkload(c, k, k + 100)),
+      });
+      rig.sink.handle({
+        type: 'MODIFIED',
+        sourceId: 't',
+        key: `w${k}`,
+        object: wl(makeWorkload(c, k, k + 200)),
+      });
     }
     for (let k = 10; k < 20; k++) {
       rig.sink.handle({ type: 'ADDED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k)) });
-      rig.sink.handle({ type: 'DELETED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k)), tombstone: false });
+      rig.sink.handle({
+        type: 'DELETED',
+        sourceId: 't',
+        key: `w${k}`,
+        object: wl(makeWorkload(c, k, k)),
+        tombstone: false,
+      });
     }
     for (let k = 20; k < 25; k++) {
       rig.sink.handle({ type: 'ADDED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k)) });
-      rig.sink.handle({ type: 'DELETED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k)), tombstone: true });
-      rig.sink.handle({ type: 'ADDED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k, k + 300)) });
+      rig.sink.handle({
+        type: 'DELETED',
+        sourceId: 't',
+        key: `w${k}`,
+        object: wl(makeWorkload(c, k, k)),
+        tombstone: true,
+      });
+      rig.sink.handle({
+        type: 'ADDED',
+        sourceId: 't',
+        key: `w${k}`,
+        object: wl(makeWorkload(c, k, k + 300)),
+      });
     }
     const t0 = Date.now() - 60_000;
     for (let i = 0; i < 200; i++) {
-      rig.sink.activity({ clusterId: c.id, controllerName: `ctl-${i % 4}`, profile: 'observer', lastSeenMs: t0 + i });
+      rig.sink.activity({
+        clusterId: c.id,
+        controllerName: `ctl-${i % 4}`,
+        profile: 'observer',
+        lastSeenMs: t0 + i,
+      });
     }
     const pendingBefore = rig.db.outbox.count;
     expect(pendingBefore).toBe(1 + 30 + 20 + 15);
@@ -97,7 +134,9 @@ describe('console outage', () => {
     await until(() => !rig.client.health().ok, 10_000, 'unhealthy while the console is down');
     expect(rig.client.health().reason).toMatch(/UNAVAILABLE/);
     expect(rig.client.health().pending).toBe(pendingBefore);
-    expect(await metricValue(rig.metrics, 'sightline_console_push_total', { outcome: 'unavailable' })).toBeGreaterThan(0);
+    expect(
+      await metricValue(rig.metrics, 'sightline_console_push_total', { outcome: 'unavailable' }),
+    ).toBeGreaterThan(0);
 
     const second = await consoleOn(address, consoleDb);
     expect(second.address).toBe(address);
@@ -112,7 +151,10 @@ describe('console outage', () => {
       ['ctl-2', t0 + 198],
       ['ctl-3', t0 + 199],
     ]);
-    const hbOk = await metricValue(rig.metrics, 'sightline_console_push_total', { rpc: 'Heartbeat', outcome: 'ok' });
+    const hbOk = await metricValue(rig.metrics, 'sightline_console_push_total', {
+      rpc: 'Heartbeat',
+      outcome: 'ok',
+    });
     expect(hbOk).toBe(1);
 
     const records = await fetchRecords(address, view);
@@ -123,7 +165,8 @@ describe('console outage', () => {
       expect(ctx(digestOf(k + 100), `task-${k}`)).toMatchObject({ current: false, deleted: false });
       expect(ctx(digestOf(k + 200), `task-${k}`)).toMatchObject({ current: true, deleted: false });
     }
-    for (let k = 10; k < 20; k++) expect(ctx(digestOf(k), `task-${k}`)).toMatchObject({ current: false, deleted: true });
+    for (let k = 10; k < 20; k++)
+      expect(ctx(digestOf(k), `task-${k}`)).toMatchObject({ current: false, deleted: true });
     for (let k = 20; k < 25; k++) {
       expect(ctx(digestOf(k), `task-${k}`)).toMatchObject({ current: false, deleted: false });
       expect(ctx(digestOf(k + 300), `task-${k}`)).toMatchObject({ current: true, deleted: false });
@@ -137,16 +180,28 @@ describe('authentication', () => {
     const server = await consoleOn();
     const dir = workDir();
     const tokenFile = writeToken(dir, 'wrong-token-zyxwvu987654');
-    const rig = rigAt(join(dir, 'state'), consoleConfig(server.address, tokenFile), { permanentErrorCooldownMs: 60_000 });
+    const rig = rigAt(join(dir, 'state'), consoleConfig(server.address, tokenFile), {
+      permanentErrorCooldownMs: 60_000,
+    });
     rig.client.start();
-    rig.sink.handle({ type: 'ADDED', sourceId: 'clusters', key: 'c', object: { kind: 'cluster', cluster: makeCluster(1) } });
+    rig.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: makeCluster(1) },
+    });
     await until(() => rig.client.health().reason !== undefined, 5_000, 'auth error in health');
     const h = rig.client.health();
     expect(h.ok).toBe(false);
     expect(h.reason).toMatch(/UNAUTHENTICATED/);
     expect(h.pending).toBe(1);
     await new Promise((r) => setTimeout(r, 150));
-    expect(await metricValue(rig.metrics, 'sightline_console_push_total', { rpc: 'RegisterClusters', outcome: 'unauthenticated' })).toBe(1);
+    expect(
+      await metricValue(rig.metrics, 'sightline_console_push_total', {
+        rpc: 'RegisterClusters',
+        outcome: 'unauthenticated',
+      }),
+    ).toBe(1);
 
     writeFileSync(tokenFile, `${TOKEN}\n`);
     await drained(rig, 'delivery after the token file changed');
@@ -163,7 +218,12 @@ describe('authentication', () => {
     const dir = workDir();
     const rig = rigAt(join(dir, 'state'), consoleConfig(server.address, join(dir, 'absent-token')));
     rig.client.start();
-    rig.sink.handle({ type: 'ADDED', sourceId: 'clusters', key: 'c', object: { kind: 'cluster', cluster: makeCluster(1) } });
+    rig.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: makeCluster(1) },
+    });
     await until(() => rig.client.health().reason !== undefined, 5_000, 'token error');
     expect(rig.client.health().reason).toMatch(/cannot read console token file .*absent-token: ENOENT/);
     writeToken(dir, TOKEN, 'absent-token');
@@ -179,11 +239,20 @@ describe('rejected and repeated batches', () => {
       permanentErrorCooldownMs: 60_000,
     });
     rig.client.start();
-    rig.sink.handle({ type: 'ADDED', sourceId: 'clusters', key: 'c', object: { kind: 'cluster', cluster: makeCluster(1, { name: '' }) } });
+    rig.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: makeCluster(1, { name: '' }) },
+    });
     await until(() => rig.client.health().reason !== undefined, 5_000, 'rejection');
     expect(rig.client.health()).toMatchObject({ ok: false, pending: 1 });
-    expect(rig.client.health().reason).toMatch(/INVALID_ARGUMENT: RegisterClusters: clusters\[0\]\.name is required/);
-    expect(await metricValue(rig.metrics, 'sightline_console_push_total', { outcome: 'invalid_argument' })).toBe(1);
+    expect(rig.client.health().reason).toMatch(
+      /INVALID_ARGUMENT: RegisterClusters: clusters\[0\]\.name is required/,
+    );
+    expect(
+      await metricValue(rig.metrics, 'sightline_console_push_total', { outcome: 'invalid_argument' }),
+    ).toBe(1);
   });
 
   it('makes a re-sent batch harmless (same batch ids after a crash before the ack)', async () => {
@@ -194,9 +263,21 @@ describe('rejected and repeated batches', () => {
     const stateB = join(dir, 'b');
     const seed = rigAt(stateA, consoleConfig(server.address, tokenFile));
     const c = makeCluster(1);
-    seed.sink.handle({ type: 'ADDED', sourceId: 'clusters', key: 'c', object: { kind: 'cluster', cluster: c } });
-    for (let k = 0; k < 5; k++) seed.sink.handle({ type: 'ADDED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k)) });
-    seed.sink.handle({ type: 'DELETED', sourceId: 't', key: 'w0', object: wl(makeWorkload(c, 0)), tombstone: false });
+    seed.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: c },
+    });
+    for (let k = 0; k < 5; k++)
+      seed.sink.handle({ type: 'ADDED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k)) });
+    seed.sink.handle({
+      type: 'DELETED',
+      sourceId: 't',
+      key: 'w0',
+      object: wl(makeWorkload(c, 0)),
+      tombstone: false,
+    });
     seed.db.close();
     mkdirSync(stateB);
     copyFileSync(join(stateA, STATE_DB_FILE), join(stateB, STATE_DB_FILE));
@@ -208,7 +289,9 @@ describe('rejected and repeated batches', () => {
     const b = rigAt(stateB, consoleConfig(server.address, tokenFile));
     b.client.start();
     await drained(b);
-    expect(await metricValue(b.metrics, 'sightline_console_push_total', { outcome: 'duplicate' })).toBeGreaterThanOrEqual(2);
+    expect(
+      await metricValue(b.metrics, 'sightline_console_push_total', { outcome: 'duplicate' }),
+    ).toBeGreaterThanOrEqual(2);
     expect(await metricValue(b.metrics, 'sightline_console_push_total', { outcome: 'ok' })).toBe(0);
     expect(await fetchRecords(server.address, view)).toEqual(before);
     expect((await fetchClusters(server.address, view))[0]?.workloads).toBe(4);
@@ -217,12 +300,21 @@ describe('rejected and repeated batches', () => {
   it('stop() flushes pending changes without waiting for the batch delay', async () => {
     const server = await consoleOn();
     const dir = workDir();
-    const rig = rigAt(join(dir, 'state'), consoleConfig(server.address, writeToken(dir, TOKEN), { batchMaxDelayMs: 600_000 }), {
-      heartbeatIntervalMs: 600_000,
-    });
+    const rig = rigAt(
+      join(dir, 'state'),
+      consoleConfig(server.address, writeToken(dir, TOKEN), { batchMaxDelayMs: 600_000 }),
+      {
+        heartbeatIntervalMs: 600_000,
+      },
+    );
     rig.client.start();
     const c = makeCluster(1);
-    rig.sink.handle({ type: 'ADDED', sourceId: 'clusters', key: 'c', object: { kind: 'cluster', cluster: c } });
+    rig.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: c },
+    });
     rig.sink.handle({ type: 'ADDED', sourceId: 't', key: 'w', object: wl(makeWorkload(c, 1)) });
     await new Promise((r) => setTimeout(r, 50));
     expect(rig.db.outbox.count).toBe(2);

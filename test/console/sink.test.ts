@@ -2,7 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualTimeScheduler } from 'rxjs';
 import { openStateDatabase } from '../../src/state/database.js';
 import { ConsoleSink } from '../../src/console/sink.js';
-import type { ClusterRegistration, DeregisterClustersRequest, Sighting } from '../../src/console/wire-types.js';
+import type {
+  ClusterRegistration,
+  DeregisterClustersRequest,
+  Sighting,
+} from '../../src/console/wire-types.js';
 import { toContainerImage } from '../../src/model/index.js';
 import { captureLogger, digestOf, makeCluster, makeWorkload, tempDir } from './helpers.js';
 
@@ -33,8 +37,19 @@ describe('ConsoleSink', () => {
     const { sink, rows, advanceTo } = setup();
     const c = makeCluster(1);
     advanceTo(5_000);
-    sink.handle({ type: 'ADDED', sourceId: 'clusters', key: c.remoteId, object: { kind: 'cluster', cluster: c } });
-    sink.handle({ type: 'DELETED', sourceId: 'clusters', key: c.remoteId, object: { kind: 'cluster', cluster: c }, tombstone: true });
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: c.remoteId,
+      object: { kind: 'cluster', cluster: c },
+    });
+    sink.handle({
+      type: 'DELETED',
+      sourceId: 'clusters',
+      key: c.remoteId,
+      object: { kind: 'cluster', cluster: c },
+      tombstone: true,
+    });
     const [reg, dereg] = rows();
     expect(reg?.rpc).toBe('register');
     const r = JSON.parse(reg?.payload ?? '{}') as ClusterRegistration;
@@ -54,7 +69,10 @@ describe('ConsoleSink', () => {
       observed_ms: 5_000,
     });
     expect(dereg?.rpc).toBe('deregister');
-    expect(JSON.parse(dereg?.payload ?? '{}') as DeregisterClustersRequest).toEqual({ cluster_ids: [c.id], account: '' });
+    expect(JSON.parse(dereg?.payload ?? '{}') as DeregisterClustersRequest).toEqual({
+      cluster_ids: [c.id],
+      account: '',
+    });
   });
 
   it('tracks first/last seen per workload and per image', () => {
@@ -78,7 +96,9 @@ describe('ConsoleSink', () => {
     expect(second.workload.first_seen_ms).toBe(1_000);
     expect(second.workload.last_seen_ms).toBe(2_000);
     expect(second.workload.kind).toEqual({ group: '', version: 'v1', kind: 'Pod' });
-    expect(second.workload.containers.map((x) => [x.name, x.image.digest, x.first_seen_ms, x.last_seen_ms])).toEqual([
+    expect(
+      second.workload.containers.map((x) => [x.name, x.image.digest, x.first_seen_ms, x.last_seen_ms]),
+    ).toEqual([
       ['app', digestOf(1), 1_000, 2_000],
       ['sidecar', digestOf(99), 2_000, 2_000],
     ]);
@@ -88,8 +108,20 @@ describe('ConsoleSink', () => {
     const { db, sink, rows } = setup();
     const c = makeCluster(1);
     const w = makeWorkload(c, 1);
-    sink.handle({ type: 'ADDED', sourceId: 's', key: 'w', object: { kind: 'workload', workload: w }, cursor: 'c1' });
-    sink.handle({ type: 'MODIFIED', sourceId: 's', key: 'w', object: { kind: 'workload', workload: { ...w } }, cursor: 'c2' });
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 's',
+      key: 'w',
+      object: { kind: 'workload', workload: w },
+      cursor: 'c1',
+    });
+    sink.handle({
+      type: 'MODIFIED',
+      sourceId: 's',
+      key: 'w',
+      object: { kind: 'workload', workload: { ...w } },
+      cursor: 'c2',
+    });
     expect(rows()).toHaveLength(1);
     expect(db.loadCheckpoint('s')?.cursor).toBe('c2');
     sink.handle({ type: 'RELIST', sourceId: 's', cause: 'periodic', phase: 'done', cursor: 'c3' });
@@ -100,12 +132,29 @@ describe('ConsoleSink', () => {
   it('maps namespace and node upserts and deletes to sightings', () => {
     const { sink, rows } = setup();
     const c = makeCluster(1);
-    const ns = { clusterId: c.id, name: 'prod', labels: { 'policy.sigstore.dev/include': 'true' }, enforcement: true };
+    const ns = {
+      clusterId: c.id,
+      name: 'prod',
+      labels: { 'policy.sigstore.dev/include': 'true' },
+      enforcement: true,
+    };
     const node = { clusterId: c.id, id: 'arn:ci/1', name: 'ci-1', metadata: { az: 'a' } };
     sink.handle({ type: 'ADDED', sourceId: 'n', key: 'prod', object: { kind: 'namespace', namespace: ns } });
     sink.handle({ type: 'ADDED', sourceId: 'n', key: 'ci', object: { kind: 'node', node } });
-    sink.handle({ type: 'DELETED', sourceId: 'n', key: 'prod', object: { kind: 'namespace', namespace: ns }, tombstone: true });
-    sink.handle({ type: 'DELETED', sourceId: 'n', key: 'ci', object: { kind: 'node', node }, tombstone: false });
+    sink.handle({
+      type: 'DELETED',
+      sourceId: 'n',
+      key: 'prod',
+      object: { kind: 'namespace', namespace: ns },
+      tombstone: true,
+    });
+    sink.handle({
+      type: 'DELETED',
+      sourceId: 'n',
+      key: 'ci',
+      object: { kind: 'node', node },
+      tombstone: false,
+    });
     const s = rows().map((r) => JSON.parse(r.payload) as Sighting);
     expect(s[0]).toMatchObject({ namespace: { cluster_id: c.id, name: 'prod', enforcement: true } });
     expect(s[1]).toMatchObject({ node: { cluster_id: c.id, id: 'arn:ci/1', metadata: { az: 'a' } } });

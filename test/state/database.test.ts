@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
 import type { StateDatabase } from '../../src/state/database.js';
 import { ConsoleSink } from '../../src/console/sink.js';
-import { captureLogger, makeCluster, makeWorkload, metricValue, newMetrics, tempDir } from '../console/helpers.js';
+import {
+  captureLogger,
+  makeCluster,
+  makeWorkload,
+  metricValue,
+  newMetrics,
+  tempDir,
+} from '../console/helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -14,7 +21,11 @@ afterEach(() => {
 function open(dir: string, maxBytes?: number) {
   const log = captureLogger();
   const metrics = newMetrics();
-  const db = openStateDatabase(dir, { logger: log.logger, metrics, ...(maxBytes !== undefined ? { maxBytes } : {}) });
+  const db = openStateDatabase(dir, {
+    logger: log.logger,
+    metrics,
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+  });
   cleanups.unshift(() => db.close());
   return { db, log, metrics };
 }
@@ -38,9 +49,16 @@ describe('state database', () => {
 
   it('keeps outbox rows in append order and removes them only on ack; depth is a metric', async () => {
     const { db, metrics } = fresh();
-    const seqs = ['a', 'b', 'a', 'c', 'a'].map((k, i) => db.outbox.append('sightings', k, JSON.stringify({ i }), 1000 + i));
+    const seqs = ['a', 'b', 'a', 'c', 'a'].map((k, i) =>
+      db.outbox.append('sightings', k, JSON.stringify({ i }), 1000 + i),
+    );
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
-    expect(db.outbox.peek(10).map((r) => JSON.parse(r.payload) as { i: number }).map((p) => p.i)).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      db.outbox
+        .peek(10)
+        .map((r) => JSON.parse(r.payload) as { i: number })
+        .map((p) => p.i),
+    ).toEqual([0, 1, 2, 3, 4]);
     expect(await metricValue(metrics, 'sightline_queue_depth', { queue: 'outbox' })).toBe(5);
     db.outbox.ack(seqs[1] ?? 0);
     expect(db.outbox.peek(10).map((r) => r.key)).toEqual(['a', 'c', 'a']);
@@ -118,7 +136,15 @@ describe('state database', () => {
 describe('snapshots through the sink', () => {
   function sinkOn(db: StateDatabase, nowRef: { now: number }) {
     const log = captureLogger();
-    return new ConsoleSink(db, { logger: log.logger, scheduler: { now: () => nowRef.now, schedule: () => { throw new Error('unused'); } } });
+    return new ConsoleSink(db, {
+      logger: log.logger,
+      scheduler: {
+        now: () => nowRef.now,
+        schedule: () => {
+          throw new Error('unused');
+        },
+      },
+    });
   }
 
   it('restores a checkpoint with the cursor and last known objects', () => {
@@ -129,8 +155,20 @@ describe('snapshots through the sink', () => {
     const w1 = makeWorkload(c, 1);
     const w2 = makeWorkload(c, 2);
     sink.handle({ type: 'ADDED', sourceId: 's', key: 'w1', object: { kind: 'workload', workload: w1 } });
-    sink.handle({ type: 'ADDED', sourceId: 's', key: 'w2', object: { kind: 'workload', workload: w2 }, cursor: 'c1' });
-    sink.handle({ type: 'DELETED', sourceId: 's', key: 'w1', object: { kind: 'workload', workload: w1 }, tombstone: false });
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 's',
+      key: 'w2',
+      object: { kind: 'workload', workload: w2 },
+      cursor: 'c1',
+    });
+    sink.handle({
+      type: 'DELETED',
+      sourceId: 's',
+      key: 'w1',
+      object: { kind: 'workload', workload: w1 },
+      tombstone: false,
+    });
     sink.handle({ type: 'BOOKMARK', sourceId: 's', cursor: 'c2' });
     db.close();
     const again = open(dir);

@@ -77,7 +77,11 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
         callback(null, handler(call.request));
       } catch (err) {
         if (err instanceof RpcError) callback({ code: err.code, details: err.message });
-        else callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : 'internal error' });
+        else
+          callback({
+            code: grpc.status.INTERNAL,
+            details: err instanceof Error ? err.message : 'internal error',
+          });
       }
     };
   }
@@ -92,7 +96,8 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       const problem = check(req);
       if (problem !== undefined) throw new RpcError(grpc.status.INVALID_ARGUMENT, `${rpc}: ${problem}`);
       return store.transaction(() => {
-        if (!store.claimBatch(req.batch_id, rpc)) return { batch_id: req.batch_id, accepted: 0, duplicate: true };
+        if (!store.claimBatch(req.batch_id, rpc))
+          return { batch_id: req.batch_id, accepted: 0, duplicate: true };
         apply(req);
         return { batch_id: req.batch_id, accepted: count(req), duplicate: false };
       });
@@ -140,8 +145,12 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     ),
   });
   server.addService(defs.query, {
-    ListClusters: unary<ListClustersRequest, ListClustersReply>((r) => ({ clusters: store.listClusters(r.provider) })),
-    ListRecords: unary<ListRecordsRequest, ListRecordsReply>((r) => ({ records: store.listRecords(r.cluster_id) })),
+    ListClusters: unary<ListClustersRequest, ListClustersReply>((r) => ({
+      clusters: store.listClusters(r.provider),
+    })),
+    ListRecords: unary<ListRecordsRequest, ListRecordsReply>((r) => ({
+      records: store.listRecords(r.cluster_id),
+    })),
   });
 
   const creds = opts.tls
@@ -158,9 +167,12 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     });
   } catch (err) {
     store.close();
-    throw new Error(`reference console cannot listen on ${opts.listen}: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
+    throw new Error(
+      `reference console cannot listen on ${opts.listen}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   const host = opts.listen.slice(0, opts.listen.lastIndexOf(':'));
   let stopped = false;

@@ -48,7 +48,14 @@ CREATE TABLE IF NOT EXISTS nodes (
   PRIMARY KEY (cluster_id, id));
 `;
 
-const CLUSTER_TABLES = ['cluster_seen', 'activity', 'workloads', 'workload_images', 'namespaces', 'nodes'] as const;
+const CLUSTER_TABLES = [
+  'cluster_seen',
+  'activity',
+  'workloads',
+  'workload_images',
+  'namespaces',
+  'nodes',
+] as const;
 
 export function imageKey(img: WireImage): string {
   return img.digest !== '' ? img.digest : img.ref;
@@ -90,7 +97,9 @@ export class ConsoleStore {
          ON CONFLICT (cluster_id, uid) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name,
            data = excluded.data, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), deleted_ms = NULL`,
       ),
-      retireImages: db.prepare<[string, string]>('UPDATE workload_images SET current = 0 WHERE cluster_id = ? AND uid = ?'),
+      retireImages: db.prepare<[string, string]>(
+        'UPDATE workload_images SET current = 0 WHERE cluster_id = ? AND uid = ?',
+      ),
       image: db.prepare<[string, string, string, string, string, number, number]>(
         `INSERT INTO workload_images (cluster_id, uid, container, image_key, image, current, first_seen_ms, last_seen_ms)
          VALUES (?, ?, ?, ?, ?, 1, ?, ?)
@@ -107,7 +116,9 @@ export class ConsoleStore {
         `INSERT INTO namespaces (cluster_id, name, data, last_seen_ms) VALUES (?, ?, ?, ?)
          ON CONFLICT (cluster_id, name) DO UPDATE SET data = excluded.data, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
       ),
-      deleteNamespace: db.prepare<[string, string]>('DELETE FROM namespaces WHERE cluster_id = ? AND name = ?'),
+      deleteNamespace: db.prepare<[string, string]>(
+        'DELETE FROM namespaces WHERE cluster_id = ? AND name = ?',
+      ),
       node: db.prepare<[string, string, string, number]>(
         `INSERT INTO nodes (cluster_id, id, data, last_seen_ms) VALUES (?, ?, ?, ?)
          ON CONFLICT (cluster_id, id) DO UPDATE SET data = excluded.data, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
@@ -117,7 +128,13 @@ export class ConsoleStore {
       deleteCluster: db.prepare<[string]>('DELETE FROM clusters WHERE id = ?'),
       listClusters: db.prepare<
         [],
-        { id: string; registration: string; registered_ms: number; last_seen_ms: number | null; provider: string }
+        {
+          id: string;
+          registration: string;
+          registered_ms: number;
+          last_seen_ms: number | null;
+          provider: string;
+        }
       >(
         `SELECT c.id, c.registration, c.registered_ms, c.provider, s.last_seen_ms FROM clusters c
          LEFT JOIN cluster_seen s ON s.cluster_id = c.id ORDER BY c.name, c.id`,
@@ -125,7 +142,9 @@ export class ConsoleStore {
       activityOf: db.prepare<
         [string],
         { controller: string; profile: string; namespace: string; last_seen_ms: number }
-      >('SELECT controller, profile, namespace, last_seen_ms FROM activity WHERE cluster_id = ? ORDER BY controller'),
+      >(
+        'SELECT controller, profile, namespace, last_seen_ms FROM activity WHERE cluster_id = ? ORDER BY controller',
+      ),
       liveWorkloads: db.prepare<[string], { n: number }>(
         'SELECT count(*) AS n FROM workloads WHERE cluster_id = ? AND deleted_ms IS NULL',
       ),
@@ -184,10 +203,26 @@ export class ConsoleStore {
 
   workload(w: WorkloadSighting): void {
     const s = this.stmts;
-    s.workload.run(w.cluster_id, w.uid, JSON.stringify(w.kind), w.namespace, w.name, JSON.stringify(w), w.last_seen_ms);
+    s.workload.run(
+      w.cluster_id,
+      w.uid,
+      JSON.stringify(w.kind),
+      w.namespace,
+      w.name,
+      JSON.stringify(w),
+      w.last_seen_ms,
+    );
     s.retireImages.run(w.cluster_id, w.uid);
     for (const c of w.containers) {
-      s.image.run(w.cluster_id, w.uid, c.name, imageKey(c.image), JSON.stringify(c.image), c.first_seen_ms, c.last_seen_ms);
+      s.image.run(
+        w.cluster_id,
+        w.uid,
+        c.name,
+        imageKey(c.image),
+        JSON.stringify(c.image),
+        c.first_seen_ms,
+        c.last_seen_ms,
+      );
     }
     this.seen(w.cluster_id, w.last_seen_ms);
   }
@@ -223,7 +258,8 @@ export class ConsoleStore {
 
   /** Forgets clusters and everything seen on them; returns how many were registered. */
   deregister(req: DeregisterClustersRequest): number {
-    const ids = req.account !== '' ? this.stmts.clustersOfAccount.all(req.account).map((r) => r.id) : req.cluster_ids;
+    const ids =
+      req.account !== '' ? this.stmts.clustersOfAccount.all(req.account).map((r) => r.id) : req.cluster_ids;
     let n = 0;
     for (const id of ids) {
       n += this.stmts.deleteCluster.run(id).changes;

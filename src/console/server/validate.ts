@@ -25,7 +25,8 @@ export function checkRegister(req: RegisterClustersRequest): string | undefined 
   if (p) return p;
   for (const [i, c] of req.clusters.entries()) {
     if (c.id === '') return `clusters[${i}].id is required`;
-    if (c.provider === 'PROVIDER_UNSPECIFIED' || typeof c.provider !== 'string') return `clusters[${i}].provider is required`;
+    if (c.provider === 'PROVIDER_UNSPECIFIED' || typeof c.provider !== 'string')
+      return `clusters[${i}].provider is required`;
     if (c.name === '') return `clusters[${i}].name is required`;
   }
   return undefined;
@@ -36,15 +37,18 @@ export function checkSightings(req: ReportSightingsRequest): string | undefined 
   if (p) return p;
   for (const [i, s] of req.sightings.entries()) {
     if ('workload' in s && s.change === 'workload') {
-      if (s.workload.cluster_id === '' || s.workload.uid === '') return `sightings[${i}].workload needs cluster_id and uid`;
+      if (s.workload.cluster_id === '' || s.workload.uid === '')
+        return `sightings[${i}].workload needs cluster_id and uid`;
     } else if ('namespace' in s && s.change === 'namespace') {
-      if (s.namespace.cluster_id === '' || s.namespace.name === '') return `sightings[${i}].namespace needs cluster_id and name`;
+      if (s.namespace.cluster_id === '' || s.namespace.name === '')
+        return `sightings[${i}].namespace needs cluster_id and name`;
     } else if ('node' in s && s.change === 'node') {
       if (s.node.cluster_id === '' || s.node.id === '') return `sightings[${i}].node needs cluster_id and id`;
     } else if ('deletion' in s && s.change === 'deletion') {
       const d = s.deletion;
       if (d.cluster_id === '' || d.id === '') return `sightings[${i}].deletion needs cluster_id and id`;
-      if (d.type === 'OBJECT_TYPE_UNSPECIFIED' || typeof d.type !== 'string') return `sightings[${i}].deletion.type is required`;
+      if (d.type === 'OBJECT_TYPE_UNSPECIFIED' || typeof d.type !== 'string')
+        return `sightings[${i}].deletion.type is required`;
     } else {
       return `sightings[${i}] sets no change`;
     }
@@ -56,7 +60,8 @@ export function checkHeartbeat(req: HeartbeatRequest): string | undefined {
   const p = batchProblem(req.batch_id, req.activities);
   if (p) return p;
   for (const [i, a] of req.activities.entries()) {
-    if (a.cluster_id === '' || a.controller_name === '') return `activities[${i}] needs cluster_id and controller_name`;
+    if (a.cluster_id === '' || a.controller_name === '')
+      return `activities[${i}] needs cluster_id and controller_name`;
   }
   return undefined;
 }
