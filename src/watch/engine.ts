@@ -30,7 +30,6 @@ import { WatchMetrics } from './event-metrics.js';
 import { isThrottling } from './source.js';
 import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
-import type { StoreEntry } from './store.js';
 import { Timers } from './timers.js';
 import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
@@ -40,6 +39,14 @@ const RESYNC = 'resync';
 const POLL = 'poll';
 const HINTS = 'hints';
 const DELETED_MEMORY = 10_000;
+
+interface RelistStats {
+  listed: number;
+  added: number;
+  modified: number;
+  deleted: number;
+  skipped: number;
+}
 
 export class WatchEngine<T> implements Watch<T> {
   readonly store = new MapWatchStore<T>();
@@ -64,6 +71,8 @@ export class WatchEngine<T> implements Watch<T> {
    */
   private readonly deletedOrders = new Map<string, number>();
   private relistCause: RelistCause | undefined;
+  /** Marks store entries seen by the current list (StoreEntry.seen). */
+  private listGeneration = 0;
   private relisting = false;
   private pollDue = false;
   private lastCursor: string | undefined;
@@ -130,7 +139,7 @@ export class WatchEngine<T> implements Watch<T> {
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
-        this.store.set(o.key, { object: o.object, hash: o.hash, order: o.order });
+        this.store.set(o.key, { object: o.object, hash: o.hash, order: o.order, seen: 0 });
       }
       this.lastCursor = initial.cursor;
       this.relistCause = 'restart';
@@ -225,46 +234,16 @@ export class WatchEngine<T> implements Watch<T> {
     this.logger?.info({ cause, known: this.store.size }, 'relist started');
     this.emit({ type: 'RELIST', sourceId: this.source.id, cause, phase: 'start' });
 
-    const result = await this.listAll();
+    const result = await this.listAndDiff();
     if (!result || this.stopped) return;
-    const { items, cursor, unreadable } = result;
-
-    let added = 0;
-    let modified = 0;
-    let deleted = 0;
+    const { cursor, stats } = result;
     const id = this.source.id;
-    for (const [key, e] of items) {
-      const cur = this.store.entry(key);
-      if (!cur) {
-        this.store.set(key, e);
-        added++;
-        this.emit({ type: 'ADDED', sourceId: id, key, object: e.object });
-      } else if (cur.hash !== e.hash) {
-        if (isOlder(e.order, cur.order)) continue; // a stale list entry never overwrites a newer state
-        this.store.set(key, e);
-        modified++;
-        this.emit({ type: 'MODIFIED', sourceId: id, key, object: e.object });
-      } else if (e.order !== undefined && (cur.order === undefined || e.order > cur.order)) {
-        cur.order = e.order;
-      }
-    }
-    for (const [key, cur] of this.store.entries) {
-      if (items.has(key) || unreadable.has(key)) continue;
-      this.store.delete(key);
-      deleted++;
-      this.rememberDeleted(key, cur.order);
-      this.emit({ type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: true });
-    }
-    for (const key of this.deletedOrders.keys()) if (items.has(key)) this.deletedOrders.delete(key);
     this.lastCursor = cursor;
     const done: WatchEvent<T> = { type: 'RELIST', sourceId: id, cause, phase: 'done' };
     if (cursor !== undefined) done.cursor = cursor;
     this.emit(done);
     if (cursor !== undefined) this.emit({ type: 'BOOKMARK', sourceId: id, cursor });
-    this.logger?.info(
-      { cause, listed: items.size, added, modified, deleted, skipped: unreadable.size },
-      'relist done',
-    );
+    this.logger?.info({ cause, ...stats }, 'relist done');
     this.relisting = false;
     if (!this.syncedSubject.value) {
       this.syncedSubject.next(true);
@@ -278,12 +257,15 @@ export class WatchEngine<T> implements Watch<T> {
     if (cheap && !this.timers.isSet(POLL) && !this.pollDue) this.schedulePoll(cheap.intervalMs);
   }
 
-  /** Lists every page; retries (throttled: the same page, otherwise from the start) until done or stopped. */
-  private async listAll(): Promise<
-    { items: Map<string, StoreEntry<T>>; cursor: string | undefined; unreadable: Set<string> } | undefined
-  > {
-    let items = new Map<string, StoreEntry<T>>();
-    let unreadable = new Set<string>();
+  /**
+   * Lists every page and diffs each page against the store as it arrives (no second copy of the
+   * world in memory): new -> ADDED, changed hash -> MODIFIED (unless provably older), then every
+   * stored key this list did not see -> DELETED tombstone. Retries until done or stopped: a
+   * throttled page is retried as is; any other failure restarts the list from the first page.
+   */
+  private async listAndDiff(): Promise<{ cursor: string | undefined; stats: RelistStats } | undefined> {
+    const stats: RelistStats = { listed: 0, added: 0, modified: 0, deleted: 0, skipped: 0 };
+    let seen = ++this.listGeneration;
     let cursor: string | undefined;
     let token: string | undefined;
     let first = true;
@@ -295,10 +277,11 @@ export class WatchEngine<T> implements Watch<T> {
         if (this.stopped) return undefined;
         const waitMs = this.failureDelay(err, 'list');
         if (!isThrottling(err)) {
-          items = new Map();
-          unreadable = new Set();
+          seen = ++this.listGeneration;
           token = undefined;
           first = true;
+          stats.listed = 0;
+          stats.skipped = 0;
         }
         await this.timers.sleep(waitMs);
         if (this.stopped) return undefined;
@@ -309,21 +292,59 @@ export class WatchEngine<T> implements Watch<T> {
         cursor = page.cursor;
         first = false;
       }
-      for (const object of page.items) this.readListItem(object, items, unreadable);
+      for (const object of page.items) this.diffListed(object, seen, stats);
       token = page.nextPageToken;
-      if (token === undefined || token === '') return { items, cursor, unreadable };
+      if (token === undefined || token === '') break;
     }
+    const id = this.source.id;
+    for (const [key, cur] of this.store.entries) {
+      if (cur.seen === seen) continue;
+      this.store.delete(key);
+      stats.deleted++;
+      this.rememberDeleted(key, cur.order);
+      this.emit({ type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: true });
+    }
+    if (this.deletedOrders.size > 0) {
+      for (const key of this.deletedOrders.keys()) if (this.store.has(key)) this.deletedOrders.delete(key);
+    }
+    return { cursor, stats };
   }
 
-  private readListItem(object: T, items: Map<string, StoreEntry<T>>, unreadable: Set<string>): void {
+  private diffListed(object: T, seen: number, stats: RelistStats): void {
     let key: string | undefined;
+    let hash: string;
+    let order: number | undefined;
     try {
       key = this.source.keyOf(object);
-      items.set(key, { object, hash: this.source.hashOf(object), order: this.source.orderOf(object) });
+      hash = this.source.hashOf(object);
+      order = this.source.orderOf(object);
     } catch (err) {
       // Bad input: skip it, and keep whatever we knew about that key rather than tombstoning it.
-      if (key !== undefined) unreadable.add(key);
+      stats.skipped++;
+      const known = key === undefined ? undefined : this.store.entry(key);
+      if (known) known.seen = seen;
       this.logger?.warn({ err }, 'skipped a list item that could not be read');
+      return;
+    }
+    stats.listed++;
+    const id = this.source.id;
+    const cur = this.store.entry(key);
+    if (!cur) {
+      this.store.set(key, { object, hash, order, seen });
+      stats.added++;
+      this.emit({ type: 'ADDED', sourceId: id, key, object });
+      return;
+    }
+    cur.seen = seen;
+    if (cur.hash !== hash) {
+      if (isOlder(order, cur.order)) return; // a stale list entry never overwrites a newer state
+      cur.object = object;
+      cur.hash = hash;
+      cur.order = order;
+      stats.modified++;
+      this.emit({ type: 'MODIFIED', sourceId: id, key, object });
+    } else if (order !== undefined && (cur.order === undefined || order > cur.order)) {
+      cur.order = order;
     }
   }
 
@@ -507,7 +528,9 @@ export class WatchEngine<T> implements Watch<T> {
         if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
         return;
       }
-      this.store.set(key, { object, hash, order });
+      cur.object = object;
+      cur.hash = hash;
+      cur.order = order;
       const ev: WatchEvent<T> = { type: 'MODIFIED', sourceId: id, key, object };
       if (cursor !== undefined) ev.cursor = cursor;
       this.emit(ev);
@@ -516,7 +539,7 @@ export class WatchEngine<T> implements Watch<T> {
     const deletedOrder = this.deletedOrders.get(key);
     if (deletedOrder !== undefined && order !== undefined && order <= deletedOrder) return;
     this.deletedOrders.delete(key);
-    this.store.set(key, { object, hash, order });
+    this.store.set(key, { object, hash, order, seen: this.listGeneration });
     const ev: WatchEvent<T> = { type: 'ADDED', sourceId: id, key, object };
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);

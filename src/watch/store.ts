@@ -9,6 +9,8 @@ export interface StoreEntry<T> {
   object: T;
   hash: string;
   order: number | undefined;
+  /** The engine's list generation that last saw this key (relist diff bookkeeping). */
+  seen: number;
 }
 
 export interface WatchStore<T> {

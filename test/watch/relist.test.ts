@@ -179,4 +179,47 @@ describe('relist and diff', () => {
     ]);
     expect([...h.watch.store.keys()].sort()).toEqual(['a', 'b', 'd']);
   });
+
+  it('a list item that cannot be read is skipped and counted; its key keeps its last state (no tombstone)', async () => {
+    const h = harness();
+    h.fake.put('a', 'a1');
+    h.fake.put('b', 'b1');
+    h.watch.start();
+    await h.clock.settle();
+    const hashOf = h.fake.hashOf.bind(h.fake);
+    h.fake.hashOf = (o) => {
+      if (o.data === 'BAD') throw new Error('unreadable');
+      return hashOf(o);
+    };
+    h.fake.feed = 'manual';
+    h.fake.put('a', 'BAD');
+    h.fake.put('b', 'b2');
+    h.clear();
+    h.fake.push({ type: 'gap', reason: 'test' });
+    await h.clock.settle();
+    expect(summary(h.changes())).toEqual(['MODIFIED b b2']);
+    expect(h.watch.store.get('a')?.data).toBe('a1');
+  });
+
+  it('a list failing mid-way (not throttling) restarts from the first page', async () => {
+    const h = harness({ random: () => 0 });
+    for (const k of ['a', 'b', 'c', 'd', 'e']) h.fake.put(k, `${k}1`);
+    const tokens: Array<string | undefined> = [];
+    const list = h.fake.list.bind(h.fake);
+    h.fake.list = (t) => {
+      tokens.push(t);
+      return list(t);
+    };
+    h.fake.failures.list.push(undefined, new Error('500'));
+    h.watch.start();
+    await h.clock.advance(800);
+    expect(tokens).toEqual([undefined, '2', undefined, '2', '4']);
+    expect(summary(h.changes())).toEqual([
+      'ADDED a a1',
+      'ADDED b b1',
+      'ADDED c c1',
+      'ADDED d d1',
+      'ADDED e e1',
+    ]);
+  });
 });
