@@ -136,6 +136,7 @@ export class WatchEngine<T> implements Watch<T> {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
+    this.metrics.ready(0);
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
@@ -370,7 +371,13 @@ export class WatchEngine<T> implements Watch<T> {
     }
     const sub = hints$.subscribe({
       next: (h) => {
-        if (gen === this.hintGeneration) this.onHint(h);
+        if (gen !== this.hintGeneration) return;
+        try {
+          this.onHint(h);
+        } catch (err) {
+          // Bad input from the feed must not escape into RxJS (it would rethrow it asynchronously).
+          this.logger?.warn({ err }, 'skipped a hint that could not be read');
+        }
       },
       error: (err: unknown) => this.onHintsEnded(gen, err, true),
       complete: () => this.onHintsEnded(gen, undefined, false),
@@ -395,6 +402,10 @@ export class WatchEngine<T> implements Watch<T> {
 
   private onHint(h: Hint<T>): void {
     this.touchWatchdog();
+    if ((h.type === 'changed' || h.type === 'deleted') && (typeof h.key !== 'string' || h.key === '')) {
+      this.logger?.warn({ hintType: h.type }, 'skipped a hint without a key');
+      return;
+    }
     switch (h.type) {
       case 'changed':
         this.hintSeq++;
@@ -414,6 +425,9 @@ export class WatchEngine<T> implements Watch<T> {
         this.lastCursor = h.cursor;
         this.pendingBookmark = { cursor: h.cursor, seq: this.hintSeq };
         break;
+      default:
+        this.logger?.warn('skipped a hint of unknown type');
+        return;
     }
     this.wake();
   }

@@ -156,3 +156,32 @@ describe('list, then watch from the list cursor', () => {
     expect(summary(h.events)).toEqual(['ADDED a a1', 'BOOKMARK C7']);
   });
 });
+
+describe('bad hints', () => {
+  it('skips hints without a key, of unknown type, or whose state cannot be read, and keeps watching', async () => {
+    const h = harness();
+    h.fake.put('a', 'a1');
+    h.watch.start();
+    await h.clock.settle();
+    h.clear();
+    const orderOf = h.fake.orderOf.bind(h.fake);
+    h.fake.orderOf = (o) => {
+      if (o.data === 'BAD') throw new Error('bad');
+      return orderOf(o);
+    };
+    h.fake.hintWithState = true;
+    h.fake.feed = 'manual';
+    const bad = JSON.parse(
+      '[{"type":"changed"},{"type":"weird","key":"a"},{"type":"changed","key":""}]',
+    ) as Array<Parameters<typeof h.fake.push>[0]>;
+    for (const hint of bad) h.fake.push(hint);
+    h.fake.push({ type: 'changed', key: 'a', state: h.fake.put('a', 'x') });
+    h.fake.push({ type: 'changed', key: 'a', state: h.fake.put('a', 'BAD') });
+    await h.clock.settle();
+    h.fake.put('a', 'a2');
+    h.fake.push(h.fake.log[h.fake.log.length - 1]?.hint ?? { type: 'gap', reason: 'unexpected' });
+    await h.clock.settle();
+    expect(summary(h.changes())).toEqual(['MODIFIED a x', 'MODIFIED a a2']);
+    expect(h.fake.calls.get + h.fake.calls.getMany).toBe(0);
+  });
+});
