@@ -40,7 +40,7 @@ export class TaskSource implements WatchSource<ClusterObject> {
   private listedStopped = false;
   private readonly known = new Map<string, KnownTask>();
   /** Known tasks a ListTasks made after we saw them no longer shows: gone, no Describe needed. */
-  private readonly vanished = new Set<string>();
+  private readonly vanished = new Map<string, KnownTask | undefined>();
   private pollStartedMs = 0;
 
   constructor(
@@ -89,7 +89,7 @@ export class TaskSource implements WatchSource<ClusterObject> {
         for (const t of tasks) {
           if (!t.taskArn) continue;
           const key = workloadKey(clusterArn, t.taskArn);
-          if (phase === 'STOPPED' || isGone(t.desiredStatus, t.lastStatus)) this.vanished.add(key);
+          if (phase === 'STOPPED' || isGone(t.desiredStatus, t.lastStatus)) this.vanished.set(key, undefined);
           else this.know(key, clusterArn, t.group, t.lastStatus, seenMs);
         }
       }
@@ -113,14 +113,11 @@ export class TaskSource implements WatchSource<ClusterObject> {
 
   private polled(current: Set<string>, clusters: string[]): void {
     const polled = new Set(clusters);
-    const touches: ServiceTouch[] = [];
     for (const [key, k] of this.known) {
       if (current.has(key) || !polled.has(k.clusterArn) || k.seenMs >= this.pollStartedMs) continue;
-      this.vanished.add(key);
+      this.vanished.set(key, k);
       this.known.delete(key);
-      if (k.group.startsWith('service:')) touches.push({ clusterArn: k.clusterArn, service: k.group.slice(8) });
     }
-    if (touches.length > 0) this.onServiceTouch(dedupe(touches));
   }
 
   async get(key: string): Promise<ClusterObject | undefined> {
@@ -130,9 +127,16 @@ export class TaskSource implements WatchSource<ClusterObject> {
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
     const out = new Map<string, ClusterObject | undefined>();
     const byCluster = new Map<string, Map<string, string>>(); // clusterArn -> taskArn -> key
+    const touches: ServiceTouch[] = [];
     for (const key of keys) {
       out.set(key, undefined);
-      if (this.vanished.delete(key)) continue;
+      if (this.vanished.has(key)) {
+        // Reported with the new tasks of the same batch: one service re-describe.
+        const k = this.vanished.get(key);
+        this.vanished.delete(key);
+        if (k?.group.startsWith('service:')) touches.push({ clusterArn: k.clusterArn, service: k.group.slice(8) });
+        continue;
+      }
       const p = parseKey(key);
       if (!p || p.kind !== 'workload') continue;
       const clusterArn = await this.rc.directory.arnOf(p.clusterId);
@@ -141,7 +145,6 @@ export class TaskSource implements WatchSource<ClusterObject> {
       if (!m) byCluster.set(clusterArn, (m = new Map()));
       m.set(p.uid, key);
     }
-    const touches: ServiceTouch[] = [];
     for (const [clusterArn, tasksByArn] of byCluster) {
       const seenMs = this.rc.deps.scheduler.now();
       let tasks;

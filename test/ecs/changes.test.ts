@@ -1,0 +1,222 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Subscription } from 'rxjs';
+import { objectKey } from '../../src/model/index.js';
+import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
+import type { Hint, WatchSource } from '../../src/watch/source.js';
+import { createEcsAdapter } from '../../adapters/ecs/index.js';
+import { workloadKey } from '../../adapters/ecs/keys.js';
+import type { EcsAdapter, EcsRegionSources } from '../../adapters/ecs/index.js';
+import { startEcsEmulator } from '../../adapters/ecs/emulator/index.js';
+import type { EcsEmulator } from '../../adapters/ecs/emulator/index.js';
+import { ACCOUNT, REGION, WarpScheduler, apiCalls, ecsConfig, listAll, makeDeps } from './helpers.js';
+import type { TestDeps } from './helpers.js';
+
+let emu: EcsEmulator | undefined;
+let adapter: EcsAdapter | undefined;
+const subs: Subscription[] = [];
+
+afterEach(async () => {
+  for (const s of subs.splice(0)) s.unsubscribe();
+  await adapter?.close();
+  await emu?.stop();
+  adapter = undefined;
+  emu = undefined;
+});
+
+interface Harness {
+  emu: EcsEmulator;
+  r: EcsRegionSources;
+  deps: TestDeps;
+  sched: WarpScheduler;
+  /** Keys known to our little "store" per source (what the engine would hold). */
+  store: Map<string, Map<string, ClusterObject>>;
+  hints: Map<string, Hint<ClusterObject>[]>;
+  activity: AgentActivity[];
+}
+
+const IMAGE_V1 = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop:1.0`;
+const IMAGE_V2 = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop:2.0`;
+
+async function setup(options: { deliveryDelayMs?: number; factor?: number } = {}): Promise<Harness> {
+  const sched = new WarpScheduler(options.factor ?? 600);
+  emu = await startEcsEmulator({ now: () => sched.now(), cloudTrailDeliveryDelayMs: options.deliveryDelayMs ?? 0 });
+  const f = emu.fleet;
+  f.createCluster({ name: 'prod', tags: { env: 'prod' } });
+  f.registerContainerInstance({ cluster: 'prod' });
+  const td1 = f.registerTaskDefinition({ family: 'shop', containers: [{ name: 'shop', image: IMAGE_V1 }] });
+  f.createService({ cluster: 'prod', name: 'shop', taskDefinition: td1.arn, desiredCount: 2 });
+  const deps = makeDeps({ scheduler: sched });
+  adapter = createEcsAdapter(ecsConfig(emu.endpoint), deps);
+  const [r] = adapter.regions();
+  if (!r) throw new Error('no region');
+  const activity: AgentActivity[] = [];
+  subs.push(adapter.activity$.subscribe((a) => activity.push(a)));
+  const store = new Map<string, Map<string, ClusterObject>>();
+  const hints = new Map<string, Hint<ClusterObject>[]>();
+  for (const s of [r.clusters, r.services, r.tasks, r.nodes] as WatchSource<ClusterObject>[]) {
+    const { items, cursor } = await listAll(s);
+    store.set(s.id, new Map(items.map((o) => [objectKey(o), o])));
+    const got: Hint<ClusterObject>[] = [];
+    hints.set(s.id, got);
+    subs.push(s.hints(cursor).subscribe({ next: (h) => got.push(h) }));
+  }
+  return { emu, r, deps, sched, store, hints, activity };
+}
+
+/** One engine-like cheap-poll round on the tasks source: poll, then getMany new / vanished keys. */
+async function pollTasks(h: Harness): Promise<{ added: ClusterObject[]; gone: string[] }> {
+  const store = h.store.get(h.r.tasks.id) ?? new Map<string, ClusterObject>();
+  const tokens = await h.r.tasks.cheapPoll.poll();
+  const fetch = [...tokens.keys()].filter((k) => !store.has(k) || tokens.get(k) !== '');
+  for (const k of store.keys()) if (!tokens.has(k)) fetch.push(k);
+  const got = fetch.length > 0 ? await h.r.tasks.getMany(fetch) : new Map<string, ClusterObject | undefined>();
+  const added: ClusterObject[] = [];
+  const gone: string[] = [];
+  for (const [k, v] of got) {
+    if (v === undefined) {
+      if (store.delete(k)) gone.push(k);
+    } else {
+      if (!store.has(k)) added.push(v);
+      store.set(k, v);
+    }
+  }
+  return { added, gone };
+}
+
+function hintsOf(h: Harness, source: WatchSource<ClusterObject>): Hint<ClusterObject>[] {
+  return h.hints.get(source.id) ?? [];
+}
+
+function changedKeys(list: Hint<ClusterObject>[]): string[] {
+  return list.flatMap((x) => (x.type === 'changed' ? [x.key] : []));
+}
+
+describe('ECS change detection', () => {
+  it('a deployment (UpdateService) reaches the services hints and the scheduler-started tasks reach the cheap poll', async () => {
+    const h = await setup();
+    const f = h.emu.fleet;
+    const before = [...(h.store.get(h.r.tasks.id)?.keys() ?? [])];
+    expect(before).toHaveLength(2);
+    const td2 = f.registerTaskDefinition({ family: 'shop', containers: [{ name: 'shop', image: IMAGE_V2 }] });
+    const svc = f.updateService({ cluster: 'prod', service: 'shop', taskDefinition: td2.arn });
+    const newDeployment = svc.deployments[0]?.id ?? '';
+
+    // CloudTrail: UpdateService -> the service and its new ReplicaSet with state; the old one deleted.
+    await vi.waitFor(() => {
+      const list = hintsOf(h, h.r.services);
+      const dep = list.find((x) => x.type === 'changed' && x.key.endsWith(svc.arn));
+      expect(dep?.type === 'changed' ? dep.state : undefined).toMatchObject({
+        kind: 'workload',
+        workload: { kind: 'Deployment', containers: [{ image: { tag: '2.0' } }] },
+      });
+      expect(changedKeys(list).some((k) => k.endsWith(`#${newDeployment}`))).toBe(true);
+      expect(list.filter((x) => x.type === 'deleted')).toHaveLength(1);
+    }, { timeout: 5000, interval: 20 });
+
+    // No RunTask/StopTask in CloudTrail: the cheap poll finds the new tasks and the vanished ones.
+    h.emu.calls.reset();
+    const serviceHintsBefore = hintsOf(h, h.r.services).length;
+    const { added, gone } = await pollTasks(h);
+    expect(gone.sort()).toEqual(before.sort());
+    expect(added).toHaveLength(2);
+    const ci = [...(f.clustersIn(REGION)[0]?.containerInstances.values() ?? [])][0];
+    for (const o of added) {
+      expect(o).toMatchObject({
+        kind: 'workload',
+        workload: {
+          kind: 'Pod',
+          nodeId: ci?.arn,
+          owners: [{ kind: 'ReplicaSet', uid: `${svc.arn}#${newDeployment}` }, { kind: 'Deployment', uid: svc.arn }],
+          containers: [{ name: 'shop', image: { reference: IMAGE_V2, tag: '2.0', digest: f.digestOf(IMAGE_V2) } }],
+        },
+      });
+    }
+    // One ListTasks, one DescribeTasks for the two new ARNs; vanished ARNs cost nothing. (The
+    // services source re-describes the service whose tasks changed: one DescribeServices.)
+    expect(h.emu.calls.get('ListTasks')).toBe(1);
+    expect(h.emu.calls.get('DescribeTasks')).toBe(1);
+    expect(h.emu.calls.total() - 2).toBeLessThanOrEqual(1);
+    expect(h.activity.length).toBeGreaterThan(0);
+
+    // The tasks' service is re-described once (deployment progress), then a quiet poll: no Describe at all.
+    await vi.waitFor(() => expect(hintsOf(h, h.r.services).length).toBeGreaterThan(serviceHintsBefore), {
+      timeout: 5000,
+      interval: 10,
+    });
+    h.emu.calls.reset();
+    const quiet = await pollTasks(h);
+    expect(quiet).toEqual({ added: [], gone: [] });
+    expect(h.emu.calls.byAction()).toEqual({ ListTasks: 1 });
+  });
+
+  it('a scheduler-only replacement (no CloudTrail event) is found by the cheap poll, with image, digest and node', async () => {
+    const h = await setup();
+    const f = h.emu.fleet;
+    const trailBefore = h.emu.cloudTrail.size;
+    f.pushImage(IMAGE_V1); // the tag moved: the replacement pulls a new digest
+    const { stopped, started } = f.replaceServiceTasks({ cluster: 'prod', service: 'shop', count: 1 });
+    expect(h.emu.cloudTrail.size).toBe(trailBefore); // nothing written to CloudTrail
+    const { added, gone } = await pollTasks(h);
+    const clusterArn = f.arn(REGION, 'cluster/prod');
+    expect(gone).toEqual(stopped.map((arn) => workloadKey(clusterArn, arn)));
+    expect(added.map((o) => (o.kind === 'workload' ? o.workload.uid : ''))).toEqual(started);
+    expect(added[0]).toMatchObject({
+      kind: 'workload',
+      workload: { containers: [{ image: { tag: '1.0', digest: f.digestOf(IMAGE_V1) } }], status: 'RUNNING' },
+    });
+    // The services source is told (task started/stopped) and re-describes the service.
+    await vi.waitFor(() => expect(changedKeys(hintsOf(h, h.r.services)).length).toBeGreaterThan(0), {
+      timeout: 5000,
+      interval: 20,
+    });
+  });
+
+  it('RunTask, StopTask, CreateCluster, TagResource, RegisterContainerInstance, DeleteService reach the hints', async () => {
+    const h = await setup();
+    const f = h.emu.fleet;
+    const td = f.findTaskDefinition(REGION, 'shop');
+    if (!td) throw new Error('no td');
+    const [run] = f.runTask({ cluster: 'prod', taskDefinition: td.arn, tags: { batch: 'nightly' } });
+    const victim = [...(f.clustersIn(REGION)[0]?.tasks.values() ?? [])].find((t) => t.group === 'service:shop');
+    if (!run || !victim) throw new Error('setup');
+    f.stopTask({ cluster: 'prod', task: victim.arn.split('/').pop() ?? '' }); // by id, as the CLI allows
+    const c2 = f.createCluster({ name: 'staging' });
+    f.tagResource(f.arn(REGION, 'cluster/prod'), { costCenter: '42' });
+    const ci = f.registerContainerInstance({ cluster: 'prod', instanceType: 'r7i.large' });
+    f.deleteService({ cluster: 'prod', service: 'shop' });
+
+    await vi.waitFor(
+      () => {
+        const tasks = changedKeys(hintsOf(h, h.r.tasks));
+        expect(tasks.some((k) => k.endsWith(run.arn))).toBe(true);
+        expect(tasks.some((k) => k.endsWith(victim.arn))).toBe(true);
+        const clusters = changedKeys(hintsOf(h, h.r.clusters));
+        expect(clusters.some((k) => k.startsWith('cluster/'))).toBe(true);
+        expect(clusters.filter((k) => k.startsWith('namespace/')).map((k) => k.split('/').pop())).toEqual(
+          expect.arrayContaining(['staging', 'prod']),
+        );
+        expect(changedKeys(hintsOf(h, h.r.nodes)).some((k) => k.endsWith(ci.arn))).toBe(true);
+        expect(hintsOf(h, h.r.services).filter((x) => x.type === 'deleted').length).toBeGreaterThanOrEqual(2);
+      },
+      { timeout: 5000, interval: 20 },
+    );
+    // What the engine does with those hints: get / getMany.
+    const runGot = await h.r.tasks.getMany(changedKeys(hintsOf(h, h.r.tasks)));
+    const runObj = [...runGot.values()].find((o) => o?.kind === 'workload' && o.workload.uid === run.arn);
+    expect(runObj).toMatchObject({ workload: { owners: [], labels: { batch: 'nightly' } } });
+    const victimKey = changedKeys(hintsOf(h, h.r.tasks)).find((k) => k.endsWith(victim.arn)) ?? '';
+    expect(await h.r.tasks.get(victimKey)).toBeUndefined(); // stopped: it left the cluster
+    const nodeKey = changedKeys(hintsOf(h, h.r.nodes)).find((k) => k.endsWith(ci.arn)) ?? '';
+    expect(await h.r.nodes.get(nodeKey)).toMatchObject({ node: { metadata: { instanceType: 'r7i.large' } } });
+    const clusterKeys = changedKeys(hintsOf(h, h.r.clusters));
+    const clusters = await h.r.clusters.getMany(clusterKeys);
+    const prod = [...clusters.values()].find((o) => o?.kind === 'cluster' && o.cluster.name === 'prod');
+    expect(prod).toMatchObject({ cluster: { labels: { env: 'prod', costCenter: '42' } } });
+    expect([...clusters.values()].some((o) => o?.kind === 'cluster' && o.cluster.remoteId === c2.arn)).toBe(true);
+    const deleted = hintsOf(h, h.r.services).filter((x) => x.type === 'deleted').map((x) => (x.type === 'deleted' ? x.key : ''));
+    for (const k of deleted) expect(await h.r.services.get(k)).toBeUndefined();
+    // Bookmarks arrive after complete windows.
+    expect(hintsOf(h, h.r.tasks).some((x) => x.type === 'bookmark')).toBe(true);
+    expect(await apiCalls(h.deps, { operation: 'LookupEvents', outcome: 'ok' })).toBeGreaterThan(0);
+  });
+});
