@@ -4,6 +4,7 @@
  * object itself (exact only under `node --expose-gc`; otherwise reported as unmeasured).
  * Progress goes to stderr; the figures are returned.
  */
+import { loadavg } from 'node:os';
 import { Subject, firstValueFrom, filter } from 'rxjs';
 import type { ClusterObject } from '../src/model/index.js';
 import { objectHash, objectKey, toContainerImage } from '../src/model/index.js';
@@ -78,9 +79,7 @@ function gc(): boolean {
   return true;
 }
 
-async function measure(
-  precomputedHash: boolean,
-): Promise<{
+async function measure(precomputedHash: boolean): Promise<{
   eventsPerSec: number;
   relistMs: number;
   relistEvents: number;
@@ -197,6 +196,7 @@ export async function run(): Promise<BenchSection> {
     notes.push('heap per tracked object not measured: run under `node --expose-gc` for that figure.');
   }
   notes.push(
+    `1-minute load average when done: ${loadavg()[0]?.toFixed(2) ?? '?'} (figures drop on a busy machine).`,
     'hashOf dominates: at ~objectHash cost per object, hashing alone takes most of the relist budget; the engine itself (map lookups, diff, emit) is the engine-only figure.',
     'The engine-only runs use a WeakMap of precomputed hashes; the other runs pay objectHash (sha256 over canonical JSON) once per listed object, as an adapter hashOf built on objectHash would.',
     'Heap figure: heapUsed after gc with the watch synced minus heapUsed before it, over 100,000 objects (store entry, map slot, key and hash strings).',
