@@ -186,7 +186,7 @@ export class Fleet {
     const revFull = `${full}/revisions/${revShort}`;
     const digest = opts.digest ?? digestOf(image);
     const containerName = opts.containerName ?? '';
-    const labels = opts.labels ?? {};
+    const labels = opts.labels ?? { ...((rec.wire['labels'] as Record<string, string> | undefined) ?? {}) };
     const now = this.nowTs();
     rec.generation += 1;
     const revWire: Wire = {

@@ -20,7 +20,10 @@ export type { DeployOptions, FleetOptions } from './fleet.js';
 export { Faults, CallLog } from './faults.js';
 export type { SuppressionReason } from './faults.js';
 
-export type CloudRunEmulatorOptions = FleetOptions;
+export interface CloudRunEmulatorOptions extends FleetOptions {
+  /** Largest page any list RPC returns (default 1000), to exercise paging with small fleets. */
+  maxPageSize?: number;
+}
 
 export interface CloudRunEmulator {
   runEndpoint: { host: string; port: number };
@@ -40,8 +43,8 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
   const fleet = new Fleet(options);
   const faults = new Faults();
   const calls = new CallLog();
-  const run: Server = createRunServer(fleet, protos, calls, faults);
-  const logging = createLoggingServer(fleet, protos, calls, faults);
+  const run: Server = createRunServer(fleet, protos, calls, faults, options.maxPageSize);
+  const logging = createLoggingServer(fleet, protos, calls, faults, options.maxPageSize);
   const http: HttpServer = createV1Server(fleet, calls, faults);
   const [runPort, loggingPort] = await Promise.all([listen(run), listen(logging)]);
   const httpPort = await new Promise<number>((resolve, reject) => {

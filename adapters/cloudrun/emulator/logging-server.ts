@@ -12,7 +12,7 @@ import type { Fleet } from './fleet.js';
 import type { CallLog, Faults } from './faults.js';
 import type { EmulatorProtos } from './protos.js';
 import type { Wire } from './grpc-util.js';
-import { RpcError, addService, page } from './grpc-util.js';
+import { MAX_PAGE_SIZE, RpcError, addService, page } from './grpc-util.js';
 import type { StoredEntry } from './log-store.js';
 import { compileFilter, matches } from './log-store.js';
 
@@ -34,7 +34,13 @@ export interface LoggingServerState {
   openTails: () => number;
 }
 
-export function createLoggingServer(fleet: Fleet, protos: EmulatorProtos, calls: CallLog, faults: Faults): Server & LoggingServerState {
+export function createLoggingServer(
+  fleet: Fleet,
+  protos: EmulatorProtos,
+  calls: CallLog,
+  faults: Faults,
+  maxPageSize = MAX_PAGE_SIZE,
+): Server & LoggingServerState {
   const server = new Server() as Server & LoggingServerState;
   const openPerProject = new Map<string, number>();
   let open = 0;
@@ -136,7 +142,7 @@ export function createLoggingServer(fleet: Fleet, protos: EmulatorProtos, calls:
         const order = typeof req['order_by'] === 'string' ? req['order_by'] : '';
         const filter = compileFilter(typeof req['filter'] === 'string' ? req['filter'] : '');
         const all = fleet.log.query(projects, filter, /desc/i.test(order));
-        const pg = page(all, { ...req, page_size: typeof req['page_size'] === 'number' && req['page_size'] > 0 ? req['page_size'] : 50 });
+        const pg = page(all, { ...req, page_size: typeof req['page_size'] === 'number' && req['page_size'] > 0 ? req['page_size'] : 50 }, maxPageSize);
         return { entries: pg.items.map((e) => e.wire), next_page_token: pg.next };
       },
     },

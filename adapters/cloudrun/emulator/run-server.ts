@@ -10,7 +10,7 @@ import type { Fleet } from './fleet.js';
 import type { CallLog, Faults } from './faults.js';
 import type { EmulatorProtos } from './protos.js';
 import type { Wire } from './grpc-util.js';
-import { RpcError, addService, page } from './grpc-util.js';
+import { MAX_PAGE_SIZE, RpcError, addService, page as pageOf } from './grpc-util.js';
 
 const PARENT_RE = /^projects\/([^/]+)\/locations\/([^/]+)$/;
 
@@ -39,7 +39,9 @@ function getter(map: Map<string, Wire>, what: string) {
   };
 }
 
-function childLister(map: Map<string, Wire>, collection: string, child: string, field: string) {
+type Pager = <T>(items: T[], req: Wire) => { items: T[]; next: string };
+
+function childLister(page: Pager, map: Map<string, Wire>, collection: string, child: string, field: string) {
   const re = new RegExp(`^projects/([^/]+)/locations/([^/]+)/${collection}/([^/]+)$`);
   return (req: Wire): Wire => {
     const p = typeof req['parent'] === 'string' ? req['parent'] : '';
@@ -54,7 +56,7 @@ function childLister(map: Map<string, Wire>, collection: string, child: string, 
   };
 }
 
-function topLister(map: Map<string, Wire>, field: string) {
+function topLister(page: Pager, map: Map<string, Wire>, field: string) {
   return (req: Wire): Wire => {
     const { prefix } = parent(req);
     const items = sortedValues(map, (k) => k.startsWith(prefix) && k.slice(prefix.length).split('/').length === 2);
@@ -63,8 +65,9 @@ function topLister(map: Map<string, Wire>, field: string) {
   };
 }
 
-export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: CallLog, faults: Faults): Server {
+export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: CallLog, faults: Faults, maxPageSize = MAX_PAGE_SIZE): Server {
   const server = new Server();
+  const page = <T>(items: T[], req: Wire) => pageOf(items, req, maxPageSize);
   const services = new Map<string, Wire>();
   const revisions = new Map<string, Wire>();
   // Views over the fleet, refreshed per call (the fleet keeps richer records).
@@ -85,7 +88,7 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     server,
     'google.cloud.run.v2.Services',
     protos.services,
-    { GetService: withRefresh(getter(services, 'Service')), ListServices: withRefresh(topLister(services, 'services')) },
+    { GetService: withRefresh(getter(services, 'Service')), ListServices: withRefresh(topLister(page, services, 'services')) },
     calls,
     faults,
   );
@@ -95,7 +98,7 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     protos.revisions,
     {
       GetRevision: withRefresh(getter(revisions, 'Revision')),
-      ListRevisions: withRefresh(childLister(revisions, 'services', 'revisions', 'revisions')),
+      ListRevisions: withRefresh(childLister(page, revisions, 'services', 'revisions', 'revisions')),
     },
     calls,
     faults,
@@ -104,7 +107,7 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     server,
     'google.cloud.run.v2.Jobs',
     protos.jobs,
-    { GetJob: getter(fleet.jobs, 'Job'), ListJobs: topLister(fleet.jobs, 'jobs') },
+    { GetJob: getter(fleet.jobs, 'Job'), ListJobs: topLister(page, fleet.jobs, 'jobs') },
     calls,
     faults,
   );
@@ -112,7 +115,7 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     server,
     'google.cloud.run.v2.Executions',
     protos.executions,
-    { GetExecution: getter(fleet.executions, 'Execution'), ListExecutions: childLister(fleet.executions, 'jobs', 'executions', 'executions') },
+    { GetExecution: getter(fleet.executions, 'Execution'), ListExecutions: childLister(page, fleet.executions, 'jobs', 'executions', 'executions') },
     calls,
     faults,
   );
@@ -120,7 +123,7 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     server,
     'google.cloud.run.v2.WorkerPools',
     protos.workerPools,
-    { GetWorkerPool: getter(fleet.workerPools, 'WorkerPool'), ListWorkerPools: topLister(fleet.workerPools, 'worker_pools') },
+    { GetWorkerPool: getter(fleet.workerPools, 'WorkerPool'), ListWorkerPools: topLister(page, fleet.workerPools, 'worker_pools') },
     calls,
     faults,
   );

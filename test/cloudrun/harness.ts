@@ -1,0 +1,174 @@
+/**
+ * Test harness: an emulator, a CloudRunConfig pointing at it (plaintext, no credentials), ProviderDeps
+ * with a private metrics registry, and helpers to drain list pages and collect hints.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { asyncScheduler } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { pino } from 'pino';
+import { vi } from 'vitest';
+import type { CloudRunEmulator, CloudRunEmulatorOptions } from '../../adapters/cloudrun/emulator/index.js';
+import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
+import { createCloudRunAdapter } from '../../adapters/cloudrun/index.js';
+import type { CloudRunConfig } from '../../src/config/schema.js';
+import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
+import type { AgentActivity, ClusterObject, Workload } from '../../src/model/index.js';
+import type { Hint, WatchSource } from '../../src/watch/source.js';
+import { ApiBudget } from '../../src/watch/budget.js';
+import type { BucketLimit } from '../../src/watch/budget.js';
+import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
+import { MemoryCache } from '../../src/state/cache.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const samplesDir = path.resolve(repoRoot, '..', 'shared', 'samples');
+
+export interface Harness {
+  emu: CloudRunEmulator;
+  config: CloudRunConfig;
+  deps: ProviderDeps;
+  metrics: CoreMetrics;
+  adapter: ProviderAdapter;
+  activity: AgentActivity[];
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  emulator?: CloudRunEmulatorOptions;
+  projects?: string[];
+  regions?: CloudRunConfig['regions'];
+  config?: Partial<CloudRunConfig>;
+  scheduler?: SchedulerLike;
+  budget?: Record<string, BucketLimit>;
+}
+
+export function configFor(emu: CloudRunEmulator, projects: string[], regions: CloudRunConfig['regions'], extra: Partial<CloudRunConfig> = {}): CloudRunConfig {
+  return {
+    projects,
+    regions,
+    credentials: { source: 'none' },
+    endpoints: {
+      run: `127.0.0.1:${emu.runEndpoint.port}`,
+      logging: `127.0.0.1:${emu.loggingEndpoint.port}`,
+      runV1: emu.runV1BaseUrl,
+      insecure: true,
+    },
+    tailBufferWindowMs: 0,
+    logPollIntervalMs: 200,
+    digestRetryIntervalMs: 200,
+    ...extra,
+  };
+}
+
+export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
+  const emu = await startCloudRunEmulator(o.emulator);
+  const projects = o.projects ?? ['proj-alpha'];
+  const config = configFor(emu, projects, o.regions ?? ['us-central1'], o.config);
+  const metrics = new CoreMetrics(new Registry());
+  const scheduler = o.scheduler ?? asyncScheduler;
+  const deps: ProviderDeps = {
+    logger: pino({ level: 'silent' }),
+    metrics,
+    budget: new ApiBudget(o.budget ?? {}, 1, scheduler),
+    scheduler,
+    cache: new MemoryCache(),
+    tenant: { group: 'group-1', issuer: 'https://issuer.example' },
+    agentVersion: '0.1.0-test',
+    clusterPollIntervalMs: 5_000,
+  };
+  const adapter = createCloudRunAdapter(config, deps);
+  const activity: AgentActivity[] = [];
+  const sub = adapter.activity$.subscribe((a) => activity.push(a));
+  return {
+    emu,
+    config,
+    deps,
+    metrics,
+    adapter,
+    activity,
+    async close() {
+      sub.unsubscribe();
+      await adapter.close();
+      await emu.stop();
+    },
+  };
+}
+
+export async function sourceFor(h: Harness, project: string): Promise<WatchSource<ClusterObject>> {
+  const s = (await h.adapter.sources()).find((x) => x.id === `cloudrun/${project}`);
+  if (!s) throw new Error(`no source for ${project}`);
+  return s;
+}
+
+export async function listAll(source: WatchSource<ClusterObject>): Promise<{ items: ClusterObject[]; pages: number; cursor?: string }> {
+  const items: ClusterObject[] = [];
+  let token: string | undefined;
+  let pages = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await source.list(token);
+    pages += 1;
+    if (pages === 1) cursor = page.cursor;
+    items.push(...page.items);
+    token = page.nextPageToken;
+  } while (token !== undefined);
+  return cursor === undefined ? { items, pages } : { items, pages, cursor };
+}
+
+export function workloads(items: ClusterObject[]): Workload[] {
+  return items.flatMap((o) => (o.kind === 'workload' ? [o.workload] : []));
+}
+
+export function byName(items: ClusterObject[], nativeKind: string, name: string): Workload | undefined {
+  return workloads(items).find((w) => w.nativeKind === nativeKind && w.name === name);
+}
+
+export interface HintLog {
+  hints: Hint<ClusterObject>[];
+  errors: unknown[];
+  sub: Subscription;
+  /** Waits until a hint matching `pred` arrived and returns it. */
+  waitFor(pred: (h: Hint<ClusterObject>) => boolean, what?: string, timeoutMs?: number): Promise<Hint<ClusterObject>>;
+  /** Waits for the bookmark that follows catch-up. */
+  ready(): Promise<void>;
+}
+
+export function collectHints(source: WatchSource<ClusterObject>, fromCursor?: string): HintLog {
+  const hints: Hint<ClusterObject>[] = [];
+  const errors: unknown[] = [];
+  const sub = source.hints(fromCursor).subscribe({ next: (h) => hints.push(h), error: (e: unknown) => errors.push(e) });
+  const waitFor = (pred: (h: Hint<ClusterObject>) => boolean, what = 'hint', timeoutMs = 10_000) =>
+    vi.waitFor(
+      () => {
+        const h = hints.find(pred);
+        if (!h) throw new Error(`no ${what} yet; got ${hints.map((x) => x.type).join(',')}; errors ${errors.map(String).join(',')}`);
+        return h;
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
+  return {
+    hints,
+    errors,
+    sub,
+    waitFor,
+    async ready() {
+      await waitFor((h) => h.type === 'bookmark', 'bookmark');
+    },
+  };
+}
+
+/** The state carried by a `changed` hint for a workload with this native kind and name. */
+export function changedState(h: Hint<ClusterObject>, nativeKind: string, name: string): Workload | undefined {
+  if (h.type !== 'changed' || !h.state || h.state.kind !== 'workload') return undefined;
+  const w = h.state.workload;
+  return w.nativeKind === nativeKind && w.name === name ? w : undefined;
+}
+
+export async function metricValue(metrics: CoreMetrics, name: string, labels: Record<string, string>): Promise<number> {
+  const m = await metrics.registry.getSingleMetric(name)?.get();
+  let total = 0;
+  for (const v of m?.values ?? []) {
+    if (Object.entries(labels).every(([k, x]) => v.labels[k] === x)) total += v.value;
+  }
+  return total;
+}
