@@ -38,7 +38,11 @@ export interface EcsAdapter extends ProviderAdapter {
   regions(): EcsRegionSources[];
 }
 
-export function createEcsAdapter(config: EcsConfig, deps: ProviderDeps, options: EcsClientOptions = {}): EcsAdapter {
+export function createEcsAdapter(
+  config: EcsConfig,
+  deps: ProviderDeps,
+  options: EcsClientOptions = {},
+): EcsAdapter {
   const activity = new Subject<AgentActivity>();
   const taskDefs = new TaskDefinitions(deps);
   let clients: RegionClients[] | undefined;
@@ -54,7 +58,14 @@ export function createEcsAdapter(config: EcsConfig, deps: ProviderDeps, options:
       const feed = new AuditFeed(rc, config.cloudTrail);
       const services = new ServiceSource(rc, feed);
       const tasks = new TaskSource(rc, feed, config.taskPollIntervalMs, (t) => services.touches.next(t));
-      return { region: rc.region, clusters: new ClusterSource(rc, feed), services, tasks, nodes: new NodeSource(rc, feed), feed };
+      return {
+        region: rc.region,
+        clusters: new ClusterSource(rc, feed),
+        services,
+        tasks,
+        nodes: new NodeSource(rc, feed),
+        feed,
+      };
     });
     return built;
   };

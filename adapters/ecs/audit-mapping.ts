@@ -81,7 +81,8 @@ export function mapCloudTrailEvent(raw: string, region: string, account: string)
   const base = { eventName, eventTimeMs };
   if (doc['eventSource'] !== 'ecs.amazonaws.com') return { ...base, outcome: 'ignored', refs: [] };
   if (doc['readOnly'] === true) return { ...base, outcome: 'read', refs: [] };
-  if (doc['errorCode'] !== undefined && doc['errorCode'] !== null) return { ...base, outcome: 'errored', refs: [] };
+  if (doc['errorCode'] !== undefined && doc['errorCode'] !== null)
+    return { ...base, outcome: 'errored', refs: [] };
   const eventRegion = s(doc['awsRegion']) ?? region;
   if (eventRegion !== region) return { ...base, outcome: 'other-region', refs: [] };
   const acct = s(doc['recipientAccountId']) ?? account;
@@ -102,7 +103,9 @@ function refsOf(name: string, req: Obj, resp: Obj, region: string, account: stri
   const taskArnOf = (cluster: string | undefined, ref: string): string =>
     ref.startsWith('arn:') ? ref : ecsArn(region, account, `task/${clusterName(cluster)}/${ref}`);
   const ciArnOf = (cluster: string | undefined, ref: string): string =>
-    ref.startsWith('arn:') ? ref : ecsArn(region, account, `container-instance/${clusterName(cluster)}/${ref}`);
+    ref.startsWith('arn:')
+      ? ref
+      : ecsArn(region, account, `container-instance/${clusterName(cluster)}/${ref}`);
   const respCluster = obj(resp['cluster']);
   const respService = obj(resp['service']);
   const reqCluster = s(req['cluster']);
@@ -122,7 +125,9 @@ function refsOf(name: string, req: Obj, resp: Obj, region: string, account: stri
       const clusterRef = s(respService?.['clusterArn']) ?? reqCluster;
       const service = s(respService?.['serviceArn']) ?? s(req['service']) ?? s(req['serviceName']);
       if (service === undefined) return [];
-      return [{ kind: 'service', clusterArn: clusterArnOf(clusterRef), service, deleted: name === 'DeleteService' }];
+      return [
+        { kind: 'service', clusterArn: clusterArnOf(clusterRef), service, deleted: name === 'DeleteService' },
+      ];
     }
     case 'CreateTaskSet':
     case 'UpdateTaskSet':
@@ -151,8 +156,7 @@ function refsOf(name: string, req: Obj, resp: Obj, region: string, account: stri
     case 'RegisterContainerInstance':
     case 'DeregisterContainerInstance':
     case 'UpdateContainerAgent': {
-      const ci =
-        s(obj(resp['containerInstance'])?.['containerInstanceArn']) ?? s(req['containerInstance']);
+      const ci = s(obj(resp['containerInstance'])?.['containerInstanceArn']) ?? s(req['containerInstance']);
       if (ci === undefined) return [];
       return [
         {
@@ -188,12 +192,15 @@ function refOfResourceArn(arn: string, region: string, account: string): AuditRe
   if (!m) return [];
   const type = m[1];
   const path = (m[2] ?? '').split('/');
-  const cluster = (name: string | undefined): string => ecsArn(region, account, `cluster/${name ?? 'default'}`);
+  const cluster = (name: string | undefined): string =>
+    ecsArn(region, account, `cluster/${name ?? 'default'}`);
   switch (type) {
     case 'cluster':
       return [{ kind: 'cluster', clusterArn: arn, deleted: false }];
     case 'service':
-      return path.length >= 2 ? [{ kind: 'service', clusterArn: cluster(path[0]), service: arn, deleted: false }] : [];
+      return path.length >= 2
+        ? [{ kind: 'service', clusterArn: cluster(path[0]), service: arn, deleted: false }]
+        : [];
     case 'task':
       return path.length >= 2 ? [{ kind: 'task', clusterArn: cluster(path[0]), taskArn: arn }] : [];
     case 'container-instance':

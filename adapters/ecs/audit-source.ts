@@ -68,7 +68,8 @@ interface WindowBatch {
   events: AuditEventRefs[];
 }
 
-export type AuditItem = { type: 'refs'; refs: AuditRef[] } | { type: 'bookmark'; cursor: string } | { type: 'gap'; reason: string };
+export type AuditItem =
+  { type: 'refs'; refs: AuditRef[] } | { type: 'bookmark'; cursor: string } | { type: 'gap'; reason: string };
 
 interface Subscriber {
   cursorMs: number;
@@ -198,14 +199,17 @@ export class AuditFeed {
       if (first.done === true) break;
       s.seen.delete(first.value);
     }
-    const inOverlap = [...s.seen].filter(([, t]) => t >= s.cursorMs - this.settings.overlapMs).map(([id]) => id);
+    const inOverlap = [...s.seen]
+      .filter(([, t]) => t >= s.cursorMs - this.settings.overlapMs)
+      .map(([id]) => id);
     s.onItem({ type: 'bookmark', cursor: encodeCursor({ t: s.cursorMs, ids: inOverlap }) });
   }
 
   /** Reads every page of one window; returns the events that map to watched objects. */
   private async readWindow(startMs: number, endMs: number): Promise<AuditEventRefs[]> {
     const out: AuditEventRefs[] = [];
-    const attributeKey: LookupAttributeKey = this.settings.lookupAttribute === 'ReadOnly' ? 'ReadOnly' : 'EventSource';
+    const attributeKey: LookupAttributeKey =
+      this.settings.lookupAttribute === 'ReadOnly' ? 'ReadOnly' : 'EventSource';
     const attributeValue = attributeKey === 'ReadOnly' ? 'false' : 'ecs.amazonaws.com';
     let nextToken: string | undefined;
     do {

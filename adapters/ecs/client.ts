@@ -34,7 +34,11 @@ export interface RegionClients {
 export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
 
 /** The credentials the config asks for (undefined: the SDK's default chain). */
-export function credentialsFor(config: EcsConfig, options: EcsClientOptions = {}, region?: string): Credentials {
+export function credentialsFor(
+  config: EcsConfig,
+  options: EcsClientOptions = {},
+  region?: string,
+): Credentials {
   const c = config.credentials;
   switch (c.source) {
     case 'default':
@@ -70,7 +74,10 @@ export function createRegionClients(config: EcsConfig, options: EcsClientOptions
     };
     return {
       region,
-      ecs: new ECSClient({ ...common, ...(config.endpoints.ecs !== undefined ? { endpoint: config.endpoints.ecs } : {}) }),
+      ecs: new ECSClient({
+        ...common,
+        ...(config.endpoints.ecs !== undefined ? { endpoint: config.endpoints.ecs } : {}),
+      }),
       cloudTrail: new CloudTrailClient({
         ...common,
         ...(config.endpoints.cloudtrail !== undefined ? { endpoint: config.endpoints.cloudtrail } : {}),

@@ -72,7 +72,8 @@ export class ClusterSource implements WatchSource<ClusterObject> {
     }
     const found = new Map<string, ClusterObject>();
     if (arns.size > 0) {
-      for (const o of normalizeClusters(this.rc, await describeClusters(this.rc, [...arns]))) found.set(objectKey(o), o);
+      for (const o of normalizeClusters(this.rc, await describeClusters(this.rc, [...arns])))
+        found.set(objectKey(o), o);
     }
     return new Map(keys.map((k) => [k, found.get(k)]));
   }

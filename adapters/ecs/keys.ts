@@ -31,9 +31,12 @@ export function parseKey(key: string): ParsedKey | undefined {
 }
 
 export const clusterKey = (clusterArn: string): string => `cluster/${clusterId('ECS', clusterArn)}`;
-export const namespaceKey = (clusterArn: string, name: string): string => `namespace/${clusterId('ECS', clusterArn)}/${name}`;
-export const workloadKey = (clusterArn: string, uid: string): string => `workload/${clusterId('ECS', clusterArn)}/${uid}`;
-export const nodeKey = (clusterArn: string, arn: string): string => `node/${clusterId('ECS', clusterArn)}/${arn}`;
+export const namespaceKey = (clusterArn: string, name: string): string =>
+  `namespace/${clusterId('ECS', clusterArn)}/${name}`;
+export const workloadKey = (clusterArn: string, uid: string): string =>
+  `workload/${clusterId('ECS', clusterArn)}/${uid}`;
+export const nodeKey = (clusterArn: string, arn: string): string =>
+  `node/${clusterId('ECS', clusterArn)}/${arn}`;
 export const replicaSetKey = (clusterArn: string, serviceArn: string, deploymentId: string): string =>
   workloadKey(clusterArn, replicaSetUid(serviceArn, deploymentId));
 

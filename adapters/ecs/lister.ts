@@ -18,7 +18,12 @@ import {
 import type { Cluster, ContainerInstance, Service, Task } from '@aws-sdk/client-ecs';
 import type { ClusterObject } from '../../src/model/index.js';
 import { callAws, chunks } from './call.js';
-import { normalizeCluster, normalizeContainerInstance, normalizeService, normalizeTask } from './normalizer.js';
+import {
+  normalizeCluster,
+  normalizeContainerInstance,
+  normalizeService,
+  normalizeTask,
+} from './normalizer.js';
 import type { RegionContext } from './region.js';
 
 export const DESCRIBE_CLUSTERS_MAX = 100;
@@ -52,20 +57,34 @@ export function normalizeClusters(rc: RegionContext, clusters: Cluster[]): Clust
   return clusters.filter((c) => c.status !== 'INACTIVE').flatMap((c) => normalizeCluster(rc.ctx, c));
 }
 
-export async function listServicePage(rc: RegionContext, clusterArn: string, token: string | undefined): Promise<ArnPage> {
+export async function listServicePage(
+  rc: RegionContext,
+  clusterArn: string,
+  token: string | undefined,
+): Promise<ArnPage> {
   const r = await callAws(rc.deps, 'ListServices', () =>
     rc.clients.ecs.send(
-      new ListServicesCommand({ cluster: clusterArn, maxResults: LIST_MAX_RESULTS, ...(token ? { nextToken: token } : {}) }),
+      new ListServicesCommand({
+        cluster: clusterArn,
+        maxResults: LIST_MAX_RESULTS,
+        ...(token ? { nextToken: token } : {}),
+      }),
     ),
   );
   return { arns: r.serviceArns ?? [], ...(r.nextToken ? { nextToken: r.nextToken } : {}) };
 }
 
-export async function describeServices(rc: RegionContext, clusterArn: string, arns: string[]): Promise<Service[]> {
+export async function describeServices(
+  rc: RegionContext,
+  clusterArn: string,
+  arns: string[],
+): Promise<Service[]> {
   const out: Service[] = [];
   for (const batch of chunks(arns, DESCRIBE_SERVICES_MAX)) {
     const r = await callAws(rc.deps, 'DescribeServices', () =>
-      rc.clients.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: batch, include: ['TAGS'] })),
+      rc.clients.ecs.send(
+        new DescribeServicesCommand({ cluster: clusterArn, services: batch, include: ['TAGS'] }),
+      ),
     );
     for (const s of r.services ?? []) out.push(s);
   }
@@ -149,7 +168,11 @@ export async function describeContainerInstances(
   for (const batch of chunks(arns, DESCRIBE_CONTAINER_INSTANCES_MAX)) {
     const r = await callAws(rc.deps, 'DescribeContainerInstances', () =>
       rc.clients.ecs.send(
-        new DescribeContainerInstancesCommand({ cluster: clusterArn, containerInstances: batch, include: ['TAGS'] }),
+        new DescribeContainerInstancesCommand({
+          cluster: clusterArn,
+          containerInstances: batch,
+          include: ['TAGS'],
+        }),
       ),
     );
     for (const ci of r.containerInstances ?? []) out.push(ci);

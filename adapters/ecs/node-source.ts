@@ -12,7 +12,11 @@ import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
 import { DIRECTORY_SHARE_MS } from './cluster-source.js';
 import { nodeKey, parseKey } from './keys.js';
-import { describeContainerInstances, listContainerInstancePage, normalizeContainerInstances } from './lister.js';
+import {
+  describeContainerInstances,
+  listContainerInstancePage,
+  normalizeContainerInstances,
+} from './lister.js';
 import { orderOfObject } from './normalizer.js';
 import { decodePageToken, encodePageToken } from './paging.js';
 import type { RegionContext } from './region.js';
@@ -52,13 +56,20 @@ export class NodeSource implements WatchSource<ClusterObject> {
     if (clusterArn !== undefined) {
       const page = await listContainerInstancePage(this.rc, clusterArn, tok.t);
       if (page.arns.length > 0) {
-        items = normalizeContainerInstances(clusterArn, await describeContainerInstances(this.rc, clusterArn, page.arns));
+        items = normalizeContainerInstances(
+          clusterArn,
+          await describeContainerInstances(this.rc, clusterArn, page.arns),
+        );
         for (const o of items) this.known.set(objectKey(o), clusterArn);
       }
       if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken });
       else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
     }
-    return { items, ...(next !== undefined ? { nextPageToken: next } : {}), ...(cursor !== undefined ? { cursor } : {}) };
+    return {
+      items,
+      ...(next !== undefined ? { nextPageToken: next } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    };
   }
 
   async get(key: string): Promise<ClusterObject | undefined> {
@@ -79,7 +90,10 @@ export class NodeSource implements WatchSource<ClusterObject> {
     const found = new Map<string, ClusterObject>();
     for (const [clusterArn, arns] of byCluster) {
       try {
-        const objs = normalizeContainerInstances(clusterArn, await describeContainerInstances(this.rc, clusterArn, arns));
+        const objs = normalizeContainerInstances(
+          clusterArn,
+          await describeContainerInstances(this.rc, clusterArn, arns),
+        );
         for (const o of objs) {
           found.set(objectKey(o), o);
           this.known.set(objectKey(o), clusterArn);
@@ -103,7 +117,10 @@ export class NodeSource implements WatchSource<ClusterObject> {
           for (const r of item.refs) {
             if (r.kind === 'node') {
               this.rc.directory.learn(r.clusterArn);
-              sub.next({ type: r.deleted ? 'deleted' : 'changed', key: nodeKey(r.clusterArn, r.containerInstanceArn) });
+              sub.next({
+                type: r.deleted ? 'deleted' : 'changed',
+                key: nodeKey(r.clusterArn, r.containerInstanceArn),
+              });
               if (!r.deleted) this.rc.touch(r.clusterArn);
             } else if (r.kind === 'cluster' && r.deleted) {
               for (const [key, c] of this.known) if (c === r.clusterArn) sub.next({ type: 'deleted', key });

@@ -11,14 +11,27 @@
  *
  * Pure functions; `orderOf` reads the monotonic provider version remembered per normalized object.
  */
-import type { Cluster as EcsCluster, ContainerInstance, Deployment, Service, Task, TaskSet } from '@aws-sdk/client-ecs';
+import type {
+  Cluster as EcsCluster,
+  ContainerInstance,
+  Deployment,
+  Service,
+  Task,
+  TaskSet,
+} from '@aws-sdk/client-ecs';
 import {
   clusterId,
   enforcementFromLabels,
   parseImageReference,
   toContainerImage,
 } from '../../src/model/index.js';
-import type { ClusterObject, ContainerImage, OwnerRef, UnresolvedReason, WorkloadContainer } from '../../src/model/index.js';
+import type {
+  ClusterObject,
+  ContainerImage,
+  OwnerRef,
+  UnresolvedReason,
+  WorkloadContainer,
+} from '../../src/model/index.js';
 import type { TaskDefinitionInfo } from './task-definitions.js';
 
 export interface NormalizeContext {
@@ -40,7 +53,9 @@ function withOrder(o: ClusterObject, order: number | undefined): ClusterObject {
   return o;
 }
 
-export function tagsToLabels(tags: Array<{ key?: string | undefined; value?: string | undefined }> | undefined): Record<string, string> {
+export function tagsToLabels(
+  tags: Array<{ key?: string | undefined; value?: string | undefined }> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const t of tags ?? []) if (typeof t.key === 'string') out[t.key] = t.value ?? '';
   return out;
@@ -53,7 +68,9 @@ export function arnName(arn: string): string {
 
 /** `arn:aws:ecs:r:a:cluster/NAME` -> NAME; tolerates a bare name. */
 export function clusterNameOf(clusterArn: string): string {
-  return clusterArn.includes(':cluster/') ? clusterArn.slice(clusterArn.indexOf(':cluster/') + 9) : clusterArn;
+  return clusterArn.includes(':cluster/')
+    ? clusterArn.slice(clusterArn.indexOf(':cluster/') + 9)
+    : clusterArn;
 }
 
 export function partitionOf(region: string): string {
@@ -72,14 +89,19 @@ export function normalizeCluster(ctx: NormalizeContext, c: EcsCluster): ClusterO
   const id = clusterId('ECS', arn);
   const labels = tagsToLabels(c.tags);
   const metadata: Record<string, string> = { status: c.status ?? 'UNKNOWN' };
-  if (c.capacityProviders && c.capacityProviders.length > 0) metadata['capacityProviders'] = c.capacityProviders.join(',');
+  if (c.capacityProviders && c.capacityProviders.length > 0)
+    metadata['capacityProviders'] = c.capacityProviders.join(',');
   const strategy = (c.defaultCapacityProviderStrategy ?? [])
     .map((s) => `${s.capacityProvider ?? ''}:${s.weight ?? 0}:${s.base ?? 0}`)
     .join(',');
   if (strategy) metadata['defaultCapacityProviderStrategy'] = strategy;
-  for (const s of c.settings ?? []) if (s.name && s.value !== undefined) metadata[`setting.${s.name}`] = s.value;
-  if (c.serviceConnectDefaults?.namespace) metadata['serviceConnectNamespace'] = c.serviceConnectDefaults.namespace;
-  metadata['launchTypes'] = (c.capacityProviders ?? []).some((p) => p.startsWith('FARGATE')) ? 'FARGATE,EC2' : 'EC2';
+  for (const s of c.settings ?? [])
+    if (s.name && s.value !== undefined) metadata[`setting.${s.name}`] = s.value;
+  if (c.serviceConnectDefaults?.namespace)
+    metadata['serviceConnectNamespace'] = c.serviceConnectDefaults.namespace;
+  metadata['launchTypes'] = (c.capacityProviders ?? []).some((p) => p.startsWith('FARGATE'))
+    ? 'FARGATE,EC2'
+    : 'EC2';
   return [
     {
       kind: 'cluster',
@@ -97,16 +119,27 @@ export function normalizeCluster(ctx: NormalizeContext, c: EcsCluster): ClusterO
         metadata,
       },
     },
-    { kind: 'namespace', namespace: { clusterId: id, name, labels, enforcement: enforcementFromLabels(labels) } },
+    {
+      kind: 'namespace',
+      namespace: { clusterId: id, name, labels, enforcement: enforcementFromLabels(labels) },
+    },
   ];
 }
 
 /** Images declared by a task definition (a spec: the digest is known per task, not per service). */
-function specContainers(td: TaskDefinitionInfo | undefined, taskDefinitionArn: string | undefined): WorkloadContainer[] {
+function specContainers(
+  td: TaskDefinitionInfo | undefined,
+  taskDefinitionArn: string | undefined,
+): WorkloadContainer[] {
   if (!td) return [];
   return td.containers.map((c) => ({
     name: c.name,
-    image: toContainerImage(c.image, undefined, 'not-reported-by-provider', `spec of ${taskDefinitionArn ?? td.arn}`),
+    image: toContainerImage(
+      c.image,
+      undefined,
+      'not-reported-by-provider',
+      `spec of ${taskDefinitionArn ?? td.arn}`,
+    ),
   }));
 }
 
@@ -217,7 +250,12 @@ export function taskImage(
   const digest = container.imageDigest ?? pinned;
   const pending = lastStatus === 'PROVISIONING' || lastStatus === 'PENDING' || lastStatus === 'ACTIVATING';
   const reason: UnresolvedReason = pending ? 'pending-start' : 'not-reported-by-provider';
-  return toContainerImage(reference, digest, reason, pending ? `task is ${lastStatus ?? ''}` : 'imageDigest missing in DescribeTasks');
+  return toContainerImage(
+    reference,
+    digest,
+    reason,
+    pending ? `task is ${lastStatus ?? ''}` : 'imageDigest missing in DescribeTasks',
+  );
 }
 
 export function normalizeTask(
@@ -288,7 +326,12 @@ export function normalizeContainerInstance(clusterArn: string, ci: ContainerInst
   put('capacityProvider', ci.capacityProviderName);
   const node: ClusterObject = {
     kind: 'node',
-    node: { clusterId: clusterId('ECS', clusterArn), id: arn, name: ci.ec2InstanceId ?? arnName(arn), metadata },
+    node: {
+      clusterId: clusterId('ECS', clusterArn),
+      id: arn,
+      name: ci.ec2InstanceId ?? arnName(arn),
+      metadata,
+    },
   };
   return withOrder(node, ci.version);
 }

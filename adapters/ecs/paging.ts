@@ -20,7 +20,11 @@ export function encodePageToken(t: ClusterPageToken): string {
 export function decodePageToken(s: string | undefined): ClusterPageToken {
   if (s === undefined) return { c: 0 };
   try {
-    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as { c?: unknown; t?: unknown; p?: unknown };
+    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as {
+      c?: unknown;
+      t?: unknown;
+      p?: unknown;
+    };
     if (typeof v.c !== 'number' || !Number.isInteger(v.c) || v.c < 0) return { c: 0 };
     return {
       c: v.c,

@@ -62,7 +62,9 @@ export class ClusterDirectory {
     let nextToken: string | undefined;
     do {
       const out = await callAws(this.rc.deps, 'ListClusters', () =>
-        this.rc.clients.ecs.send(new ListClustersCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
+        this.rc.clients.ecs.send(
+          new ListClustersCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
+        ),
       );
       for (const a of out.clusterArns ?? []) arns.push(a);
       nextToken = out.nextToken;

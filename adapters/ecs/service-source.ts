@@ -73,7 +73,11 @@ export class ServiceSource implements WatchSource<ClusterObject> {
       if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken });
       else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
     }
-    return { items, ...(next !== undefined ? { nextPageToken: next } : {}), ...(cursor !== undefined ? { cursor } : {}) };
+    return {
+      items,
+      ...(next !== undefined ? { nextPageToken: next } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    };
   }
 
   async get(key: string): Promise<ClusterObject | undefined> {
@@ -181,10 +185,15 @@ export class ServiceSource implements WatchSource<ClusterObject> {
           if (item.type === 'refs') {
             const touches: ServiceTouch[] = [];
             for (const r of item.refs) {
-              if (r.kind === 'service') touches.push({ clusterArn: r.clusterArn, service: r.service, deleted: r.deleted });
+              if (r.kind === 'service')
+                touches.push({ clusterArn: r.clusterArn, service: r.service, deleted: r.deleted });
               if (r.kind === 'cluster' && r.deleted) {
                 for (const serviceArn of this.known.keys()) {
-                  if (serviceArn.includes(`:service/${r.clusterArn.slice(r.clusterArn.indexOf(':cluster/') + 9)}/`)) {
+                  if (
+                    serviceArn.includes(
+                      `:service/${r.clusterArn.slice(r.clusterArn.indexOf(':cluster/') + 9)}/`,
+                    )
+                  ) {
                     touches.push({ clusterArn: r.clusterArn, service: serviceArn, deleted: true });
                   }
                 }

@@ -27,9 +27,7 @@ export class TaskDefinitions {
   private readonly inflight = new Map<string, Promise<TaskDefinitionInfo | undefined>>();
   private readonly undescribable = new Set<string>();
 
-  constructor(
-    private readonly deps: CallDeps & { cache: KeyValueCache },
-  ) {}
+  constructor(private readonly deps: CallDeps & { cache: KeyValueCache }) {}
 
   /** From the cache only (no API call). */
   cached(arn: string): TaskDefinitionInfo | undefined {

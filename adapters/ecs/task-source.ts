@@ -99,10 +99,20 @@ export class TaskSource implements WatchSource<ClusterObject> {
       else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
       else this.listedStopped = true;
     }
-    return { items, ...(next !== undefined ? { nextPageToken: next } : {}), ...(cursor !== undefined ? { cursor } : {}) };
+    return {
+      items,
+      ...(next !== undefined ? { nextPageToken: next } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    };
   }
 
-  private know(key: string, clusterArn: string, group: string | undefined, lastStatus: string | undefined, seenMs: number): void {
+  private know(
+    key: string,
+    clusterArn: string,
+    group: string | undefined,
+    lastStatus: string | undefined,
+    seenMs: number,
+  ): void {
     this.known.set(key, {
       clusterArn,
       group: group ?? '',
@@ -134,7 +144,8 @@ export class TaskSource implements WatchSource<ClusterObject> {
         // Reported with the new tasks of the same batch: one service re-describe.
         const k = this.vanished.get(key);
         this.vanished.delete(key);
-        if (k?.group.startsWith('service:')) touches.push({ clusterArn: k.clusterArn, service: k.group.slice(8) });
+        if (k?.group.startsWith('service:'))
+          touches.push({ clusterArn: k.clusterArn, service: k.group.slice(8) });
         continue;
       }
       const p = parseKey(key);
@@ -194,7 +205,8 @@ export class TaskSource implements WatchSource<ClusterObject> {
               this.vanished.delete(workloadKey(r.clusterArn, r.taskArn));
               sub.next({ type: 'changed', key: workloadKey(r.clusterArn, r.taskArn) });
             } else if (r.kind === 'cluster' && r.deleted) {
-              for (const [key, k] of this.known) if (k.clusterArn === r.clusterArn) sub.next({ type: 'deleted', key });
+              for (const [key, k] of this.known)
+                if (k.clusterArn === r.clusterArn) sub.next({ type: 'deleted', key });
             }
           }
         },

@@ -39,7 +39,10 @@ const IMAGE_V2 = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop:2.0`;
 
 async function setup(options: { deliveryDelayMs?: number; factor?: number } = {}): Promise<Harness> {
   const sched = new WarpScheduler(options.factor ?? 600);
-  emu = await startEcsEmulator({ now: () => sched.now(), cloudTrailDeliveryDelayMs: options.deliveryDelayMs ?? 0 });
+  emu = await startEcsEmulator({
+    now: () => sched.now(),
+    cloudTrailDeliveryDelayMs: options.deliveryDelayMs ?? 0,
+  });
   const f = emu.fleet;
   f.createCluster({ name: 'prod', tags: { env: 'prod' } });
   f.registerContainerInstance({ cluster: 'prod' });
@@ -69,7 +72,8 @@ async function pollTasks(h: Harness): Promise<{ added: ClusterObject[]; gone: st
   const tokens = await h.r.tasks.cheapPoll.poll();
   const fetch = [...tokens.keys()].filter((k) => !store.has(k) || tokens.get(k) !== '');
   for (const k of store.keys()) if (!tokens.has(k)) fetch.push(k);
-  const got = fetch.length > 0 ? await h.r.tasks.getMany(fetch) : new Map<string, ClusterObject | undefined>();
+  const got =
+    fetch.length > 0 ? await h.r.tasks.getMany(fetch) : new Map<string, ClusterObject | undefined>();
   const added: ClusterObject[] = [];
   const gone: string[] = [];
   for (const [k, v] of got) {
@@ -102,16 +106,19 @@ describe('ECS change detection', () => {
     const newDeployment = svc.deployments[0]?.id ?? '';
 
     // CloudTrail: UpdateService -> the service and its new ReplicaSet with state; the old one deleted.
-    await vi.waitFor(() => {
-      const list = hintsOf(h, h.r.services);
-      const dep = list.find((x) => x.type === 'changed' && x.key.endsWith(svc.arn));
-      expect(dep?.type === 'changed' ? dep.state : undefined).toMatchObject({
-        kind: 'workload',
-        workload: { kind: 'Deployment', containers: [{ image: { tag: '2.0' } }] },
-      });
-      expect(changedKeys(list).some((k) => k.endsWith(`#${newDeployment}`))).toBe(true);
-      expect(list.filter((x) => x.type === 'deleted')).toHaveLength(1);
-    }, { timeout: 5000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        const list = hintsOf(h, h.r.services);
+        const dep = list.find((x) => x.type === 'changed' && x.key.endsWith(svc.arn));
+        expect(dep?.type === 'changed' ? dep.state : undefined).toMatchObject({
+          kind: 'workload',
+          workload: { kind: 'Deployment', containers: [{ image: { tag: '2.0' } }] },
+        });
+        expect(changedKeys(list).some((k) => k.endsWith(`#${newDeployment}`))).toBe(true);
+        expect(list.filter((x) => x.type === 'deleted')).toHaveLength(1);
+      },
+      { timeout: 5000, interval: 20 },
+    );
 
     // No RunTask/StopTask in CloudTrail: the cheap poll finds the new tasks and the vanished ones.
     h.emu.calls.reset();
@@ -126,8 +133,13 @@ describe('ECS change detection', () => {
         workload: {
           kind: 'Pod',
           nodeId: ci?.arn,
-          owners: [{ kind: 'ReplicaSet', uid: `${svc.arn}#${newDeployment}` }, { kind: 'Deployment', uid: svc.arn }],
-          containers: [{ name: 'shop', image: { reference: IMAGE_V2, tag: '2.0', digest: f.digestOf(IMAGE_V2) } }],
+          owners: [
+            { kind: 'ReplicaSet', uid: `${svc.arn}#${newDeployment}` },
+            { kind: 'Deployment', uid: svc.arn },
+          ],
+          containers: [
+            { name: 'shop', image: { reference: IMAGE_V2, tag: '2.0', digest: f.digestOf(IMAGE_V2) } },
+          ],
         },
       });
     }
@@ -177,7 +189,9 @@ describe('ECS change detection', () => {
     const td = f.findTaskDefinition(REGION, 'shop');
     if (!td) throw new Error('no td');
     const [run] = f.runTask({ cluster: 'prod', taskDefinition: td.arn, tags: { batch: 'nightly' } });
-    const victim = [...(f.clustersIn(REGION)[0]?.tasks.values() ?? [])].find((t) => t.group === 'service:shop');
+    const victim = [...(f.clustersIn(REGION)[0]?.tasks.values() ?? [])].find(
+      (t) => t.group === 'service:shop',
+    );
     if (!run || !victim) throw new Error('setup');
     f.stopTask({ cluster: 'prod', task: victim.arn.split('/').pop() ?? '' }); // by id, as the CLI allows
     const c2 = f.createCluster({ name: 'staging' });
@@ -212,8 +226,12 @@ describe('ECS change detection', () => {
     const clusters = await h.r.clusters.getMany(clusterKeys);
     const prod = [...clusters.values()].find((o) => o?.kind === 'cluster' && o.cluster.name === 'prod');
     expect(prod).toMatchObject({ cluster: { labels: { env: 'prod', costCenter: '42' } } });
-    expect([...clusters.values()].some((o) => o?.kind === 'cluster' && o.cluster.remoteId === c2.arn)).toBe(true);
-    const deleted = hintsOf(h, h.r.services).filter((x) => x.type === 'deleted').map((x) => (x.type === 'deleted' ? x.key : ''));
+    expect([...clusters.values()].some((o) => o?.kind === 'cluster' && o.cluster.remoteId === c2.arn)).toBe(
+      true,
+    );
+    const deleted = hintsOf(h, h.r.services)
+      .filter((x) => x.type === 'deleted')
+      .map((x) => (x.type === 'deleted' ? x.key : ''));
     for (const k of deleted) expect(await h.r.services.get(k)).toBeUndefined();
     // Bookmarks arrive after complete windows.
     expect(hintsOf(h, h.r.tasks).some((x) => x.type === 'bookmark')).toBe(true);

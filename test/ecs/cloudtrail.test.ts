@@ -38,11 +38,20 @@ interface Setup {
   sched: WarpScheduler;
 }
 
-async function setup(options: { deliveryDelayMs?: number; lookupAttribute?: 'EventSource' | 'ReadOnly' } = {}): Promise<Setup> {
+async function setup(
+  options: { deliveryDelayMs?: number; lookupAttribute?: 'EventSource' | 'ReadOnly' } = {},
+): Promise<Setup> {
   const sched = new WarpScheduler(600); // one virtual minute = 100 ms
-  emu = await startEcsEmulator({ now: () => sched.now(), cloudTrailDeliveryDelayMs: options.deliveryDelayMs ?? 0 });
+  emu = await startEcsEmulator({
+    now: () => sched.now(),
+    cloudTrailDeliveryDelayMs: options.deliveryDelayMs ?? 0,
+  });
   emu.fleet.createCluster({ name: 'prod', recordEvent: false });
-  emu.fleet.registerTaskDefinition({ family: 'job', containers: [{ name: 'job', image: 'busybox:1.36' }], recordEvent: false });
+  emu.fleet.registerTaskDefinition({
+    family: 'job',
+    containers: [{ name: 'job', image: 'busybox:1.36' }],
+    recordEvent: false,
+  });
   const deps = makeDeps({ scheduler: sched });
   adapter = createEcsAdapter(
     ecsConfig(emu.endpoint, { cloudTrail: { lookupAttribute: options.lookupAttribute ?? 'EventSource' } }),
@@ -59,7 +68,8 @@ function collect(source: WatchSource<ClusterObject>, cursor?: string): Hint<Clus
   return got;
 }
 
-const keysOf = (hints: Hint<ClusterObject>[]): string[] => hints.flatMap((h) => (h.type === 'changed' ? [h.key] : []));
+const keysOf = (hints: Hint<ClusterObject>[]): string[] =>
+  hints.flatMap((h) => (h.type === 'changed' ? [h.key] : []));
 const bookmarks = (hints: Hint<ClusterObject>[]): string[] =>
   hints.flatMap((h) => (h.type === 'bookmark' ? [h.cursor] : []));
 
@@ -86,7 +96,9 @@ describe('CloudTrail audit source', () => {
       eventName: 'RunTask',
       readOnly: false,
       requestParameters: { cluster: 'prod' },
-      responseElements: { tasks: [{ taskArn: lateArn, clusterArn: s.emu.fleet.arn(REGION, 'cluster/prod') }] },
+      responseElements: {
+        tasks: [{ taskArn: lateArn, clusterArn: s.emu.fleet.arn(REGION, 'cluster/prod') }],
+      },
       eventTimeMs: s.sched.now() - 10 * MIN,
       deliveryDelayMs: 11 * MIN,
     });
@@ -101,9 +113,15 @@ describe('CloudTrail audit source', () => {
       eventTimeMs: s.sched.now() - 30 * MIN,
       deliveryDelayMs: 31 * MIN,
     });
-    await vi.waitFor(() => expect(keysOf(hints).some((k) => k.endsWith(lateArn))).toBe(true), { timeout: 8000, interval: 10 });
+    await vi.waitFor(() => expect(keysOf(hints).some((k) => k.endsWith(lateArn))).toBe(true), {
+      timeout: 8000,
+      interval: 10,
+    });
     const marks = bookmarks(hints).length;
-    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(marks + 2), { timeout: 8000, interval: 10 });
+    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(marks + 2), {
+      timeout: 8000,
+      interval: 10,
+    });
     expect(keysOf(hints).some((k) => k.endsWith(tooLateArn))).toBe(false);
   });
 
@@ -113,7 +131,10 @@ describe('CloudTrail audit source', () => {
     const [t1] = s.emu.fleet.runTask({ cluster: 'prod', taskDefinition: 'job' });
     await vi.waitFor(() => expect(keysOf(hints)).toHaveLength(1), { timeout: 5000, interval: 10 });
     const marks = bookmarks(hints).length;
-    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(marks + 3), { timeout: 8000, interval: 10 });
+    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(marks + 3), {
+      timeout: 8000,
+      interval: 10,
+    });
     expect(keysOf(hints)).toEqual([expect.stringMatching(new RegExp(`${t1?.arn ?? '-'}$`))]);
     expect(await auditCount(s.deps, 'duplicate')).toBeGreaterThan(0);
 
@@ -122,7 +143,10 @@ describe('CloudTrail audit source', () => {
     for (const sub of subs.splice(0)) sub.unsubscribe();
     const [t2] = s.emu.fleet.runTask({ cluster: 'prod', taskDefinition: 'job' });
     const resumed = collect(s.r.tasks, cursor);
-    await vi.waitFor(() => expect(bookmarks(resumed).length).toBeGreaterThan(1), { timeout: 8000, interval: 10 });
+    await vi.waitFor(() => expect(bookmarks(resumed).length).toBeGreaterThan(1), {
+      timeout: 8000,
+      interval: 10,
+    });
     expect(keysOf(resumed)).toEqual([expect.stringMatching(new RegExp(`${t2?.arn ?? '-'}$`))]);
   });
 
@@ -147,7 +171,12 @@ describe('CloudTrail audit source', () => {
     s.emu.cloudTrail.recordRaw('[1,2,3]', { region: REGION });
     s.emu.fleet.createCluster({ name: 'after' });
     await vi.waitFor(
-      () => expect(keysOf(hints).filter((k) => k.startsWith('namespace/')).map((k) => k.split('/').pop())).toEqual(['after']),
+      () =>
+        expect(
+          keysOf(hints)
+            .filter((k) => k.startsWith('namespace/'))
+            .map((k) => k.split('/').pop()),
+        ).toEqual(['after']),
       { timeout: 5000, interval: 10 },
     );
     expect(await auditCount(s.deps, 'malformed')).toBe(2);
@@ -158,17 +187,25 @@ describe('CloudTrail audit source', () => {
   it('reads the real CloudTrail samples: CreateCluster -> hint; PutAccountSettingDefault and ConsoleLogin ignored', async () => {
     const createCluster = readFileSync(path.join(samplesDir, 'CreateCluster-1.json'), 'utf8');
     const putSetting = readFileSync(path.join(samplesDir, 'PutAccountSettingDefault-1.json'), 'utf8');
-    const lookup = JSON.parse(readFileSync(path.join(samplesDir, 'LookupEvents-response-1.json'), 'utf8')) as {
+    const lookup = JSON.parse(
+      readFileSync(path.join(samplesDir, 'LookupEvents-response-1.json'), 'utf8'),
+    ) as {
       Events: Array<{ CloudTrailEvent: string }>;
     };
     // Pure mapping, in each record's own region.
     const mapped = mapCloudTrailEvent(createCluster, 'us-east-1', ACCOUNT);
     expect(mapped).toMatchObject({
       outcome: 'mapped',
-      refs: [{ kind: 'cluster', clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/default', deleted: false }],
+      refs: [
+        { kind: 'cluster', clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/default', deleted: false },
+      ],
     });
-    expect(mapCloudTrailEvent(putSetting, 'us-gov-east-1', ACCOUNT)).toMatchObject({ outcome: 'ignored', refs: [] });
-    for (const e of lookup.Events) expect(mapCloudTrailEvent(e.CloudTrailEvent, 'us-east-1', ACCOUNT).outcome).toBe('ignored');
+    expect(mapCloudTrailEvent(putSetting, 'us-gov-east-1', ACCOUNT)).toMatchObject({
+      outcome: 'ignored',
+      refs: [],
+    });
+    for (const e of lookup.Events)
+      expect(mapCloudTrailEvent(e.CloudTrailEvent, 'us-east-1', ACCOUNT).outcome).toBe('ignored');
 
     // Through the wire, in ReadOnly=false mode (the ConsoleLogin record has no readOnly field and is returned).
     const s = await setup({ lookupAttribute: 'ReadOnly' });
@@ -177,7 +214,10 @@ describe('CloudTrail audit source', () => {
     s.emu.cloudTrail.recordRaw(putSetting, { region: REGION });
     for (const e of lookup.Events) s.emu.cloudTrail.recordRaw(e.CloudTrailEvent, { region: REGION });
     const defaultArn = 'arn:aws:ecs:us-east-1:123456789012:cluster/default';
-    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(0), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(0), {
+      timeout: 5000,
+      interval: 10,
+    });
     expect(keysOf(hints).sort()).toEqual(
       [`cluster/${clusterId('ECS', defaultArn)}`, `namespace/${clusterId('ECS', defaultArn)}/default`].sort(),
     );

@@ -56,14 +56,18 @@ export interface TestDeps extends ProviderDeps {
   cache: MemoryCache;
 }
 
-export function makeDeps(options: { scheduler?: SchedulerLike; budgetFraction?: number; budget?: ApiBudget } = {}): TestDeps {
+export function makeDeps(
+  options: { scheduler?: SchedulerLike; budgetFraction?: number; budget?: ApiBudget } = {},
+): TestDeps {
   const scheduler = options.scheduler ?? asyncScheduler;
   const registry = new Registry();
   return {
     logger: pino({ level: 'silent' }),
     metrics: new CoreMetrics(registry),
     registry,
-    budget: options.budget ?? new ApiBudget({ ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS }, options.budgetFraction ?? 1, scheduler),
+    budget:
+      options.budget ??
+      new ApiBudget({ ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS }, options.budgetFraction ?? 1, scheduler),
     scheduler,
     cache: new MemoryCache(),
     tenant: { group: 'acme-security', issuer: 'https://issuer.example.com' },
@@ -83,7 +87,9 @@ export function ecsConfig(endpoint: string, overrides: Record<string, unknown> =
 }
 
 /** Lists every page of a source; returns the items and the first page's cursor. */
-export async function listAll(source: WatchSource<ClusterObject>): Promise<{ items: ClusterObject[]; cursor?: string }> {
+export async function listAll(
+  source: WatchSource<ClusterObject>,
+): Promise<{ items: ClusterObject[]; cursor?: string }> {
   const items: ClusterObject[] = [];
   let token: string | undefined;
   let cursor: string | undefined;
@@ -99,11 +105,14 @@ export async function listAll(source: WatchSource<ClusterObject>): Promise<{ ite
 }
 
 /** Sum of `sightline_api_calls_total` for the given labels. */
-export async function apiCalls(deps: TestDeps, filter: { operation?: string; outcome?: string } = {}): Promise<number> {
+export async function apiCalls(
+  deps: TestDeps,
+  filter: { operation?: string; outcome?: string } = {},
+): Promise<number> {
   const m = await deps.metrics.apiCalls.get();
   return m.values
-    .filter((v) => (filter.operation === undefined || v.labels.operation === filter.operation))
-    .filter((v) => (filter.outcome === undefined || v.labels.outcome === filter.outcome))
+    .filter((v) => filter.operation === undefined || v.labels.operation === filter.operation)
+    .filter((v) => filter.outcome === undefined || v.labels.outcome === filter.outcome)
     .reduce((a, v) => a + v.value, 0);
 }
 
@@ -112,6 +121,8 @@ export async function auditCount(deps: TestDeps, outcome: string): Promise<numbe
   return m.values.filter((v) => v.labels.outcome === outcome).reduce((a, v) => a + v.value, 0);
 }
 
-export function workloads(items: ClusterObject[]): Array<Extract<ClusterObject, { kind: 'workload' }>['workload']> {
+export function workloads(
+  items: ClusterObject[],
+): Array<Extract<ClusterObject, { kind: 'workload' }>['workload']> {
   return items.flatMap((o) => (o.kind === 'workload' ? [o.workload] : []));
 }

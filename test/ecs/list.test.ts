@@ -19,7 +19,13 @@ afterEach(async () => {
 describe('ECS initial list', () => {
   it('lists 5 clusters, 50 services and 1,000 tasks with exactly the minimum number of calls', async () => {
     emu = await startEcsEmulator();
-    const shape = { clusters: 5, servicesPerCluster: 10, tasksPerService: 20, taskDefinitions: 20, containerInstancesPerCluster: 4 };
+    const shape = {
+      clusters: 5,
+      servicesPerCluster: 10,
+      tasksPerService: 20,
+      taskDefinitions: 20,
+      containerInstancesPerCluster: 4,
+    };
     emu.fleet.generate(shape);
     const deps = makeDeps();
     adapter = createEcsAdapter(ecsConfig(emu.endpoint), deps);
@@ -66,7 +72,11 @@ describe('ECS initial list', () => {
     emu = await startEcsEmulator();
     const f = emu.fleet;
     f.createCluster({ name: 'prod', tags: { team: 'payments', 'policy.sigstore.dev/include': 'true' } });
-    const ci = f.registerContainerInstance({ cluster: 'prod', instanceType: 'c7g.xlarge', agentVersion: '1.82.1' });
+    const ci = f.registerContainerInstance({
+      cluster: 'prod',
+      instanceType: 'c7g.xlarge',
+      agentVersion: '1.82.1',
+    });
     const td = f.registerTaskDefinition({
       family: 'web',
       containers: [
@@ -75,8 +85,19 @@ describe('ECS initial list', () => {
       ],
     });
     f.setImageDigest('docker.io/library/nginx:1.27', null);
-    const svc = f.createService({ cluster: 'prod', name: 'web', taskDefinition: td.arn, desiredCount: 2, tags: { owner: 'a' } });
-    const [standalone] = f.runTask({ cluster: 'prod', taskDefinition: td.arn, launchType: 'FARGATE', tags: { job: 'x' } });
+    const svc = f.createService({
+      cluster: 'prod',
+      name: 'web',
+      taskDefinition: td.arn,
+      desiredCount: 2,
+      tags: { owner: 'a' },
+    });
+    const [standalone] = f.runTask({
+      cluster: 'prod',
+      taskDefinition: td.arn,
+      launchType: 'FARGATE',
+      tags: { job: 'x' },
+    });
     const deps = makeDeps();
     adapter = createEcsAdapter(ecsConfig(emu.endpoint), deps);
     const [r] = adapter.regions();
@@ -103,11 +124,20 @@ describe('ECS initial list', () => {
         metadata: { status: 'ACTIVE', capacityProviders: 'FARGATE,FARGATE_SPOT' },
       },
     });
-    expect(ns).toMatchObject({ kind: 'namespace', namespace: { clusterId: cid, name: 'prod', enforcement: true } });
+    expect(ns).toMatchObject({
+      kind: 'namespace',
+      namespace: { clusterId: cid, name: 'prod', enforcement: true },
+    });
 
     const { items: sv } = await listAll(r.services);
     const [deployment, replicaSet] = workloads(sv);
-    expect(deployment).toMatchObject({ kind: 'Deployment', uid: svc.arn, namespace: 'prod', name: 'web', labels: { owner: 'a' } });
+    expect(deployment).toMatchObject({
+      kind: 'Deployment',
+      uid: svc.arn,
+      namespace: 'prod',
+      name: 'web',
+      labels: { owner: 'a' },
+    });
     expect(deployment?.containers.map((c) => c.image.tag)).toEqual(['2.1', '1.27']);
     const dep = svc.deployments[0];
     expect(replicaSet).toMatchObject({
@@ -144,7 +174,9 @@ describe('ECS initial list', () => {
     expect(standalonePod).toMatchObject({ owners: [], labels: { job: 'x' } });
     expect(standalonePod?.nodeId).toBeUndefined();
     const task = [...f.clustersIn(REGION)][0]?.tasks.get(standalone.arn);
-    expect(r.tasks.orderOf(tk.find((o) => o.kind === 'workload' && o.workload.uid === standalone.arn) as never)).toBe(task?.version);
+    expect(
+      r.tasks.orderOf(tk.find((o) => o.kind === 'workload' && o.workload.uid === standalone.arn) as never),
+    ).toBe(task?.version);
 
     const { items: nd } = await listAll(r.nodes);
     expect(nd[0]).toMatchObject({
@@ -180,7 +212,11 @@ describe('ECS initial list', () => {
     const [r] = adapter.regions();
     if (!r) throw new Error('no region');
     const pods = workloads((await listAll(r.tasks)).items);
-    expect(pods[0]?.containers[0]?.image).toMatchObject({ reference: image, tag: '7.0', digest: f.digestOf(image) });
+    expect(pods[0]?.containers[0]?.image).toMatchObject({
+      reference: image,
+      tag: '7.0',
+      digest: f.digestOf(image),
+    });
     // The task definition is described once ever: the persisted cache answers the next adapter.
     const again = createEcsAdapter(ecsConfig(emu.endpoint), { ...deps });
     const [r2] = again.regions();

@@ -124,7 +124,13 @@ export class CloudTrailLog {
    */
   recordRaw(
     raw: string,
-    fallback: { region: string; eventName?: string; eventSource?: string; readOnly?: boolean; eventTimeMs?: number },
+    fallback: {
+      region: string;
+      eventName?: string;
+      eventSource?: string;
+      readOnly?: boolean;
+      eventTimeMs?: number;
+    },
     deliveryDelayMs?: number,
   ): StoredEvent {
     let parsed: Record<string, unknown> = {};
@@ -134,7 +140,8 @@ export class CloudTrailLog {
     } catch {
       parsed = {};
     }
-    const str = (k: string): string | undefined => (typeof parsed[k] === 'string' ? (parsed[k] as string) : undefined);
+    const str = (k: string): string | undefined =>
+      typeof parsed[k] === 'string' ? (parsed[k] as string) : undefined;
     const eventTimeMs = fallback.eventTimeMs ?? this.now();
     return this.insert({
       eventId: str('eventID') ?? randomUUID(),
@@ -142,7 +149,10 @@ export class CloudTrailLog {
       region: fallback.region,
       eventName: str('eventName') ?? fallback.eventName ?? 'Unknown',
       eventSource: str('eventSource') ?? fallback.eventSource ?? 'ecs.amazonaws.com',
-      readOnly: typeof parsed['readOnly'] === 'boolean' ? (parsed['readOnly'] as boolean) : (fallback.readOnly ?? false),
+      readOnly:
+        typeof parsed['readOnly'] === 'boolean'
+          ? (parsed['readOnly'] as boolean)
+          : (fallback.readOnly ?? false),
       username: 'emulator',
       resources: [],
       cloudTrailEvent: raw,
@@ -177,7 +187,8 @@ export class CloudTrailLog {
       if (!e) continue;
       if (e.eventTimeMs < startMs) break;
       if (e.region !== region || e.deliveredAtMs > now) continue;
-      if (q.after && (e.eventTimeMs > q.after.t || (e.eventTimeMs === q.after.t && e.seq >= q.after.s))) continue;
+      if (q.after && (e.eventTimeMs > q.after.t || (e.eventTimeMs === q.after.t && e.seq >= q.after.s)))
+        continue;
       if (!matches(e, q.attributeKey, q.attributeValue)) continue;
       if (out.length === q.maxResults) return { events: out, more: true };
       out.push(e);
@@ -198,9 +209,20 @@ export class CloudTrailLog {
   }
 
   /** Counts delivered events matching an attribute in [startMs, endMs] (for measurements). */
-  count(region: string, attributeKey: string, attributeValue: string, startMs: number, endMs: number): number {
-    return this.lookup(region, { attributeKey, attributeValue, startMs, endMs, maxResults: Number.MAX_SAFE_INTEGER })
-      .events.length;
+  count(
+    region: string,
+    attributeKey: string,
+    attributeValue: string,
+    startMs: number,
+    endMs: number,
+  ): number {
+    return this.lookup(region, {
+      attributeKey,
+      attributeValue,
+      startMs,
+      endMs,
+      maxResults: Number.MAX_SAFE_INTEGER,
+    }).events.length;
   }
 }
 

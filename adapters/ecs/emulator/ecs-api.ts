@@ -50,7 +50,8 @@ function maxResults(input: Input, fallback: number): number {
 
 function checkBatch(list: string[], key: string, limit: number): void {
   if (list.length === 0) throw new ApiError('InvalidParameterException', `${key} can not be empty.`);
-  if (list.length > limit) throw new ApiError('InvalidParameterException', `${key} can have at most ${limit} items.`);
+  if (list.length > limit)
+    throw new ApiError('InvalidParameterException', `${key} can have at most ${limit} items.`);
 }
 
 /** Token = base64 of the last ARN returned; lists are sorted by ARN so pages are stable. */
@@ -101,14 +102,18 @@ function clusterOut(c: EmuCluster, tags: boolean): Output {
     statistics: [],
     settings: [{ name: 'containerInsights', value: c.containerInsights }],
     capacityProviders: c.capacityProviders,
-    defaultCapacityProviderStrategy: c.capacityProviders.slice(0, 1).map((p) => ({ capacityProvider: p, weight: 1, base: 0 })),
+    defaultCapacityProviderStrategy: c.capacityProviders
+      .slice(0, 1)
+      .map((p) => ({ capacityProvider: p, weight: 1, base: 0 })),
   };
   if (tags) out['tags'] = tagsOut(c.tags);
   return out;
 }
 
 function serviceOut(c: EmuCluster, s: EmuService, tags: boolean): Output {
-  const running = [...c.tasks.values()].filter((t) => t.group === `service:${s.name}` && t.lastStatus === 'RUNNING');
+  const running = [...c.tasks.values()].filter(
+    (t) => t.group === `service:${s.name}` && t.lastStatus === 'RUNNING',
+  );
   const out: Output = {
     serviceArn: s.arn,
     serviceName: s.name,
@@ -225,7 +230,11 @@ export const ECS_HANDLERS: Record<string, EcsHandler> = {
     for (const r of refs) {
       const c = fleet.findCluster(region, r);
       if (c) clusters.push(clusterOut(c, wantsTags(input)));
-      else failures.push({ arn: r.startsWith('arn:') ? r : fleet.arn(region, `cluster/${r}`), reason: 'MISSING' });
+      else
+        failures.push({
+          arn: r.startsWith('arn:') ? r : fleet.arn(region, `cluster/${r}`),
+          reason: 'MISSING',
+        });
     }
     return { clusters, failures };
   },

@@ -83,7 +83,10 @@ export class Faults {
       this.injected.set(action, (this.injected.get(action) ?? 0) + 1);
       return { kind: 'error', status, type, message, delayMs };
     };
-    if (action !== 'AssumeRole' && (this.allExpired || (accessKeyId !== undefined && this.expiredKeys.has(accessKeyId)))) {
+    if (
+      action !== 'AssumeRole' &&
+      (this.allExpired || (accessKeyId !== undefined && this.expiredKeys.has(accessKeyId)))
+    ) {
       return refuse(400, 'ExpiredTokenException', 'The security token included in the request is expired');
     }
     const now = this.now();

@@ -175,7 +175,10 @@ export class Fleet {
   }
 
   private digits(n: number): string {
-    return BigInt(`0x${this.hex(16)}`).toString().padStart(n, '0').slice(0, n);
+    return BigInt(`0x${this.hex(16)}`)
+      .toString()
+      .padStart(n, '0')
+      .slice(0, n);
   }
 
   // ---- lookups used by the API layer -----------------------------------------------------------
@@ -232,7 +235,9 @@ export class Fleet {
 
   /** Moves `image`'s tag to a new digest (a push); returns the new digest. */
   pushImage(image: string): string {
-    const d = `sha256:${createHash('sha256').update(`image:${image}:${this.hex(8)}`).digest('hex')}`;
+    const d = `sha256:${createHash('sha256')
+      .update(`image:${image}:${this.hex(8)}`)
+      .digest('hex')}`;
     this.digests.set(image, d);
     return d;
   }
@@ -383,13 +388,19 @@ export class Fleet {
         eventName: 'RegisterContainerInstance',
         readOnly: false,
         requestParameters: { cluster: c.name, instanceIdentityDocument: '{}' },
-        responseElements: { containerInstance: { containerInstanceArn: ci.arn, ec2InstanceId: ci.ec2InstanceId } },
+        responseElements: {
+          containerInstance: { containerInstanceArn: ci.arn, ec2InstanceId: ci.ec2InstanceId },
+        },
       });
     }
     return ci;
   }
 
-  deregisterContainerInstance(cluster: string, containerInstanceArn: string, region = this.defaultRegion): void {
+  deregisterContainerInstance(
+    cluster: string,
+    containerInstanceArn: string,
+    region = this.defaultRegion,
+  ): void {
     const c = this.mustCluster(region, cluster);
     const ci = c.containerInstances.get(containerInstanceArn);
     if (!ci) throw new Error(`no container instance ${containerInstanceArn}`);
@@ -432,7 +443,9 @@ export class Fleet {
           taskDefinition: input.taskDefinition,
           desiredCount: s.desiredCount,
         },
-        responseElements: { service: { serviceArn: s.arn, serviceName: s.name, clusterArn: c.arn, status: 'ACTIVE' } },
+        responseElements: {
+          service: { serviceArn: s.arn, serviceName: s.name, clusterArn: c.arn, status: 'ACTIVE' },
+        },
       });
     }
     this.reconcile(c, s);
@@ -538,7 +551,9 @@ export class Fleet {
       eventName: 'DeleteService',
       readOnly: false,
       requestParameters: { cluster: c.name, service: s.name, force: true },
-      responseElements: { service: { serviceArn: s.arn, serviceName: s.name, clusterArn: c.arn, status: 'DRAINING' } },
+      responseElements: {
+        service: { serviceArn: s.arn, serviceName: s.name, clusterArn: c.arn, status: 'DRAINING' },
+      },
     });
   }
 
@@ -607,7 +622,9 @@ export class Fleet {
           recordEvent: record,
           containers: [
             { name: 'app', image: `${this.account}.dkr.ecr.${region}.amazonaws.com/app-${i}:1.${i % 7}` },
-            ...(i % 3 === 0 ? [{ name: 'sidecar', image: 'public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0' }] : []),
+            ...(i % 3 === 0
+              ? [{ name: 'sidecar', image: 'public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0' }]
+              : []),
           ],
         }),
       );
@@ -670,7 +687,9 @@ export class Fleet {
   }
 
   serviceTasks(c: EmuCluster, s: EmuService): EmuTask[] {
-    return [...c.tasks.values()].filter((t) => t.group === `service:${s.name}` && t.desiredStatus === 'RUNNING');
+    return [...c.tasks.values()].filter(
+      (t) => t.group === `service:${s.name}` && t.desiredStatus === 'RUNNING',
+    );
   }
 
   /** Starts/stops tasks of the PRIMARY deployment until it runs desiredCount tasks. */
@@ -681,7 +700,12 @@ export class Fleet {
     if (!td) return;
     const mine = this.serviceTasks(c, s).filter((t) => t.startedBy === primary.id);
     for (let i = mine.length; i < s.desiredCount; i++) {
-      this.start(c, td, { group: `service:${s.name}`, startedBy: primary.id, launchType: s.launchType, tags: [] });
+      this.start(c, td, {
+        group: `service:${s.name}`,
+        startedBy: primary.id,
+        launchType: s.launchType,
+        tags: [],
+      });
     }
     for (const t of mine.slice(s.desiredCount)) this.stop(t, 'Scaling activity initiated by deployment');
     primary.updatedAtMs = this.now();
@@ -736,7 +760,8 @@ export class Fleet {
       containers: td.containers.map((spec) => {
         const digest = this.digestOf(spec.image);
         // ECS agent >= 1.83 may report the digest in place of the tag.
-        const showsDigest = ci !== undefined && compareVersions(ci.agentVersion, '1.83.0') >= 0 && digest !== null;
+        const showsDigest =
+          ci !== undefined && compareVersions(ci.agentVersion, '1.83.0') >= 0 && digest !== null;
         const repo = stripTagAndDigest(spec.image);
         const container: EmuContainer = {
           containerArn: this.arn(c.region, `container/${c.name}/${id}/${this.hex(36)}`),

@@ -32,7 +32,8 @@ export function lookupEvents(log: CloudTrailLog, region: string, input: Input): 
   let attributeKey: string | undefined;
   let attributeValue: string | undefined;
   if (attrs !== undefined && attrs !== null) {
-    if (!Array.isArray(attrs)) throw new ApiError('InvalidLookupAttributesException', 'LookupAttributes must be a list.');
+    if (!Array.isArray(attrs))
+      throw new ApiError('InvalidLookupAttributesException', 'LookupAttributes must be a list.');
     if (attrs.length > 1)
       throw new ApiError('InvalidLookupAttributesException', 'You can specify only one lookup attribute.');
     const a = attrs[0] as { AttributeKey?: unknown; AttributeValue?: unknown } | undefined;
@@ -64,11 +65,19 @@ export function lookupEvents(log: CloudTrailLog, region: string, input: Input): 
   const token = input['NextToken'];
   if (token !== undefined && token !== null) {
     try {
-      const d = JSON.parse(Buffer.from(String(token), 'base64').toString('utf8')) as { h: unknown; t: unknown; s: unknown };
-      if (d.h !== paramsHash || typeof d.t !== 'number' || typeof d.s !== 'number') throw new Error('mismatch');
+      const d = JSON.parse(Buffer.from(String(token), 'base64').toString('utf8')) as {
+        h: unknown;
+        t: unknown;
+        s: unknown;
+      };
+      if (d.h !== paramsHash || typeof d.t !== 'number' || typeof d.s !== 'number')
+        throw new Error('mismatch');
       after = { t: d.t, s: d.s };
     } catch {
-      throw new ApiError('InvalidNextTokenException', 'Invalid NextToken: parameters differ or token is malformed.');
+      throw new ApiError(
+        'InvalidNextTokenException',
+        'Invalid NextToken: parameters differ or token is malformed.',
+      );
     }
   }
   const q = {
@@ -95,7 +104,9 @@ export function lookupEvents(log: CloudTrailLog, region: string, input: Input): 
   };
   const last = events[events.length - 1];
   if (more && last) {
-    out['NextToken'] = Buffer.from(JSON.stringify({ h: paramsHash, t: last.eventTimeMs, s: last.seq })).toString('base64');
+    out['NextToken'] = Buffer.from(
+      JSON.stringify({ h: paramsHash, t: last.eventTimeMs, s: last.seq }),
+    ).toString('base64');
   }
   return out;
 }

@@ -43,7 +43,8 @@ export class CallCounters {
 
   count(action: string, outcome: 'ok' | 'throttled' | 'error'): void {
     this.actionsSeen.add(action);
-    if (outcome === 'throttled') this.throttledCounts.set(action, (this.throttledCounts.get(action) ?? 0) + 1);
+    if (outcome === 'throttled')
+      this.throttledCounts.set(action, (this.throttledCounts.get(action) ?? 0) + 1);
     this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
   }
   /** Calls received for `action` (all outcomes). */

@@ -26,14 +26,20 @@ export class StsEmulator {
   handle(body: string): { status: number; xml: string } {
     const form = new URLSearchParams(body);
     const action = form.get('Action');
-    if (action !== 'AssumeRole') return this.error(400, 'InvalidAction', `Unsupported action ${action ?? ''}`);
+    if (action !== 'AssumeRole')
+      return this.error(400, 'InvalidAction', `Unsupported action ${action ?? ''}`);
     const roleArn = form.get('RoleArn');
     const roleSessionName = form.get('RoleSessionName');
-    if (!roleArn || !roleSessionName) return this.error(400, 'ValidationError', 'RoleArn and RoleSessionName are required');
+    if (!roleArn || !roleSessionName)
+      return this.error(400, 'ValidationError', 'RoleArn and RoleSessionName are required');
     const externalId = form.get('ExternalId') ?? undefined;
     const required = this.requiredExternalIds.get(roleArn);
     if (required !== undefined && required !== externalId) {
-      return this.error(403, 'AccessDenied', `User is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      return this.error(
+        403,
+        'AccessDenied',
+        `User is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
     }
     this.issued++;
     const accessKeyId = `ASIAEMU${String(this.issued).padStart(13, '0')}`;
