@@ -3,28 +3,73 @@
  * undefined dropped), so two objects that differ only in key order or absent optional fields hash
  * alike: later stages use it to tell "changed" from "seen again".
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortValue(value));
+  return writeCanonical(value) ?? 'null';
 }
 
-function sortValue(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortValue);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortValue(v);
+/**
+ * Serializes directly into a string, with object keys sorted and undefined members dropped (as
+ * JSON.stringify drops them). Hot path of every diff: no intermediate sorted copies are built.
+ */
+function writeCanonical(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          out += writeCanonical(value[i]) ?? 'null';
+        }
+        return `${out}]`;
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      if (!isSorted(keys)) keys.sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const v = writeCanonical(record[key]);
+        if (v === undefined) continue;
+        out += first ? quotedKey(key) : `,${quotedKey(key)}`;
+        out += v;
+        first = false;
+      }
+      return `${out}}`;
     }
-    return out;
+    default:
+      return undefined;
   }
-  return value;
+}
+
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+  return true;
+}
+
+/** Field names repeat across millions of objects: quote each once. Bounded so odd input cannot grow it. */
+const quotedKeys = new Map<string, string>();
+const quotedKeysMax = 10_000;
+function quotedKey(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = `${JSON.stringify(key)}:`;
+    if (quotedKeys.size < quotedKeysMax) quotedKeys.set(key, q);
+  }
+  return q;
 }
 
 /** A short (128-bit, base64url) SHA-256 of the canonical JSON form. */
 export function contentHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('base64url').slice(0, 22);
+  return hash('sha256', canonicalJson(value), 'base64url').slice(0, 22);
 }
 
 /** A stable id from parts: the same parts always give the same id, across processes and restarts. */

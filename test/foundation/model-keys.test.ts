@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterId, contentHash, objectHash, objectKey } from '../../src/model/index.js';
+import { canonicalJson, clusterId, contentHash, objectHash, objectKey } from '../../src/model/index.js';
 import type { ClusterObject, Workload } from '../../src/model/index.js';
 import { toContainerImage } from '../../src/model/image.js';
 
@@ -37,5 +37,17 @@ describe('stable keys and content hashes', () => {
     const a = objectHash({ kind: 'workload', workload: workload() });
     const b = objectHash({ kind: 'workload', workload: workload({ labels: { team: 'api' } }) });
     expect(a).not.toBe(b);
+  });
+
+  it.each([
+    [{ b: 1, a: [1, { d: undefined, c: 'x' }], e: null }, '{"a":[1,{"c":"x"}],"b":1,"e":null}'],
+    [[undefined, 1], '[null,1]'],
+    ['x"y\n', '"x\\"y\\n"'],
+    [1.5, '1.5'],
+    [Number.NaN, 'null'],
+    [{ 'b-c': true, a: {} }, '{"a":{},"b-c":true}'],
+    [{ z: { y: { x: [] } } }, '{"z":{"y":{"x":[]}}}'],
+  ])('canonicalJson(%j) is %s', (input, expected) => {
+    expect(canonicalJson(input)).toBe(expected);
   });
 });
