@@ -1,7 +1,20 @@
 /** Every command the CLI knows, in the order `--help` lists them. */
 import type { Command } from './command.js';
+import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
-import { versionCommand } from './commands/version.js';
+import { onceCommand } from './commands/once.js';
+import { clustersListCli, recordsListCli } from './commands/console-views.js';
+import { consoleServeCli } from './commands/console-serve.js';
 import { schemaCommand } from './commands/schema.js';
+import { versionCommand } from './commands/version.js';
 
-export const commands: Command[] = [validateCommand, schemaCommand, versionCommand];
+export const commands: Command[] = [
+  runCommand,
+  validateCommand,
+  onceCommand,
+  clustersListCli,
+  recordsListCli,
+  consoleServeCli,
+  schemaCommand,
+  versionCommand,
+];

@@ -1,0 +1,66 @@
+/** `sightline clusters list` and `sightline records list`: the console's views, like `chainctl clusters list`. */
+import { clustersListCommand, recordsListCommand } from '../../console/commands.js';
+import type { ListCommandOptions } from '../../console/commands.js';
+import type { Command } from '../command.js';
+import { UsageError, parseCommandArgs, requireString } from '../command.js';
+import { EXIT_OK } from '../exit-codes.js';
+
+const flags = {
+  console: { type: 'string' },
+  'token-file': { type: 'string' },
+  plaintext: { type: 'boolean', default: false },
+  'ca-file': { type: 'string' },
+  'server-name': { type: 'string' },
+  output: { type: 'string', short: 'o', default: 'table' },
+} as const;
+
+const flagHelp = `Flags:
+  --console HOST:PORT   the console's gRPC address (required)
+  --token-file FILE     bearer token file (or env SIGHTLINE_CONSOLE_TOKEN)
+  --plaintext           no TLS (loopback development consoles only)
+  --ca-file FILE        CA bundle for the console's TLS certificate (default: system roots)
+  --server-name NAME    TLS server name override
+  -o, --output FORMAT   table (default) or json
+Exit codes: 0 ok, 1 console unreachable or bad reply, 2 bad usage or no token.`;
+
+function toOptions(argv: string[]): ListCommandOptions | 'help' {
+  const { values } = parseCommandArgs(argv, flags);
+  if (values.help) return 'help';
+  const output = values.output;
+  if (output !== 'table' && output !== 'json') throw new UsageError('--output must be table or json');
+  const opts: ListCommandOptions = { console: requireString(values.console, '--console'), plaintext: values.plaintext, output };
+  if (values['token-file'] !== undefined) opts.tokenFile = values['token-file'];
+  const envToken = process.env['SIGHTLINE_CONSOLE_TOKEN'];
+  if (opts.tokenFile === undefined && envToken !== undefined) opts.token = envToken;
+  if (values['ca-file'] !== undefined) opts.caFile = values['ca-file'];
+  if (values['server-name'] !== undefined) opts.serverName = values['server-name'];
+  return opts;
+}
+
+export const clustersListCli: Command = {
+  name: 'clusters list',
+  summary: 'list clusters as the console sees them (NAME, PROVIDER, REGION, AGENT VERSION, LAST SEEN, ACTIVITY)',
+  help: `Usage: sightline clusters list --console HOST:PORT [flags]\n\n${flagHelp}`,
+  async run(argv) {
+    const opts = toOptions(argv);
+    if (opts === 'help') {
+      process.stdout.write(`${this.help}\n`);
+      return EXIT_OK;
+    }
+    return clustersListCommand(opts);
+  },
+};
+
+export const recordsListCli: Command = {
+  name: 'records list',
+  summary: 'list image records: each digest with the workloads it runs in and LAST SEEN',
+  help: `Usage: sightline records list --console HOST:PORT [flags]\n\n${flagHelp}`,
+  async run(argv) {
+    const opts = toOptions(argv);
+    if (opts === 'help') {
+      process.stdout.write(`${this.help}\n`);
+      return EXIT_OK;
+    }
+    return recordsListCommand(opts);
+  },
+};

@@ -1,0 +1,62 @@
+/** `sightline run --config FILE`: the daemon for one customer account, until SIGTERM/SIGINT. */
+import { loadConfigFile } from '../../config/load.js';
+import { ConfigError } from '../../config/errors.js';
+import { defaults } from '../../config/defaults.js';
+import { createLogger } from '../../runtime/logger.js';
+import { createRegistry } from '../../runtime/metrics.js';
+import { onShutdownSignals } from '../../runtime/shutdown.js';
+import { agentVersion } from '../../runtime/version.js';
+import { Daemon } from '../../daemon/daemon.js';
+import type { Command } from '../command.js';
+import { parseCommandArgs, requireString } from '../command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'watch the configured accounts and feed the console (the daemon)',
+  help: `Usage: sightline run --config FILE
+
+Starts every configured provider adapter, the watch engine and the console client, and serves
+/healthz, /readyz and /metrics on http.listen. Stops cleanly on SIGTERM or SIGINT (pending
+console updates stay in the state directory's outbox and are sent after the next start).
+Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid config (nothing started).`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
+    if (values.help) {
+      process.stdout.write(`${this.help}\n`);
+      return EXIT_OK;
+    }
+    const file = requireString(values.config, '--config');
+    let config;
+    try {
+      config = loadConfigFile(file);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        return EXIT_USAGE;
+      }
+      throw err;
+    }
+    const logger = createLogger({ level: config.log.level });
+    const daemon = new Daemon(config, { logger, registry: createRegistry(), agentVersion });
+    try {
+      await daemon.start();
+    } catch (err) {
+      logger.error({ err }, 'start-up failed');
+      await daemon.stop().catch(() => undefined);
+      return EXIT_FAILURE;
+    }
+    logger.info({ version: agentVersion, config: file }, 'sightline running');
+    await new Promise<void>((resolve) => {
+      onShutdownSignals(
+        async () => {
+          await daemon.stop();
+          resolve();
+        },
+        defaults.shutdownDeadlineMs,
+        logger,
+      );
+    });
+    return EXIT_OK;
+  },
+};

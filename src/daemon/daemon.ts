@@ -1,0 +1,178 @@
+/**
+ * The whole watcher for one customer account: state database → console client → HTTP server →
+ * provider adapters → one watch per source, each delivering into the ConsoleSink (durable on
+ * return), plus adapter activity → heartbeats.
+ *
+ * Promises: /readyz turns ready once every source finished its first list; /healthz reflects the
+ * console client, the state database and the outbox bound; `stop()` stops sources first, then
+ * flushes the console client within its deadline, then closes the HTTP server and the database.
+ * Failure: a source that cannot start (e.g. listing regions fails) is retried with backoff and
+ * keeps /readyz pending; it never takes the process down.
+ */
+import type { Subscription } from 'rxjs';
+import { filter, take } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { ClusterObject } from '../model/index.js';
+import type { ProviderAdapter } from '../provider/adapter.js';
+import { Health } from '../runtime/health.js';
+import { startHttpServer } from '../runtime/http-server.js';
+import type { HttpServerHandle } from '../runtime/http-server.js';
+import { CoreMetrics } from '../runtime/metrics.js';
+import type { Registry } from '../runtime/metrics.js';
+import { systemScheduler } from '../runtime/clock.js';
+import { openStateDatabase } from '../state/index.js';
+import type { StateDatabase } from '../state/index.js';
+import { ConsoleClient, ConsoleSink } from '../console/index.js';
+import { createWatch } from '../watch/index.js';
+import type { Watch } from '../watch/index.js';
+import type { WatchEvent } from '../watch/events.js';
+import { createAdapters, createBudget } from './adapters.js';
+import { retryForever } from './retry.js';
+
+export interface DaemonOptions {
+  logger: Logger;
+  registry: Registry;
+  agentVersion: string;
+  scheduler?: SchedulerLike;
+  /** Called after each event was made durable (the demo prints sightings from it). */
+  onEvent?: (event: WatchEvent<ClusterObject>) => void;
+}
+
+export class Daemon {
+  readonly health = new Health();
+  readonly metrics: CoreMetrics;
+  private readonly scheduler: SchedulerLike;
+  private readonly abort = new AbortController();
+  private db: StateDatabase | undefined;
+  private client: ConsoleClient | undefined;
+  private http: HttpServerHandle | undefined;
+  private adapters: ProviderAdapter[] = [];
+  private readonly watches: Watch<ClusterObject>[] = [];
+  private readonly subscriptions: Subscription[] = [];
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    readonly config: Config,
+    private readonly options: DaemonOptions,
+  ) {
+    this.metrics = new CoreMetrics(options.registry);
+    this.scheduler = options.scheduler ?? systemScheduler;
+  }
+
+  /** The HTTP port actually bound (after start). */
+  get httpPort(): number | undefined {
+    return this.http?.port;
+  }
+
+  get stateDatabase(): StateDatabase | undefined {
+    return this.db;
+  }
+
+  /** Starts everything; resolves once servers are up and sources are being started. */
+  async start(): Promise<void> {
+    const { config } = this;
+    const { logger } = this.options;
+    const db = openStateDatabase(config.stateDir, {
+      logger,
+      metrics: this.metrics,
+      maxBytes: config.console.outboxMaxBytes,
+    });
+    this.db = db;
+    if (db.openStatus.state === 'recovered') {
+      logger.error({ reason: db.openStatus.reason, movedTo: db.openStatus.movedTo }, 'state database was unreadable: set aside, relisting');
+    }
+    this.health.addCheck('state', () => (db.closed ? { ok: false, reason: 'state database closed' } : { ok: true }));
+    const sink = new ConsoleSink(db, { logger, scheduler: this.scheduler });
+    const client = new ConsoleClient(config.console, {
+      db,
+      logger,
+      metrics: this.metrics,
+      scheduler: this.scheduler,
+    });
+    this.client = client;
+    client.start();
+    this.health.addCheck('console', () => {
+      const h = client.health();
+      return h.ok ? { ok: true } : { ok: false, reason: h.reason ?? 'console unavailable' };
+    });
+    this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
+    logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
+
+    const budget = createBudget(config, this.scheduler);
+    this.adapters = createAdapters(config, {
+      logger,
+      metrics: this.metrics,
+      budget,
+      scheduler: this.scheduler,
+      cache: db,
+      tenant: config.tenant,
+      agentVersion: this.options.agentVersion,
+      clusterPollIntervalMs: config.intervals.clusterPollIntervalMs,
+    });
+    for (const adapter of this.adapters) {
+      this.health.expectReady(`${adapter.provider}:sources`);
+      this.subscriptions.push(adapter.activity$.subscribe((a) => sink.activity(a)));
+    }
+    const deliver = (event: WatchEvent<ClusterObject>): void => {
+      sink.handle(event);
+      this.options.onEvent?.(event);
+    };
+    this.starting = Promise.all(this.adapters.map((a) => this.startAdapter(a, deliver))).then(
+      () => undefined,
+    );
+  }
+
+  /** Resolves when every adapter's sources were created (not necessarily synced). */
+  async sourcesStarted(): Promise<void> {
+    await this.starting;
+  }
+
+  private async startAdapter(
+    adapter: ProviderAdapter,
+    deliver: (e: WatchEvent<ClusterObject>) => void,
+  ): Promise<void> {
+    const { logger } = this.options;
+    const sources = await retryForever(`${adapter.provider} sources`, () => adapter.sources(), {
+      logger,
+      scheduler: this.scheduler,
+      signal: this.abort.signal,
+    });
+    if (!sources || this.abort.signal.aborted) return;
+    for (const source of sources) {
+      this.health.expectReady(source.id);
+      const initial = this.db?.loadCheckpoint(source.id);
+      const watch = createWatch(source, {
+        scheduler: this.scheduler,
+        resyncPeriodMs: this.config.intervals.resyncPeriodMs,
+        watchdogTimeoutMs: this.config.intervals.watchdogTimeoutMs,
+        deliver,
+        metrics: this.metrics,
+        logger: logger.child({ source: source.id }),
+        ...(initial ? { initial } : {}),
+      });
+      this.subscriptions.push(
+        watch.synced$.pipe(filter(Boolean), take(1)).subscribe(() => {
+          this.health.markReady(source.id);
+          this.metrics.sourceReady.set({ source: source.id }, 1);
+          logger.info({ source: source.id, objects: watch.store.size }, 'source synced');
+        }),
+      );
+      this.watches.push(watch);
+      watch.start();
+    }
+    this.health.markReady(`${adapter.provider}:sources`);
+    logger.info({ provider: adapter.provider, sources: sources.length }, 'provider started');
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const s of this.subscriptions) s.unsubscribe();
+    await Promise.allSettled(this.watches.map((w) => w.stop()));
+    await Promise.allSettled(this.adapters.map((a) => a.close()));
+    await this.client?.stop();
+    await this.http?.close();
+    this.db?.close();
+  }
+}
