@@ -23,11 +23,19 @@ import { CONTROLLER_NAME, CloudRunProjectSource } from './project-source.js';
 
 export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps): ProviderAdapter {
   const activity$ = new Subject<AgentActivity>();
-  let built: Promise<{ clients: CloudRunClients; digests: DigestResolver; sources: CloudRunProjectSource[] }> | undefined;
+  let built:
+    | Promise<{ clients: CloudRunClients; digests: DigestResolver; sources: CloudRunProjectSource[] }>
+    | undefined;
   let closed = false;
 
   const onActivity = (clusterId: string): void => {
-    if (!closed) activity$.next({ clusterId, controllerName: CONTROLLER_NAME, profile: 'observer', lastSeenMs: deps.scheduler.now() });
+    if (!closed)
+      activity$.next({
+        clusterId,
+        controllerName: CONTROLLER_NAME,
+        profile: 'observer',
+        lastSeenMs: deps.scheduler.now(),
+      });
   };
 
   const build = async () => {

@@ -38,7 +38,12 @@ export function countCall(deps: CallDeps, operation: string, outcome: string): v
   deps.metrics.apiCalls.inc({ provider: PROVIDER, operation, outcome });
 }
 
-export async function apiCall<T>(deps: CallDeps, bucket: string, operation: string, fn: () => Promise<T>): Promise<T> {
+export async function apiCall<T>(
+  deps: CallDeps,
+  bucket: string,
+  operation: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   await deps.budget.acquire(bucket);
   try {
     const result = await fn();

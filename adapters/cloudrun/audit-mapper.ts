@@ -54,7 +54,9 @@ const CHANGE_RE = /^(?:Create|Replace|Update|Run|Cancel|Start|Stop)/;
 const DIGEST_RE = /sha256:[a-f0-9]{64}/;
 
 function ignored(reason: string, method?: string): AuditMapping {
-  return method === undefined ? { outcome: 'ignored', reason, hints: [] } : { outcome: 'ignored', reason, hints: [], method };
+  return method === undefined
+    ? { outcome: 'ignored', reason, hints: [] }
+    : { outcome: 'ignored', reason, hints: [], method };
 }
 
 /** Extracts `sha256:<hex>` from `image@sha256:<hex>` or a bare digest. */
@@ -105,7 +107,8 @@ export function auditEntryToHints(entry: unknown): AuditMapping {
   const isSystemEvent = logName.endsWith('%2Fsystem_event') || logName.endsWith('/system_event');
   const methodName = str(payload, 'methodName');
   const method = methodName ? (methodName.split(/[./]/).pop() ?? '') : isSystemEvent ? 'SystemEvent' : '';
-  if (method === '') return { outcome: 'malformed', reason: 'no methodName outside a system event', hints: [] };
+  if (method === '')
+    return { outcome: 'malformed', reason: 'no methodName outside a system event', hints: [] };
   if (IGNORED_METHOD_RE.test(method)) return ignored(`method ${method} changes no workload`, method);
 
   const status = obj(payload, 'status');
@@ -121,7 +124,13 @@ export function auditEntryToHints(entry: unknown): AuditMapping {
   const labels = obj(resource, 'labels');
   const project = str(labels, 'project_id') ?? '';
   const region = str(labels, 'location') ?? '';
-  if (!project || !region) return { outcome: 'malformed', reason: 'resource.labels lacks project_id or location', hints: [], method };
+  if (!project || !region)
+    return {
+      outcome: 'malformed',
+      reason: 'resource.labels lacks project_id or location',
+      hints: [],
+      method,
+    };
 
   const response = obj(payload, 'response');
   const responseKind = str(response, 'kind');
@@ -135,32 +144,55 @@ export function auditEntryToHints(entry: unknown): AuditMapping {
       let service = str(labels, 'service_name') ?? '';
       const revisionLabel = str(labels, 'revision_name') ?? '';
       if (!service && responseKind === 'Service' && responseName) service = responseName;
-      if (!service) return { outcome: 'malformed', reason: 'cloud_run_revision entry without service_name', hints: [], method };
+      if (!service)
+        return {
+          outcome: 'malformed',
+          reason: 'cloud_run_revision entry without service_name',
+          hints: [],
+          method,
+        };
       const isRevisionDelete = isDelete && /Revision$/.test(method);
-      if (!isRevisionDelete) hints.push({ type: hintType, target: { kind: 'service', project, region, name: service } });
+      if (!isRevisionDelete)
+        hints.push({ type: hintType, target: { kind: 'service', project, region, name: service } });
       const revision = revisionLabel || (responseKind === 'Revision' ? responseName : undefined);
       if (revision) {
-        hints.push({ type: isRevisionDelete ? 'deleted' : 'changed', target: { kind: 'revision', project, region, service, name: revision } });
+        hints.push({
+          type: isRevisionDelete ? 'deleted' : 'changed',
+          target: { kind: 'revision', project, region, service, name: revision },
+        });
         if (responseKind === 'Revision') {
           const containers = v1RevisionDigests(response);
-          if (containers.length > 0) mapping.revisionDigests = { project, region, service, revision, containers };
+          if (containers.length > 0)
+            mapping.revisionDigests = { project, region, service, revision, containers };
         }
       }
       return mapping;
     }
     case 'cloud_run_job': {
       const job = str(labels, 'job_name') ?? (responseKind === 'Job' ? responseName : undefined);
-      if (!job) return { outcome: 'malformed', reason: 'cloud_run_job entry without job_name', hints: [], method };
+      if (!job)
+        return { outcome: 'malformed', reason: 'cloud_run_job entry without job_name', hints: [], method };
       const isExecutionOp = /Execution$/.test(method);
-      if (!(isDelete && isExecutionOp)) hints.push({ type: hintType, target: { kind: 'job', project, region, name: job } });
+      if (!(isDelete && isExecutionOp))
+        hints.push({ type: hintType, target: { kind: 'job', project, region, name: job } });
       if (responseKind === 'Execution' && responseName) {
-        hints.push({ type: isDelete ? 'deleted' : 'changed', target: { kind: 'execution', project, region, job, name: responseName } });
+        hints.push({
+          type: isDelete ? 'deleted' : 'changed',
+          target: { kind: 'execution', project, region, job, name: responseName },
+        });
       }
       return mapping;
     }
     case 'cloud_run_worker_pool': {
-      const pool = str(labels, 'worker_pool_name') ?? (responseKind === 'WorkerPool' ? responseName : undefined);
-      if (!pool) return { outcome: 'malformed', reason: 'cloud_run_worker_pool entry without worker_pool_name', hints: [], method };
+      const pool =
+        str(labels, 'worker_pool_name') ?? (responseKind === 'WorkerPool' ? responseName : undefined);
+      if (!pool)
+        return {
+          outcome: 'malformed',
+          reason: 'cloud_run_worker_pool entry without worker_pool_name',
+          hints: [],
+          method,
+        };
       hints.push({ type: hintType, target: { kind: 'workerPool', project, region, name: pool } });
       return mapping;
     }

@@ -101,9 +101,14 @@ export function decodeAuditLog(bytes: Uint8Array): JsonObject {
   try {
     message = type.decode(bytes);
   } catch (err) {
-    throw new Error(`protoPayload is not a google.cloud.audit.AuditLog: ${(err as Error).message}`, { cause: err });
+    throw new Error(`protoPayload is not a google.cloud.audit.AuditLog: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  const o = type.toObject(message, { longs: String, enums: String, defaults: false }) as Record<string, unknown>;
+  const o = type.toObject(message, { longs: String, enums: String, defaults: false }) as Record<
+    string,
+    unknown
+  >;
   const out: JsonObject = { '@type': AUDIT_LOG_TYPE_URL };
   for (const [k, v] of Object.entries(o)) {
     if ((STRUCT_FIELDS as readonly string[]).includes(k)) out[k] = structToJson(v);
@@ -118,7 +123,12 @@ export function encodeAuditLog(payload: JsonObject): Uint8Array {
   const o: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(payload)) {
     if (k === '@type' || v === undefined) continue;
-    if ((STRUCT_FIELDS as readonly string[]).includes(k) && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    if (
+      (STRUCT_FIELDS as readonly string[]).includes(k) &&
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v)
+    ) {
       o[k] = jsonToStruct(v);
     } else o[k] = v;
   }

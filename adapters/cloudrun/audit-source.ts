@@ -28,7 +28,14 @@ import type { JsonObject } from './json.js';
 import { LOGGING_BUCKET, PROVIDER, apiCall, countCall, grpcCode, outcomeOf } from './api-call.js';
 import { logEntryToJson } from './log-entry.js';
 import type { LogCursor } from './log-cursor.js';
-import { compareCursors, canonicalTimestamp, parseCursor, serializeCursor, timestampFromMs, timestampToMs } from './log-cursor.js';
+import {
+  compareCursors,
+  canonicalTimestamp,
+  parseCursor,
+  serializeCursor,
+  timestampFromMs,
+  timestampToMs,
+} from './log-cursor.js';
 import { RUN_SERVICE_NAME } from './audit-mapper.js';
 
 export type FeedItem =
@@ -140,7 +147,9 @@ export class AuditFeed {
     private readonly deps: FeedDeps,
     private readonly options: AuditFeedOptions,
   ) {
-    const logs = ['activity', 'system_event'].map((l) => `logName="projects/${project}/logs/cloudaudit.googleapis.com%2F${l}"`);
+    const logs = ['activity', 'system_event'].map(
+      (l) => `logName="projects/${project}/logs/cloudaudit.googleapis.com%2F${l}"`,
+    );
     this.filter = `(${logs.join(' OR ')}) AND protoPayload.serviceName="${RUN_SERVICE_NAME}"`;
   }
 
@@ -208,7 +217,10 @@ class FeedRun {
       const session = await this.openTail();
       if (this.stopped) return;
       if (session.end && session.end.code === GrpcStatus.RESOURCE_EXHAUSTED) {
-        this.deps.logger.warn({ project: this.feed.project }, 'TailLogEntries refused (RESOURCE_EXHAUSTED): polling ListLogEntries');
+        this.deps.logger.warn(
+          { project: this.feed.project },
+          'TailLogEntries refused (RESOURCE_EXHAUSTED): polling ListLogEntries',
+        );
         polling = true;
         continue;
       }
@@ -222,16 +234,27 @@ class FeedRun {
       }
       if (this.stopped) return;
       const end = session.end ?? { code: GrpcStatus.OK, message: 'ended' };
-      countCall(this.deps, 'TailLogEntries', end.code === GrpcStatus.OK ? 'ended' : outcomeOf({ code: end.code }));
+      countCall(
+        this.deps,
+        'TailLogEntries',
+        end.code === GrpcStatus.OK ? 'ended' : outcomeOf({ code: end.code }),
+      );
       if (end.code === GrpcStatus.RESOURCE_EXHAUSTED) {
         polling = true;
         continue;
       }
       if (!RECONNECT_CODES.has(end.code)) {
-        throw Object.assign(new Error(`TailLogEntries failed: ${GrpcStatus[end.code] ?? end.code} ${end.message}`), { code: end.code });
+        throw Object.assign(
+          new Error(`TailLogEntries failed: ${GrpcStatus[end.code] ?? end.code} ${end.message}`),
+          { code: end.code },
+        );
       }
-      if (this.deps.scheduler.now() - session.startedMs > BACKOFF_RESET_AFTER_MS) backoffMs = BACKOFF_INITIAL_MS;
-      this.deps.logger.info({ project: this.feed.project, code: end.code }, 'audit tail ended: reconnecting and catching up');
+      if (this.deps.scheduler.now() - session.startedMs > BACKOFF_RESET_AFTER_MS)
+        backoffMs = BACKOFF_INITIAL_MS;
+      this.deps.logger.info(
+        { project: this.feed.project, code: end.code },
+        'audit tail ended: reconnecting and catching up',
+      );
       await delay(backoffMs, this.deps.scheduler);
       backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
     }
@@ -267,7 +290,9 @@ class FeedRun {
     let delivered = false;
     for (const e of r.entries ?? []) delivered = this.handleEntry(e) || delivered;
     if (suppressed.length > 0) {
-      const detail = suppressed.map((s) => `${String(s.reason)} x${String(s.suppressedCount ?? '?')}`).join(', ');
+      const detail = suppressed
+        .map((s) => `${String(s.reason)} x${String(s.suppressedCount ?? '?')}`)
+        .join(', ');
       this.out.next({ kind: 'gap', reason: `tail suppression_info: ${detail}` });
     }
     if ((r.entries ?? []).length > 0 || delivered) this.emitCaughtUp();
@@ -284,7 +309,10 @@ class FeedRun {
       json = logEntryToJson(raw);
     } catch (err) {
       this.deps.metrics.auditEntries.inc({ provider: PROVIDER, outcome: 'malformed' });
-      this.deps.logger.debug({ project: this.feed.project, err }, 'skipped an audit entry that does not decode');
+      this.deps.logger.debug(
+        { project: this.feed.project, err },
+        'skipped an audit entry that does not decode',
+      );
       return false;
     }
     const ts = typeof json['timestamp'] === 'string' ? canonicalTimestamp(json['timestamp']) : undefined;
@@ -306,7 +334,9 @@ class FeedRun {
 
   private prune(): void {
     if (this.seen.size < 1024) return;
-    const floor = timestampFromMs(timestampToMs(this.cursor.timestamp) - LATE_ENTRY_WINDOW_MS - this.options.bufferWindowMs);
+    const floor = timestampFromMs(
+      timestampToMs(this.cursor.timestamp) - LATE_ENTRY_WINDOW_MS - this.options.bufferWindowMs,
+    );
     if (floor <= this.trackingFrom) return;
     for (const [id, ts] of this.seen) if (ts <= floor) this.seen.delete(id);
     this.trackingFrom = floor;
@@ -314,7 +344,9 @@ class FeedRun {
 
   /** ListLogEntries from the cursor (minus the late-entry window already tracked) to now, all pages. */
   private async catchUp(): Promise<void> {
-    const lateFloor = timestampFromMs(timestampToMs(this.cursor.timestamp) - LATE_ENTRY_WINDOW_MS - this.options.bufferWindowMs);
+    const lateFloor = timestampFromMs(
+      timestampToMs(this.cursor.timestamp) - LATE_ENTRY_WINDOW_MS - this.options.bufferWindowMs,
+    );
     const from = lateFloor > this.trackingFrom ? lateFloor : this.trackingFrom;
     const filter = `${this.feed.filter} AND timestamp>="${from}"`;
     let pageToken = '';
@@ -322,7 +354,13 @@ class FeedRun {
       if (this.stopped) return;
       const [entries, , response] = await apiCall(this.deps, LOGGING_BUCKET, 'ListLogEntries', () =>
         this.logging.listLogEntries(
-          { resourceNames: [`projects/${this.feed.project}`], filter, orderBy: 'timestamp asc', pageSize: LOG_PAGE_SIZE, pageToken },
+          {
+            resourceNames: [`projects/${this.feed.project}`],
+            filter,
+            orderBy: 'timestamp asc',
+            pageSize: LOG_PAGE_SIZE,
+            pageToken,
+          },
           { autoPaginate: false },
         ),
       );

@@ -11,7 +11,13 @@
  * ADC / the metadata server). Tokens never reach logs or errors: v1 failures report status only.
  */
 import { credentials as grpcCredentials } from '@grpc/grpc-js';
-import { ExecutionsClient, JobsClient, RevisionsClient, ServicesClient, WorkerPoolsClient } from '@google-cloud/run';
+import {
+  ExecutionsClient,
+  JobsClient,
+  RevisionsClient,
+  ServicesClient,
+  WorkerPoolsClient,
+} from '@google-cloud/run';
 import { v2 as loggingV2 } from '@google-cloud/logging';
 import type { LoggingServiceV2Client } from '@google-cloud/logging-api';
 import { GoogleAuth, Impersonated } from 'google-auth-library';
@@ -71,9 +77,14 @@ async function authClientFor(config: CloudRunConfig): Promise<AuthClient | undef
   }
 }
 
-export async function createCloudRunClients(config: CloudRunConfig, projectId: string): Promise<CloudRunClients> {
+export async function createCloudRunClients(
+  config: CloudRunConfig,
+  projectId: string,
+): Promise<CloudRunClients> {
   if (config.credentials.source === 'none' && !config.endpoints.insecure) {
-    throw new CloudRunConfigError("credentials.source 'none' is for the emulator: set endpoints.insecure: true");
+    throw new CloudRunConfigError(
+      "credentials.source 'none' is for the emulator: set endpoints.insecure: true",
+    );
   }
   const auth = await authClientFor(config);
   const common: Record<string, unknown> = { projectId, universeDomain: 'googleapis.com' };
@@ -81,7 +92,8 @@ export async function createCloudRunClients(config: CloudRunConfig, projectId: s
   if (config.endpoints.insecure) common['sslCreds'] = grpcCredentials.createInsecure();
   const runOpts = { ...common, ...(config.endpoints.run ? hostPort(config.endpoints.run) : {}) };
   const logOpts = { ...common, ...(config.endpoints.logging ? hostPort(config.endpoints.logging) : {}) };
-  const LoggingClient = (loggingV2 as { LoggingServiceV2Client: new (o: object) => LoggingServiceV2Client }).LoggingServiceV2Client;
+  const LoggingClient = (loggingV2 as { LoggingServiceV2Client: new (o: object) => LoggingServiceV2Client })
+    .LoggingServiceV2Client;
 
   const services = new ServicesClient(runOpts);
   const revisions = new RevisionsClient(runOpts);

@@ -46,7 +46,9 @@ function v1Path(project: string, revision?: string): string {
 }
 
 function isReady(v1: unknown): boolean {
-  return arr(obj(v1, 'status'), 'conditions').some((c) => str(c, 'type') === 'Ready' && str(c, 'status') === 'True');
+  return arr(obj(v1, 'status'), 'conditions').some(
+    (c) => str(c, 'type') === 'Ready' && str(c, 'status') === 'True',
+  );
 }
 
 export type DigestDeps = Pick<ProviderDeps, 'budget' | 'metrics' | 'scheduler' | 'cache' | 'logger'>;
@@ -70,7 +72,8 @@ export class DigestResolver {
     if (this.retrySub) return;
     const tick = (): void => {
       void this.retryPending().finally(() => {
-        if (this.retrySub) this.retrySub = this.deps.scheduler.schedule(tick, this.retryIntervalMs) as Subscription;
+        if (this.retrySub)
+          this.retrySub = this.deps.scheduler.schedule(tick, this.retryIntervalMs) as Subscription;
       });
     };
     this.retrySub = this.deps.scheduler.schedule(tick, this.retryIntervalMs) as Subscription;
@@ -120,7 +123,9 @@ export class DigestResolver {
     if (known) return { kind: 'resolved', containers: known };
     let state: DigestState;
     try {
-      const res = await apiCall(this.deps, RUN_BUCKET, 'v1.GetRevision', () => this.clients.getV1(id.region, v1Path(id.project, id.revision)));
+      const res = await apiCall(this.deps, RUN_BUCKET, 'v1.GetRevision', () =>
+        this.clients.getV1(id.region, v1Path(id.project, id.revision)),
+      );
       if (res.status === 200 && isObject(res.body)) {
         const containers = v1RevisionDigests(res.body);
         if (containers.length > 0) {
@@ -128,13 +133,29 @@ export class DigestResolver {
           return { kind: 'resolved', containers };
         }
         state = isReady(res.body)
-          ? { kind: 'unresolved', reason: 'not-reported-by-provider', detail: 'v1 Revision is Ready but reports no imageDigest' }
-          : { kind: 'unresolved', reason: 'pending-start', detail: 'v1 Revision is not Ready yet (no imageDigest)' };
+          ? {
+              kind: 'unresolved',
+              reason: 'not-reported-by-provider',
+              detail: 'v1 Revision is Ready but reports no imageDigest',
+            }
+          : {
+              kind: 'unresolved',
+              reason: 'pending-start',
+              detail: 'v1 Revision is not Ready yet (no imageDigest)',
+            };
       } else {
-        state = { kind: 'unresolved', reason: 'lookup-failed', detail: `v1 GET revision answered HTTP ${res.status}` };
+        state = {
+          kind: 'unresolved',
+          reason: 'lookup-failed',
+          detail: `v1 GET revision answered HTTP ${res.status}`,
+        };
       }
     } catch (err) {
-      state = { kind: 'unresolved', reason: 'lookup-failed', detail: `v1 GET revision failed: ${(err as Error).name}` };
+      state = {
+        kind: 'unresolved',
+        reason: 'lookup-failed',
+        detail: `v1 GET revision failed: ${(err as Error).name}`,
+      };
     }
     this.markPending(id, full, state.reason, state.detail);
     return state;
@@ -162,9 +183,14 @@ export class DigestResolver {
       do {
         const q = `?limit=${V1_LIST_LIMIT}${token ? `&continue=${encodeURIComponent(token)}` : ''}`;
         calls += 1;
-        const res = await apiCall(this.deps, RUN_BUCKET, 'v1.ListRevisions', () => this.clients.getV1(region, v1Path(project) + q));
+        const res = await apiCall(this.deps, RUN_BUCKET, 'v1.ListRevisions', () =>
+          this.clients.getV1(region, v1Path(project) + q),
+        );
         if (res.status !== 200 || !isObject(res.body)) {
-          this.deps.logger.warn({ project, region, status: res.status }, 'v1 revision list failed: resolving digests one by one');
+          this.deps.logger.warn(
+            { project, region, status: res.status },
+            'v1 revision list failed: resolving digests one by one',
+          );
           return calls;
         }
         for (const item of arr(res.body, 'items')) {
@@ -178,7 +204,10 @@ export class DigestResolver {
         token = str(obj(res.body, 'metadata'), 'continue') ?? '';
       } while (token !== '');
     } catch (err) {
-      this.deps.logger.warn({ project, region, err }, 'v1 revision list failed: resolving digests one by one');
+      this.deps.logger.warn(
+        { project, region, err },
+        'v1 revision list failed: resolving digests one by one',
+      );
     }
     return calls;
   }
@@ -213,7 +242,13 @@ export class DigestResolver {
     }
     const parsed = parseImageReference(reference);
     if (parsed.ok && parsed.value.digest) return toContainerImage(reference);
-    if (state?.kind === 'unresolved') return toContainerImage(reference, undefined, state.reason, state.detail);
-    return toContainerImage(reference, undefined, 'not-reported-by-provider', 'no v1 Revision digest for this container');
+    if (state?.kind === 'unresolved')
+      return toContainerImage(reference, undefined, state.reason, state.detail);
+    return toContainerImage(
+      reference,
+      undefined,
+      'not-reported-by-provider',
+      'no v1 Revision digest for this container',
+    );
   }
 }

@@ -36,15 +36,27 @@ export class RunLister {
 
   async services(project: string, region: string, pageToken: string): Promise<Page<IService>> {
     const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListServices', () =>
-      this.clients.services.listServices({ parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken }, { autoPaginate: false }),
+      this.clients.services.listServices(
+        { parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken },
+        { autoPaginate: false },
+      ),
     );
     return { items, next: res?.nextPageToken ?? '' };
   }
 
-  async revisions(project: string, region: string, pageToken: string, service = '-'): Promise<Page<IRevision>> {
+  async revisions(
+    project: string,
+    region: string,
+    pageToken: string,
+    service = '-',
+  ): Promise<Page<IRevision>> {
     const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListRevisions', () =>
       this.clients.revisions.listRevisions(
-        { parent: `${locationName(project, region)}/services/${service}`, pageSize: RUN_PAGE_SIZE, pageToken },
+        {
+          parent: `${locationName(project, region)}/services/${service}`,
+          pageSize: RUN_PAGE_SIZE,
+          pageToken,
+        },
         { autoPaginate: false },
       ),
     );
@@ -53,7 +65,10 @@ export class RunLister {
 
   async jobs(project: string, region: string, pageToken: string): Promise<Page<IJob>> {
     const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListJobs', () =>
-      this.clients.jobs.listJobs({ parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken }, { autoPaginate: false }),
+      this.clients.jobs.listJobs(
+        { parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken },
+        { autoPaginate: false },
+      ),
     );
     return { items, next: res?.nextPageToken ?? '' };
   }
@@ -70,7 +85,10 @@ export class RunLister {
 
   async workerPools(project: string, region: string, pageToken: string): Promise<Page<IWorkerPool>> {
     const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListWorkerPools', () =>
-      this.clients.workerPools.listWorkerPools({ parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken }, { autoPaginate: false }),
+      this.clients.workerPools.listWorkerPools(
+        { parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken },
+        { autoPaginate: false },
+      ),
     );
     return { items, next: res?.nextPageToken ?? '' };
   }
@@ -91,14 +109,20 @@ export class RunLister {
   async locations(project: string): Promise<string[]> {
     return apiCall(this.deps, RUN_BUCKET, 'ListLocations', async () => {
       const out: string[] = [];
-      for await (const l of this.clients.services.listLocationsAsync({ name: `projects/${project}` }, { autoPaginate: false })) {
+      for await (const l of this.clients.services.listLocationsAsync(
+        { name: `projects/${project}` },
+        { autoPaginate: false },
+      )) {
         if (l.locationId) out.push(l.locationId);
       }
       return out.sort();
     });
   }
 
-  private async getOrUndefined<T>(operation: string, fn: () => Promise<[T, unknown, unknown]>): Promise<T | undefined> {
+  private async getOrUndefined<T>(
+    operation: string,
+    fn: () => Promise<[T, unknown, unknown]>,
+  ): Promise<T | undefined> {
     try {
       const [v] = await apiCall(this.deps, RUN_BUCKET, operation, fn);
       return v;

@@ -27,9 +27,14 @@ export function canonicalTimestamp(text: string): string | undefined {
 }
 
 /** Seconds (number, string or Long-like) + nanos -> canonical timestamp. */
-export function timestampFromProto(t: { seconds?: unknown; nanos?: unknown } | null | undefined): string | undefined {
+export function timestampFromProto(
+  t: { seconds?: unknown; nanos?: unknown } | null | undefined,
+): string | undefined {
   if (!t) return undefined;
-  const s = typeof t.seconds === 'string' || typeof t.seconds === 'number' ? Number(t.seconds) : Number(String(t.seconds ?? ''));
+  const s =
+    typeof t.seconds === 'string' || typeof t.seconds === 'number'
+      ? Number(t.seconds)
+      : Number(String(t.seconds ?? ''));
   if (!Number.isFinite(s)) return undefined;
   const nanos = typeof t.nanos === 'number' ? t.nanos : 0;
   const iso = new Date(s * 1000).toISOString().slice(0, 19);

@@ -14,7 +14,12 @@ import { timestampFromProto } from './log-cursor.js';
 function anyParts(p: unknown): { typeUrl: string; value: Uint8Array } | undefined {
   if (!isObject(p as JsonObject)) return undefined;
   const o = p as Record<string, unknown>;
-  const typeUrl = typeof o['type_url'] === 'string' ? o['type_url'] : typeof o['typeUrl'] === 'string' ? o['typeUrl'] : undefined;
+  const typeUrl =
+    typeof o['type_url'] === 'string'
+      ? o['type_url']
+      : typeof o['typeUrl'] === 'string'
+        ? o['typeUrl']
+        : undefined;
   const value = o['value'];
   if (typeUrl === undefined) return undefined;
   if (value instanceof Uint8Array) return { typeUrl, value };

@@ -43,12 +43,14 @@ export function parseResourceName(name: string): RunResourceRef | undefined {
   if (!m) return undefined;
   const [, project = '', region = '', collection, parent = '', sub, child] = m;
   if (collection === 'services') {
-    if (sub === 'revisions' && child) return { kind: 'revision', project, region, service: parent, name: child };
+    if (sub === 'revisions' && child)
+      return { kind: 'revision', project, region, service: parent, name: child };
     if (sub === undefined) return { kind: 'service', project, region, name: parent };
     return undefined;
   }
   if (collection === 'jobs') {
-    if (sub === 'executions' && child) return { kind: 'execution', project, region, job: parent, name: child };
+    if (sub === 'executions' && child)
+      return { kind: 'execution', project, region, job: parent, name: child };
     if (sub === undefined) return { kind: 'job', project, region, name: parent };
     return undefined;
   }

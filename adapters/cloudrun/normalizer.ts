@@ -7,7 +7,14 @@
  * without a fetch. Pure functions; images are resolved by the caller (`ImageResolver`).
  */
 import type { protos } from '@google-cloud/run';
-import type { ClusterObject, ContainerImage, KubernetesKind, OwnerRef, Workload, WorkloadContainer } from '../../src/model/index.js';
+import type {
+  ClusterObject,
+  ContainerImage,
+  KubernetesKind,
+  OwnerRef,
+  Workload,
+  WorkloadContainer,
+} from '../../src/model/index.js';
 import { clusterId, objectKey, stableId } from '../../src/model/index.js';
 import { locationName, shortName } from './names.js';
 
@@ -64,7 +71,15 @@ export function clusterObject(project: string, region: string, ctx: ClusterConte
 }
 
 export function namespaceObject(project: string, region: string): ClusterObject {
-  return { kind: 'namespace', namespace: { clusterId: cloudRunClusterId(project, region), name: project, labels: {}, enforcement: false } };
+  return {
+    kind: 'namespace',
+    namespace: {
+      clusterId: cloudRunClusterId(project, region),
+      name: project,
+      labels: {},
+      enforcement: false,
+    },
+  };
 }
 
 export function clusterKey(project: string, region: string): string {
@@ -147,21 +162,61 @@ function workload(
   return { kind: 'workload', workload: w };
 }
 
-export function serviceToObject(project: string, region: string, s: IService, resolve: ImageResolver): ClusterObject {
+export function serviceToObject(
+  project: string,
+  region: string,
+  s: IService,
+  resolve: ImageResolver,
+): ClusterObject {
   const name = s.name ?? '';
   const status = s.reconciling ? 'Reconciling' : (conditionState(s.terminalCondition) ?? 'Pending');
-  return workload(project, region, name, 'Deployment', 'run.googleapis.com/Service', s.labels, containersOf(s.template?.containers, resolve), [], status);
+  return workload(
+    project,
+    region,
+    name,
+    'Deployment',
+    'run.googleapis.com/Service',
+    s.labels,
+    containersOf(s.template?.containers, resolve),
+    [],
+    status,
+  );
 }
 
-export function revisionToObject(project: string, region: string, r: IRevision, resolve: ImageResolver): ClusterObject {
+export function revisionToObject(
+  project: string,
+  region: string,
+  r: IRevision,
+  resolve: ImageResolver,
+): ClusterObject {
   const name = r.name ?? '';
   const serviceFull = name.replace(/\/revisions\/[^/]+$/, '');
   const owner: OwnerRef = { kind: 'Deployment', name: shortName(serviceFull), uid: workloadUid(serviceFull) };
-  return workload(project, region, name, 'ReplicaSet', 'run.googleapis.com/Revision', r.labels, containersOf(r.containers, resolve), [owner], readyOf(r.conditions) ?? 'Pending');
+  return workload(
+    project,
+    region,
+    name,
+    'ReplicaSet',
+    'run.googleapis.com/Revision',
+    r.labels,
+    containersOf(r.containers, resolve),
+    [owner],
+    readyOf(r.conditions) ?? 'Pending',
+  );
 }
 
 export function jobToObject(project: string, region: string, j: IJob, resolve: ImageResolver): ClusterObject {
-  return workload(project, region, j.name ?? '', 'Job', 'run.googleapis.com/Job', j.labels, containersOf(j.template?.template?.containers, resolve), [], readyOf(j.conditions) ?? conditionState(j.terminalCondition));
+  return workload(
+    project,
+    region,
+    j.name ?? '',
+    'Job',
+    'run.googleapis.com/Job',
+    j.labels,
+    containersOf(j.template?.template?.containers, resolve),
+    [],
+    readyOf(j.conditions) ?? conditionState(j.terminalCondition),
+  );
 }
 
 export function executionStatus(e: IExecution): string {
@@ -177,16 +232,46 @@ export function isCurrentExecution(e: IExecution, nowMs: number): boolean {
   return done === undefined || nowMs - done <= RECENT_EXECUTION_WINDOW_MS;
 }
 
-export function executionToObject(project: string, region: string, e: IExecution, resolve: ImageResolver): ClusterObject {
+export function executionToObject(
+  project: string,
+  region: string,
+  e: IExecution,
+  resolve: ImageResolver,
+): ClusterObject {
   const name = e.name ?? '';
   const jobFull = name.replace(/\/executions\/[^/]+$/, '');
   const owner: OwnerRef = { kind: 'Job', name: shortName(jobFull), uid: workloadUid(jobFull) };
-  return workload(project, region, name, 'Pod', 'run.googleapis.com/Execution', e.labels, containersOf(e.template?.containers, resolve), [owner], executionStatus(e));
+  return workload(
+    project,
+    region,
+    name,
+    'Pod',
+    'run.googleapis.com/Execution',
+    e.labels,
+    containersOf(e.template?.containers, resolve),
+    [owner],
+    executionStatus(e),
+  );
 }
 
-export function workerPoolToObject(project: string, region: string, w: IWorkerPool, resolve: ImageResolver): ClusterObject {
+export function workerPoolToObject(
+  project: string,
+  region: string,
+  w: IWorkerPool,
+  resolve: ImageResolver,
+): ClusterObject {
   const status = w.reconciling ? 'Reconciling' : (conditionState(w.terminalCondition) ?? 'Pending');
-  return workload(project, region, w.name ?? '', 'Deployment', 'run.googleapis.com/WorkerPool', w.labels, containersOf(w.template?.containers, resolve), [], status);
+  return workload(
+    project,
+    region,
+    w.name ?? '',
+    'Deployment',
+    'run.googleapis.com/WorkerPool',
+    w.labels,
+    containersOf(w.template?.containers, resolve),
+    [],
+    status,
+  );
 }
 
 /** Short names of a service's revisions that serve traffic (percent > 0 or tagged), plus the latest created. */

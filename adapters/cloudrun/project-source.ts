@@ -97,7 +97,12 @@ function encodeState(s: PageState): string {
 function decodeState(token: string): PageState {
   try {
     const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageState>;
-    if (typeof v.l === 'string' && typeof v.r === 'number' && typeof v.s === 'number' && typeof v.t === 'string') {
+    if (
+      typeof v.l === 'string' &&
+      typeof v.r === 'number' &&
+      typeof v.s === 'number' &&
+      typeof v.t === 'string'
+    ) {
       return { l: v.l, r: v.r, s: v.s, t: v.t };
     }
   } catch {
@@ -180,7 +185,10 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   // ------------------------------------------------------------------ normalization
 
   private fixedObjects(region: string): ClusterObject[] {
-    const c = clusterObject(this.project, region, { tenant: this.o.deps.tenant, agentVersion: this.o.deps.agentVersion });
+    const c = clusterObject(this.project, region, {
+      tenant: this.o.deps.tenant,
+      agentVersion: this.o.deps.agentVersion,
+    });
     const n = namespaceObject(this.project, region);
     this.remember(clusterKey(this.project, region), { kind: 'cluster', project: this.project, region });
     this.remember(namespaceKey(this.project, region), { kind: 'namespace', project: this.project, region });
@@ -189,17 +197,30 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
 
   private noDigestSource(full: string, what: string) {
     return (reference: string): ContainerImage => {
-      const img = toContainerImage(reference, undefined, 'not-reported-by-provider', `Cloud Run reports no image digest for ${what}`);
+      const img = toContainerImage(
+        reference,
+        undefined,
+        'not-reported-by-provider',
+        `Cloud Run reports no image digest for ${what}`,
+      );
       if (img.unresolved) this.o.digests.countUnresolved(full, img.unresolved.reason);
       return img;
     };
   }
 
-  private async revisionDigests(revFull: string | null | undefined, containers: IContainer[] | null | undefined): Promise<DigestState | undefined> {
+  private async revisionDigests(
+    revFull: string | null | undefined,
+    containers: IContainer[] | null | undefined,
+  ): Promise<DigestState | undefined> {
     if (!revFull || !needsDigest(containers)) return undefined;
     const ref = parseResourceName(revFull);
     if (ref?.kind !== 'revision') return undefined;
-    return this.o.digests.ensure({ project: ref.project, region: ref.region, service: ref.service, revision: ref.name });
+    return this.o.digests.ensure({
+      project: ref.project,
+      region: ref.region,
+      service: ref.service,
+      revision: ref.name,
+    });
   }
 
   private async normalizeService(region: string, s: IService): Promise<ClusterObject> {
@@ -222,13 +243,19 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
 
   private async normalizeRevision(region: string, r: IRevision): Promise<ClusterObject> {
     const state = await this.revisionDigests(r.name, r.containers);
-    const obj = revisionToObject(this.project, region, r, (reference, containerName) => this.o.digests.imageOf(reference, containerName, state));
+    const obj = revisionToObject(this.project, region, r, (reference, containerName) =>
+      this.o.digests.imageOf(reference, containerName, state),
+    );
     const order = timestampMs(r.updateTime) ?? timestampMs(r.createTime);
     if (order !== undefined) this.orders.set(obj, order);
     const ref = parseResourceName(r.name ?? '');
     if (ref) {
       this.remember(objectKey(obj), ref);
-      if (ref.kind === 'revision') this.addChild(resourceName({ kind: 'service', project: ref.project, region: ref.region, name: ref.service }), objectKey(obj));
+      if (ref.kind === 'revision')
+        this.addChild(
+          resourceName({ kind: 'service', project: ref.project, region: ref.region, name: ref.service }),
+          objectKey(obj),
+        );
     }
     return obj;
   }
@@ -237,34 +264,63 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     const obj = jobToObject(this.project, region, j, this.noDigestSource(j.name ?? '', 'jobs'));
     const order = toNumber(j.generation);
     if (order !== undefined) this.orders.set(obj, order);
-    this.remember(objectKey(obj), { kind: 'job', project: this.project, region, name: shortName(j.name ?? '') });
+    this.remember(objectKey(obj), {
+      kind: 'job',
+      project: this.project,
+      region,
+      name: shortName(j.name ?? ''),
+    });
     return obj;
   }
 
   private normalizeExecution(region: string, e: IExecution): ClusterObject {
-    const obj = executionToObject(this.project, region, e, this.noDigestSource(e.name ?? '', 'job executions'));
+    const obj = executionToObject(
+      this.project,
+      region,
+      e,
+      this.noDigestSource(e.name ?? '', 'job executions'),
+    );
     const order = timestampMs(e.updateTime) ?? timestampMs(e.createTime);
     if (order !== undefined) this.orders.set(obj, order);
     const ref = parseResourceName(e.name ?? '');
     if (ref) {
       this.remember(objectKey(obj), ref);
-      if (ref.kind === 'execution') this.addChild(resourceName({ kind: 'job', project: ref.project, region: ref.region, name: ref.job }), objectKey(obj));
+      if (ref.kind === 'execution')
+        this.addChild(
+          resourceName({ kind: 'job', project: ref.project, region: ref.region, name: ref.job }),
+          objectKey(obj),
+        );
     }
     return obj;
   }
 
   private normalizeWorkerPool(region: string, w: IWorkerPool): ClusterObject {
-    const obj = workerPoolToObject(this.project, region, w, this.noDigestSource(w.name ?? '', 'worker pools'));
+    const obj = workerPoolToObject(
+      this.project,
+      region,
+      w,
+      this.noDigestSource(w.name ?? '', 'worker pools'),
+    );
     const order = toNumber(w.generation);
     if (order !== undefined) this.orders.set(obj, order);
-    this.remember(objectKey(obj), { kind: 'workerPool', project: this.project, region, name: shortName(w.name ?? '') });
+    this.remember(objectKey(obj), {
+      kind: 'workerPool',
+      project: this.project,
+      region,
+      name: shortName(w.name ?? ''),
+    });
     return obj;
   }
 
   private isServing(revFull: string): boolean {
     const ref = parseResourceName(revFull);
     if (ref?.kind !== 'revision') return false;
-    const svc = resourceName({ kind: 'service', project: ref.project, region: ref.region, name: ref.service });
+    const svc = resourceName({
+      kind: 'service',
+      project: ref.project,
+      region: ref.region,
+      name: ref.service,
+    });
     return this.serving.get(svc)?.has(ref.name) ?? false;
   }
 
@@ -297,7 +353,12 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     return page;
   }
 
-  private async listStep(step: Step, region: string, token: string, listId: string): Promise<{ items: ClusterObject[]; next: string }> {
+  private async listStep(
+    step: Step,
+    region: string,
+    token: string,
+    listId: string,
+  ): Promise<{ items: ClusterObject[]; next: string }> {
     const l = this.o.lister;
     switch (step) {
       case 'cluster':
@@ -316,7 +377,8 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       case 'revisions': {
         const p = await l.revisions(this.project, region, token);
         const items: ClusterObject[] = [];
-        for (const r of p.items) if (this.isServing(r.name ?? '')) items.push(await this.normalizeRevision(region, r));
+        for (const r of p.items)
+          if (this.isServing(r.name ?? '')) items.push(await this.normalizeRevision(region, r));
         return { items, next: p.next };
       }
       case 'jobs': {
@@ -326,7 +388,12 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       case 'executions': {
         const p = await l.executions(this.project, region, token);
         const now = this.o.deps.scheduler.now();
-        return { items: p.items.filter((e) => isCurrentExecution(e, now)).map((e) => this.normalizeExecution(region, e)), next: p.next };
+        return {
+          items: p.items
+            .filter((e) => isCurrentExecution(e, now))
+            .map((e) => this.normalizeExecution(region, e)),
+          next: p.next,
+        };
       }
       case 'workerPools': {
         const p = await l.workerPools(this.project, region, token);
@@ -358,7 +425,9 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
         return this.normalizeService(region, s);
       }
       case 'revision': {
-        const s = await l.getService(resourceName({ kind: 'service', project: ref.project, region, name: ref.service }));
+        const s = await l.getService(
+          resourceName({ kind: 'service', project: ref.project, region, name: ref.service }),
+        );
         if (!s) return undefined;
         this.serving.set(s.name ?? '', servingRevisions(s));
         if (!this.isServing(resourceName(ref))) return undefined;
@@ -371,7 +440,9 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       }
       case 'execution': {
         const e = await l.getExecution(resourceName(ref));
-        return e && isCurrentExecution(e, this.o.deps.scheduler.now()) ? this.normalizeExecution(region, e) : undefined;
+        return e && isCurrentExecution(e, this.o.deps.scheduler.now())
+          ? this.normalizeExecution(region, e)
+          : undefined;
       }
       case 'workerPool': {
         const w = await l.getWorkerPool(resourceName(ref));
@@ -397,7 +468,9 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   // ------------------------------------------------------------------ hints
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
-    const audit$ = this.o.feed.items(fromCursor).pipe(concatMap((item) => from(this.hintsFor(item)).pipe(mergeMap((hs) => from(hs)))));
+    const audit$ = this.o.feed
+      .items(fromCursor)
+      .pipe(concatMap((item) => from(this.hintsFor(item)).pipe(mergeMap((hs) => from(hs)))));
     const digest$ = this.o.digests.resolved$.pipe(
       filter((full) => parseResourceName(full)?.project === this.project),
       mergeMap((full) => from(this.digestHints(full)).pipe(mergeMap((hs) => from(hs)))),
@@ -412,7 +485,10 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     if (!regions.includes(ref.region)) return [];
     return [
       { type: 'changed', key: this.keyOfRef(ref) },
-      { type: 'changed', key: this.keyOfRef({ kind: 'service', project: ref.project, region: ref.region, name: ref.service }) },
+      {
+        type: 'changed',
+        key: this.keyOfRef({ kind: 'service', project: ref.project, region: ref.region, name: ref.service }),
+      },
     ];
   }
 
@@ -422,7 +498,10 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     const m = auditEntryToHints(item.entry);
     this.o.deps.metrics.auditEntries.inc({ provider: PROVIDER, outcome: m.outcome });
     if (m.outcome !== 'mapped') {
-      this.o.deps.logger.debug({ source: this.id, outcome: m.outcome, reason: m.reason }, 'audit entry skipped');
+      this.o.deps.logger.debug(
+        { source: this.id, outcome: m.outcome, reason: m.reason },
+        'audit entry skipped',
+      );
     }
     const d = m.revisionDigests;
     if (d && d.project === this.project) this.o.digests.record(d, d.containers);
@@ -472,13 +551,24 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
         const out: Hint<ClusterObject>[] = [this.changed(key, cursor, state)];
         const current = new Set<string>();
         for (const rev of this.serving.get(full) ?? []) {
-          const revRef: RunResourceRef = { kind: 'revision', project: t.project, region: t.region, service: t.name, name: rev };
+          const revRef: RunResourceRef = {
+            kind: 'revision',
+            project: t.project,
+            region: t.region,
+            service: t.name,
+            name: rev,
+          };
           const revKey = this.keyOfRef(revRef);
           current.add(revKey);
           const r = await this.o.lister.getRevision(resourceName(revRef));
-          out.push(r ? this.changed(revKey, cursor, await this.normalizeRevision(t.region, r)) : { type: 'deleted', key: revKey, cursor });
+          out.push(
+            r
+              ? this.changed(revKey, cursor, await this.normalizeRevision(t.region, r))
+              : { type: 'deleted', key: revKey, cursor },
+          );
         }
-        for (const k of this.children.get(full) ?? []) if (!current.has(k)) out.push({ type: 'deleted', key: k, cursor });
+        for (const k of this.children.get(full) ?? [])
+          if (!current.has(k)) out.push({ type: 'deleted', key: k, cursor });
         this.children.set(full, current);
         return out;
       }
@@ -486,12 +576,15 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
         const j = await this.o.lister.getJob(full);
         if (!j) return this.goneWithChildren(key, full, cursor);
         const out: Hint<ClusterObject>[] = [this.changed(key, cursor, this.normalizeJob(t.region, j))];
-        const execs = await this.o.lister.all((tok) => this.o.lister.executions(t.project, t.region, tok, t.name));
+        const execs = await this.o.lister.all((tok) =>
+          this.o.lister.executions(t.project, t.region, tok, t.name),
+        );
         const now = this.o.deps.scheduler.now();
-        for (const e of execs) if (isCurrentExecution(e, now)) {
-          const obj = this.normalizeExecution(t.region, e);
-          out.push(this.changed(objectKey(obj), cursor, obj));
-        }
+        for (const e of execs)
+          if (isCurrentExecution(e, now)) {
+            const obj = this.normalizeExecution(t.region, e);
+            out.push(this.changed(objectKey(obj), cursor, obj));
+          }
         return out;
       }
     } catch (err) {
@@ -517,16 +610,28 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       for (const s of await l.all((t) => l.services(this.project, region, t))) {
         const name = s.name ?? '';
         const ref: RunResourceRef = { kind: 'service', project: this.project, region, name: shortName(name) };
-        out.set(this.keyOfRef(ref), `${s.etag ?? ''}|${String(s.generation ?? '')}|${this.digestToken(s.latestCreatedRevision)}`);
+        out.set(
+          this.keyOfRef(ref),
+          `${s.etag ?? ''}|${String(s.generation ?? '')}|${this.digestToken(s.latestCreatedRevision)}`,
+        );
         const serving = servingRevisions(s);
         this.serving.set(name, serving);
         for (const rev of serving) {
-          const revRef: RunResourceRef = { kind: 'revision', project: this.project, region, service: ref.name, name: rev };
+          const revRef: RunResourceRef = {
+            kind: 'revision',
+            project: this.project,
+            region,
+            service: ref.name,
+            name: rev,
+          };
           out.set(this.keyOfRef(revRef), this.digestToken(resourceName(revRef)));
         }
       }
       for (const j of await l.all((t) => l.jobs(this.project, region, t))) {
-        out.set(this.keyOfRef({ kind: 'job', project: this.project, region, name: shortName(j.name ?? '') }), `${j.etag ?? ''}|${String(j.generation ?? '')}`);
+        out.set(
+          this.keyOfRef({ kind: 'job', project: this.project, region, name: shortName(j.name ?? '') }),
+          `${j.etag ?? ''}|${String(j.generation ?? '')}`,
+        );
       }
       for (const e of await l.all((t) => l.executions(this.project, region, t))) {
         const ref = parseResourceName(e.name ?? '');
@@ -534,7 +639,10 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
         out.set(this.keyOfRef(ref), `${e.etag ?? ''}|${String(timestampMs(e.updateTime) ?? '')}`);
       }
       for (const w of await l.all((t) => l.workerPools(this.project, region, t))) {
-        out.set(this.keyOfRef({ kind: 'workerPool', project: this.project, region, name: shortName(w.name ?? '') }), `${w.etag ?? ''}|${String(w.generation ?? '')}`);
+        out.set(
+          this.keyOfRef({ kind: 'workerPool', project: this.project, region, name: shortName(w.name ?? '') }),
+          `${w.etag ?? ''}|${String(w.generation ?? '')}`,
+        );
       }
       this.activity(region);
     }

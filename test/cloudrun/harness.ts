@@ -42,7 +42,12 @@ export interface HarnessOptions {
   budget?: Record<string, BucketLimit>;
 }
 
-export function configFor(emu: CloudRunEmulator, projects: string[], regions: CloudRunConfig['regions'], extra: Partial<CloudRunConfig> = {}): CloudRunConfig {
+export function configFor(
+  emu: CloudRunEmulator,
+  projects: string[],
+  regions: CloudRunConfig['regions'],
+  extra: Partial<CloudRunConfig> = {},
+): CloudRunConfig {
   return {
     projects,
     regions,
@@ -100,7 +105,9 @@ export async function sourceFor(h: Harness, project: string): Promise<WatchSourc
   return s;
 }
 
-export async function listAll(source: WatchSource<ClusterObject>): Promise<{ items: ClusterObject[]; pages: number; cursor?: string }> {
+export async function listAll(
+  source: WatchSource<ClusterObject>,
+): Promise<{ items: ClusterObject[]; pages: number; cursor?: string }> {
   const items: ClusterObject[] = [];
   let token: string | undefined;
   let pages = 0;
@@ -128,7 +135,11 @@ export interface HintLog {
   errors: unknown[];
   sub: Subscription;
   /** Waits until a hint matching `pred` arrived and returns it. */
-  waitFor(pred: (h: Hint<ClusterObject>) => boolean, what?: string, timeoutMs?: number): Promise<Hint<ClusterObject>>;
+  waitFor(
+    pred: (h: Hint<ClusterObject>) => boolean,
+    what?: string,
+    timeoutMs?: number,
+  ): Promise<Hint<ClusterObject>>;
   /** Waits for the bookmark that follows catch-up. */
   ready(): Promise<void>;
 }
@@ -136,12 +147,17 @@ export interface HintLog {
 export function collectHints(source: WatchSource<ClusterObject>, fromCursor?: string): HintLog {
   const hints: Hint<ClusterObject>[] = [];
   const errors: unknown[] = [];
-  const sub = source.hints(fromCursor).subscribe({ next: (h) => hints.push(h), error: (e: unknown) => errors.push(e) });
+  const sub = source
+    .hints(fromCursor)
+    .subscribe({ next: (h) => hints.push(h), error: (e: unknown) => errors.push(e) });
   const waitFor = (pred: (h: Hint<ClusterObject>) => boolean, what = 'hint', timeoutMs = 10_000) =>
     vi.waitFor(
       () => {
         const h = hints.find(pred);
-        if (!h) throw new Error(`no ${what} yet; got ${hints.map((x) => x.type).join(',')}; errors ${errors.map(String).join(',')}`);
+        if (!h)
+          throw new Error(
+            `no ${what} yet; got ${hints.map((x) => x.type).join(',')}; errors ${errors.map(String).join(',')}`,
+          );
         return h;
       },
       { timeout: timeoutMs, interval: 10 },
@@ -164,7 +180,11 @@ export function changedState(h: Hint<ClusterObject>, nativeKind: string, name: s
   return w.nativeKind === nativeKind && w.name === name ? w : undefined;
 }
 
-export async function metricValue(metrics: CoreMetrics, name: string, labels: Record<string, string>): Promise<number> {
+export async function metricValue(
+  metrics: CoreMetrics,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
   const m = await metrics.registry.getSingleMetric(name)?.get();
   let total = 0;
   for (const v of m?.values ?? []) {

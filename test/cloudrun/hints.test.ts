@@ -32,22 +32,44 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
   it('deploy: a changed hint with the service, its image and the resolved digest; get agrees', async () => {
     const image = 'us-docker.pkg.dev/proj-alpha/app/web:1.0';
     const { revisionShort } = h.emu.fleet.deployService(P, R, 'web', image);
-    const svc = await log.waitFor((x) => changedState(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image), 'web with digest');
+    const svc = await log.waitFor(
+      (x) => changedState(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image),
+      'web with digest',
+    );
     expect(svc.type === 'changed' && svc.key).toBe(svcKey('web'));
-    const rev = await log.waitFor((x) => changedState(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image), 'revision');
-    expect(rev.type === 'changed' && rev.state?.kind === 'workload' && rev.state.workload.owners[0]?.name).toBe('web');
+    const rev = await log.waitFor(
+      (x) => changedState(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image),
+      'revision',
+    );
+    expect(
+      rev.type === 'changed' && rev.state?.kind === 'workload' && rev.state.workload.owners[0]?.name,
+    ).toBe('web');
     const got = await source.get(svcKey('web'));
-    expect(got?.kind === 'workload' && got.workload.containers[0]?.image).toMatchObject({ reference: image, digest: digestOf(image) });
-    expect(h.activity.some((a) => a.clusterId === (got?.kind === 'workload' ? got.workload.clusterId : ''))).toBe(true);
+    expect(got?.kind === 'workload' && got.workload.containers[0]?.image).toMatchObject({
+      reference: image,
+      digest: digestOf(image),
+    });
+    expect(
+      h.activity.some((a) => a.clusterId === (got?.kind === 'workload' ? got.workload.clusterId : '')),
+    ).toBe(true);
   });
 
   it('roll: the new image and digest arrive; the replaced revision is reported deleted', async () => {
     const first = [...h.emu.fleet.revisions.keys()].find((k) => k.includes('/services/web/')) ?? '';
     const image = 'us-docker.pkg.dev/proj-alpha/app/web:2.0';
     const { revisionShort } = h.emu.fleet.rollService(P, R, 'web', image);
-    await log.waitFor((x) => changedState(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image), 'rolled web');
-    await log.waitFor((x) => changedState(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image), 'new revision');
-    await log.waitFor((x) => x.type === 'deleted' && x.key === workloadKey(P, R, first), 'old revision deleted');
+    await log.waitFor(
+      (x) => changedState(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image),
+      'rolled web',
+    );
+    await log.waitFor(
+      (x) => changedState(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image),
+      'new revision',
+    );
+    await log.waitFor(
+      (x) => x.type === 'deleted' && x.key === workloadKey(P, R, first),
+      'old revision deleted',
+    );
     expect(await source.get(workloadKey(P, R, first))).toBeUndefined();
   });
 
@@ -55,37 +77,64 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
     const revs = [...h.emu.fleet.revisions.entries()].filter(([k]) => k.includes('/services/web/'));
     const [oldName, oldRec] = revs[0] ?? ['', undefined];
     const before = log.hints.length;
-    h.emu.fleet.splitTraffic(P, R, 'web', revs.map(([, r]) => ({ revision: r.short, percent: 50 })));
-    const back = await log.waitFor((x) => log.hints.indexOf(x) >= before && changedState(x, REV, oldRec?.short ?? '') !== undefined, 'old revision back');
+    h.emu.fleet.splitTraffic(
+      P,
+      R,
+      'web',
+      revs.map(([, r]) => ({ revision: r.short, percent: 50 })),
+    );
+    const back = await log.waitFor(
+      (x) => log.hints.indexOf(x) >= before && changedState(x, REV, oldRec?.short ?? '') !== undefined,
+      'old revision back',
+    );
     expect(back.type === 'changed' && back.key).toBe(workloadKey(P, R, oldName));
     expect(changedState(back, REV, oldRec?.short ?? '')?.containers[0]?.image.digest).toBe(oldRec?.digest);
   });
 
   it('delete: the service and its revisions are reported deleted and get finds nothing', async () => {
-    const revKeys = [...h.emu.fleet.revisions.keys()].filter((k) => k.includes('/services/web/')).map((k) => workloadKey(P, R, k));
+    const revKeys = [...h.emu.fleet.revisions.keys()]
+      .filter((k) => k.includes('/services/web/'))
+      .map((k) => workloadKey(P, R, k));
     h.emu.fleet.deleteService(P, R, 'web');
     await log.waitFor((x) => x.type === 'deleted' && x.key === svcKey('web'), 'service deleted');
-    for (const k of revKeys) await log.waitFor((x) => x.type === 'deleted' && x.key === k, 'revision deleted');
+    for (const k of revKeys)
+      await log.waitFor((x) => x.type === 'deleted' && x.key === k, 'revision deleted');
     expect(await source.get(svcKey('web'))).toBeUndefined();
   });
 
   it('v1 method names (ReplaceService via the Knative API) map the same way', async () => {
     const image = 'gcr.io/proj-alpha/legacy:7';
     h.emu.fleet.deployService(P, 'europe-west1', 'legacy', image, { api: 'v1' });
-    const hint = await log.waitFor((x) => changedState(x, SVC, 'legacy')?.containers[0]?.image.digest === digestOf(image), 'legacy');
+    const hint = await log.waitFor(
+      (x) => changedState(x, SVC, 'legacy')?.containers[0]?.image.digest === digestOf(image),
+      'legacy',
+    );
     expect(changedState(hint, SVC, 'legacy')?.clusterId).toBe(cloudRunClusterId(P, 'europe-west1'));
   });
 
   it('job create and run: the job, then the running execution as a Pod owned by it', async () => {
     const image = 'europe-docker.pkg.dev/proj-alpha/jobs/etl:3';
     h.emu.fleet.createJob(P, R, 'etl', image);
-    const job = await log.waitFor((x) => changedState(x, 'run.googleapis.com/Job', 'etl') !== undefined, 'job');
+    const job = await log.waitFor(
+      (x) => changedState(x, 'run.googleapis.com/Job', 'etl') !== undefined,
+      'job',
+    );
     const jobW = changedState(job, 'run.googleapis.com/Job', 'etl');
-    expect(jobW?.containers[0]?.image).toMatchObject({ reference: image, unresolved: { reason: 'not-reported-by-provider' } });
+    expect(jobW?.containers[0]?.image).toMatchObject({
+      reference: image,
+      unresolved: { reason: 'not-reported-by-provider' },
+    });
     const { executionShort } = h.emu.fleet.runJob(P, R, 'etl');
-    const pod = await log.waitFor((x) => changedState(x, 'run.googleapis.com/Execution', executionShort) !== undefined, 'execution');
+    const pod = await log.waitFor(
+      (x) => changedState(x, 'run.googleapis.com/Execution', executionShort) !== undefined,
+      'execution',
+    );
     const podW = changedState(pod, 'run.googleapis.com/Execution', executionShort);
-    expect(podW).toMatchObject({ kind: 'Pod', status: 'RUNNING', owners: [{ kind: 'Job', name: 'etl', uid: jobW?.uid }] });
+    expect(podW).toMatchObject({
+      kind: 'Pod',
+      status: 'RUNNING',
+      owners: [{ kind: 'Job', name: 'etl', uid: jobW?.uid }],
+    });
   });
 
   it('worker pool create: a changed hint whose get is the pool', async () => {
@@ -93,11 +142,17 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
     const key = workloadKey(P, R, `projects/${P}/locations/${R}/workerPools/consumers`);
     await log.waitFor((x) => x.type === 'changed' && x.key === key, 'pool hint');
     const got = await source.get(key);
-    expect(got?.kind === 'workload' && got.workload).toMatchObject({ kind: 'Deployment', nativeKind: 'run.googleapis.com/WorkerPool', name: 'consumers' });
+    expect(got?.kind === 'workload' && got.workload).toMatchObject({
+      kind: 'Deployment',
+      nativeKind: 'run.googleapis.com/WorkerPool',
+      name: 'consumers',
+    });
   });
 
   it('hint cursors never go back, and no error reached the stream', () => {
-    const cursors = log.hints.flatMap((x) => (x.type === 'bookmark' ? [x.cursor] : x.type !== 'gap' && x.cursor ? [x.cursor] : []));
+    const cursors = log.hints.flatMap((x) =>
+      x.type === 'bookmark' ? [x.cursor] : x.type !== 'gap' && x.cursor ? [x.cursor] : [],
+    );
     expect(cursors.length).toBeGreaterThan(5);
     expect([...cursors].sort()).toEqual(cursors);
     expect(log.errors).toEqual([]);

@@ -40,17 +40,39 @@ function populate(): void {
       for (let i = 0; i < 6; i += 1) {
         n += 1;
         const name = `svc-${i}`;
-        f.deployService(project, region, name, `us-docker.pkg.dev/${project}/app/${name}:v1`, { silent: true, labels: { team: `t${n % 3}` } });
-        if (i % 2 === 0) f.rollService(project, region, name, `us-docker.pkg.dev/${project}/app/${name}:v2`, { silent: true });
+        f.deployService(project, region, name, `us-docker.pkg.dev/${project}/app/${name}:v1`, {
+          silent: true,
+          labels: { team: `t${n % 3}` },
+        });
+        if (i % 2 === 0)
+          f.rollService(project, region, name, `us-docker.pkg.dev/${project}/app/${name}:v2`, {
+            silent: true,
+          });
       }
-      const split = f.rollService(project, region, 'svc-1', `us-docker.pkg.dev/${project}/app/svc-1:v3`, { silent: true });
-      const revs = [...f.revisions.keys()].filter((k) => k.startsWith(`projects/${project}/locations/${region}/services/svc-1/`));
+      const split = f.rollService(project, region, 'svc-1', `us-docker.pkg.dev/${project}/app/svc-1:v3`, {
+        silent: true,
+      });
+      const revs = [...f.revisions.keys()].filter((k) =>
+        k.startsWith(`projects/${project}/locations/${region}/services/svc-1/`),
+      );
       const first = revs.find((k) => k !== split.revision) ?? '';
-      f.splitTraffic(project, region, 'svc-1', [
-        { revision: first.split('/').pop() ?? '', percent: 40 },
-        { revision: split.revisionShort, percent: 60 },
-      ], { silent: true });
-      f.createJob(project, region, 'nightly', `europe-docker.pkg.dev/${project}/jobs/nightly@${digestOf('pinned')}`, { silent: true });
+      f.splitTraffic(
+        project,
+        region,
+        'svc-1',
+        [
+          { revision: first.split('/').pop() ?? '', percent: 40 },
+          { revision: split.revisionShort, percent: 60 },
+        ],
+        { silent: true },
+      );
+      f.createJob(
+        project,
+        region,
+        'nightly',
+        `europe-docker.pkg.dev/${project}/jobs/nightly@${digestOf('pinned')}`,
+        { silent: true },
+      );
       const done = f.runJob(project, region, 'nightly', { silent: true });
       f.completeExecution(done.execution, 'SUCCEEDED');
       f.runJob(project, region, 'nightly', { silent: true });
@@ -60,7 +82,11 @@ function populate(): void {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ emulator: { maxPageSize: PAGE, projects: FLEET }, projects: Object.keys(FLEET), regions: 'all' });
+  h = await startHarness({
+    emulator: { maxPageSize: PAGE, projects: FLEET },
+    projects: Object.keys(FLEET),
+    regions: 'all',
+  });
   populate();
 });
 afterAll(async () => h.close());
@@ -72,7 +98,13 @@ function expectedPages(project: string): number {
     const loc = `projects/${project}/locations/${region}/`;
     const count = (keys: Iterable<string>) => [...keys].filter((k) => k.startsWith(loc)).length;
     const p = (n: number) => Math.max(1, Math.ceil(n / PAGE));
-    pages += 1 + p(count(f.services.keys())) + p(count(f.revisions.keys())) + p(count(f.jobs.keys())) + p(count(f.executions.keys())) + p(count(f.workerPools.keys()));
+    pages +=
+      1 +
+      p(count(f.services.keys())) +
+      p(count(f.revisions.keys())) +
+      p(count(f.jobs.keys())) +
+      p(count(f.executions.keys())) +
+      p(count(f.workerPools.keys()));
   }
   return pages;
 }
@@ -89,17 +121,27 @@ describe('initial list through the real SDK clients', () => {
       const r = listed.get(project);
       expect(r?.pages).toBe(expectedPages(project));
       const clusters = (r?.items ?? []).flatMap((o) => (o.kind === 'cluster' ? [o.cluster] : []));
-      expect(clusters.map((c) => c.remoteId).sort()).toEqual(regions.map((x) => `projects/${project}/locations/${x}`));
+      expect(clusters.map((c) => c.remoteId).sort()).toEqual(
+        regions.map((x) => `projects/${project}/locations/${x}`),
+      );
       for (const c of clusters) {
         expect(c.id).toBe(cloudRunClusterId(project, c.region));
-        expect(c).toMatchObject({ provider: 'CLOUD_RUN', account: project, group: 'group-1', issuer: 'https://issuer.example', agentVersion: '0.1.0-test' });
+        expect(c).toMatchObject({
+          provider: 'CLOUD_RUN',
+          account: project,
+          group: 'group-1',
+          issuer: 'https://issuer.example',
+          agentVersion: '0.1.0-test',
+        });
       }
       const namespaces = (r?.items ?? []).flatMap((o) => (o.kind === 'namespace' ? [o.namespace] : []));
       expect(namespaces).toHaveLength(regions.length);
       expect(new Set(namespaces.map((n) => n.name))).toEqual(new Set([project]));
       expect(r?.cursor).toMatch(/^v1\|/);
     }
-    expect(h.emu.calls.count('google.cloud.location.Locations/ListLocations')).toBe(Object.keys(FLEET).length);
+    expect(h.emu.calls.count('google.cloud.location.Locations/ListLocations')).toBe(
+      Object.keys(FLEET).length,
+    );
   });
 
   it('maps every service, serving revision, job, current execution and worker pool with digests', () => {
@@ -113,15 +155,23 @@ describe('initial list through the real SDK clients', () => {
         const cid = cloudRunClusterId(project, region);
         const inRegion = ws.filter((w) => w.clusterId === cid);
         const services = [...f.services.values()].filter((s) => s.project === project && s.region === region);
-        expect(inRegion.filter((w) => w.nativeKind === 'run.googleapis.com/Service')).toHaveLength(services.length);
+        expect(inRegion.filter((w) => w.nativeKind === 'run.googleapis.com/Service')).toHaveLength(
+          services.length,
+        );
         for (const s of services) {
           const w = inRegion.find((x) => x.nativeKind === 'run.googleapis.com/Service' && x.name === s.short);
-          const image = ((s.wire['template'] as { containers: Array<{ image: string }> }).containers[0] as { image: string }).image;
+          const image = (
+            (s.wire['template'] as { containers: Array<{ image: string }> }).containers[0] as {
+              image: string;
+            }
+          ).image;
           expect(w?.kind).toBe('Deployment');
           expect(w?.containers[0]?.image).toMatchObject({ reference: image, digest: digestOf(image) });
           expect(w?.labels['team']).toMatch(/^t[0-2]$/);
           // Serving revisions: traffic > 0 or latest created; a rolled service's old revision is gone.
-          const traffic = (s.wire['traffic_statuses'] as Array<{ revision: string; percent: number }>).filter((t) => t.percent > 0).map((t) => t.revision);
+          const traffic = (s.wire['traffic_statuses'] as Array<{ revision: string; percent: number }>)
+            .filter((t) => t.percent > 0)
+            .map((t) => t.revision);
           const latest = String(s.wire['latest_created_revision']).split('/').pop() ?? '';
           const expected = new Set([...traffic, latest]);
           const revs = inRegion.filter((x) => x.kind === 'ReplicaSet' && x.owners[0]?.name === s.short);
@@ -139,7 +189,9 @@ describe('initial list through the real SDK clients', () => {
         expect(pods.every((p) => p.owners[0]?.uid === job?.uid)).toBe(true);
         const pool = inRegion.find((w) => w.nativeKind === 'run.googleapis.com/WorkerPool');
         expect(pool?.kind).toBe('Deployment');
-        expect(pool?.containers[0]?.image).toMatchObject({ unresolved: { reason: 'not-reported-by-provider' } });
+        expect(pool?.containers[0]?.image).toMatchObject({
+          unresolved: { reason: 'not-reported-by-provider' },
+        });
         expect(pool?.containers[0]?.image.digest).toBeUndefined();
       }
     }
@@ -148,7 +200,9 @@ describe('initial list through the real SDK clients', () => {
   it('orders by generation and gets each listed object back unchanged', async () => {
     const source = await sourceFor(h, 'proj-alpha');
     const items = listed.get('proj-alpha')?.items ?? [];
-    const svc = items.find((o) => o.kind === 'workload' && o.workload.name === 'svc-0' && o.workload.kind === 'Deployment');
+    const svc = items.find(
+      (o) => o.kind === 'workload' && o.workload.name === 'svc-0' && o.workload.kind === 'Deployment',
+    );
     expect(svc && source.orderOf(svc)).toBe(2);
     for (const o of items.slice(0, 40)) {
       const got = await source.get(objectKey(o));
@@ -163,9 +217,17 @@ describe('initial list through the real SDK clients', () => {
     const keys = (listed.get('proj-beta')?.items ?? []).map(objectKey);
     expect(new Set(fp?.keys())).toEqual(new Set(keys));
     const seen = h.activity.slice(before).map((a) => a.clusterId);
-    expect(new Set(seen)).toEqual(new Set((FLEET['proj-beta'] ?? []).map((r) => cloudRunClusterId('proj-beta', r))));
+    expect(new Set(seen)).toEqual(
+      new Set((FLEET['proj-beta'] ?? []).map((r) => cloudRunClusterId('proj-beta', r))),
+    );
     expect(h.activity.at(-1)).toMatchObject({ controllerName: 'sightline-cloudrun', profile: 'observer' });
-    expect(await metricValue(h.metrics, 'sightline_api_calls_total', { provider: 'CLOUD_RUN', operation: 'ListServices', outcome: 'ok' })).toBeGreaterThan(0);
+    expect(
+      await metricValue(h.metrics, 'sightline_api_calls_total', {
+        provider: 'CLOUD_RUN',
+        operation: 'ListServices',
+        outcome: 'ok',
+      }),
+    ).toBeGreaterThan(0);
     expect(source.cheapPoll?.intervalMs).toBe(5_000);
   });
 

@@ -148,10 +148,15 @@ export class Fleet {
   ): void {
     const rec = this.serviceRec(project, region, name);
     for (const s of split) {
-      if (!rec.revisions.includes(s.revision)) throw new Error(`revision ${s.revision} is not a revision of ${name}`);
+      if (!rec.revisions.includes(s.revision))
+        throw new Error(`revision ${s.revision} is not a revision of ${name}`);
     }
     rec.generation += 1;
-    const traffic = split.map((s) => ({ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: s.revision, percent: s.percent }));
+    const traffic = split.map((s) => ({
+      type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION',
+      revision: s.revision,
+      percent: s.percent,
+    }));
     Object.assign(rec.wire, {
       generation: String(rec.generation),
       update_time: this.nowTs(),
@@ -159,10 +164,16 @@ export class Fleet {
       traffic_statuses: traffic,
       etag: `"${rec.generation}"`,
     });
-    if (!opts.silent) this.serviceActivity(rec, opts.api === 'v1' ? 'ReplaceService' : 'UpdateService', opts.api ?? 'v2', '');
+    if (!opts.silent)
+      this.serviceActivity(rec, opts.api === 'v1' ? 'ReplaceService' : 'UpdateService', opts.api ?? 'v2', '');
   }
 
-  deleteService(project: string, region: string, name: string, opts: Pick<DeployOptions, 'api' | 'silent'> = {}): void {
+  deleteService(
+    project: string,
+    region: string,
+    name: string,
+    opts: Pick<DeployOptions, 'api' | 'silent'> = {},
+  ): void {
     const rec = this.serviceRec(project, region, name);
     const full = `projects/${project}/locations/${region}/services/${name}`;
     for (const r of rec.revisions) this.revisions.delete(`${full}/revisions/${r}`);
@@ -176,7 +187,12 @@ export class Fleet {
     return rec;
   }
 
-  private newRevision(rec: ServiceRec, image: string, opts: DeployOptions, method: 'CreateService' | 'UpdateService') {
+  private newRevision(
+    rec: ServiceRec,
+    image: string,
+    opts: DeployOptions,
+    method: 'CreateService' | 'UpdateService',
+  ) {
     const { project, region, short } = rec;
     const full = `projects/${project}/locations/${region}/services/${short}`;
     this.seq += 1;
@@ -228,14 +244,22 @@ export class Fleet {
     });
     if (isNew) rec.wire['traffic_statuses'] = [];
     const api = opts.api ?? 'v2';
-    if (!opts.silent) this.serviceActivity(rec, api === 'v1' ? (isNew ? 'CreateService' : 'ReplaceService') : method, api, '');
+    if (!opts.silent)
+      this.serviceActivity(
+        rec,
+        api === 'v1' ? (isNew ? 'CreateService' : 'ReplaceService') : method,
+        api,
+        '',
+      );
     const markReady = (): void => {
       if (!this.revisions.has(revFull)) return;
       revRec.ready = true;
       revWire['conditions'] = [{ type: 'Ready', state: 'CONDITION_SUCCEEDED' }];
       const traffic = rec.wire['traffic'] as Array<{ type: string }>;
       if (traffic.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST')) {
-        rec.wire['traffic_statuses'] = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: revShort, percent: 100 }];
+        rec.wire['traffic_statuses'] = [
+          { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: revShort, percent: 100 },
+        ];
       }
       rec.wire['latest_ready_revision'] = revFull;
       rec.wire['terminal_condition'] = { type: 'Ready', state: 'CONDITION_SUCCEEDED' };
@@ -256,7 +280,9 @@ export class Fleet {
       : { conditions: [{ type: 'Ready', status: 'Unknown' }] };
     if (r.ready && !r.omitDigest) {
       status['imageDigest'] = `${imageRepo(r.image)}@${r.digest}`;
-      status['containerStatuses'] = [{ name: r.containerName, imageDigest: `${imageRepo(r.image)}@${r.digest}` }];
+      status['containerStatuses'] = [
+        { name: r.containerName, imageDigest: `${imageRepo(r.image)}@${r.digest}` },
+      ];
     }
     return {
       apiVersion: 'serving.knative.dev/v1',
@@ -279,12 +305,21 @@ export class Fleet {
 
   private serviceActivity(rec: ServiceRec, method: string, api: 'v1' | 'v2', revision: string): void {
     const { project, region, short } = rec;
-    const resourceName = api === 'v1' ? `namespaces/${project}/services/${short}` : `projects/${project}/locations/${region}/services/${short}`;
+    const resourceName =
+      api === 'v1'
+        ? `namespaces/${project}/services/${short}`
+        : `projects/${project}/locations/${region}/services/${short}`;
     this.writeAudit(project, {
       logName: `projects/${project}/logs/cloudaudit.googleapis.com%2Factivity`,
       resource: {
         type: 'cloud_run_revision',
-        labels: { project_id: project, location: region, service_name: short, revision_name: revision, configuration_name: '' },
+        labels: {
+          project_id: project,
+          location: region,
+          service_name: short,
+          revision_name: revision,
+          configuration_name: '',
+        },
       },
       severity: 'NOTICE',
       protoPayload: {
@@ -293,7 +328,10 @@ export class Fleet {
         methodName: `google.cloud.run.${api}.Services.${method}`,
         resourceName,
         resourceLocation: { currentLocations: [region] },
-        request: { '@type': `type.googleapis.com/google.cloud.run.${api}.${method}Request`, name: resourceName },
+        request: {
+          '@type': `type.googleapis.com/google.cloud.run.${api}.${method}Request`,
+          name: resourceName,
+        },
       },
     });
   }
@@ -307,7 +345,13 @@ export class Fleet {
       logName: `projects/${project}/logs/cloudaudit.googleapis.com%2Fsystem_event`,
       resource: {
         type: 'cloud_run_revision',
-        labels: { project_id: project, location: region, service_name: short, revision_name: rev.short, configuration_name: short },
+        labels: {
+          project_id: project,
+          location: region,
+          service_name: short,
+          revision_name: rev.short,
+          configuration_name: short,
+        },
       },
       severity: 'INFO',
       protoPayload: {
@@ -338,7 +382,14 @@ export class Fleet {
       template: { task_count: 1, template: { containers: [{ name: opts.containerName ?? '', image }] } },
       etag: '"1"',
     });
-    if (!opts.silent) this.jobActivity(project, region, name, `google.cloud.run.${opts.api ?? 'v2'}.Jobs.CreateJob`, 'activity');
+    if (!opts.silent)
+      this.jobActivity(
+        project,
+        region,
+        name,
+        `google.cloud.run.${opts.api ?? 'v2'}.Jobs.CreateJob`,
+        'activity',
+      );
     return { job: full };
   }
 
@@ -398,10 +449,18 @@ export class Fleet {
     const full = `projects/${project}/locations/${region}/jobs/${name}`;
     if (!this.jobs.delete(full)) throw new Error(`no job ${name} in ${project}/${region}`);
     for (const k of [...this.executions.keys()]) if (k.startsWith(`${full}/`)) this.executions.delete(k);
-    if (!opts.silent) this.jobActivity(project, region, name, 'google.cloud.run.v2.Jobs.DeleteJob', 'activity');
+    if (!opts.silent)
+      this.jobActivity(project, region, name, 'google.cloud.run.v2.Jobs.DeleteJob', 'activity');
   }
 
-  private jobActivity(project: string, region: string, name: string, methodName: string, log: string, response?: JsonObject): void {
+  private jobActivity(
+    project: string,
+    region: string,
+    name: string,
+    methodName: string,
+    log: string,
+    response?: JsonObject,
+  ): void {
     const payload: JsonObject = {
       '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
       serviceName: 'run.googleapis.com',
@@ -435,7 +494,10 @@ export class Fleet {
     if (!opts.silent) {
       this.writeAudit(project, {
         logName: `projects/${project}/logs/cloudaudit.googleapis.com%2Factivity`,
-        resource: { type: 'cloud_run_worker_pool', labels: { project_id: project, location: region, worker_pool_name: name } },
+        resource: {
+          type: 'cloud_run_worker_pool',
+          labels: { project_id: project, location: region, worker_pool_name: name },
+        },
         protoPayload: {
           '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
           serviceName: 'run.googleapis.com',

@@ -4,7 +4,12 @@
  */
 import { ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Server } from '@grpc/grpc-js';
-import type { ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
+import type {
+  ServerUnaryCall,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+  sendUnaryData,
+} from '@grpc/grpc-js';
 import type { CallLog, Faults } from './faults.js';
 
 export type Wire = Record<string, unknown>;
@@ -74,17 +79,22 @@ export const MAX_PAGE_SIZE = 1000;
 
 /** One page of `items` (already in order): page token = base64 offset. */
 export function page<T>(items: T[], req: Wire, maxPageSize = MAX_PAGE_SIZE): { items: T[]; next: string } {
-  const requested = typeof req['page_size'] === 'number' && req['page_size'] > 0 ? req['page_size'] : DEFAULT_PAGE_SIZE;
+  const requested =
+    typeof req['page_size'] === 'number' && req['page_size'] > 0 ? req['page_size'] : DEFAULT_PAGE_SIZE;
   const size = Math.min(requested, maxPageSize);
   const token = typeof req['page_token'] === 'string' ? req['page_token'] : '';
   let offset = 0;
   if (token !== '') {
     offset = Number(Buffer.from(token, 'base64').toString('utf8'));
-    if (!Number.isInteger(offset) || offset < 0) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'invalid page_token');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'invalid page_token');
   }
   const slice = items.slice(offset, offset + size);
   const nextOffset = offset + size;
-  return { items: slice, next: nextOffset < items.length ? Buffer.from(String(nextOffset)).toString('base64') : '' };
+  return {
+    items: slice,
+    next: nextOffset < items.length ? Buffer.from(String(nextOffset)).toString('base64') : '',
+  };
 }
 
 export function listen(server: Server): Promise<number> {

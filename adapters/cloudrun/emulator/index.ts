@@ -38,7 +38,9 @@ export interface CloudRunEmulator {
   stop(): Promise<void>;
 }
 
-export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {}): Promise<CloudRunEmulator> {
+export async function startCloudRunEmulator(
+  options: CloudRunEmulatorOptions = {},
+): Promise<CloudRunEmulator> {
   const protos = loadEmulatorProtos();
   const fleet = new Fleet(options);
   const faults = new Faults();

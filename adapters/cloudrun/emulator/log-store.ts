@@ -45,7 +45,8 @@ export function matches(f: CompiledFilter, e: StoredEntry): boolean {
   if (f.logNames.length > 0 && !f.logNames.includes(e.logName)) return false;
   if (f.serviceName !== undefined && f.serviceName !== e.serviceName) return false;
   if (f.minTimestamp) {
-    if (f.minTimestamp.inclusive ? e.timestamp < f.minTimestamp.ts : e.timestamp <= f.minTimestamp.ts) return false;
+    if (f.minTimestamp.inclusive ? e.timestamp < f.minTimestamp.ts : e.timestamp <= f.minTimestamp.ts)
+      return false;
   }
   return true;
 }
@@ -62,7 +63,8 @@ export class LogStore {
   append(project: string, entry: JsonObject, nowTimestamp: string): StoredEntry {
     this.seq += 1;
     const insertId =
-      str(entry, 'insertId') ?? createHash('sha256').update(`${project}/${this.seq}`).digest('hex').slice(0, 12);
+      str(entry, 'insertId') ??
+      createHash('sha256').update(`${project}/${this.seq}`).digest('hex').slice(0, 12);
     const timestamp =
       canonicalTimestamp(str(entry, 'timestamp') ?? '') ??
       canonicalTimestamp(str(entry, 'receiveTimestamp') ?? '') ??

@@ -98,7 +98,9 @@ export function createLoggingServer(
       const flush = (): void => {
         timer = undefined;
         if (closed) return;
-        const entries = pending.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.insertId < b.insertId ? -1 : 1));
+        const entries = pending.sort((a, b) =>
+          a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.insertId < b.insertId ? -1 : 1,
+        );
         pending = [];
         const res: Wire = { entries: entries.map((e) => e.wire) };
         if (suppressed > 0) {
@@ -138,11 +140,19 @@ export function createLoggingServer(
     {
       ListLogEntries: (req: Wire): Wire => {
         const projects = projectsOf(req['resource_names']);
-        if (projects.length === 0) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'resource_names is required');
+        if (projects.length === 0)
+          throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'resource_names is required');
         const order = typeof req['order_by'] === 'string' ? req['order_by'] : '';
         const filter = compileFilter(typeof req['filter'] === 'string' ? req['filter'] : '');
         const all = fleet.log.query(projects, filter, /desc/i.test(order));
-        const pg = page(all, { ...req, page_size: typeof req['page_size'] === 'number' && req['page_size'] > 0 ? req['page_size'] : 50 }, maxPageSize);
+        const pg = page(
+          all,
+          {
+            ...req,
+            page_size: typeof req['page_size'] === 'number' && req['page_size'] > 0 ? req['page_size'] : 50,
+          },
+          maxPageSize,
+        );
         return { entries: pg.items.map((e) => e.wire), next_page_token: pg.next };
       },
     },

@@ -56,7 +56,10 @@ export function loadEmulatorProtos(): EmulatorProtos {
   const logDir = packageProtosDir('@google-cloud/logging-api');
   const logGax = packageProtosDir('google-gax', '@google-cloud/logging-api');
   const logging = loadPackageDefinition(
-    protoLoader.loadSync(['google/logging/v2/logging.proto'], { ...LOADER_OPTIONS, includeDirs: [logDir, logGax] }),
+    protoLoader.loadSync(['google/logging/v2/logging.proto'], {
+      ...LOADER_OPTIONS,
+      includeDirs: [logDir, logGax],
+    }),
   );
   cached = {
     services: serviceDef(run, 'google.cloud.run.v2.Services'),

@@ -19,7 +19,8 @@ function parent(req: Wire): { project: string; region: string; prefix: string } 
   const m = PARENT_RE.exec(p);
   if (!m) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `invalid parent "${p}"`);
   const [, project = '', region = ''] = m;
-  if (region === '-') throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'location "-" is not supported for this collection');
+  if (region === '-')
+    throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'location "-" is not supported for this collection');
   return { project, region, prefix: `${p}/` };
 }
 
@@ -50,7 +51,13 @@ function childLister(page: Pager, map: Map<string, Wire>, collection: string, ch
     const [, project = '', region = '', owner = ''] = m;
     if (region === '-') throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'location "-" is not supported');
     const base = `projects/${project}/locations/${region}/${collection}/`;
-    const items = sortedValues(map, (k) => k.startsWith(base) && (owner === '-' ? true : k.startsWith(`${base}${owner}/${child}/`)) && k.includes(`/${child}/`));
+    const items = sortedValues(
+      map,
+      (k) =>
+        k.startsWith(base) &&
+        (owner === '-' ? true : k.startsWith(`${base}${owner}/${child}/`)) &&
+        k.includes(`/${child}/`),
+    );
     const pg = page(items, req);
     return { [field]: pg.items, next_page_token: pg.next };
   };
@@ -59,13 +66,22 @@ function childLister(page: Pager, map: Map<string, Wire>, collection: string, ch
 function topLister(page: Pager, map: Map<string, Wire>, field: string) {
   return (req: Wire): Wire => {
     const { prefix } = parent(req);
-    const items = sortedValues(map, (k) => k.startsWith(prefix) && k.slice(prefix.length).split('/').length === 2);
+    const items = sortedValues(
+      map,
+      (k) => k.startsWith(prefix) && k.slice(prefix.length).split('/').length === 2,
+    );
     const pg = page(items, req);
     return { [field]: pg.items, next_page_token: pg.next };
   };
 }
 
-export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: CallLog, faults: Faults, maxPageSize = MAX_PAGE_SIZE): Server {
+export function createRunServer(
+  fleet: Fleet,
+  protos: EmulatorProtos,
+  calls: CallLog,
+  faults: Faults,
+  maxPageSize = MAX_PAGE_SIZE,
+): Server {
   const server = new Server();
   const page = <T>(items: T[], req: Wire) => pageOf(items, req, maxPageSize);
   const services = new Map<string, Wire>();
@@ -88,7 +104,10 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     server,
     'google.cloud.run.v2.Services',
     protos.services,
-    { GetService: withRefresh(getter(services, 'Service')), ListServices: withRefresh(topLister(page, services, 'services')) },
+    {
+      GetService: withRefresh(getter(services, 'Service')),
+      ListServices: withRefresh(topLister(page, services, 'services')),
+    },
     calls,
     faults,
   );
@@ -115,7 +134,10 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     server,
     'google.cloud.run.v2.Executions',
     protos.executions,
-    { GetExecution: getter(fleet.executions, 'Execution'), ListExecutions: childLister(page, fleet.executions, 'jobs', 'executions', 'executions') },
+    {
+      GetExecution: getter(fleet.executions, 'Execution'),
+      ListExecutions: childLister(page, fleet.executions, 'jobs', 'executions', 'executions'),
+    },
     calls,
     faults,
   );
@@ -123,7 +145,10 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
     server,
     'google.cloud.run.v2.WorkerPools',
     protos.workerPools,
-    { GetWorkerPool: getter(fleet.workerPools, 'WorkerPool'), ListWorkerPools: topLister(page, fleet.workerPools, 'worker_pools') },
+    {
+      GetWorkerPool: getter(fleet.workerPools, 'WorkerPool'),
+      ListWorkerPools: topLister(page, fleet.workerPools, 'worker_pools'),
+    },
     calls,
     faults,
   );
@@ -136,7 +161,9 @@ export function createRunServer(fleet: Fleet, protos: EmulatorProtos, calls: Cal
         const name = typeof req['name'] === 'string' ? req['name'] : '';
         const m = /^projects\/([^/]+)$/.exec(name);
         if (!m) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `invalid name "${name}"`);
-        const locations = fleet.regionsOf(m[1] ?? '').map((r) => ({ name: `${name}/locations/${r}`, location_id: r, display_name: r }));
+        const locations = fleet
+          .regionsOf(m[1] ?? '')
+          .map((r) => ({ name: `${name}/locations/${r}`, location_id: r, display_name: r }));
         const pg = page(locations, req);
         return { locations: pg.items, next_page_token: pg.next };
       },

@@ -1,0 +1,118 @@
+/**
+ * Digest resolution: from the v1 REST API at list/get time, from system events, and unresolved
+ * cases reported with a reason, counted, retried, and announced with a changed hint on resolution.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualTimeScheduler } from 'rxjs';
+import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
+import { workloadKey } from '../../adapters/cloudrun/index.js';
+import type { Harness } from './harness.js';
+import { changedState, collectHints, metricValue, sourceFor, startHarness } from './harness.js';
+
+const P = 'proj-digest';
+const R = 'us-central1';
+const SVC = 'run.googleapis.com/Service';
+const svcKey = (name: string) => workloadKey(P, R, `projects/${P}/locations/${R}/services/${name}`);
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('digests', () => {
+  it('a pinned reference needs no lookup; a tag is resolved through the v1 API', async () => {
+    h = await startHarness({ projects: [P], regions: [R] });
+    const pinned = `gcr.io/${P}/pinned@${digestOf('x')}`;
+    h.emu.fleet.deployService(P, R, 'pinned', pinned, { silent: true });
+    h.emu.fleet.deployService(P, R, 'tagged', `gcr.io/${P}/tagged:1`, { silent: true });
+    const source = await sourceFor(h, P);
+    await source.cheapPoll?.poll(); // learns the keys (list calls only, no digest lookups)
+    const p = await source.get(svcKey('pinned'));
+    expect(p?.kind === 'workload' && p.workload.containers[0]?.image.digest).toBe(digestOf('x'));
+    expect(h.emu.calls.count('v1:GetRevision')).toBe(0);
+    const t = await source.get(svcKey('tagged'));
+    expect(t?.kind === 'workload' && t.workload.containers[0]?.image.digest).toBe(
+      digestOf(`gcr.io/${P}/tagged:1`),
+    );
+    expect(h.emu.calls.count('v1:GetRevision')).toBe(1);
+    await source.get(svcKey('tagged'));
+    expect(h.emu.calls.count('v1:GetRevision')).toBe(1); // revisions are immutable: cached
+  });
+
+  it('Ready without a digest: unresolved not-reported-by-provider, counted once, never invented', async () => {
+    h = await startHarness({ projects: [P], regions: [R] });
+    h.emu.fleet.deployService(P, R, 'nodigest', `gcr.io/${P}/nodigest:1`, { silent: true, omitDigest: true });
+    const source = await sourceFor(h, P);
+    await source.cheapPoll?.poll();
+    const w = await source.get(svcKey('nodigest'));
+    const img = w?.kind === 'workload' ? w.workload.containers[0]?.image : undefined;
+    expect(img?.digest).toBeUndefined();
+    expect(img?.unresolved).toMatchObject({
+      reason: 'not-reported-by-provider',
+      detail: expect.stringMatching(/imageDigest/) as unknown,
+    });
+    await source.get(svcKey('nodigest'));
+    expect(
+      await metricValue(h.metrics, 'sightline_unresolved_digests_total', {
+        provider: 'CLOUD_RUN',
+        reason: 'not-reported-by-provider',
+      }),
+    ).toBe(1);
+  });
+
+  it('v1 lookup failure: unresolved lookup-failed with the HTTP status, retried, then a changed hint', async () => {
+    h = await startHarness({ projects: [P], regions: [R] });
+    const image = `gcr.io/${P}/flaky:1`;
+    h.emu.fleet.deployService(P, R, 'flaky', image, { silent: true });
+    const source = await sourceFor(h, P);
+    const log = collectHints(source);
+    await log.ready();
+    await source.cheapPoll?.poll();
+    h.emu.faults.failV1(503, 1);
+    const w = await source.get(svcKey('flaky'));
+    expect(w?.kind === 'workload' && w.workload.containers[0]?.image.unresolved).toEqual({
+      reason: 'lookup-failed',
+      detail: 'v1 GET revision answered HTTP 503',
+    });
+    expect(
+      await metricValue(h.metrics, 'sightline_unresolved_digests_total', { reason: 'lookup-failed' }),
+    ).toBe(1);
+    await log.waitFor(
+      (x) => x.type === 'changed' && x.key === svcKey('flaky') && x.state === undefined,
+      'resolution hint',
+      5_000,
+    );
+    const again = await source.get(svcKey('flaky'));
+    expect(again?.kind === 'workload' && again.workload.containers[0]?.image.digest).toBe(digestOf(image));
+    log.sub.unsubscribe();
+  });
+
+  it('pending-start until the Ready system event carries the v1 Revision digest (fleet on virtual time)', async () => {
+    const fleetTime = new VirtualTimeScheduler();
+    h = await startHarness({
+      projects: [P],
+      regions: [R],
+      emulator: { scheduler: fleetTime, epochOffsetMs: Date.now(), readyDelayMs: 30_000 },
+      config: { digestRetryIntervalMs: 3_600_000 },
+    });
+    const source = await sourceFor(h, P);
+    // The fleet's virtual clock stands still at its start: read the feed from before it.
+    const log = collectHints(source, 'v1|2020-01-01T00:00:00.000000000Z|');
+    await log.ready();
+    const image = `gcr.io/${P}/slow:1`;
+    h.emu.fleet.deployService(P, R, 'slow', image);
+    const first = await log.waitFor((x) => changedState(x, SVC, 'slow') !== undefined, 'deploy hint');
+    expect(changedState(first, SVC, 'slow')?.containers[0]?.image.unresolved?.reason).toBe('pending-start');
+    const v1Calls = h.emu.calls.count('v1:GetRevision');
+    fleetTime.flush(); // 30 s of fleet time: the revision becomes Ready, the system event is written
+    const ready = await log.waitFor(
+      (x) => changedState(x, SVC, 'slow')?.containers[0]?.image.digest === digestOf(image),
+      'resolved',
+    );
+    expect(ready.type).toBe('changed');
+    // The digest came from the audit entry's v1 Revision, not from another v1 lookup.
+    expect(h.emu.calls.count('v1:GetRevision')).toBe(v1Calls);
+    log.sub.unsubscribe();
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The audit feed on its own (real LoggingServiceV2Client against the emulator): resume without gap
+ * or duplicate across stream cuts, suppression -> gap, refused tail -> polling fallback.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { status } from '@grpc/grpc-js';
+import type { Subscription } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
+import { pino } from 'pino';
+import type { CloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
+import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
+import type { CloudRunClients } from '../../adapters/cloudrun/client.js';
+import { createCloudRunClients } from '../../adapters/cloudrun/client.js';
+import type { FeedItem } from '../../adapters/cloudrun/audit-source.js';
+import { AuditFeed } from '../../adapters/cloudrun/audit-source.js';
+import { ApiBudget } from '../../src/watch/budget.js';
+import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
+import { configFor } from './harness.js';
+
+const P = 'proj-feed';
+const TAIL = 'google.logging.v2.LoggingServiceV2/TailLogEntries';
+const LIST = 'google.logging.v2.LoggingServiceV2/ListLogEntries';
+
+let emu: CloudRunEmulator;
+let clients: CloudRunClients;
+let feed: AuditFeed;
+let sub: Subscription | undefined;
+
+beforeEach(async () => {
+  emu = await startCloudRunEmulator({ projects: { [P]: ['us-central1'] }, maxPageSize: 3 });
+  clients = await createCloudRunClients(configFor(emu, [P], ['us-central1']), P);
+  feed = new AuditFeed(
+    P,
+    clients.logging,
+    {
+      budget: new ApiBudget({}),
+      metrics: new CoreMetrics(new Registry()),
+      scheduler: asyncScheduler,
+      logger: pino({ level: 'silent' }),
+    },
+    { bufferWindowMs: 0, logPollIntervalMs: 100 },
+  );
+});
+afterEach(async () => {
+  sub?.unsubscribe();
+  sub = undefined;
+  await clients.close();
+  await emu.stop();
+});
+
+function collect(fromCursor?: string): { items: FeedItem[]; errors: unknown[] } {
+  const items: FeedItem[] = [];
+  const errors: unknown[] = [];
+  sub = feed
+    .items(fromCursor)
+    .subscribe({ next: (i) => items.push(i), error: (e: unknown) => errors.push(e) });
+  return { items, errors };
+}
+
+const insertIds = (items: FeedItem[]) =>
+  items.flatMap((i) =>
+    i.kind === 'entry' && typeof i.entry['insertId'] === 'string' ? [i.entry['insertId']] : [],
+  );
+const deploy = (name: string) => emu.fleet.deployService(P, 'us-central1', name, `gcr.io/${P}/${name}:1`);
+
+describe('audit feed', () => {
+  it('resumes after cuts (error and clean end) with entries written meanwhile: none lost, none duplicated', async () => {
+    const got = collect();
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    const startCount = emu.fleet.log.count(P);
+    deploy('a');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(2));
+    emu.faults.cutTails(status.UNAVAILABLE);
+    deploy('b'); // written while disconnected (reconnect waits 800 ms)
+    deploy('c');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(6), { timeout: 5_000 });
+    emu.faults.cutTails(); // clean end, as at the 1 h deadline
+    deploy('d');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(8), { timeout: 5_000 });
+    deploy('e');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(10), { timeout: 5_000 });
+    const all = emu.fleet.log
+      .query([P], { logNames: [] }, false)
+      .slice(startCount)
+      .map((e) => e.insertId);
+    expect(new Set(insertIds(got.items))).toEqual(new Set(all));
+    expect(insertIds(got.items)).toHaveLength(new Set(insertIds(got.items)).size);
+    expect(emu.calls.count(TAIL)).toBe(3);
+    expect(got.errors).toEqual([]);
+    // cursors on items never go back
+    const cursors = got.items.flatMap((i) => (i.kind === 'gap' ? [] : [i.cursor]));
+    expect([...cursors].sort()).toEqual(cursors);
+  });
+
+  it('replays exactly the entries after a cursor, across ListLogEntries pages', async () => {
+    for (const n of ['a', 'b', 'c']) deploy(n);
+    await vi.waitFor(() => expect(emu.fleet.log.count(P)).toBe(6));
+    const entries = emu.fleet.log.query([P], { logNames: [] }, false);
+    const cut = entries[1];
+    const cursor = `v1|${cut?.timestamp ?? ''}|${cut?.insertId ?? ''}`;
+    const got = collect(cursor);
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    expect(insertIds(got.items)).toEqual(entries.slice(2).map((e) => e.insertId));
+    expect(emu.calls.count(LIST)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reports suppression_info as a gap', async () => {
+    const got = collect();
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    emu.faults.suppressTail(1, 'RATE_LIMIT');
+    deploy('a');
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'gap')).toBe(true));
+    const gap = got.items.find((i) => i.kind === 'gap');
+    expect(gap?.kind === 'gap' && gap.reason).toMatch(/RATE_LIMIT x1/);
+  });
+
+  it('falls back to ListLogEntries polling when the tail is refused with RESOURCE_EXHAUSTED', async () => {
+    emu.faults.refuseTail(1);
+    const got = collect();
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    deploy('a');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(2), { timeout: 5_000 });
+    const lists = emu.calls.count(LIST);
+    await vi.waitFor(() => expect(emu.calls.count(LIST)).toBeGreaterThan(lists + 1));
+    expect(emu.calls.count(TAIL)).toBe(1);
+    expect(got.errors).toEqual([]);
+  });
+
+  it('errors with a throttling error when catch-up is throttled, for the engine to back off', async () => {
+    emu.faults.failNext(LIST, status.RESOURCE_EXHAUSTED);
+    const got = collect('v1|2026-01-01T00:00:00.000000000Z|');
+    await vi.waitFor(() => expect(got.errors).toHaveLength(1));
+    expect(got.errors[0]).toMatchObject({ throttled: true });
+  });
+
+  it('an unreadable cursor is a gap, then the feed starts from now', async () => {
+    const got = collect('garbage');
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    expect(got.items[0]).toMatchObject({ kind: 'gap', reason: 'unreadable audit cursor' });
+  });
+});
