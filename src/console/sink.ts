@@ -50,6 +50,20 @@ export class ConsoleSink {
     if (appended) this.db.outbox.notify();
   }
 
+  /**
+   * Like `handle` for a burst (a relist, a drained queue): all events in ONE transaction, in order,
+   * durable on return. Several times faster per event than `handle`, since a commit costs more than
+   * the writes in it.
+   */
+  handleBatch(events: readonly WatchEvent<ClusterObject>[]): void {
+    const appended = this.db.transaction(() => {
+      let any = false;
+      for (const e of events) any = this.apply(e) || any;
+      return any;
+    });
+    if (appended) this.db.outbox.notify();
+  }
+
   /** Records the controller's activity on a cluster (moves LAST SEEN); coalesced until sent. */
   activity(a: AgentActivity): void {
     this.db.activity.record(a.clusterId, a.controllerName, a.profile, a.lastSeenMs);
@@ -88,8 +102,13 @@ export class ConsoleSink {
         let appended = false;
         if (prev === undefined || prev.hash !== hash) {
           const firstSeenMs = prev?.firstSeenMs ?? nowMs;
-          this.appendUpsert(event.object, { firstSeenMs, lastSeenMs: nowMs }, nowMs);
-          snaps.put(event.sourceId, event.key, hash, undefined, event.object, firstSeenMs);
+          const images: Record<string, number> = {};
+          this.appendUpsert(event.object, { firstSeenMs, lastSeenMs: nowMs }, nowMs, (key) => {
+            const first = images[key] ?? prev?.images[key] ?? nowMs;
+            images[key] = first;
+            return first;
+          });
+          snaps.put(event.sourceId, event.key, hash, undefined, event.object, firstSeenMs, images);
           appended = true;
         }
         if (event.cursor !== undefined) snaps.setCursor(event.sourceId, event.cursor);
@@ -109,19 +128,22 @@ export class ConsoleSink {
     this.db.outbox.append(rpc, objectKey(o), JSON.stringify(payload), nowMs);
   }
 
+  /** `imageFirstSeen(key)` returns (and records) the first-seen time of an image of a workload. */
   private appendUpsert(
     o: ClusterObject,
     seen: { firstSeenMs: number; lastSeenMs: number },
     nowMs: number,
+    imageFirstSeen: (imageKey: string) => number,
   ): void {
     switch (o.kind) {
       case 'cluster':
         this.append('register', o, toRegistration(o.cluster, nowMs), nowMs);
         return;
       case 'workload': {
-        const wkey = objectKey(o);
-        const imageSeen = (container: string, img: ContainerImage) =>
-          this.db.snapshots.seeImage(wkey, imageSeenKey(container, img), nowMs);
+        const imageSeen = (container: string, img: ContainerImage) => ({
+          firstSeenMs: imageFirstSeen(imageSeenKey(container, img)),
+          lastSeenMs: nowMs,
+        });
         const s: Sighting = { workload: toWorkloadSighting(o.workload, seen, imageSeen) };
         this.append('sightings', o, s, nowMs);
         return;
@@ -161,7 +183,6 @@ export class ConsoleSink {
           },
         };
         this.append('sightings', o, s, nowMs);
-        this.db.snapshots.forgetImages(objectKey(o));
         return;
       }
       case 'namespace': {

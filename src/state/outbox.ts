@@ -44,10 +44,19 @@ function isRpc(v: string): v is OutboxRpc {
 }
 
 export class Outbox {
-  private readonly insertStmt: Statement<[string, string, string, number, number]>;
+  private readonly insertStmt: Statement<[number, string, string, string, number, number]>;
   private readonly peekStmt: Statement<[number, number]>;
   private readonly ackStmt: Statement<[number]>;
   private readonly statsStmt: Statement<[]>;
+  private readonly rangeStmt: Statement<[number]>;
+  private readonly floorPut: Statement<[string]>;
+  private readonly ackTx: (throughSeq: number) => number;
+  /**
+   * Next seq to assign. Seqs are never reused (batch ids are built from them, and the console
+   * dedupes by batch id): acks delete a prefix, so the highest seq ever used is either still in the
+   * table or recorded as `outbox_seq_floor` in meta by the ack that removed it.
+   */
+  private nextSeq: number;
   private countValue = 0;
   private bytesValue = 0;
   private overLimitValue = false;
@@ -60,24 +69,45 @@ export class Outbox {
     private readonly gauges: OutboxGauges = {},
   ) {
     this.insertStmt = db.prepare(
-      'INSERT INTO outbox (rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO outbox (seq, rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.peekStmt = db.prepare(
       'SELECT seq, rpc, key, payload, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
     );
     this.ackStmt = db.prepare('DELETE FROM outbox WHERE seq <= ?');
     this.statsStmt = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox');
+    this.rangeStmt = db.prepare(
+      'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, max(seq) AS m FROM outbox WHERE seq <= ?',
+    );
+    this.floorPut = db.prepare(
+      `INSERT INTO meta (key, value) VALUES ('outbox_seq_floor', ?)
+       ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))`,
+    );
+    const maxSeq = (db.prepare('SELECT max(seq) AS m FROM outbox').get() as { m: number | null }).m ?? 0;
+    const floorRow = db.prepare("SELECT value FROM meta WHERE key = 'outbox_seq_floor'").get() as
+      { value: string } | undefined;
+    this.nextSeq = Math.max(maxSeq, Number(floorRow?.value ?? 0) || 0) + 1;
+    this.ackTx = db.transaction((throughSeq: number): number => {
+      const r = this.rangeStmt.get(throughSeq) as { n: number; b: number; m: number | null };
+      if (r.n === 0 || r.m === null) return 0;
+      this.ackStmt.run(throughSeq);
+      this.floorPut.run(String(r.m));
+      this.countValue = Math.max(0, this.countValue - r.n);
+      this.bytesValue = Math.max(0, this.bytesValue - r.b);
+      return r.n;
+    });
     this.recount();
   }
 
   /** Appends one row (inside the caller's transaction, if any). Returns its seq. */
   append(rpc: OutboxRpc, key: string, payload: string, createdMs: number): number {
     const bytes = Buffer.byteLength(payload);
-    const info = this.insertStmt.run(rpc, key, payload, bytes, createdMs);
+    const seq = this.nextSeq++;
+    this.insertStmt.run(seq, rpc, key, payload, bytes, createdMs);
     this.countValue += 1;
     this.bytesValue += bytes;
     this.publish();
-    return Number(info.lastInsertRowid);
+    return seq;
   }
 
   /** Up to `limit` rows with seq > `afterSeq`, in seq order. Malformed rows are skipped and logged. */
@@ -98,8 +128,14 @@ export class Outbox {
 
   /** Removes every row with seq <= throughSeq (the console acknowledged them). */
   ack(throughSeq: number): number {
-    const n = this.ackStmt.run(throughSeq).changes;
-    if (n > 0) this.recount();
+    let n: number;
+    try {
+      n = this.ackTx(throughSeq);
+    } catch (err) {
+      this.recount();
+      throw err;
+    }
+    if (n > 0) this.publish();
     return n;
   }
 

@@ -13,15 +13,15 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 );
 -- Pending console writes, sent in seq order. rpc: register | sightings | deregister.
+-- seq is assigned by Outbox and never reused (see Outbox: the high-water mark survives an empty table).
 CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   rpc TEXT NOT NULL,
   key TEXT NOT NULL,
   payload TEXT NOT NULL,
   bytes INTEGER NOT NULL,
   created_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbox_key ON outbox(key, seq);
 -- Coalesced heartbeats: one row per (cluster, controller); pending while last_seen_ms > sent_ms.
 CREATE TABLE IF NOT EXISTS activity (
   cluster_id TEXT NOT NULL,
@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS cursors (
   source_id TEXT PRIMARY KEY,
   cursor TEXT NOT NULL
 );
+-- images: JSON map image key -> first seen (ms) for a workload's current images.
 CREATE TABLE IF NOT EXISTS snapshot (
   source_id TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -43,16 +44,9 @@ CREATE TABLE IF NOT EXISTS snapshot (
   ord INTEGER,
   object TEXT NOT NULL,
   first_seen_ms INTEGER NOT NULL,
+  images TEXT NOT NULL DEFAULT '{}',
   PRIMARY KEY (source_id, key)
-);
--- First/last seen per image per workload (workload_key = objectKey of the workload).
-CREATE TABLE IF NOT EXISTS image_seen (
-  workload_key TEXT NOT NULL,
-  image_key TEXT NOT NULL,
-  first_seen_ms INTEGER NOT NULL,
-  last_seen_ms INTEGER NOT NULL,
-  PRIMARY KEY (workload_key, image_key)
-);
+) WITHOUT ROWID;
 -- KeyValueCache (immutable provider facts such as ECS task definitions).
 CREATE TABLE IF NOT EXISTS kv (
   ns TEXT NOT NULL,

@@ -1,6 +1,6 @@
 /**
- * Per-source watch state: the cursor and the last known object of every key, plus first/last seen
- * per image per workload. Written by ConsoleSink in the same transaction as the outbox rows, read by
+ * Per-source watch state: the cursor and the last known object of every key, with its first-seen
+ * time and the first-seen time of each of its current images. Written by ConsoleSink in the same transaction as the outbox rows, read by
  * the watch engine on start-up (`load`). Rows whose JSON cannot be read are skipped and logged (the
  * engine's relist then re-adds the object), never thrown.
  */
@@ -12,6 +12,8 @@ import type { CheckpointObject, WatchCheckpoint } from '../watch/events.js';
 export interface SnapshotEntry {
   hash: string;
   firstSeenMs: number;
+  /** First-seen time per image key of the object's current images (workloads only). */
+  images: Record<string, number>;
 }
 
 interface RawSnapshot {
@@ -33,25 +35,37 @@ function isClusterObject(v: unknown): v is ClusterObject {
   );
 }
 
+function parseImages(text: string): Record<string, number> {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return {};
+    const out: Record<string, number> = {};
+    for (const [k, n] of Object.entries(v)) if (typeof n === 'number' && Number.isFinite(n)) out[k] = n;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
 export class SnapshotStore {
   private readonly getStmt: Statement<[string, string]>;
-  private readonly putStmt: Statement<[string, string, string, number | null, string, number]>;
+  private readonly putStmt: Statement<[string, string, string, number | null, string, number, string]>;
   private readonly delStmt: Statement<[string, string]>;
   private readonly cursorGet: Statement<[string]>;
   private readonly cursorPut: Statement<[string, string]>;
   private readonly listStmt: Statement<[string]>;
-  private readonly imageGet: Statement<[string, string]>;
-  private readonly imagePut: Statement<[string, string, number, number]>;
-  private readonly imageDel: Statement<[string]>;
 
   constructor(
     db: Database,
     private readonly logger: Logger,
   ) {
-    this.getStmt = db.prepare('SELECT hash, first_seen_ms FROM snapshot WHERE source_id = ? AND key = ?');
+    this.getStmt = db.prepare(
+      'SELECT hash, first_seen_ms, images FROM snapshot WHERE source_id = ? AND key = ?',
+    );
     this.putStmt = db.prepare(
-      `INSERT INTO snapshot (source_id, key, hash, ord, object, first_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (source_id, key) DO UPDATE SET hash = excluded.hash, ord = excluded.ord, object = excluded.object`,
+      `INSERT INTO snapshot (source_id, key, hash, ord, object, first_seen_ms, images) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source_id, key) DO UPDATE SET hash = excluded.hash, ord = excluded.ord, object = excluded.object,
+         images = excluded.images`,
     );
     this.delStmt = db.prepare('DELETE FROM snapshot WHERE source_id = ? AND key = ?');
     this.cursorGet = db.prepare('SELECT cursor FROM cursors WHERE source_id = ?');
@@ -61,19 +75,13 @@ export class SnapshotStore {
     this.listStmt = db.prepare(
       'SELECT key, hash, ord, object FROM snapshot WHERE source_id = ? ORDER BY key',
     );
-    this.imageGet = db.prepare(
-      'SELECT first_seen_ms FROM image_seen WHERE workload_key = ? AND image_key = ?',
-    );
-    this.imagePut = db.prepare(
-      `INSERT INTO image_seen (workload_key, image_key, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)
-       ON CONFLICT (workload_key, image_key) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
-    );
-    this.imageDel = db.prepare('DELETE FROM image_seen WHERE workload_key = ?');
   }
 
   get(sourceId: string, key: string): SnapshotEntry | undefined {
-    const r = this.getStmt.get(sourceId, key) as { hash: string; first_seen_ms: number } | undefined;
-    return r === undefined ? undefined : { hash: r.hash, firstSeenMs: r.first_seen_ms };
+    const r = this.getStmt.get(sourceId, key) as
+      { hash: string; first_seen_ms: number; images: string } | undefined;
+    if (r === undefined) return undefined;
+    return { hash: r.hash, firstSeenMs: r.first_seen_ms, images: parseImages(r.images) };
   }
 
   /** Inserts or replaces the object; `firstSeenMs` is kept from the first insert. */
@@ -84,8 +92,17 @@ export class SnapshotStore {
     order: number | undefined,
     object: ClusterObject,
     firstSeenMs: number,
+    images: Record<string, number> = {},
   ): void {
-    this.putStmt.run(sourceId, key, hash, order ?? null, JSON.stringify(object), firstSeenMs);
+    this.putStmt.run(
+      sourceId,
+      key,
+      hash,
+      order ?? null,
+      JSON.stringify(object),
+      firstSeenMs,
+      JSON.stringify(images),
+    );
   }
 
   delete(sourceId: string, key: string): void {
@@ -99,22 +116,6 @@ export class SnapshotStore {
   cursor(sourceId: string): string | undefined {
     const r = this.cursorGet.get(sourceId) as { cursor: string } | undefined;
     return r?.cursor;
-  }
-
-  /** Records that `imageKey` was seen in the workload now; returns its first/last seen. */
-  seeImage(
-    workloadKey: string,
-    imageKey: string,
-    nowMs: number,
-  ): { firstSeenMs: number; lastSeenMs: number } {
-    const r = this.imageGet.get(workloadKey, imageKey) as { first_seen_ms: number } | undefined;
-    const firstSeenMs = r?.first_seen_ms ?? nowMs;
-    this.imagePut.run(workloadKey, imageKey, firstSeenMs, nowMs);
-    return { firstSeenMs, lastSeenMs: nowMs };
-  }
-
-  forgetImages(workloadKey: string): void {
-    this.imageDel.run(workloadKey);
   }
 
   /** The checkpoint of one source, or undefined when the source never persisted anything. */

@@ -188,3 +188,37 @@ describe('ConsoleSink', () => {
     ]);
   });
 });
+
+describe('ConsoleSink.handleBatch', () => {
+  it('applies a burst in order in one transaction, all or nothing', () => {
+    const { db, sink, rows } = setup();
+    const c = makeCluster(1);
+    const w = makeWorkload(c, 1);
+    sink.handleBatch([
+      { type: 'ADDED', sourceId: 's', key: 'w', object: { kind: 'workload', workload: w } },
+      {
+        type: 'DELETED',
+        sourceId: 's',
+        key: 'w',
+        object: { kind: 'workload', workload: w },
+        tombstone: false,
+      },
+      {
+        type: 'ADDED',
+        sourceId: 's',
+        key: 'w2',
+        object: { kind: 'workload', workload: makeWorkload(c, 2) },
+        cursor: 'c9',
+      },
+    ]);
+    expect(rows().map((r) => Object.keys(JSON.parse(r.payload) as object)[0])).toEqual([
+      'workload',
+      'deletion',
+      'workload',
+    ]);
+    expect([...(db.loadCheckpoint('s')?.objects ?? [])].map((o) => o.key)).toEqual(['w2']);
+    expect(db.loadCheckpoint('s')?.cursor).toBe('c9');
+    db.close();
+    expect(() => sink.handleBatch([{ type: 'BOOKMARK', sourceId: 's', cursor: 'c10' }])).toThrow();
+  });
+});

@@ -76,6 +76,17 @@ describe('state database', () => {
     expect(again.db.outbox.peek(100).map((r) => r.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 6));
   });
 
+  it('never reuses a seq, even after the outbox emptied and the database was reopened', () => {
+    const { dir, db } = fresh();
+    const first = [1, 2, 3].map((i) => db.outbox.append('sightings', 'k', `{"i":${i}}`, i));
+    db.outbox.ack(first[2] ?? 0);
+    expect(db.outbox.count).toBe(0);
+    db.close();
+    const again = open(dir);
+    const next = again.db.outbox.append('sightings', 'k', '{}', 4);
+    expect(next).toBeGreaterThan(first[2] ?? Infinity);
+  });
+
   it('rolls back outbox and snapshot writes together when a transaction throws', () => {
     const { db } = fresh();
     expect(() =>
