@@ -175,6 +175,41 @@ describe('console outage', () => {
   });
 });
 
+describe('outbox size limit', () => {
+  it('reports unhealthy past maxBytes while the console is away, keeps every change, and recovers', async () => {
+    const dir = workDir();
+    const first = await consoleOn();
+    const address = first.address;
+    await first.stop();
+    const rig = rigAt(
+      join(dir, 'state'),
+      consoleConfig(address, writeToken(dir, TOKEN), { outboxMaxBytes: 4_096 }),
+      {
+        unhealthyAfterFailures: 1_000,
+      },
+    );
+    rig.client.start();
+    const c = makeCluster(1);
+    rig.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: c },
+    });
+    for (let k = 0; k < 20; k++)
+      rig.sink.handle({ type: 'ADDED', sourceId: 't', key: `w${k}`, object: wl(makeWorkload(c, k)) });
+    expect(rig.db.outbox.count).toBe(21);
+    expect(rig.client.health()).toMatchObject({ ok: false, pending: 21 });
+    expect(rig.client.health().reason).toMatch(
+      /outbox over its limit: \d+ bytes pending > 4096 \(changes are kept, none dropped\)/,
+    );
+    const second = await consoleOn(address);
+    await drained(rig);
+    expect(rig.client.health().ok).toBe(true);
+    expect((await fetchClusters(second.address, view))[0]?.workloads).toBe(20);
+  });
+});
+
 describe('authentication', () => {
   it('does not retry a wrong token, keeps the batch, and resumes when the token file changes', async () => {
     const server = await consoleOn();
