@@ -77,6 +77,7 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
       if (!built) return;
       try {
         const b = await built;
+        for (const s of b.sources) s.close();
         b.digests.close();
         await b.clients.close();
       } catch {

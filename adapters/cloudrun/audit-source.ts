@@ -140,6 +140,8 @@ class TailSession {
 
 export class AuditFeed {
   readonly filter: string;
+  private readonly runs = new Set<FeedRun>();
+  private closed = false;
 
   constructor(
     readonly project: string,
@@ -160,10 +162,25 @@ export class AuditFeed {
 
   items(fromCursor: string | undefined): Observable<FeedItem> {
     return new Observable<FeedItem>((subscriber) => {
+      if (this.closed) {
+        subscriber.complete();
+        return undefined;
+      }
       const run = new FeedRun(this, this.logging, this.deps, this.options, subscriber);
+      this.runs.add(run);
       run.start(fromCursor);
-      return () => run.stop();
+      return () => {
+        this.runs.delete(run);
+        run.stop();
+      };
     });
+  }
+
+  /** Stops every open tail and completes every subscriber. Idempotent. */
+  close(): void {
+    this.closed = true;
+    for (const run of this.runs) run.stop();
+    this.runs.clear();
   }
 }
 
@@ -191,7 +208,9 @@ class FeedRun {
     this.cursor = parsed ?? { timestamp: timestampFromMs(this.deps.scheduler.now()), insertId: '' };
     this.trackingFrom = this.cursor.timestamp;
     this.loop().then(
-      () => this.out.complete(),
+      () => {
+        if (!this.out.closed) this.out.complete();
+      },
       (err: unknown) => {
         if (!this.stopped) this.out.error(err);
       },

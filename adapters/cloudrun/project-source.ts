@@ -129,6 +129,11 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     this.cheapPoll = { intervalMs: o.deps.clusterPollIntervalMs, poll: () => this.poll() };
   }
 
+  /** Stops the audit feed (open tails end, hint streams complete). */
+  close(): void {
+    this.o.feed.close();
+  }
+
   keyOf(obj: ClusterObject): string {
     return objectKey(obj);
   }

@@ -20,6 +20,25 @@ import type { BucketLimit } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { MemoryCache } from '../../src/state/cache.js';
 
+/** RPCs the adapter may call: read-only methods covered by roles/run.viewer + roles/logging.viewer. */
+export const LEAST_PRIVILEGE_RPCS: ReadonlySet<string> = new Set([
+  'google.cloud.location.Locations/ListLocations',
+  'google.cloud.run.v2.Services/ListServices',
+  'google.cloud.run.v2.Services/GetService',
+  'google.cloud.run.v2.Revisions/ListRevisions',
+  'google.cloud.run.v2.Revisions/GetRevision',
+  'google.cloud.run.v2.Jobs/ListJobs',
+  'google.cloud.run.v2.Jobs/GetJob',
+  'google.cloud.run.v2.Executions/ListExecutions',
+  'google.cloud.run.v2.Executions/GetExecution',
+  'google.cloud.run.v2.WorkerPools/ListWorkerPools',
+  'google.cloud.run.v2.WorkerPools/GetWorkerPool',
+  'google.logging.v2.LoggingServiceV2/ListLogEntries',
+  'google.logging.v2.LoggingServiceV2/TailLogEntries',
+  'v1:GetRevision',
+  'v1:ListRevisions',
+]);
+
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const samplesDir = path.resolve(repoRoot, '..', 'shared', 'samples');
 

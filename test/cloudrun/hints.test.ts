@@ -4,7 +4,7 @@ import { cloudRunClusterId, workloadKey } from '../../adapters/cloudrun/index.js
 import type { ClusterObject } from '../../src/model/index.js';
 import type { WatchSource } from '../../src/watch/source.js';
 import type { Harness, HintLog } from './harness.js';
-import { changedState, collectHints, sourceFor, startHarness } from './harness.js';
+import { LEAST_PRIVILEGE_RPCS, changedState, collectHints, sourceFor, startHarness } from './harness.js';
 
 const P = 'proj-alpha';
 const R = 'us-central1';
@@ -157,5 +157,10 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
     expect([...cursors].sort()).toEqual(cursors);
     expect(log.errors).toEqual([]);
     expect(log.hints.some((x) => x.type === 'gap')).toBe(false);
+  });
+
+  it('tailing, catch-up and hint expansion call only least-privilege read RPCs', () => {
+    expect(h.emu.calls.count('google.logging.v2.LoggingServiceV2/TailLogEntries')).toBeGreaterThan(0);
+    for (const rpc of h.emu.calls.names()) expect(LEAST_PRIVILEGE_RPCS.has(rpc), rpc).toBe(true);
   });
 });

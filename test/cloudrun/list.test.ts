@@ -4,32 +4,21 @@ import { cloudRunClusterId } from '../../adapters/cloudrun/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectKey } from '../../src/model/index.js';
 import type { Harness } from './harness.js';
-import { byName, listAll, metricValue, sourceFor, startHarness, workloads } from './harness.js';
+import {
+  LEAST_PRIVILEGE_RPCS,
+  byName,
+  listAll,
+  metricValue,
+  sourceFor,
+  startHarness,
+  workloads,
+} from './harness.js';
 
 const PAGE = 4;
 const FLEET: Record<string, string[]> = {
   'proj-alpha': ['asia-east1', 'europe-west1', 'us-central1'],
   'proj-beta': ['us-central1', 'us-east1'],
 };
-/** RPCs the adapter may call: read-only methods covered by roles/run.viewer + roles/logging.viewer. */
-export const LEAST_PRIVILEGE_RPCS = new Set([
-  'google.cloud.location.Locations/ListLocations',
-  'google.cloud.run.v2.Services/ListServices',
-  'google.cloud.run.v2.Services/GetService',
-  'google.cloud.run.v2.Revisions/ListRevisions',
-  'google.cloud.run.v2.Revisions/GetRevision',
-  'google.cloud.run.v2.Jobs/ListJobs',
-  'google.cloud.run.v2.Jobs/GetJob',
-  'google.cloud.run.v2.Executions/ListExecutions',
-  'google.cloud.run.v2.Executions/GetExecution',
-  'google.cloud.run.v2.WorkerPools/ListWorkerPools',
-  'google.cloud.run.v2.WorkerPools/GetWorkerPool',
-  'google.logging.v2.LoggingServiceV2/ListLogEntries',
-  'google.logging.v2.LoggingServiceV2/TailLogEntries',
-  'v1:GetRevision',
-  'v1:ListRevisions',
-]);
-
 let h: Harness;
 
 function populate(): void {
