@@ -115,8 +115,12 @@ export async function run(): Promise<BenchSection> {
       const page = await source.list(token);
       for (const o of page.items) {
         objects += 1;
-        if (o.kind === 'workload')
-          for (const c of o.workload.containers) c.image.digest ? (digests += 1) : (unresolved += 1);
+        if (o.kind === 'workload') {
+          for (const c of o.workload.containers) {
+            if (c.image.digest) digests += 1;
+            else unresolved += 1;
+          }
+        }
       }
       token = page.nextPageToken;
     } while (token !== undefined);
