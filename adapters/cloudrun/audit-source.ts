@@ -255,8 +255,8 @@ class FeedRun {
       const end = session.end ?? { code: GrpcStatus.OK, message: 'ended' };
       countCall(
         this.deps,
-        'TailLogEntries',
-        end.code === GrpcStatus.OK ? 'ended' : outcomeOf({ code: end.code }),
+        'TailLogEntries.end',
+        end.code === GrpcStatus.OK ? 'ok' : outcomeOf({ code: end.code }),
       );
       if (end.code === GrpcStatus.RESOURCE_EXHAUSTED) {
         polling = true;
