@@ -17,6 +17,7 @@ import type { RegionContext } from './region.js';
 
 /** How stale the cluster list used by the poll may be (new clusters also arrive by CloudTrail). */
 export const POLL_DIRECTORY_MAX_AGE_MS = 5 * 60 * 1000;
+const POLL_PARALLEL_CLUSTERS = 4;
 
 export interface TaskPollState {
   /** Keys of tasks we hold in a transient state. */
@@ -44,29 +45,42 @@ export class TaskPoll implements CheapPoll {
     const clusters = await this.rc.directory.list(POLL_DIRECTORY_MAX_AGE_MS);
     const tokens = new Map<string, string>();
     const polledClusters: string[] = [];
-    for (const clusterArn of clusters) {
-      const keys: string[] = [];
-      let token: string | undefined;
-      try {
-        do {
-          const page = await listTaskPage(this.rc, clusterArn, 'RUNNING', token);
-          for (const arn of page.arns) keys.push(workloadKey(clusterArn, arn));
-          token = page.nextToken;
-        } while (token !== undefined);
-      } catch (err) {
-        if (err instanceof Error && err.name === 'ClusterNotFoundException') {
-          this.rc.directory.invalidate();
-          polledClusters.push(clusterArn);
-          continue;
-        }
-        throw err;
+    // A few clusters at a time: the budget paces the calls, parallelism hides the round trips.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < clusters.length) {
+        const clusterArn = clusters[next++];
+        if (clusterArn === undefined) break;
+        const keys = await this.listCluster(clusterArn);
+        polledClusters.push(clusterArn);
+        if (keys === undefined) continue;
+        for (const k of keys) tokens.set(k, this.state.unsettled(k) ? `pending-${this.seq}` : '');
+        this.rc.touch(clusterArn);
       }
-      polledClusters.push(clusterArn);
-      for (const k of keys) tokens.set(k, this.state.unsettled(k) ? `pending-${this.seq}` : '');
-      this.rc.touch(clusterArn);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(POLL_PARALLEL_CLUSTERS, clusters.length) }, worker));
     this.polls++;
     this.state.polled(new Set(tokens.keys()), polledClusters);
     return tokens;
+  }
+
+  /** Task keys of one cluster (all pages); undefined when the cluster no longer exists. */
+  private async listCluster(clusterArn: string): Promise<string[] | undefined> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await listTaskPage(this.rc, clusterArn, 'RUNNING', token);
+        for (const arn of page.arns) keys.push(workloadKey(clusterArn, arn));
+        token = page.nextToken;
+      } while (token !== undefined);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ClusterNotFoundException') {
+        this.rc.directory.invalidate();
+        return undefined;
+      }
+      throw err;
+    }
+    return keys;
   }
 }

@@ -180,6 +180,7 @@ export class CloudTrailLog {
     const endMs = q.endMs ?? now;
     const startMs = q.startMs ?? now - 90 * 24 * 3600 * 1000;
     let hi = this.upperBound(endMs); // first index with eventTime > endMs
+    if (q.after) hi = Math.min(hi, this.positionOf(q.after.t, q.after.s)); // strictly older than the token
     const out: StoredEvent[] = [];
     while (hi > 0) {
       hi--;
@@ -187,13 +188,24 @@ export class CloudTrailLog {
       if (!e) continue;
       if (e.eventTimeMs < startMs) break;
       if (e.region !== region || e.deliveredAtMs > now) continue;
-      if (q.after && (e.eventTimeMs > q.after.t || (e.eventTimeMs === q.after.t && e.seq >= q.after.s)))
-        continue;
       if (!matches(e, q.attributeKey, q.attributeValue)) continue;
       if (out.length === q.maxResults) return { events: out, more: true };
       out.push(e);
     }
     return { events: out, more: false };
+  }
+
+  /** Index of the first event at or after (t, seq). */
+  private positionOf(t: number, seq: number): number {
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const e = this.events[mid];
+      if (e && (e.eventTimeMs < t || (e.eventTimeMs === t && e.seq < seq))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private upperBound(t: number): number {
