@@ -102,8 +102,9 @@ class TailSession {
       this.poke();
     });
     stream.on('error', (e) => this.finish(grpcCode(e) ?? GrpcStatus.UNKNOWN, e.message));
-    stream.on('end', () => this.finish(GrpcStatus.OK, 'stream ended'));
-    stream.on('close', () => this.finish(GrpcStatus.OK, 'stream closed'));
+    // 'end' / 'close' may precede the 'error' carrying the status: give the error a turn first.
+    stream.on('end', () => setImmediate(() => this.finish(GrpcStatus.OK, 'stream ended')));
+    stream.on('close', () => setImmediate(() => this.finish(GrpcStatus.OK, 'stream closed')));
   }
 
   private finish(code: number, message: string): void {

@@ -73,4 +73,15 @@ describe('throttling and unavailability', () => {
     expect(h.emu.calls.count(LIST_SERVICES)).toBe(1);
     expect(h.deps.budget.waitedMs('run:read')).toBeGreaterThan(0);
   });
+
+  it('slow pages delay the list without breaking it', async () => {
+    h = await startHarness({ projects: [P], regions: ['us-central1'] });
+    h.emu.fleet.deployService(P, 'us-central1', 'svc', 'gcr.io/proj-throttle/svc:1', { silent: true });
+    h.emu.faults.slowPages(150);
+    const started = Date.now();
+    const r = await listAll(await sourceFor(h, P));
+    // five Run list families, each one page, each delayed
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5 * 150);
+    expect(r.items.filter((o) => o.kind === 'workload')).toHaveLength(2);
+  });
 });
