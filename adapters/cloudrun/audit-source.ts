@@ -11,7 +11,8 @@
  *   duplicate. Entries up to `LATE_ENTRY_WINDOW_MS` older than the cursor that were not seen yet are
  *   still delivered on a catch-up (with the cursor of the newest entry, so cursors never go back);
  * - `suppression_info` yields a `gap` item (the engine relists);
- * - RESOURCE_EXHAUSTED on the tail switches to ListLogEntries polling every `logPollIntervalMs`;
+ * - RESOURCE_EXHAUSTED on the tail switches to ListLogEntries polling every `logPollIntervalMs`
+ *   (the tail is tried again every `TAIL_RETRY_EVERY_POLLS` polls);
  * - `caughtUp` items carry the cursor after each catch-up and each tail batch (bookmarks);
  * - an unreadable cursor yields a `gap` and starts from now;
  * - a failing catch-up ListLogEntries errors the Observable (throttling as ThrottledError): the
@@ -49,6 +50,8 @@ export const TAIL_OPEN_GRACE_MS = 1_000;
 export const BACKOFF_INITIAL_MS = 800;
 export const BACKOFF_MAX_MS = 30_000;
 export const BACKOFF_RESET_AFTER_MS = 120_000;
+/** In polling fallback, the tail is tried again after this many polls. */
+export const TAIL_RETRY_EVERY_POLLS = 60;
 /** Tail statuses after which we reconnect (anything else except RESOURCE_EXHAUSTED errors the feed). */
 const RECONNECT_CODES = new Set<number>([
   GrpcStatus.OK,
@@ -226,12 +229,16 @@ class FeedRun {
   private async loop(): Promise<void> {
     let backoffMs = BACKOFF_INITIAL_MS;
     let polling = false;
+    let polls = 0;
     while (!this.stopped) {
       if (polling) {
         await this.catchUp();
         if (this.stopped) return;
         this.emitCaughtUp();
         await delay(this.options.logPollIntervalMs, this.deps.scheduler);
+        polls += 1;
+        // Try the tail again now and then: the quota refusal is usually temporary.
+        if (polls % TAIL_RETRY_EVERY_POLLS === 0) polling = false;
         continue;
       }
       const session = await this.openTail();

@@ -12,7 +12,7 @@ import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js
 import type { CloudRunClients } from '../../adapters/cloudrun/client.js';
 import { createCloudRunClients } from '../../adapters/cloudrun/client.js';
 import type { FeedItem } from '../../adapters/cloudrun/audit-source.js';
-import { AuditFeed } from '../../adapters/cloudrun/audit-source.js';
+import { AuditFeed, TAIL_RETRY_EVERY_POLLS } from '../../adapters/cloudrun/audit-source.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { configFor } from './harness.js';
@@ -124,6 +124,27 @@ describe('audit feed', () => {
     await vi.waitFor(() => expect(emu.calls.count(LIST)).toBeGreaterThan(lists + 1));
     expect(emu.calls.count(TAIL)).toBe(1);
     expect(got.errors).toEqual([]);
+  });
+
+  it('tries the tail again after a while of polling', async () => {
+    feed = new AuditFeed(
+      P,
+      clients.logging,
+      {
+        budget: new ApiBudget({}),
+        metrics: new CoreMetrics(new Registry()),
+        scheduler: asyncScheduler,
+        logger: pino({ level: 'silent' }),
+      },
+      { bufferWindowMs: 0, logPollIntervalMs: 2 },
+    );
+    emu.faults.refuseTail(1);
+    const got = collect();
+    await vi.waitFor(() => expect(emu.calls.count(TAIL)).toBe(2), { timeout: 5_000 });
+    expect(emu.calls.count(LIST)).toBeGreaterThanOrEqual(TAIL_RETRY_EVERY_POLLS);
+    await vi.waitFor(() => expect(emu.openTails()).toBe(1));
+    deploy('late');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(2));
   });
 
   it('errors with a throttling error when catch-up is throttled, for the engine to back off', async () => {
