@@ -1,6 +1,7 @@
 /** Every command the CLI knows, in the order `--help` lists them. */
 import type { Command } from './command.js';
 import { runCommand } from './commands/run.js';
+import { demoCommand } from './commands/demo.js';
 import { validateCommand } from './commands/validate.js';
 import { onceCommand } from './commands/once.js';
 import { clustersListCli, recordsListCli } from './commands/console-views.js';
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   runCommand,
   validateCommand,
   onceCommand,
+  demoCommand,
   clustersListCli,
   recordsListCli,
   consoleServeCli,

@@ -81,9 +81,14 @@ export class Daemon {
     });
     this.db = db;
     if (db.openStatus.state === 'recovered') {
-      logger.error({ reason: db.openStatus.reason, movedTo: db.openStatus.movedTo }, 'state database was unreadable: set aside, relisting');
+      logger.error(
+        { reason: db.openStatus.reason, movedTo: db.openStatus.movedTo },
+        'state database was unreadable: set aside, relisting',
+      );
     }
-    this.health.addCheck('state', () => (db.closed ? { ok: false, reason: 'state database closed' } : { ok: true }));
+    this.health.addCheck('state', () =>
+      db.closed ? { ok: false, reason: 'state database closed' } : { ok: true },
+    );
     const sink = new ConsoleSink(db, { logger, scheduler: this.scheduler });
     const client = new ConsoleClient(config.console, {
       db,

@@ -26,7 +26,10 @@ Stops on SIGINT/SIGTERM. Exit codes: 0 stopped, 1 cannot listen, 2 bad usage.`,
       process.stdout.write(`${this.help}\n`);
       return EXIT_OK;
     }
-    const opts: ConsoleServeOptions = { listen: requireString(values.listen, '--listen'), db: requireString(values.db, '--db') };
+    const opts: ConsoleServeOptions = {
+      listen: requireString(values.listen, '--listen'),
+      db: requireString(values.db, '--db'),
+    };
     if (values['token-file'] !== undefined) opts.tokenFile = values['token-file'];
     const envToken = process.env['SIGHTLINE_CONSOLE_TOKEN'];
     if (opts.tokenFile === undefined && envToken !== undefined) opts.token = envToken;

@@ -28,7 +28,11 @@ function toOptions(argv: string[]): ListCommandOptions | 'help' {
   if (values.help) return 'help';
   const output = values.output;
   if (output !== 'table' && output !== 'json') throw new UsageError('--output must be table or json');
-  const opts: ListCommandOptions = { console: requireString(values.console, '--console'), plaintext: values.plaintext, output };
+  const opts: ListCommandOptions = {
+    console: requireString(values.console, '--console'),
+    plaintext: values.plaintext,
+    output,
+  };
   if (values['token-file'] !== undefined) opts.tokenFile = values['token-file'];
   const envToken = process.env['SIGHTLINE_CONSOLE_TOKEN'];
   if (opts.tokenFile === undefined && envToken !== undefined) opts.token = envToken;
@@ -39,7 +43,8 @@ function toOptions(argv: string[]): ListCommandOptions | 'help' {
 
 export const clustersListCli: Command = {
   name: 'clusters list',
-  summary: 'list clusters as the console sees them (NAME, PROVIDER, REGION, AGENT VERSION, LAST SEEN, ACTIVITY)',
+  summary:
+    'list clusters as the console sees them (NAME, PROVIDER, REGION, AGENT VERSION, LAST SEEN, ACTIVITY)',
   help: `Usage: sightline clusters list --console HOST:PORT [flags]\n\n${flagHelp}`,
   async run(argv) {
     const opts = toOptions(argv);
