@@ -240,7 +240,9 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       }
       return this.o.digests.imageOf(reference, containerName, state);
     });
-    const order = toNumber(s.generation);
+    // updateTime, not generation: generation restarts at 1 when a service is deleted and re-created
+    // under the same name (same key), and the engine would drop the new one as older.
+    const order = timestampMs(s.updateTime) ?? toNumber(s.generation);
     if (order !== undefined) this.orders.set(obj, order);
     this.remember(objectKey(obj), { kind: 'service', project: this.project, region, name: shortName(name) });
     return obj;
@@ -267,7 +269,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
 
   private normalizeJob(region: string, j: IJob): ClusterObject {
     const obj = jobToObject(this.project, region, j, this.noDigestSource(j.name ?? '', 'jobs'));
-    const order = toNumber(j.generation);
+    const order = timestampMs(j.updateTime) ?? toNumber(j.generation); // see normalizeService
     if (order !== undefined) this.orders.set(obj, order);
     this.remember(objectKey(obj), {
       kind: 'job',
