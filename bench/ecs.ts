@@ -375,8 +375,10 @@ export async function run(): Promise<BenchSection> {
 
   // C. Steady state, no change, then change detection. ReadOnly=false lookup, delivery delay 5 min.
   const factor = 60;
-  for (const attribute of ['ReadOnly', 'EventSource'] as const) {
-    const simulatedMs = (attribute === 'ReadOnly' ? 10 : 5) * MIN_MS;
+  // (EventSource mode is not run: on a warped clock the CPU, not CloudTrail, would cap it. Its cost is
+  // computed from the trail the quiet ReadOnly run leaves, which records our own reads too.)
+  for (const attribute of ['ReadOnly'] as const) {
+    const simulatedMs = 10 * MIN_MS;
     log(`steady state (${attribute}), ${simulatedMs / MIN_MS} virtual minutes at ×${factor}`);
     const sched = new WarpScheduler(factor);
     const h = await makeHarness({
@@ -409,7 +411,8 @@ export async function run(): Promise<BenchSection> {
     if (attribute === 'ReadOnly') {
       // What each attribute must read per window (overlap 20 min + interval 1 min), from the trail
       // itself: matching events per virtual ms during the quiet period, scaled to one window.
-      const end = sched.now();
+      // Only delivered events count: stop the sample one delivery delay before now.
+      const end = sched.now() - 5 * MIN_MS;
       const windowMs = 21 * MIN_MS;
       for (const [key, value, label] of [
         ['EventSource', 'ecs.amazonaws.com', 'EventSource=ecs'],
@@ -487,15 +490,10 @@ export async function run(): Promise<BenchSection> {
       });
     }
     figures.push({
-      metric: `LookupEvents requests per hour measured, ${attribute === 'ReadOnly' ? 'ReadOnly=false' : 'EventSource=ecs (capped by the 25 % budget: 0.5/s)'}`,
+      metric: 'LookupEvents requests per hour measured, ReadOnly=false',
       value: perHour(lookups),
       unit: 'requests/h',
     });
-    if (attribute === 'EventSource') {
-      notes.push(
-        "EventSource=ecs.amazonaws.com returns the watcher's own reads (about 4 ListTasks a second here): every 20-minute overlap window re-reads thousands of them, 50 a page, at 1 request/s, so LookupEvents runs flat out and hints lag. ReadOnly=false returns only writes (of every service), independent of our polling.",
-      );
-    }
     const surfaced = await countApi(h.registry, 'error');
     if (surfaced > 0) notes.push(`${attribute}: ${surfaced} non-throttling API errors during the run.`);
     stop();

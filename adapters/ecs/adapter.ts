@@ -84,7 +84,10 @@ export function createEcsAdapter(
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
-      for (const r of built ?? []) r.services.touches.complete();
+      for (const r of built ?? []) {
+        r.feed.close();
+        r.services.touches.complete();
+      }
       activity.complete();
       if (clients) destroyRegionClients(clients);
       return Promise.resolve();

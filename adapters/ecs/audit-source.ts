@@ -76,6 +76,7 @@ interface Subscriber {
   seen: Map<string, number>;
   onItem: (item: AuditItem) => void;
   onError: (err: unknown) => void;
+  onComplete: () => void;
 }
 
 export type CloudTrailSettings = EcsConfig['cloudTrail'];
@@ -90,6 +91,7 @@ export class AuditFeed {
   /** LookupEvents requests made (for measurements). */
   requests = 0;
   private timer: { sub: Subscription; resolve: () => void } | undefined;
+  private closed = false;
 
   constructor(
     private readonly rc: RegionContext,
@@ -100,6 +102,16 @@ export class AuditFeed {
     return this.rc.deps.scheduler.now();
   }
 
+  /** Completes every subscriber's stream and stops polling (adapter close). */
+  close(): void {
+    this.closed = true;
+    for (const s of [...this.subscribers]) {
+      this.subscribers.delete(s);
+      s.onComplete();
+    }
+    this.cancelSleep();
+  }
+
   /** A cursor meaning "from now" (taken before a list starts). */
   cursorNow(): string {
     return encodeCursor({ t: this.now, ids: [] });
@@ -108,6 +120,10 @@ export class AuditFeed {
   /** Audit items for one consumer, from `fromCursor` (undefined: now). */
   items(fromCursor: string | undefined): Observable<AuditItem> {
     return new Observable<AuditItem>((sub) => {
+      if (this.closed) {
+        sub.complete();
+        return undefined;
+      }
       const cursor = decodeCursor(fromCursor) ?? { t: this.now, ids: [] };
       if (this.now - cursor.t > CLOUDTRAIL_RETENTION_MS - this.settings.overlapMs) {
         sub.next({ type: 'gap', reason: 'cursor is older than CloudTrail event history (90 days)' });
@@ -119,6 +135,7 @@ export class AuditFeed {
         seen: new Map(cursor.ids.map((id) => [id, cursor.t])),
         onItem: (item) => sub.next(item),
         onError: (err) => sub.error(err),
+        onComplete: () => sub.complete(),
       };
       this.subscribers.add(s);
       this.requestFrom(cursor.t);

@@ -10,7 +10,7 @@
  * a hinted service is described here and every object of it is sent with its state; ReplicaSets that
  * vanished are sent as `deleted`.
  */
-import { Observable, Subject, merge } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import { objectHash, objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
@@ -175,13 +175,9 @@ export class ServiceSource implements WatchSource<ClusterObject> {
           }
         });
       };
-      const audit = this.feed.items(fromCursor);
-      const s = merge(audit, this.touches).subscribe({
+      const touchSub = this.touches.subscribe((t) => enqueue(t));
+      const s = this.feed.items(fromCursor).subscribe({
         next: (item) => {
-          if (Array.isArray(item)) {
-            enqueue(item);
-            return;
-          }
           if (item.type === 'refs') {
             const touches: ServiceTouch[] = [];
             for (const r of item.refs) {
@@ -210,6 +206,7 @@ export class ServiceSource implements WatchSource<ClusterObject> {
           chain = chain.then(() => sub.complete());
         },
       });
+      s.add(touchSub);
       return () => s.unsubscribe();
     });
   }

@@ -76,7 +76,7 @@ describe('ECS under faults', () => {
       listWithRetry(r.nodes),
     ]);
     const [clusters, services, tasks, nodes] = results;
-    expect(results.reduce((a, x) => a + x.throttled, 0)).toBeGreaterThan(0);
+    expect(emu.calls.throttled()).toBeGreaterThan(0); // the storm was felt (absorbed by retries or surfaced)
     expect(clusters?.items.filter((o) => o.kind === 'cluster')).toHaveLength(3);
     expect(
       services?.items.filter((o) => o.kind === 'workload' && o.workload.kind === 'Deployment'),
@@ -118,5 +118,23 @@ describe('ECS under faults', () => {
     expect((err as Error).message).not.toContain('test-secret-key');
     emu.faults.restoreCredentials();
     expect((await listAll(r.clusters)).items).toHaveLength(2);
+  });
+
+  it('a call still throttled after the retries surfaces as ThrottledError (engine backs off, no relist)', async () => {
+    const sched = new WarpScheduler(600);
+    emu = await startEcsEmulator({ now: () => sched.now() });
+    emu.fleet.createCluster({ name: 'a' });
+    const deps = makeDeps({ scheduler: sched });
+    adapter = createEcsAdapter(ecsConfig(emu.endpoint), deps, { maxAttempts: 1 });
+    const [r] = adapter.regions();
+    if (!r) throw new Error('no region');
+    emu.faults.throttleStorm(60 * 60_000, ['ListClusters']);
+    const err = await r.clusters.list(undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isThrottling(err)).toBe(true);
+    expect(emu.calls.get('ListClusters')).toBe(4); // first try + 3 retries, each after taking budget again
+    expect(await apiCalls(deps, { operation: 'ListClusters', outcome: 'throttled' })).toBe(4);
   });
 });
