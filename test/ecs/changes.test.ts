@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Subscription } from 'rxjs';
-import { objectKey } from '../../src/model/index.js';
+import { clusterId, objectKey } from '../../src/model/index.js';
 import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
 import { createEcsAdapter } from '../../adapters/ecs/index.js';
@@ -148,7 +148,13 @@ describe('ECS change detection', () => {
     expect(h.emu.calls.get('ListTasks')).toBe(1);
     expect(h.emu.calls.get('DescribeTasks')).toBe(1);
     expect(h.emu.calls.total() - 2).toBeLessThanOrEqual(1);
-    expect(h.activity.length).toBeGreaterThan(0);
+    // LAST SEEN moved for the polled cluster.
+    expect(h.activity.at(-1)).toMatchObject({
+      clusterId: clusterId('ECS', f.arn(REGION, 'cluster/prod')),
+      controllerName: 'sightline-ecs',
+      profile: 'observer',
+    });
+    expect(h.activity.at(-1)?.lastSeenMs).toBeGreaterThanOrEqual(h.sched.now() - 60_000);
 
     // The tasks' service is re-described once (deployment progress), then a quiet poll: no Describe at all.
     await vi.waitFor(() => expect(hintsOf(h, h.r.services).length).toBeGreaterThan(serviceHintsBefore), {

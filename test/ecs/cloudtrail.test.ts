@@ -224,4 +224,22 @@ describe('CloudTrail audit source', () => {
     expect(await auditCount(s.deps, 'mapped')).toBe(1);
     expect((await auditCount(s.deps, 'ignored')) + (await auditCount(s.deps, 'other-region'))).toBe(2);
   });
+
+  it('paces LookupEvents at maxRequestsPerSecond (1 by default) across the pages of a window', async () => {
+    const s = await setup({ lookupAttribute: 'ReadOnly' });
+    for (let i = 0; i < 140; i++) s.emu.fleet.createCluster({ name: `burst-${i}` }); // 3 pages a window
+    const hints = collect(s.r.clusters);
+    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(1), {
+      timeout: 8000,
+      interval: 10,
+    });
+    const calls = s.emu.cloudTrail
+      .lookup(REGION, { attributeKey: 'EventName', attributeValue: 'LookupEvents', maxResults: 1000 })
+      .events.map((e) => e.eventTimeMs)
+      .sort((a, b) => a - b);
+    expect(calls.length).toBeGreaterThanOrEqual(6);
+    const gaps = calls.slice(1).map((t, i) => t - (calls[i] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(999);
+    expect(keysOf(hints).filter((k) => k.startsWith('namespace/'))).toHaveLength(140);
+  });
 });

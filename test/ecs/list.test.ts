@@ -226,4 +226,71 @@ describe('ECS initial list', () => {
     expect(emu.calls.get('DescribeTaskDefinition')).toBe(0);
     await again.close();
   });
+
+  it('getMany batches Describe calls at the AWS limits (tasks 100, services 10) and answers stopped tasks as gone', async () => {
+    emu = await startEcsEmulator();
+    const f = emu.fleet;
+    f.generate({
+      clusters: 1,
+      servicesPerCluster: 25,
+      tasksPerService: 6,
+      taskDefinitions: 5,
+      containerInstancesPerCluster: 0,
+    });
+    const td = f.findTaskDefinition(REGION, 'app-0');
+    const [early] = f.runTask({ cluster: 'cluster-0', taskDefinition: td?.arn ?? '' });
+    f.stopTask({ cluster: 'cluster-0', task: early?.arn ?? '' }); // stopped before we start: listed once, as STOPPED
+    const deps = makeDeps();
+    adapter = createEcsAdapter(ecsConfig(emu.endpoint), deps);
+    const [r] = adapter.regions();
+    if (!r || !early) throw new Error('setup');
+    const tasks = await listAll(r.tasks);
+    const stopped = workloads(tasks.items).find((w) => w.uid === early.arn);
+    expect(stopped?.status).toBe('STOPPED');
+    const services = await listAll(r.services);
+    emu.calls.reset();
+    const taskKeys = tasks.items.map((o) => r.tasks.keyOf(o));
+    const got = await r.tasks.getMany(taskKeys);
+    expect(emu.calls.get('DescribeTasks')).toBe(2); // 150 running tasks: 100 + 50; the stopped one costs nothing
+    expect([...got.values()].filter((o) => o !== undefined)).toHaveLength(150);
+    expect(
+      got.get(
+        r.tasks.keyOf(
+          tasks.items.find((o) => o.kind === 'workload' && o.workload.uid === early.arn) as never,
+        ),
+      ),
+    ).toBeUndefined();
+    const serviceKeys = services.items
+      .filter((o) => o.kind === 'workload' && o.workload.kind === 'Deployment')
+      .map((o) => r.services.keyOf(o));
+    const svc = await r.services.getMany(serviceKeys);
+    expect(emu.calls.get('DescribeServices')).toBe(3); // 25 services: 10 + 10 + 5
+    expect([...svc.values()].every((o) => o !== undefined)).toBe(true);
+    expect(emu.calls.get('DescribeTaskDefinition')).toBe(0); // cached since the list
+  });
+
+  it('watches every configured region with its own sources; each lists only its region', async () => {
+    emu = await startEcsEmulator();
+    emu.fleet.createCluster({ name: 'east' });
+    emu.fleet.createCluster({ name: 'west', region: 'eu-west-1' });
+    adapter = createEcsAdapter(ecsConfig(emu.endpoint, { regions: ['us-east-1', 'eu-west-1'] }), makeDeps());
+    const sources = await adapter.sources();
+    expect(sources.map((s) => s.id)).toEqual([
+      `ecs/${ACCOUNT}/us-east-1/clusters`,
+      `ecs/${ACCOUNT}/us-east-1/services`,
+      `ecs/${ACCOUNT}/us-east-1/tasks`,
+      `ecs/${ACCOUNT}/us-east-1/nodes`,
+      `ecs/${ACCOUNT}/eu-west-1/clusters`,
+      `ecs/${ACCOUNT}/eu-west-1/services`,
+      `ecs/${ACCOUNT}/eu-west-1/tasks`,
+      `ecs/${ACCOUNT}/eu-west-1/nodes`,
+    ]);
+    const names = async (i: number): Promise<string[]> =>
+      (await listAll(sources[i] as never)).items.flatMap(
+        (o: { kind: string; cluster?: { name: string; region: string } }) =>
+          o.kind === 'cluster' && o.cluster ? [`${o.cluster.region}/${o.cluster.name}`] : [],
+      );
+    expect(await names(0)).toEqual(['us-east-1/east']);
+    expect(await names(4)).toEqual(['eu-west-1/west']);
+  });
 });
