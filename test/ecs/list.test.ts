@@ -285,11 +285,13 @@ describe('ECS initial list', () => {
       `ecs/${ACCOUNT}/eu-west-1/tasks`,
       `ecs/${ACCOUNT}/eu-west-1/nodes`,
     ]);
-    const names = async (i: number): Promise<string[]> =>
-      (await listAll(sources[i] as never)).items.flatMap(
-        (o: { kind: string; cluster?: { name: string; region: string } }) =>
-          o.kind === 'cluster' && o.cluster ? [`${o.cluster.region}/${o.cluster.name}`] : [],
+    const names = async (i: number): Promise<string[]> => {
+      const source = sources[i];
+      if (!source) throw new Error(`no source ${i}`);
+      return (await listAll(source)).items.flatMap((o) =>
+        o.kind === 'cluster' ? [`${o.cluster.region}/${o.cluster.name}`] : [],
       );
+    };
     expect(await names(0)).toEqual(['us-east-1/east']);
     expect(await names(4)).toEqual(['eu-west-1/west']);
   });
