@@ -99,9 +99,6 @@ export function normalizeCluster(ctx: NormalizeContext, c: EcsCluster): ClusterO
     if (s.name && s.value !== undefined) metadata[`setting.${s.name}`] = s.value;
   if (c.serviceConnectDefaults?.namespace)
     metadata['serviceConnectNamespace'] = c.serviceConnectDefaults.namespace;
-  metadata['launchTypes'] = (c.capacityProviders ?? []).some((p) => p.startsWith('FARGATE'))
-    ? 'FARGATE,EC2'
-    : 'EC2';
   return [
     {
       kind: 'cluster',

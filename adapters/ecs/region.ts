@@ -19,6 +19,8 @@ import type { TaskDefinitions } from './task-definitions.js';
 
 export const CONTROLLER_NAME = 'sightline-ecs';
 const UNRESOLVED_MEMORY = 50_000;
+/** An unknown cluster id refreshes the directory unless it was read this recently. */
+const UNKNOWN_ID_REFRESH_MS = 5_000;
 
 export class ClusterDirectory {
   private arns: string[] | undefined;
@@ -53,7 +55,7 @@ export class ClusterDirectory {
   async arnOf(id: string): Promise<string | undefined> {
     const known = this.byId.get(id);
     if (known !== undefined) return known;
-    await this.list(0);
+    await this.list(UNKNOWN_ID_REFRESH_MS);
     return this.byId.get(id);
   }
 
