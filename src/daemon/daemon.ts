@@ -95,6 +95,7 @@ export class Daemon {
       logger,
       metrics: this.metrics,
       scheduler: this.scheduler,
+      heartbeatIntervalMs: config.intervals.heartbeatIntervalMs,
     });
     this.client = client;
     client.start();

@@ -110,9 +110,9 @@ const steps: Step[] = [
     return `ECS: web/storefront rolled out ${image} (the scheduler replaced its tasks)`;
   },
   (_run, ecs, round) => {
-    const desiredCount = round % 2 === 0 ? 3 : 2;
-    ecs.scaleService({ cluster: 'web', service: 'api', desiredCount });
-    return `ECS: scaled web/api to ${desiredCount} tasks`;
+    const desiredCount = round % 2 === 0 ? 4 : 3;
+    ecs.scaleService({ cluster: 'web', service: 'storefront', desiredCount });
+    return `ECS: scaled web/storefront to ${desiredCount} tasks`;
   },
   (_run, ecs) => {
     const r = ecs.replaceServiceTasks({ cluster: 'payments', service: 'ledger', count: 1 });

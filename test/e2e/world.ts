@@ -1,0 +1,240 @@
+/**
+ * An end-to-end world: the Cloud Run and ECS emulators with the demo fleet, the reference console,
+ * and the real `sightline run` process spawned as a user runs it (node bin/sightline.js run), all
+ * on loopback. Helpers read the console's view (ListRecords / ListClusters) and the truth (a
+ * `once` inventory against the emulators) so tests can compare them.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
+import type { CloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
+import { startEcsEmulator } from '../../adapters/ecs/emulator/index.js';
+import type { EcsEmulator } from '../../adapters/ecs/emulator/index.js';
+import { startReferenceConsole, fetchClusters, fetchRecords } from '../../src/console/index.js';
+import type { ClusterView, ImageRecord, ReferenceConsole } from '../../src/console/index.js';
+import {
+  demoAccount,
+  demoAwsRegion,
+  demoProject,
+  demoRegions,
+  seedDemoFleet,
+} from '../../src/demo/demo-fleet.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { inventoryOnce } from '../../src/daemon/once.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { createRegistry } from '../../src/runtime/metrics.js';
+import type { ClusterObject } from '../../src/model/index.js';
+
+const root = resolve(import.meta.dirname, '../..');
+export const token = 'e2e-token-0123456789';
+
+export interface WatcherProcess {
+  child: ChildProcess;
+  output: string[];
+  httpPort: () => number | undefined;
+  exited: Promise<number | null>;
+}
+
+export class World {
+  private watcher: WatcherProcess | undefined;
+  consolePort = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly run: CloudRunEmulator,
+    readonly ecs: EcsEmulator,
+    public console_: ReferenceConsole | undefined,
+    readonly configFile: string,
+  ) {
+    this.consolePort = console_?.port ?? 0;
+  }
+
+  static async start(): Promise<World> {
+    const dir = mkdtempSync(join(tmpdir(), 'sightline-e2e-'));
+    const run = await startCloudRunEmulator({ projects: { [demoProject]: demoRegions }, readyDelayMs: 200 });
+    const ecs = await startEcsEmulator({ account: demoAccount, region: demoAwsRegion });
+    seedDemoFleet(run.fleet, ecs.fleet);
+    const console_ = await startReferenceConsole({
+      listen: '127.0.0.1:0',
+      dbFile: join(dir, 'console.db'),
+      token,
+    });
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `${token}\n`);
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(
+      configFile,
+      `tenant: { group: e2e-group, issuer: "https://issuer.e2e.invalid" }
+providers:
+  cloudRun:
+    projects: [${demoProject}]
+    regions: [${demoRegions.join(', ')}]
+    credentials: { source: none }
+    endpoints: { run: "127.0.0.1:${run.runEndpoint.port}", logging: "127.0.0.1:${run.loggingEndpoint.port}", runV1: "${run.runV1BaseUrl}", insecure: true }
+    tailBufferWindowMs: 0
+    digestRetryIntervalMs: 1000
+  ecs:
+    account: "${demoAccount}"
+    regions: [${demoAwsRegion}]
+    credentials: { source: static, accessKeyId: "\${E2E_AWS_KEY:-AKIDE2E}", secretAccessKey: "\${E2E_AWS_SECRET:-e2e-secret}" }
+    endpoints: { ecs: "${ecs.endpoint}", cloudtrail: "${ecs.endpoint}" }
+    cloudTrail: { pollIntervalMs: 1000, overlapMs: 60000, maxRequestsPerSecond: 2 }
+    taskPollIntervalMs: 500
+intervals: { clusterPollIntervalMs: 500, heartbeatIntervalMs: 500, watchdogTimeoutMs: 600000 }
+budget: { fraction: 1 }
+console: { address: "127.0.0.1:${console_.port}", tls: { mode: plaintext }, tokenFile: "${tokenFile}", batchMaxDelayMs: 100 }
+stateDir: "${join(dir, 'state')}"
+http: { listen: "127.0.0.1:0" }
+log: { level: info }
+`,
+    );
+    return new World(dir, run, ecs, console_, configFile);
+  }
+
+  /** Spawns `sightline run --config …` as a user would. */
+  startWatcher(): WatcherProcess {
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bin/sightline.js'), 'run', '--config', this.configFile],
+      {
+        cwd: root,
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const output: string[] = [];
+    let port: number | undefined;
+    const onData = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line === '') continue;
+        output.push(line);
+        const m = /"listen":"127\.0\.0\.1:(\d+)"/.exec(line);
+        if (m?.[1]) port = Number(m[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    this.watcher = { child, output, httpPort: () => port, exited };
+    return this.watcher;
+  }
+
+  /** The running watcher's HTTP port, once it logged it. */
+  watcherPort(): number | undefined {
+    return this.watcher?.httpPort();
+  }
+
+  get token(): string {
+    return token;
+  }
+
+  async stopWatcher(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const w = this.watcher;
+    if (!w) return null;
+    this.watcher = undefined;
+    if (w.child.exitCode !== null || w.child.signalCode !== null) return w.child.exitCode;
+    w.child.kill(signal);
+    return w.exited;
+  }
+
+  async stopConsole(): Promise<void> {
+    await this.console_?.stop();
+    this.console_ = undefined;
+  }
+
+  /** Restarts the reference console on the same port and database. */
+  async restartConsole(): Promise<void> {
+    this.console_ = await startReferenceConsole({
+      listen: `127.0.0.1:${this.consolePort}`,
+      dbFile: join(this.dir, 'console.db'),
+      token,
+    });
+  }
+
+  records(): Promise<ImageRecord[]> {
+    return fetchRecords(`127.0.0.1:${this.consolePort}`, { token, plaintext: true });
+  }
+
+  clusters(): Promise<ClusterView[]> {
+    return fetchClusters(`127.0.0.1:${this.consolePort}`, { token, plaintext: true });
+  }
+
+  /** The truth: one full inventory pass against the emulators, as `sightline once` does. */
+  async truth(): Promise<ClusterObject[]> {
+    const config = loadConfigFile(this.configFile);
+    const r = await inventoryOnce(config, {
+      logger: createLogger({ level: 'silent', pretty: false }),
+      registry: createRegistry(false),
+      agentVersion: 'truth',
+    });
+    if (r.errors.length > 0) throw new Error(`truth inventory failed: ${JSON.stringify(r.errors)}`);
+    return r.objects;
+  }
+
+  async close(): Promise<void> {
+    await this.stopWatcher('SIGKILL');
+    await this.stopConsole();
+    await Promise.all([this.run.stop(), this.ecs.stop()]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** `cluster/Kind/name@digest` for every workload context the console shows as running. */
+export function liveSightings(records: ImageRecord[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of records) {
+    for (const w of r.workloads) {
+      if (!w.deleted && w.current)
+        out.add(`${r.cluster_name}/${w.kind.kind}/${w.name}@${r.image.digest || r.image.ref}`);
+    }
+  }
+  return out;
+}
+
+/** The same set computed from an inventory. */
+export function truthSightings(objects: ClusterObject[]): Set<string> {
+  const names = new Map<string, string>();
+  for (const o of objects) if (o.kind === 'cluster') names.set(o.cluster.id, o.cluster.name);
+  const out = new Set<string>();
+  for (const o of objects) {
+    // A one-off inventory also lists tasks stopped within the last hour (so short-lived tasks are
+    // sighted); they are not running, and the console shows them as no longer current.
+    if (o.kind !== 'workload' || o.workload.status === 'STOPPED') continue;
+    for (const c of o.workload.containers) {
+      out.add(
+        `${names.get(o.workload.clusterId) ?? '?'}/${o.workload.kind}/${o.workload.name}@${c.image.digest ?? c.image.reference}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Polls `check` every 100 ms until it returns true or `timeoutMs` passes (real loopback I/O). */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for: ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function difference(a: Set<string>, b: Set<string>): string[] {
+  return [...a].filter((x) => !b.has(x)).sort();
+}
