@@ -32,11 +32,9 @@ const httpUrl = z
   .string()
   .refine(isHttpUrl, { error: 'must be an http:// or https:// URL, e.g. https://issuer.example.com' });
 
-const hostPort = z
-  .string()
-  .regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, {
-    error: 'must be host:port, e.g. 127.0.0.1:8443',
-  });
+const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, {
+  error: 'must be host:port, e.g. 127.0.0.1:8443',
+});
 
 const cloudRunCredentials = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('adc') }),
@@ -103,7 +101,8 @@ export const ecsSchema = z.strictObject({
   endpoints: z.strictObject({ ecs: httpUrl.optional(), cloudtrail: httpUrl.optional() }).default({}),
   cloudTrail: z
     .strictObject({
-      lookupAttribute: z.enum(['EventSource', 'ReadOnly']).default('EventSource'),
+      /** ReadOnly=false by default: EventSource=ecs.amazonaws.com also returns our own List/Describe calls (adapters/ecs/README.md). */
+      lookupAttribute: z.enum(['EventSource', 'ReadOnly']).default('ReadOnly'),
       pollIntervalMs: ms('pollIntervalMs').default(defaults.ecs.cloudTrailPollIntervalMs),
       overlapMs: ms('overlapMs').default(defaults.ecs.cloudTrailOverlapMs),
       maxRequestsPerSecond: z
@@ -113,7 +112,7 @@ export const ecsSchema = z.strictObject({
         .default(defaults.ecs.cloudTrailMaxRequestsPerSecond),
     })
     .default({
-      lookupAttribute: 'EventSource',
+      lookupAttribute: 'ReadOnly',
       pollIntervalMs: defaults.ecs.cloudTrailPollIntervalMs,
       overlapMs: defaults.ecs.cloudTrailOverlapMs,
       maxRequestsPerSecond: defaults.ecs.cloudTrailMaxRequestsPerSecond,
