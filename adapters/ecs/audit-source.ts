@@ -23,6 +23,7 @@ import { isThrottling } from '../../src/watch/source.js';
 import { mapCloudTrailEvent } from './audit-mapping.js';
 import type { AuditRef } from './audit-mapping.js';
 import { callAws } from './call.js';
+import { checkPageCount, nextPageToken } from './paging.js';
 import type { RegionContext } from './region.js';
 
 export const CLOUDTRAIL_RETENTION_MS = 90 * 24 * 3600 * 1000;
@@ -229,7 +230,9 @@ export class AuditFeed {
       this.settings.lookupAttribute === 'ReadOnly' ? 'ReadOnly' : 'EventSource';
     const attributeValue = attributeKey === 'ReadOnly' ? 'false' : 'ecs.amazonaws.com';
     let nextToken: string | undefined;
+    let pages = 0;
     do {
+      checkPageCount('LookupEvents', ++pages);
       await this.pace();
       this.requests++;
       const token = nextToken;
@@ -263,7 +266,7 @@ export class AuditFeed {
           out.push({ id, timeMs: mapped.eventTimeMs ?? e.EventTime?.getTime() ?? endMs, refs: mapped.refs });
         }
       }
-      nextToken = page.NextToken;
+      nextToken = nextPageToken('LookupEvents', token, page.NextToken);
     } while (nextToken !== undefined);
     const keepFrom = startMs - this.settings.overlapMs;
     for (const [id, t] of this.counted) if (t < keepFrom) this.counted.delete(id);

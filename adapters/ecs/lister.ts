@@ -24,6 +24,7 @@ import {
   normalizeService,
   normalizeTask,
 } from './normalizer.js';
+import { nextPageToken } from './paging.js';
 import type { RegionContext } from './region.js';
 
 export const DESCRIBE_CLUSTERS_MAX = 100;
@@ -71,7 +72,8 @@ export async function listServicePage(
       }),
     ),
   );
-  return { arns: r.serviceArns ?? [], ...(r.nextToken ? { nextToken: r.nextToken } : {}) };
+  const next = nextPageToken('ListServices', token, r.nextToken);
+  return { arns: r.serviceArns ?? [], ...(next !== undefined ? { nextToken: next } : {}) };
 }
 
 export async function describeServices(
@@ -120,7 +122,8 @@ export async function listTaskPage(
       }),
     ),
   );
-  return { arns: r.taskArns ?? [], ...(r.nextToken ? { nextToken: r.nextToken } : {}) };
+  const next = nextPageToken('ListTasks', token, r.nextToken);
+  return { arns: r.taskArns ?? [], ...(next !== undefined ? { nextToken: next } : {}) };
 }
 
 export async function describeTasks(rc: RegionContext, clusterArn: string, arns: string[]): Promise<Task[]> {
@@ -156,7 +159,8 @@ export async function listContainerInstancePage(
       }),
     ),
   );
-  return { arns: r.containerInstanceArns ?? [], ...(r.nextToken ? { nextToken: r.nextToken } : {}) };
+  const next = nextPageToken('ListContainerInstances', token, r.nextToken);
+  return { arns: r.containerInstanceArns ?? [], ...(next !== undefined ? { nextToken: next } : {}) };
 }
 
 export async function describeContainerInstances(

@@ -15,6 +15,7 @@ import { callAws } from './call.js';
 import type { RegionClients } from './client.js';
 import type { NormalizeContext, UnresolvedSighting } from './normalizer.js';
 import { clusterNameOf, ecsArn } from './normalizer.js';
+import { checkPageCount, nextPageToken } from './paging.js';
 import type { TaskDefinitions } from './task-definitions.js';
 
 export const CONTROLLER_NAME = 'sightline-ecs';
@@ -62,14 +63,17 @@ export class ClusterDirectory {
   private async fetch(): Promise<string[]> {
     const arns: string[] = [];
     let nextToken: string | undefined;
+    let pages = 0;
     do {
+      checkPageCount('ListClusters', ++pages);
+      const sent = nextToken;
       const out = await callAws(this.rc.deps, 'ListClusters', () =>
         this.rc.clients.ecs.send(
           new ListClustersCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
         ),
       );
       for (const a of out.clusterArns ?? []) arns.push(a);
-      nextToken = out.nextToken;
+      nextToken = nextPageToken('ListClusters', sent, out.nextToken);
     } while (nextToken);
     for (const a of arns) this.learn(a);
     this.arns = arns;

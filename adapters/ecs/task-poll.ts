@@ -13,6 +13,7 @@
 import type { CheapPoll } from '../../src/watch/source.js';
 import { listTaskPage } from './lister.js';
 import { workloadKey } from './keys.js';
+import { checkPageCount } from './paging.js';
 import type { RegionContext } from './region.js';
 
 /** How stale the cluster list used by the poll may be (new clusters also arrive by CloudTrail). */
@@ -68,8 +69,10 @@ export class TaskPoll implements CheapPoll {
   private async listCluster(clusterArn: string): Promise<string[] | undefined> {
     const keys: string[] = [];
     let token: string | undefined;
+    let pages = 0;
     try {
       do {
+        checkPageCount('ListTasks', ++pages);
         const page = await listTaskPage(this.rc, clusterArn, 'RUNNING', token);
         for (const arn of page.arns) keys.push(workloadKey(clusterArn, arn));
         token = page.nextToken;

@@ -214,10 +214,14 @@ describe('CloudTrail audit source', () => {
     s.emu.cloudTrail.recordRaw(putSetting, { region: REGION });
     for (const e of lookup.Events) s.emu.cloudTrail.recordRaw(e.CloudTrailEvent, { region: REGION });
     const defaultArn = 'arn:aws:ecs:us-east-1:123456789012:cluster/default';
-    await vi.waitFor(() => expect(bookmarks(hints).length).toBeGreaterThan(0), {
-      timeout: 5000,
-      interval: 10,
-    });
+    // Wait for a window that saw the records (under load the first window may close before them).
+    await vi.waitFor(
+      async () => {
+        expect(bookmarks(hints).length).toBeGreaterThan(0);
+        expect(await auditCount(s.deps, 'mapped')).toBe(1);
+      },
+      { timeout: 10_000, interval: 10 },
+    );
     expect(keysOf(hints).sort()).toEqual(
       [`cluster/${clusterId('ECS', defaultArn)}`, `namespace/${clusterId('ECS', defaultArn)}/default`].sort(),
     );
