@@ -25,6 +25,12 @@ import {
   normalizeTask,
 } from './normalizer.js';
 import { nextPageToken } from './paging.js';
+import {
+  wellFormedClusters,
+  wellFormedContainerInstances,
+  wellFormedServices,
+  wellFormedTasks,
+} from './response-shape.js';
 import type { RegionContext } from './region.js';
 
 export const DESCRIBE_CLUSTERS_MAX = 100;
@@ -44,7 +50,7 @@ export async function describeClusters(rc: RegionContext, arns: string[]): Promi
     const r = await callAws(rc.deps, 'DescribeClusters', () =>
       rc.clients.ecs.send(new DescribeClustersCommand({ clusters: batch, include: ['TAGS', 'SETTINGS'] })),
     );
-    for (const c of r.clusters ?? []) {
+    for (const c of wellFormedClusters(rc.deps, r.clusters)) {
       if (c.clusterArn) {
         rc.directory.learn(c.clusterArn);
         out.push(c);
@@ -88,7 +94,7 @@ export async function describeServices(
         new DescribeServicesCommand({ cluster: clusterArn, services: batch, include: ['TAGS'] }),
       ),
     );
-    for (const s of r.services ?? []) out.push(s);
+    for (const s of wellFormedServices(rc.deps, r.services)) out.push(s);
   }
   return out;
 }
@@ -132,7 +138,7 @@ export async function describeTasks(rc: RegionContext, clusterArn: string, arns:
     const r = await callAws(rc.deps, 'DescribeTasks', () =>
       rc.clients.ecs.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch, include: ['TAGS'] })),
     );
-    for (const t of r.tasks ?? []) out.push(t);
+    for (const t of wellFormedTasks(rc.deps, r.tasks)) out.push(t);
   }
   return out;
 }
@@ -179,7 +185,7 @@ export async function describeContainerInstances(
         }),
       ),
     );
-    for (const ci of r.containerInstances ?? []) out.push(ci);
+    for (const ci of wellFormedContainerInstances(rc.deps, r.containerInstances)) out.push(ci);
   }
   return out;
 }

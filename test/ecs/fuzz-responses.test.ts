@@ -172,28 +172,28 @@ function wellFormed(o: ClusterObject): boolean {
 describe('ECS sources against fuzzed API responses (real SDK client, loopback)', () => {
   it('resolve with well-formed objects or reject with an Error, never crash', async () => {
     const deps = makeDeps({ budgetFraction: 1000 });
-    const adapter = createEcsAdapter(ecsConfig(endpoint), deps, { maxAttempts: 1 });
-    const sources = await adapter.sources();
     let resolved = 0;
     let rejected = 0;
     let itemsSeen = 0;
-    try {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.constantFrom(
-            '*',
-            'DescribeTasks',
-            'DescribeTasks',
-            'ListTasks',
-            'ListClusters',
-            'DescribeClusters',
-            'DescribeTaskDefinition',
-          ),
-          body,
-          fc.nat(sources.length - 1),
-          async (op, b, i) => {
-            fuzzed = { op, body: b };
-            const source = sources[i];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          '*',
+          'DescribeTasks',
+          'DescribeTasks',
+          'ListTasks',
+          'ListClusters',
+          'DescribeClusters',
+          'DescribeTaskDefinition',
+        ),
+        body,
+        fc.nat(3),
+        async (op, b, i) => {
+          fuzzed = { op, body: b };
+          // A fresh adapter per case: a fuzzed cluster directory must not starve the cases after it.
+          const adapter = createEcsAdapter(ecsConfig(endpoint), deps, { maxAttempts: 1 });
+          try {
+            const source = (await adapter.sources())[i];
             if (!source) return;
             const outcomes = await Promise.allSettled([
               listAll(source),
@@ -215,14 +215,14 @@ describe('ECS sources against fuzzed API responses (real SDK client, loopback)',
               itemsSeen += items.length;
               for (const item of items) expect(wellFormed(item), JSON.stringify(item)).toBe(true);
             }
-          },
-        ),
-        { numRuns: 400 },
-      );
-    } finally {
-      await adapter.close();
-    }
+          } finally {
+            await adapter.close();
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
     process.stderr.write(`fuzz: ${resolved} resolved, ${rejected} rejected, ${itemsSeen} items checked\n`);
-    expect(resolved + rejected).toBeGreaterThan(0);
+    expect(itemsSeen).toBeGreaterThan(50);
   }, 120_000);
 });
