@@ -3,3 +3,4 @@ export * from './hash.js';
 export * from './image.js';
 export * from './cluster.js';
 export * from './object.js';
+export * from './intern.js';

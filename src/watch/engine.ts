@@ -30,6 +30,7 @@ import { WatchMetrics } from './event-metrics.js';
 import { isThrottling } from './source.js';
 import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
+import { internStrings } from '../model/intern.js';
 import { Timers } from './timers.js';
 import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
@@ -140,7 +141,7 @@ export class WatchEngine<T> implements Watch<T> {
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
-        this.store.set(o.key, { object: o.object, hash: o.hash, order: o.order, seen: 0 });
+        this.store.set(o.key, { object: internStrings(o.object), hash: o.hash, order: o.order, seen: 0 });
       }
       this.lastCursor = initial.cursor;
       this.relistCause = 'restart';
@@ -331,7 +332,7 @@ export class WatchEngine<T> implements Watch<T> {
     const id = this.source.id;
     const cur = this.store.entry(key);
     if (!cur) {
-      this.store.set(key, { object, hash, order, seen });
+      this.store.set(key, { object: internStrings(object), hash, order, seen });
       stats.added++;
       this.emit({ type: 'ADDED', sourceId: id, key, object });
       return;
@@ -339,7 +340,7 @@ export class WatchEngine<T> implements Watch<T> {
     cur.seen = seen;
     if (cur.hash !== hash) {
       if (isOlder(order, cur.order)) return; // a stale list entry never overwrites a newer state
-      cur.object = object;
+      cur.object = internStrings(object);
       cur.hash = hash;
       cur.order = order;
       stats.modified++;
@@ -542,7 +543,7 @@ export class WatchEngine<T> implements Watch<T> {
         if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
         return;
       }
-      cur.object = object;
+      cur.object = internStrings(object);
       cur.hash = hash;
       cur.order = order;
       const ev: WatchEvent<T> = { type: 'MODIFIED', sourceId: id, key, object };
@@ -553,7 +554,7 @@ export class WatchEngine<T> implements Watch<T> {
     const deletedOrder = this.deletedOrders.get(key);
     if (deletedOrder !== undefined && order !== undefined && order <= deletedOrder) return;
     this.deletedOrders.delete(key);
-    this.store.set(key, { object, hash, order, seen: this.listGeneration });
+    this.store.set(key, { object: internStrings(object), hash, order, seen: this.listGeneration });
     const ev: WatchEvent<T> = { type: 'ADDED', sourceId: id, key, object };
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
