@@ -6,60 +6,30 @@
  * A cluster that is INACTIVE or missing is gone (get returns undefined).
  */
 import { Observable } from 'rxjs';
-import { objectHash, objectKey } from '../../src/model/index.js';
+import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
 import { clusterKey, namespaceKey, parseKey } from './keys.js';
 import { DESCRIBE_CLUSTERS_MAX, describeClusters, normalizeClusters } from './lister.js';
-import { clusterNameOf, orderOfObject } from './normalizer.js';
+import { clusterNameOf } from './normalizer.js';
 import type { RegionContext } from './region.js';
+import { EcsSourceBase, listPage } from './source-base.js';
 
-/** Sources listing within this long of each other share one ListClusters. */
-export const DIRECTORY_SHARE_MS = 30_000;
+export { DIRECTORY_SHARE_MS } from './source-base.js';
 
-export class ClusterSource implements WatchSource<ClusterObject> {
-  readonly id: string;
-  private snapshot: string[] = [];
-
-  constructor(
-    private readonly rc: RegionContext,
-    private readonly feed: AuditFeed,
-  ) {
-    this.id = `${rc.idPrefix}/clusters`;
-  }
-
-  keyOf(o: ClusterObject): string {
-    return objectKey(o);
-  }
-  orderOf(o: ClusterObject): number | undefined {
-    return orderOfObject(o);
-  }
-  hashOf(o: ClusterObject): string {
-    return objectHash(o);
+export class ClusterSource extends EcsSourceBase implements WatchSource<ClusterObject> {
+  constructor(rc: RegionContext, feed: AuditFeed) {
+    super(rc, feed, 'clusters');
   }
 
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
-    let offset = 0;
-    let cursor: string | undefined;
-    if (pageToken === undefined) {
-      cursor = this.feed.cursorNow();
-      this.snapshot = await this.rc.directory.list(DIRECTORY_SHARE_MS);
-    } else {
-      offset = Number(pageToken) || 0;
-    }
+    const cursor = await this.startListing(pageToken);
+    const offset = pageToken === undefined ? 0 : Number(pageToken) || 0;
     const arns = this.snapshot.slice(offset, offset + DESCRIBE_CLUSTERS_MAX);
     const items = arns.length > 0 ? normalizeClusters(this.rc, await describeClusters(this.rc, arns)) : [];
     const next = offset + DESCRIBE_CLUSTERS_MAX;
-    return {
-      items,
-      ...(next < this.snapshot.length ? { nextPageToken: String(next) } : {}),
-      ...(cursor !== undefined ? { cursor } : {}),
-    };
-  }
-
-  async get(key: string): Promise<ClusterObject | undefined> {
-    return (await this.getMany([key])).get(key);
+    return listPage(items, next < this.snapshot.length ? String(next) : undefined, cursor);
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {

@@ -6,55 +6,30 @@
  * UpdateContainerAgent, TagResource. An INACTIVE or missing instance is gone.
  */
 import { Observable } from 'rxjs';
-import { objectHash, objectKey } from '../../src/model/index.js';
+import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
-import { DIRECTORY_SHARE_MS } from './cluster-source.js';
+import { EcsSourceBase } from './source-base.js';
 import { nodeKey, parseKey } from './keys.js';
 import {
   describeContainerInstances,
   listContainerInstancePage,
   normalizeContainerInstances,
 } from './lister.js';
-import { orderOfObject } from './normalizer.js';
-import { decodePageToken, encodePageToken } from './paging.js';
 import type { RegionContext } from './region.js';
 
-export class NodeSource implements WatchSource<ClusterObject> {
-  readonly id: string;
-  private snapshot: string[] = [];
+export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   private readonly known = new Map<string, string>(); // key -> clusterArn
 
-  constructor(
-    private readonly rc: RegionContext,
-    private readonly feed: AuditFeed,
-  ) {
-    this.id = `${rc.idPrefix}/nodes`;
+  constructor(rc: RegionContext, feed: AuditFeed) {
+    super(rc, feed, 'nodes');
   }
 
-  keyOf(o: ClusterObject): string {
-    return objectKey(o);
-  }
-  orderOf(o: ClusterObject): number | undefined {
-    return orderOfObject(o);
-  }
-  hashOf(o: ClusterObject): string {
-    return objectHash(o);
-  }
-
-  async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
-    let cursor: string | undefined;
-    if (pageToken === undefined) {
-      cursor = this.feed.cursorNow();
-      this.snapshot = await this.rc.directory.list(DIRECTORY_SHARE_MS);
-    }
-    const tok = decodePageToken(pageToken);
-    const clusterArn = this.snapshot[tok.c];
-    let items: ClusterObject[] = [];
-    let next: string | undefined;
-    if (clusterArn !== undefined) {
-      const page = await listContainerInstancePage(this.rc, clusterArn, tok.t);
+  list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
+    return this.listPerCluster(pageToken, async (clusterArn, apiToken) => {
+      const page = await listContainerInstancePage(this.rc, clusterArn, apiToken);
+      let items: ClusterObject[] = [];
       if (page.arns.length > 0) {
         items = normalizeContainerInstances(
           clusterArn,
@@ -62,18 +37,8 @@ export class NodeSource implements WatchSource<ClusterObject> {
         );
         for (const o of items) this.known.set(objectKey(o), clusterArn);
       }
-      if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken });
-      else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
-    }
-    return {
-      items,
-      ...(next !== undefined ? { nextPageToken: next } : {}),
-      ...(cursor !== undefined ? { cursor } : {}),
-    };
-  }
-
-  async get(key: string): Promise<ClusterObject | undefined> {
-    return (await this.getMany([key])).get(key);
+      return { items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    });
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {

@@ -11,15 +11,14 @@
  * vanished are sent as `deleted`.
  */
 import { Observable, Subject } from 'rxjs';
-import { objectHash, objectKey } from '../../src/model/index.js';
+import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
-import { DIRECTORY_SHARE_MS } from './cluster-source.js';
+import { EcsSourceBase } from './source-base.js';
 import { parseKey, serviceArnOfUid, workloadKey } from './keys.js';
 import { describeServices, listServicePage, normalizeServices } from './lister.js';
-import { ecsArn, orderOfObject } from './normalizer.js';
-import { decodePageToken, encodePageToken } from './paging.js';
+import { ecsArn } from './normalizer.js';
 import type { RegionContext } from './region.js';
 
 export interface ServiceTouch {
@@ -29,59 +28,26 @@ export interface ServiceTouch {
   deleted?: boolean;
 }
 
-export class ServiceSource implements WatchSource<ClusterObject> {
-  readonly id: string;
+export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   /** Scheduler activity seen by the tasks source. */
   readonly touches = new Subject<ServiceTouch[]>();
-  private snapshot: string[] = [];
   /** serviceArn -> keys of its objects we have reported (service + replica sets). */
   private readonly known = new Map<string, Set<string>>();
 
-  constructor(
-    private readonly rc: RegionContext,
-    private readonly feed: AuditFeed,
-  ) {
-    this.id = `${rc.idPrefix}/services`;
+  constructor(rc: RegionContext, feed: AuditFeed) {
+    super(rc, feed, 'services');
   }
 
-  keyOf(o: ClusterObject): string {
-    return objectKey(o);
-  }
-  orderOf(o: ClusterObject): number | undefined {
-    return orderOfObject(o);
-  }
-  hashOf(o: ClusterObject): string {
-    return objectHash(o);
-  }
-
-  async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
-    let cursor: string | undefined;
-    if (pageToken === undefined) {
-      cursor = this.feed.cursorNow();
-      this.snapshot = await this.rc.directory.list(DIRECTORY_SHARE_MS);
-    }
-    const tok = decodePageToken(pageToken);
-    const clusterArn = this.snapshot[tok.c];
-    let items: ClusterObject[] = [];
-    let next: string | undefined;
-    if (clusterArn !== undefined) {
-      const page = await listServicePage(this.rc, clusterArn, tok.t);
+  list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
+    return this.listPerCluster(pageToken, async (clusterArn, apiToken) => {
+      const page = await listServicePage(this.rc, clusterArn, apiToken);
+      let items: ClusterObject[] = [];
       if (page.arns.length > 0) {
         items = await normalizeServices(this.rc, await describeServices(this.rc, clusterArn, page.arns));
         this.remember(items);
       }
-      if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken });
-      else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
-    }
-    return {
-      items,
-      ...(next !== undefined ? { nextPageToken: next } : {}),
-      ...(cursor !== undefined ? { cursor } : {}),
-    };
-  }
-
-  async get(key: string): Promise<ClusterObject | undefined> {
-    return (await this.getMany([key])).get(key);
+      return { items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    });
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {

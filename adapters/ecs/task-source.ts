@@ -11,14 +11,12 @@
  * New or gone service tasks are reported to the services source (deployment progress).
  */
 import { Observable } from 'rxjs';
-import { objectHash, objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
-import { DIRECTORY_SHARE_MS } from './cluster-source.js';
+import { EcsSourceBase, listPage } from './source-base.js';
 import { parseKey, workloadKey } from './keys.js';
 import { describeTasks, listTaskPage, normalizeTasks } from './lister.js';
-import { orderOfObject } from './normalizer.js';
 import { decodePageToken, encodePageToken } from './paging.js';
 import type { RegionContext } from './region.js';
 import type { ServiceTouch } from './service-source.js';
@@ -33,10 +31,8 @@ interface KnownTask {
 
 const TRANSIENT = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 
-export class TaskSource implements WatchSource<ClusterObject> {
-  readonly id: string;
+export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   readonly cheapPoll: TaskPoll;
-  private snapshot: string[] = [];
   private listedStopped = false;
   private readonly known = new Map<string, KnownTask>();
   /** Known tasks a ListTasks made after we saw them no longer shows: gone, no Describe needed. */
@@ -44,12 +40,12 @@ export class TaskSource implements WatchSource<ClusterObject> {
   private pollStartedMs = 0;
 
   constructor(
-    private readonly rc: RegionContext,
-    private readonly feed: AuditFeed,
+    rc: RegionContext,
+    feed: AuditFeed,
     pollIntervalMs: number,
     private readonly onServiceTouch: (touches: ServiceTouch[]) => void,
   ) {
-    this.id = `${rc.idPrefix}/tasks`;
+    super(rc, feed, 'tasks');
     this.cheapPoll = new TaskPoll(rc, pollIntervalMs, {
       unsettled: (key) => this.known.get(key)?.settled === false,
       pollStarted: () => {
@@ -59,22 +55,8 @@ export class TaskSource implements WatchSource<ClusterObject> {
     });
   }
 
-  keyOf(o: ClusterObject): string {
-    return objectKey(o);
-  }
-  orderOf(o: ClusterObject): number | undefined {
-    return orderOfObject(o);
-  }
-  hashOf(o: ClusterObject): string {
-    return objectHash(o);
-  }
-
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
-    let cursor: string | undefined;
-    if (pageToken === undefined) {
-      cursor = this.feed.cursorNow();
-      this.snapshot = await this.rc.directory.list(DIRECTORY_SHARE_MS);
-    }
+    const cursor = await this.startListing(pageToken);
     const tok = decodePageToken(pageToken);
     const phase = tok.p === 'STOPPED' ? 'STOPPED' : 'RUNNING';
     const clusterArn = this.snapshot[tok.c];
@@ -99,11 +81,7 @@ export class TaskSource implements WatchSource<ClusterObject> {
       else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
       else this.listedStopped = true;
     }
-    return {
-      items,
-      ...(next !== undefined ? { nextPageToken: next } : {}),
-      ...(cursor !== undefined ? { cursor } : {}),
-    };
+    return listPage(items, next, cursor);
   }
 
   private know(
@@ -128,10 +106,6 @@ export class TaskSource implements WatchSource<ClusterObject> {
       this.vanished.set(key, k);
       this.known.delete(key);
     }
-  }
-
-  async get(key: string): Promise<ClusterObject | undefined> {
-    return (await this.getMany([key])).get(key);
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
