@@ -27,6 +27,7 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY proto ./proto
 COPY config ./config
+COPY adapters/cloudrun/protos ./adapters/cloudrun/protos
 RUN mkdir -p /var/lib/sightline /etc/sightline && chown node:node /var/lib/sightline
 USER node
 VOLUME ["/var/lib/sightline"]

@@ -36,7 +36,22 @@ export function packageProtosDir(pkg: string, fromPkg?: string): string {
   return join(packageRoot(pkg, paths), 'build', 'protos');
 }
 
-export const vendoredProtosDir = join(dirname(fileURLToPath(import.meta.url)), 'protos');
+/**
+ * The vendored protos: next to this module in a source checkout, or under the nearest ancestor's
+ * `adapters/cloudrun/protos` when running compiled from `dist/` (the Docker image copies them there).
+ */
+function findVendoredProtosDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const marker = join('google', 'cloud', 'audit', 'audit_log.proto');
+  if (existsSync(join(here, 'protos', marker))) return join(here, 'protos');
+  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'adapters', 'cloudrun', 'protos');
+    if (existsSync(join(candidate, marker))) return candidate;
+  }
+  return join(here, 'protos');
+}
+
+export const vendoredProtosDir = findVendoredProtosDir();
 
 let cachedType: protobuf.Type | undefined;
 
