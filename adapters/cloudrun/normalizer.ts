@@ -18,12 +18,12 @@ import type {
 import { clusterId, objectKey, stableId } from '../../src/model/index.js';
 import { locationName, shortName } from './names.js';
 
-type IService = protos.google.cloud.run.v2.IService;
-type IRevision = protos.google.cloud.run.v2.IRevision;
-type IJob = protos.google.cloud.run.v2.IJob;
-type IExecution = protos.google.cloud.run.v2.IExecution;
-type IWorkerPool = protos.google.cloud.run.v2.IWorkerPool;
-type IContainer = protos.google.cloud.run.v2.IContainer;
+export type IService = protos.google.cloud.run.v2.IService;
+export type IRevision = protos.google.cloud.run.v2.IRevision;
+export type IJob = protos.google.cloud.run.v2.IJob;
+export type IExecution = protos.google.cloud.run.v2.IExecution;
+export type IWorkerPool = protos.google.cloud.run.v2.IWorkerPool;
+export type IContainer = protos.google.cloud.run.v2.IContainer;
 type ICondition = protos.google.cloud.run.v2.ICondition;
 type ITimestamp = protos.google.protobuf.ITimestamp;
 

@@ -16,7 +16,6 @@
 import { randomUUID } from 'node:crypto';
 import { from, merge, concatMap, filter, mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { protos } from '@google-cloud/run';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
 import type { CheapPoll, Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { ClusterObject, ContainerImage } from '../../src/model/index.js';
@@ -46,13 +45,7 @@ import {
   workerPoolToObject,
   workloadKey,
 } from './normalizer.js';
-
-type IService = protos.google.cloud.run.v2.IService;
-type IRevision = protos.google.cloud.run.v2.IRevision;
-type IJob = protos.google.cloud.run.v2.IJob;
-type IExecution = protos.google.cloud.run.v2.IExecution;
-type IWorkerPool = protos.google.cloud.run.v2.IWorkerPool;
-type IContainer = protos.google.cloud.run.v2.IContainer;
+import type { IContainer, IExecution, IJob, IRevision, IService, IWorkerPool } from './normalizer.js';
 
 export const KEY_CACHE_NAMESPACE = 'cloudrun-keys';
 /** The first list page's cursor is taken this long before the list starts (audit timestamps lag). */
