@@ -5,7 +5,7 @@
  * events (CreateCluster, UpdateCluster, DeleteCluster, PutClusterCapacityProviders, TagResource, ...).
  * A cluster that is INACTIVE or missing is gone (get returns undefined).
  */
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
@@ -49,28 +49,16 @@ export class ClusterSource extends EcsSourceBase implements WatchSource<ClusterO
   }
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
-    return new Observable<Hint<ClusterObject>>((sub) => {
-      const s = this.feed.items(fromCursor).subscribe({
-        next: (item) => {
-          if (item.type !== 'refs') {
-            sub.next(item);
-            return;
-          }
-          for (const r of item.refs) {
-            if (r.kind !== 'cluster') continue;
-            this.rc.directory.learn(r.clusterArn);
-            this.rc.directory.invalidate();
-            const name = clusterNameOf(r.clusterArn);
-            const type = r.deleted ? 'deleted' : 'changed';
-            sub.next({ type, key: clusterKey(r.clusterArn) });
-            sub.next({ type, key: namespaceKey(r.clusterArn, name) });
-            if (!r.deleted) this.rc.touch(r.clusterArn);
-          }
-        },
-        error: (err: unknown) => sub.error(err),
-        complete: () => sub.complete(),
-      });
-      return () => s.unsubscribe();
+    return this.feedHints(fromCursor, (r) => {
+      if (r.kind !== 'cluster') return [];
+      this.rc.directory.learn(r.clusterArn);
+      this.rc.directory.invalidate();
+      if (!r.deleted) this.rc.touch(r.clusterArn);
+      const type = r.deleted ? 'deleted' : 'changed';
+      return [
+        { type, key: clusterKey(r.clusterArn) },
+        { type, key: namespaceKey(r.clusterArn, clusterNameOf(r.clusterArn)) },
+      ];
     });
   }
 }

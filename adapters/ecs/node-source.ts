@@ -5,7 +5,7 @@
  * cluster. Hints: CloudTrail Register/DeregisterContainerInstance, UpdateContainerInstancesState,
  * UpdateContainerAgent, TagResource. An INACTIVE or missing instance is gone.
  */
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
@@ -72,30 +72,20 @@ export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObje
   }
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
-    return new Observable<Hint<ClusterObject>>((sub) => {
-      const s = this.feed.items(fromCursor).subscribe({
-        next: (item) => {
-          if (item.type !== 'refs') {
-            sub.next(item);
-            return;
-          }
-          for (const r of item.refs) {
-            if (r.kind === 'node') {
-              this.rc.directory.learn(r.clusterArn);
-              sub.next({
-                type: r.deleted ? 'deleted' : 'changed',
-                key: nodeKey(r.clusterArn, r.containerInstanceArn),
-              });
-              if (!r.deleted) this.rc.touch(r.clusterArn);
-            } else if (r.kind === 'cluster' && r.deleted) {
-              for (const [key, c] of this.known) if (c === r.clusterArn) sub.next({ type: 'deleted', key });
-            }
-          }
-        },
-        error: (err: unknown) => sub.error(err),
-        complete: () => sub.complete(),
-      });
-      return () => s.unsubscribe();
+    return this.feedHints(fromCursor, (r) => {
+      if (r.kind === 'node') {
+        this.rc.directory.learn(r.clusterArn);
+        if (!r.deleted) this.rc.touch(r.clusterArn);
+        return [
+          { type: r.deleted ? 'deleted' : 'changed', key: nodeKey(r.clusterArn, r.containerInstanceArn) },
+        ];
+      }
+      if (r.kind === 'cluster' && r.deleted) {
+        return [...this.known]
+          .filter(([, c]) => c === r.clusterArn)
+          .map(([key]) => ({ type: 'deleted', key }));
+      }
+      return [];
     });
   }
 }

@@ -2,12 +2,15 @@
  * What every ECS WatchSource shares: keys, monotonic orders and content hashes of model objects;
  * the cluster snapshot and feed cursor taken on the first page of a listing (the cursor before any
  * list call, so nothing that happens during the listing is missed); get() through getMany();
- * and per-cluster paging (one API page of one cluster per list page, the position kept in the page
+ * hints from the region's audit feed; and per-cluster paging (one API page of one cluster per list page, the position kept in the page
  * token). Listing a third kind of ECS resource is a subclass with `getMany` and a page function.
  */
+import { mergeMap } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { objectHash, objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
-import type { ListPage } from '../../src/watch/source.js';
+import type { Hint, ListPage } from '../../src/watch/source.js';
+import type { AuditRef } from './audit-mapping.js';
 import type { AuditFeed } from './audit-source.js';
 import { orderOfObject } from './normalizer.js';
 import { decodePageToken, encodePageToken } from './paging.js';
@@ -82,5 +85,18 @@ export abstract class EcsSourceBase {
     if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken });
     else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
     return listPage(page.items, next, cursor);
+  }
+
+  /**
+   * Hints from the region's audit feed, in feed order: bookmarks and gaps pass through unchanged,
+   * and each audit reference becomes the hints `fromRef` returns for it (none when it is not ours).
+   */
+  protected feedHints(
+    fromCursor: string | undefined,
+    fromRef: (ref: AuditRef) => Hint<ClusterObject>[],
+  ): Observable<Hint<ClusterObject>> {
+    return this.feed
+      .items(fromCursor)
+      .pipe(mergeMap((item) => (item.type === 'refs' ? item.refs.flatMap(fromRef) : [item])));
   }
 }

@@ -10,7 +10,7 @@
  * known to us that a later ListTasks no longer shows is answered as gone without a Describe call.
  * New or gone service tasks are reported to the services source (deployment progress).
  */
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
@@ -166,28 +166,18 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
   }
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
-    return new Observable<Hint<ClusterObject>>((sub) => {
-      const s = this.feed.items(fromCursor).subscribe({
-        next: (item) => {
-          if (item.type !== 'refs') {
-            sub.next(item);
-            return;
-          }
-          for (const r of item.refs) {
-            if (r.kind === 'task') {
-              this.rc.directory.learn(r.clusterArn);
-              this.vanished.delete(workloadKey(r.clusterArn, r.taskArn));
-              sub.next({ type: 'changed', key: workloadKey(r.clusterArn, r.taskArn) });
-            } else if (r.kind === 'cluster' && r.deleted) {
-              for (const [key, k] of this.known)
-                if (k.clusterArn === r.clusterArn) sub.next({ type: 'deleted', key });
-            }
-          }
-        },
-        error: (err: unknown) => sub.error(err),
-        complete: () => sub.complete(),
-      });
-      return () => s.unsubscribe();
+    return this.feedHints(fromCursor, (r) => {
+      if (r.kind === 'task') {
+        this.rc.directory.learn(r.clusterArn);
+        this.vanished.delete(workloadKey(r.clusterArn, r.taskArn));
+        return [{ type: 'changed', key: workloadKey(r.clusterArn, r.taskArn) }];
+      }
+      if (r.kind === 'cluster' && r.deleted) {
+        return [...this.known]
+          .filter(([, k]) => k.clusterArn === r.clusterArn)
+          .map(([key]) => ({ type: 'deleted', key }));
+      }
+      return [];
     });
   }
 }
