@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { Logger } from '../../src/runtime/logger.js';
 import { CoreMetrics, createRegistry } from '../../src/runtime/metrics.js';
-import { clusterId, toContainerImage } from '../../src/model/index.js';
+import { clusterId, objectKey, toContainerImage } from '../../src/model/index.js';
 import type { Cluster, ClusterObject, Workload } from '../../src/model/index.js';
 import type { WatchEvent } from '../../src/watch/events.js';
 import { openStateDatabase } from '../../src/state/database.js';
@@ -113,7 +113,7 @@ export function added(
   object: ClusterObject,
   type: 'ADDED' | 'MODIFIED' = 'ADDED',
 ): WatchEvent<ClusterObject> {
-  return { type, sourceId, key: keyOfObject(object), object };
+  return { type, sourceId, key: objectKey(object), object };
 }
 
 export function deleted(
@@ -121,20 +121,7 @@ export function deleted(
   object: ClusterObject,
   tombstone = false,
 ): WatchEvent<ClusterObject> {
-  return { type: 'DELETED', sourceId, key: keyOfObject(object), object, tombstone };
-}
-
-function keyOfObject(o: ClusterObject): string {
-  switch (o.kind) {
-    case 'cluster':
-      return o.cluster.remoteId;
-    case 'workload':
-      return o.workload.uid;
-    case 'namespace':
-      return o.namespace.name;
-    case 'node':
-      return o.node.id;
-  }
+  return { type: 'DELETED', sourceId, key: objectKey(object), object, tombstone };
 }
 
 export function writeToken(dir: string, token: string, name = 'token'): string {
