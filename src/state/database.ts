@@ -1,6 +1,6 @@
 /**
  * The state database: one SQLite file `sightline.db` under stateDir (WAL, synchronous=NORMAL)
- * holding the console outbox, coalesced heartbeats, watch cursors + per-source snapshots and the
+ * holding the console outbox (and the rows the console rejected), coalesced heartbeats, watch cursors + per-source snapshots and the
  * KeyValueCache.
  *
  * Durability: each transaction is atomic; with WAL + synchronous=NORMAL a committed transaction
@@ -26,7 +26,7 @@ import { gauge } from '../runtime/metrics.js';
 import { defaults } from '../config/defaults.js';
 import type { KeyValueCache } from './cache.js';
 import { migrate } from './schema.js';
-import { Outbox } from './outbox.js';
+import { DEFAULT_MAX_REJECTED_ROWS, Outbox } from './outbox.js';
 import { SnapshotStore } from './snapshots.js';
 import { ActivityStore } from './activity-store.js';
 
@@ -41,6 +41,8 @@ export interface StateDatabaseOptions {
   maxBytes?: number;
   /** Clock for the corrupt-file suffix (tests). Default Date.now. */
   nowMs?: () => number;
+  /** Rows kept in `outbox_rejected` (the newest). Default 10,000. */
+  maxRejectedRows?: number;
 }
 
 export type OpenStatus =
@@ -150,12 +152,32 @@ class SqliteStateDatabase implements StateDatabase {
     opts: StateDatabaseOptions,
   ) {
     const registry = opts.metrics?.registry;
-    this.outbox = new Outbox(db, opts.maxBytes ?? defaults.console.outboxMaxBytes, opts.logger, {
-      ...(opts.metrics ? { depth: opts.metrics.queueDepth } : {}),
-      ...(registry
-        ? { bytes: gauge(registry, 'sightline_outbox_bytes', 'Bytes of pending console writes', ['queue']) }
-        : {}),
-    });
+    this.outbox = new Outbox(
+      db,
+      opts.maxBytes ?? defaults.console.outboxMaxBytes,
+      opts.logger,
+      {
+        ...(opts.metrics ? { depth: opts.metrics.queueDepth } : {}),
+        ...(registry
+          ? {
+              bytes: gauge(registry, 'sightline_outbox_bytes', 'Bytes of pending console writes', ['queue']),
+              rejected: gauge(
+                registry,
+                'sightline_outbox_rejected_rows',
+                'Outbox rows the console rejected on their own, kept in outbox_rejected (never re-sent)',
+                [],
+              ),
+              rejectedEvicted: gauge(
+                registry,
+                'sightline_outbox_rejected_evicted_rows',
+                'Rejected outbox rows deleted past the outbox_rejected cap, over the state database life',
+                [],
+              ),
+            }
+          : {}),
+      },
+      opts.maxRejectedRows ?? DEFAULT_MAX_REJECTED_ROWS,
+    );
     this.runInTransaction = db.transaction((fn: () => unknown) => fn());
     this.snapshots = new SnapshotStore(db, opts.logger);
     this.activity = new ActivityStore(db);

@@ -11,6 +11,16 @@
  *   accepting appends: the disk is the real limit. If the disk fills, the SQLite write throws
  *   SQLITE_FULL inside `ConsoleSink.handle`, the transaction rolls back (no half-written event) and
  *   the caller (the watch engine) sees the error.
+ *
+ * Rejected rows: `reject` moves ONE row the console refused on its own (INVALID_ARGUMENT for a
+ * batch of just that row; see ConsoleClient) into the `outbox_rejected` table, with the console's
+ * (redacted) error and the time, in one transaction, so it is never both re-sent and kept, nor lost.
+ * Rejected rows are never re-sent. The table keeps the newest `maxRejectedRows` (default 10,000) by
+ * seq; older ones are deleted and counted (meta `outbox_rejected_evicted`, gauge
+ * `sightline_outbox_rejected_evicted_rows`); gauge `sightline_outbox_rejected_rows` is its size.
+ * Like `ack`, the client only rejects the oldest unacknowledged row (everything before it was
+ * acknowledged or rejected), so rows leave the outbox in seq order and a batch id (a seq range)
+ * always names the same rows.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -34,10 +44,34 @@ interface RawRow {
   created_ms: number;
 }
 
+/** An outbox row the console rejected on its own, as kept in `outbox_rejected`. */
+export interface RejectedRow {
+  seq: number;
+  /** The outbox rpc (`register` | `sightings` | `deregister`, or whatever an unreadable row held). */
+  rpc: string;
+  key: string;
+  payload: string;
+  /** The console's error, secrets redacted by the caller. */
+  error: string;
+  createdMs: number;
+  rejectedMs: number;
+}
+
+interface RawRejected extends RawRow {
+  error: string;
+  rejected_ms: number;
+}
+
 export interface OutboxGauges {
   depth?: Gauge<'queue'>;
   bytes?: Gauge<'queue'>;
+  /** Rows in `outbox_rejected`. */
+  rejected?: Gauge;
+  /** Rejected rows evicted past the cap, ever (from meta, so it survives restarts). */
+  rejectedEvicted?: Gauge;
 }
+
+export const DEFAULT_MAX_REJECTED_ROWS = 10_000;
 
 function isRpc(v: string): v is OutboxRpc {
   return v === 'register' || v === 'sightings' || v === 'deregister';
@@ -51,6 +85,14 @@ export class Outbox {
   private readonly rangeStmt: Statement<[number]>;
   private readonly floorPut: Statement<[string]>;
   private readonly ackTx: (throughSeq: number) => number;
+  private readonly rowStmt: Statement<[number]>;
+  private readonly deleteOneStmt: Statement<[number]>;
+  private readonly rejectInsert: Statement<[number, string, string, string, string, number, number]>;
+  private readonly rejectEvict: Statement<[number]>;
+  private readonly evictedPut: Statement<[string]>;
+  private readonly rejectedStatsStmt: Statement<[]>;
+  private readonly rejectedListStmt: Statement<[number]>;
+  private readonly rejectTx: (seq: number, error: string, nowMs: number) => RejectedRow | undefined;
   /**
    * Next seq to assign. Seqs are never reused (batch ids are built from them, and the console
    * dedupes by batch id): acks delete a prefix, so the highest seq ever used is either still in the
@@ -60,6 +102,8 @@ export class Outbox {
   private countValue = 0;
   private bytesValue = 0;
   private overLimitValue = false;
+  private rejectedValue = 0;
+  private rejectedEvictedValue = 0;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -67,7 +111,10 @@ export class Outbox {
     readonly maxBytes: number,
     private readonly logger: Logger,
     private readonly gauges: OutboxGauges = {},
+    readonly maxRejectedRows: number = DEFAULT_MAX_REJECTED_ROWS,
   ) {
+    if (!Number.isInteger(maxRejectedRows) || maxRejectedRows < 1)
+      throw new Error(`maxRejectedRows must be a positive integer, got ${maxRejectedRows}`);
     this.insertStmt = db.prepare(
       'INSERT INTO outbox (seq, rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -95,6 +142,49 @@ export class Outbox {
       this.countValue = Math.max(0, this.countValue - r.n);
       this.bytesValue = Math.max(0, this.bytesValue - r.b);
       return r.n;
+    });
+    this.rowStmt = db.prepare('SELECT seq, rpc, key, payload, bytes, created_ms FROM outbox WHERE seq = ?');
+    this.deleteOneStmt = db.prepare('DELETE FROM outbox WHERE seq = ?');
+    this.rejectInsert = db.prepare(
+      `INSERT INTO outbox_rejected (seq, rpc, key, payload, error, created_ms, rejected_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Keep the newest maxRejectedRows by seq: delete every row at or below the (cap+1)-th newest.
+    this.rejectEvict = db.prepare(
+      `DELETE FROM outbox_rejected
+       WHERE seq <= (SELECT seq FROM outbox_rejected ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+    );
+    this.evictedPut = db.prepare(
+      `INSERT INTO meta (key, value) VALUES ('outbox_rejected_evicted', ?)
+       ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)`,
+    );
+    this.rejectedStatsStmt = db.prepare(
+      `SELECT (SELECT count(*) FROM outbox_rejected) AS n,
+              (SELECT value FROM meta WHERE key = 'outbox_rejected_evicted') AS e`,
+    );
+    this.rejectedListStmt = db.prepare(
+      `SELECT seq, rpc, key, payload, error, created_ms, rejected_ms FROM outbox_rejected
+       ORDER BY seq DESC LIMIT ?`,
+    );
+    this.rejectTx = db.transaction((seq: number, error: string, nowMs: number): RejectedRow | undefined => {
+      const r = this.rowStmt.get(seq) as (RawRow & { bytes: number }) | undefined;
+      if (r === undefined) return undefined;
+      this.rejectInsert.run(r.seq, r.rpc, r.key, r.payload, error, r.created_ms, nowMs);
+      this.deleteOneStmt.run(seq);
+      this.floorPut.run(String(seq));
+      const evicted = this.rejectEvict.run(this.maxRejectedRows).changes;
+      if (evicted > 0) this.evictedPut.run(String(evicted));
+      this.countValue = Math.max(0, this.countValue - 1);
+      this.bytesValue = Math.max(0, this.bytesValue - r.bytes);
+      return {
+        seq: r.seq,
+        rpc: r.rpc,
+        key: r.key,
+        payload: r.payload,
+        error,
+        createdMs: r.created_ms,
+        rejectedMs: nowMs,
+      };
     });
     this.recount();
   }
@@ -139,11 +229,54 @@ export class Outbox {
     return n;
   }
 
+  /**
+   * Moves row `seq` to `outbox_rejected` with the console's `error` (already redacted) and the time,
+   * in one transaction, evicting the oldest rejected rows past `maxRejectedRows`. Returns the
+   * rejected row, or undefined when no such row is pending (already acknowledged or rejected).
+   */
+  reject(seq: number, error: string, nowMs: number): RejectedRow | undefined {
+    let row: RejectedRow | undefined;
+    try {
+      row = this.rejectTx(seq, error, nowMs);
+    } catch (err) {
+      this.recount();
+      throw err;
+    }
+    if (row !== undefined) this.recount();
+    return row;
+  }
+
+  /** The newest `limit` rejected rows, newest first. */
+  rejectedRows(limit = 100): RejectedRow[] {
+    return (this.rejectedListStmt.all(limit) as RawRejected[]).map((r) => ({
+      seq: r.seq,
+      rpc: r.rpc,
+      key: r.key,
+      payload: r.payload,
+      error: r.error,
+      createdMs: r.created_ms,
+      rejectedMs: r.rejected_ms,
+    }));
+  }
+
+  /** Rows in `outbox_rejected` now. */
+  get rejectedCount(): number {
+    return this.rejectedValue;
+  }
+
+  /** Rejected rows evicted past `maxRejectedRows`, over the database's life. */
+  get rejectedEvicted(): number {
+    return this.rejectedEvictedValue;
+  }
+
   /** Re-reads count and size from disk (after a rolled-back transaction or an ack). */
   recount(): void {
     const s = this.statsStmt.get() as { n: number; b: number };
     this.countValue = s.n;
     this.bytesValue = s.b;
+    const r = this.rejectedStatsStmt.get() as { n: number; e: string | null };
+    this.rejectedValue = r.n;
+    this.rejectedEvictedValue = Number(r.e ?? 0) || 0;
     this.publish();
   }
 
@@ -173,6 +306,8 @@ export class Outbox {
   private publish(): void {
     this.gauges.depth?.set({ queue: 'outbox' }, this.countValue);
     this.gauges.bytes?.set({ queue: 'outbox' }, this.bytesValue);
+    this.gauges.rejected?.set(this.rejectedValue);
+    this.gauges.rejectedEvicted?.set(this.rejectedEvictedValue);
     const over = this.bytesValue > this.maxBytes;
     if (over !== this.overLimitValue) {
       this.overLimitValue = over;

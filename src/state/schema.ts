@@ -1,11 +1,15 @@
 /**
  * The state database's schema (one SQLite file, `sightline.db`). Versioned with `user_version`;
- * `migrate` creates or upgrades it inside one transaction and refuses a newer schema it does not
- * know (a clear error rather than silently misreading it).
+ * `migrate` creates or upgrades it inside one transaction (applying every step from the file's
+ * version to SCHEMA_VERSION in order, so an existing database keeps its rows) and refuses a newer
+ * schema it does not know (a clear error rather than silently misreading it).
+ *
+ * Versions: 1 the base tables; 2 adds `outbox_rejected` (outbox rows the console rejected on their
+ * own, moved out of the outbox; see Outbox.reject).
  */
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const DDL_V1 = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -56,6 +60,25 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 `;
 
+const DDL_V2 = `
+-- Outbox rows the console rejected as INVALID_ARGUMENT on their own (ConsoleClient bisects a
+-- rejected batch down to them). Kept for inspection, never re-sent; seq is the row's outbox seq.
+-- error is the console's message after secret redaction. Bounded: Outbox.reject evicts the oldest
+-- rows past its cap and counts them in meta 'outbox_rejected_evicted'.
+CREATE TABLE IF NOT EXISTS outbox_rejected (
+  seq INTEGER PRIMARY KEY,
+  rpc TEXT NOT NULL,
+  key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  error TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  rejected_ms INTEGER NOT NULL
+);
+`;
+
+/** MIGRATIONS[v] upgrades a database at user_version v to v + 1. */
+const MIGRATIONS: readonly string[] = [DDL_V1, DDL_V2];
+
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true });
   if (typeof version !== 'number') throw new Error('cannot read the state database schema version');
@@ -65,8 +88,13 @@ export function migrate(db: Database): void {
     );
   }
   if (version === SCHEMA_VERSION) return;
+  if (MIGRATIONS.length !== SCHEMA_VERSION) throw new Error('schema migrations do not match SCHEMA_VERSION');
   db.transaction(() => {
-    db.exec(DDL_V1);
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v];
+      if (step === undefined) throw new Error(`no migration from state database schema version ${v}`);
+      db.exec(step);
+    }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }
