@@ -117,6 +117,8 @@ export class ConsoleClient {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Set by a poke that found no sleep to end: the next sleep returns at once. */
+  private poked = false;
   private unsubscribe: (() => void) | undefined;
   private inflight: grpc.ClientUnaryCall | undefined;
 
@@ -227,11 +229,17 @@ export class ConsoleClient {
     return h;
   }
 
+  /** Ends the current sleep, or the next one if the loop is between steps (a poke is never lost). */
   private poke(): void {
-    this.wake?.();
+    if (this.wake !== undefined) this.wake();
+    else this.poked = true;
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.poked) {
+      this.poked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -271,6 +279,8 @@ export class ConsoleClient {
 
   /** Does one unit of work; returns how long to wait before the next (0: go on immediately). */
   private async step(): Promise<number> {
+    // What was appended before this step is seen by it; only later pokes should cut the next sleep.
+    this.poked = false;
     const db = this.deps.db;
     if (db.closed) return this.heartbeatIntervalMs;
     const now = this.scheduler.now();

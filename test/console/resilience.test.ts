@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { ConsoleSink } from '../../src/console/sink.js';
 import { startReferenceConsole } from '../../src/console/server/reference-console.js';
 import type { ReferenceConsole } from '../../src/console/server/reference-console.js';
@@ -356,5 +357,35 @@ describe('rejected and repeated batches', () => {
     await rig.client.stop(5_000);
     expect(rig.db.outbox.count).toBe(0);
     expect(await fetchRecords(server.address, view)).toHaveLength(1);
+  });
+});
+
+describe('wake-ups', () => {
+  it('sends a change appended right after start() without waiting for a timer (virtual time frozen)', async () => {
+    const server = await consoleOn();
+    const dir = workDir();
+    const scheduler = new VirtualTimeScheduler(VirtualAction, Number.POSITIVE_INFINITY);
+    const rig = clientRig(
+      join(dir, 'state'),
+      consoleConfig(server.address, writeToken(dir, TOKEN), { batchMaxDelayMs: 0 }),
+      { scheduler },
+    );
+    cleanups.push(async () => {
+      const stopped = rig.client.stop(1_000);
+      scheduler.flush();
+      await stopped;
+      rig.db.close();
+    });
+    const sink = new ConsoleSink(rig.db, { logger: rig.log.logger, scheduler });
+    rig.client.start();
+    // The loop has not reached its first sleep yet: this poke must not be lost.
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c',
+      object: { kind: 'cluster', cluster: makeCluster(1) },
+    });
+    await drained(rig, 'delivery without advancing the clock');
+    expect(scheduler.now()).toBe(0);
   });
 });
