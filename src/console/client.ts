@@ -10,9 +10,23 @@
  * - Heartbeats: every `heartbeatIntervalMs` one Heartbeat RPC carries the latest activity of every
  *   (cluster, controller) that moved (more RPCs only past batchMaxItems pairs).
  * - Retry: UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED and malformed replies back off
- *   exponentially with jitter. INVALID_ARGUMENT / UNAUTHENTICATED / PERMISSION_DENIED (and a missing
- *   token) are not retried soon: health reports the error, the batch is kept, and sending resumes
- *   after `permanentErrorCooldownMs` or as soon as the token file changes.
+ *   exponentially with jitter. UNAUTHENTICATED / PERMISSION_DENIED (and a missing token) are not
+ *   retried soon: health reports the error, the batch is kept, and sending resumes after
+ *   `permanentErrorCooldownMs` or as soon as the token file changes.
+ * - Rejected items: INVALID_ARGUMENT for an outbox batch means some item in it is bad, not the
+ *   agent. A batch of more than one row is split in two and the halves sent as their own batches,
+ *   first half first, recursively, so every good row is acknowledged and deleted as usual and rows
+ *   never overtake earlier rows (per-key order holds). A row the console rejects on its own is moved
+ *   out of the outbox into `outbox_rejected` (rpc, key, payload, the console's redacted message,
+ *   time; one transaction, see Outbox.reject), counted in
+ *   `sightline_console_rejected_items_total{rpc}`, logged at error (rpc, seq, key; never the token),
+ *   never re-sent, and sending continues at once. Health stays ok and reports the number of
+ *   rejected rows kept (`rejected`). A console that rejects everything is not a bad item: after
+ *   `maxRejectedInARow` (default 100) rows rejected on their own with nothing accepted in between,
+ *   the client stops moving rows aside, keeps the row, and falls back to the cooldown above (health
+ *   unhealthy) until a batch is accepted again (or the process restarts). A transient error during
+ *   the split backs off as usual; the next attempt starts again from the oldest pending row.
+ *   Heartbeats rejected with INVALID_ARGUMENT keep the cooldown behaviour.
  * - A reply that is malformed (undecodable, wrong types, wrong batch id, too large) is rejected with
  *   a specific error (counted as outcome `invalid_reply`), never a crash.
  * - `stop()` flushes what it can within a deadline, then cancels the call in flight.
@@ -25,6 +39,8 @@ import type { ConsoleConfig } from '../config/schema.js';
 import { defaults } from '../config/defaults.js';
 import { systemScheduler } from '../runtime/clock.js';
 import type { CoreMetrics } from '../runtime/metrics.js';
+import { counter } from '../runtime/metrics.js';
+import type { Counter } from 'prom-client';
 import { redactSecrets } from '../runtime/logger.js';
 import type { StateDatabase } from '../state/database.js';
 import type { OutboxRow } from '../state/outbox.js';
@@ -52,6 +68,12 @@ export interface ConsoleHealth {
   reason?: string;
   lastSuccessMs?: number;
   pending: number;
+  /** Outbox rows the console rejected on their own, kept in `outbox_rejected` (never re-sent). */
+  rejected: number;
+  /** Rejected rows deleted past the `outbox_rejected` cap (state database lifetime). */
+  rejectedEvicted: number;
+  /** The latest rejection since start: rpc, key and the console's (redacted) message. */
+  lastRejected?: string;
 }
 
 export interface ConsoleClientDeps {
@@ -68,12 +90,18 @@ export interface ConsoleClientDeps {
   tokenPollMs?: number;
   /** Consecutive transient failures after which health turns unhealthy. Default 3. */
   unhealthyAfterFailures?: number;
+  /**
+   * Rows rejected on their own, with no batch accepted in between, after which the console is taken
+   * to reject everything and rows are kept (cooldown) instead of moved to `outbox_rejected`. Default 100.
+   */
+  maxRejectedInARow?: number;
   random?: () => number;
 }
 
 export const BATCH_MAX_BYTES = 3 * 1024 * 1024;
 export const MAX_REPLY_BYTES = 64 * 1024;
 export const DEFAULT_PERMANENT_COOLDOWN_MS = 5 * 60 * 1000;
+export const DEFAULT_MAX_REJECTED_IN_A_ROW = 100;
 
 const RETRYABLE = new Set<number>([
   grpc.status.UNAVAILABLE,
@@ -98,8 +126,14 @@ interface Batch {
   rpc: AgentRpc;
   request: { batch_id: string };
   items: number;
+  /** The outbox rows it carries, in seq order (one RPC kind). */
+  rows: OutboxRow[];
   lastSeq: number;
 }
+
+/** How one write RPC ended. `rejected`: INVALID_ARGUMENT, left to the caller (not a failure). */
+type CallResult =
+  { kind: 'ok'; reply: WriteReply } | { kind: 'rejected'; detail: string } | { kind: 'failed' };
 
 export class ConsoleClient {
   private readonly scheduler: SchedulerLike;
@@ -111,7 +145,9 @@ export class ConsoleClient {
   private readonly permanentCooldownMs: number;
   private readonly tokenPollMs: number;
   private readonly unhealthyAfter: number;
+  private readonly maxRejectedInARow: number;
   private readonly random: () => number;
+  private readonly rejectedItems: Counter<'rpc'>;
 
   private running = false;
   private stopping = false;
@@ -128,6 +164,9 @@ export class ConsoleClient {
   private lastError: string | undefined;
   private lastSuccessMs: number | undefined;
   private lastHeartbeatMs = Number.NEGATIVE_INFINITY;
+  /** Rows moved to outbox_rejected since a batch was last accepted. */
+  private rejectedInARow = 0;
+  private lastRejected: string | undefined;
 
   constructor(
     private readonly config: ConsoleConfig,
@@ -139,6 +178,13 @@ export class ConsoleClient {
     this.permanentCooldownMs = deps.permanentErrorCooldownMs ?? DEFAULT_PERMANENT_COOLDOWN_MS;
     this.tokenPollMs = deps.tokenPollMs ?? 1_000;
     this.unhealthyAfter = deps.unhealthyAfterFailures ?? 3;
+    this.maxRejectedInARow = deps.maxRejectedInARow ?? DEFAULT_MAX_REJECTED_IN_A_ROW;
+    this.rejectedItems = counter(
+      deps.metrics.registry,
+      'sightline_console_rejected_items_total',
+      'Outbox rows the console rejected on their own (INVALID_ARGUMENT), moved to outbox_rejected',
+      ['rpc'],
+    );
     this.random = deps.random ?? Math.random;
     this.token = new TokenFile(config.tokenFile);
     const sec =
@@ -214,8 +260,14 @@ export class ConsoleClient {
   health(): ConsoleHealth {
     const db = this.deps.db;
     const pending = db.closed ? 0 : db.outbox.count;
-    const h: ConsoleHealth = { ok: true, pending };
+    const h: ConsoleHealth = {
+      ok: true,
+      pending,
+      rejected: db.closed ? 0 : db.outbox.rejectedCount,
+      rejectedEvicted: db.closed ? 0 : db.outbox.rejectedEvicted,
+    };
     if (this.lastSuccessMs !== undefined) h.lastSuccessMs = this.lastSuccessMs;
+    if (this.lastRejected !== undefined) h.lastRejected = this.lastRejected;
     if (this.permanentError !== undefined) {
       h.ok = false;
       h.reason = this.permanentError;
@@ -338,7 +390,7 @@ export class ConsoleClient {
     return `${this.deps.db.instanceId}-${firstSeq}-${lastSeq}`;
   }
 
-  /** The longest prefix of `rows` with one RPC kind, within the byte cap. Unreadable rows are sent as nothing. */
+  /** The longest prefix of `rows` with one RPC kind, within the byte cap. */
   private makeBatch(rows: OutboxRow[]): Batch {
     const head = rows[0];
     if (head === undefined) throw new Error('makeBatch needs at least one row');
@@ -350,6 +402,13 @@ export class ConsoleClient {
       take.push(r);
       bytes += r.payload.length;
     }
+    return this.buildBatch(take);
+  }
+
+  /** The request for exactly `take` (consecutive rows of one RPC kind). Unreadable rows are sent as nothing. */
+  private buildBatch(take: OutboxRow[]): Batch {
+    const head = take[0];
+    if (head === undefined) throw new Error('buildBatch needs at least one row');
     const last = take[take.length - 1] ?? head;
     const batchId = this.batchId(head.seq, last.seq);
     const parsed: unknown[] = [];
@@ -363,11 +422,11 @@ export class ConsoleClient {
     switch (head.rpc) {
       case 'register': {
         const req: RegisterClustersRequest = { batch_id: batchId, clusters: parsed as ClusterRegistration[] };
-        return { rpc: 'RegisterClusters', request: req, items: parsed.length, lastSeq: last.seq };
+        return { rpc: 'RegisterClusters', request: req, items: parsed.length, rows: take, lastSeq: last.seq };
       }
       case 'sightings': {
         const req: ReportSightingsRequest = { batch_id: batchId, sightings: parsed as Sighting[] };
-        return { rpc: 'ReportSightings', request: req, items: parsed.length, lastSeq: last.seq };
+        return { rpc: 'ReportSightings', request: req, items: parsed.length, rows: take, lastSeq: last.seq };
       }
       case 'deregister': {
         const body = (parsed[0] ?? {}) as Partial<DeregisterClustersRequest>;
@@ -376,15 +435,82 @@ export class ConsoleClient {
           cluster_ids: Array.isArray(body.cluster_ids) ? body.cluster_ids : [],
           account: typeof body.account === 'string' ? body.account : '',
         };
-        return { rpc: 'DeregisterClusters', request: req, items: 1, lastSeq: last.seq };
+        return { rpc: 'DeregisterClusters', request: req, items: 1, rows: take, lastSeq: last.seq };
       }
     }
   }
 
+  /**
+   * Sends `batch`; on INVALID_ARGUMENT splits it and sends the halves in order (recursively), and
+   * moves a row rejected on its own to outbox_rejected. True when every row was acknowledged or
+   * moved aside; false (after recording the failure) when the client must wait before going on.
+   */
   private async sendBatch(batch: Batch): Promise<boolean> {
-    const reply = await this.call(batch.rpc, batch.request, batch.items);
-    if (reply === undefined) return false;
-    this.deps.db.outbox.ack(batch.lastSeq);
+    // Pending parts, in outbox order: the front one is always the oldest unsent row range.
+    const parts: Batch[] = [batch];
+    for (let part = parts.shift(); part !== undefined; part = parts.shift()) {
+      if (!this.running || this.deps.db.closed) return false;
+      const result = await this.callWrite(part);
+      if (this.deps.db.closed) return false;
+      if (result.kind === 'failed') return false;
+      if (result.kind === 'ok') {
+        this.rejectedInARow = 0;
+        this.deps.db.outbox.ack(part.lastSeq);
+        continue;
+      }
+      const rows = part.rows;
+      if (rows.length > 1) {
+        const mid = Math.ceil(rows.length / 2);
+        const level = part === batch ? 'warn' : 'debug';
+        this.deps.logger[level](
+          {
+            rpc: part.rpc,
+            rows: rows.length,
+            firstSeq: rows[0]?.seq,
+            lastSeq: part.lastSeq,
+            error: result.detail,
+          },
+          'console rejected a batch as INVALID_ARGUMENT; splitting it to isolate the rejected item(s)',
+        );
+        parts.unshift(this.buildBatch(rows.slice(0, mid)), this.buildBatch(rows.slice(mid)));
+        continue;
+      }
+      const row = rows[0];
+      if (row === undefined) continue;
+      if (!this.quarantine(part.rpc, row, result.detail)) return false;
+    }
+    return true;
+  }
+
+  /** Moves a row rejected on its own out of the outbox; false when the console seems to reject everything. */
+  private quarantine(rpc: AgentRpc, row: OutboxRow, detail: string): boolean {
+    if (this.rejectedInARow >= this.maxRejectedInARow) {
+      // The call was counted already (outcome invalid_argument).
+      this.block(
+        rpc,
+        'invalid_argument',
+        `${detail} (the console rejected ${this.rejectedInARow} items in a row on their own and accepted none: ` +
+          'keeping this one and pausing, since a console that rejects everything is not a bad item)',
+      );
+      return false;
+    }
+    const rejected = this.deps.db.outbox.reject(row.seq, detail, this.scheduler.now());
+    if (rejected === undefined) return true; // already gone (acknowledged or moved by someone else)
+    // Progress: the console is reachable, accepts our token, and the outbox moves on.
+    this.reachable();
+    this.rejectedInARow += 1;
+    this.rejectedItems.inc({ rpc });
+    this.lastRejected = `${rpc} item ${row.key} (seq ${row.seq}): ${detail}`;
+    this.deps.logger.error(
+      {
+        rpc,
+        seq: row.seq,
+        key: row.key,
+        error: detail,
+        rejectedKept: this.deps.db.outbox.rejectedCount,
+      },
+      'console rejected an item on its own; moved it to outbox_rejected (not re-sent) and going on with the rest',
+    );
     return true;
   }
 
@@ -406,12 +532,27 @@ export class ConsoleClient {
     return true;
   }
 
+  /** One outbox batch. INVALID_ARGUMENT comes back as `rejected` (counted, not a failure). */
+  private callWrite(batch: Batch): Promise<CallResult> {
+    return this.callRpc(batch.rpc, batch.request, batch.items, true);
+  }
+
   /** One RPC. Returns the validated reply, or undefined after recording the failure. */
   private async call(
     rpc: AgentRpc,
     request: { batch_id: string },
     items: number,
   ): Promise<WriteReply | undefined> {
+    const result = await this.callRpc(rpc, request, items, false);
+    return result.kind === 'ok' ? result.reply : undefined;
+  }
+
+  private async callRpc(
+    rpc: AgentRpc,
+    request: { batch_id: string },
+    items: number,
+    isolateRejections: boolean,
+  ): Promise<CallResult> {
     const metrics = this.deps.metrics.consolePush;
     let token: string;
     try {
@@ -419,7 +560,7 @@ export class ConsoleClient {
     } catch (err) {
       if (err instanceof TokenError) {
         this.failPermanently(rpc, 'no_token', err.message);
-        return undefined;
+        return { kind: 'failed' };
       }
       throw err;
     }
@@ -447,23 +588,38 @@ export class ConsoleClient {
       }
       metrics.inc({ rpc, outcome: reply.duplicate ? 'duplicate' : 'ok' });
       this.succeed();
-      return reply;
+      return { kind: 'ok', reply };
     } catch (err) {
+      if (isolateRejections && isServiceError(err) && err.code === grpc.status.INVALID_ARGUMENT) {
+        metrics.inc({ rpc, outcome: statusName(err.code) });
+        // The console answered and judged the content: no transient failure to back off from.
+        this.failures = 0;
+        this.lastError = undefined;
+        return { kind: 'rejected', detail: this.describe(rpc, err) };
+      }
       this.fail(rpc, err);
-      return undefined;
+      return { kind: 'failed' };
     } finally {
       this.inflight = undefined;
     }
   }
 
   private succeed(): void {
+    this.reachable();
+    this.lastSuccessMs = this.scheduler.now();
+  }
+
+  private reachable(): void {
     if (this.failures > 0 || this.permanentError !== undefined)
       this.deps.logger.info('console reachable again');
     this.failures = 0;
     this.permanentError = undefined;
     this.lastError = undefined;
     this.blockedUntilMs = 0;
-    this.lastSuccessMs = this.scheduler.now();
+  }
+
+  private describe(rpc: AgentRpc, err: grpc.ServiceError): string {
+    return `${rpc} failed: ${grpc.status[err.code] ?? err.code}: ${redactSecrets(err.details ?? err.message)}`;
   }
 
   private fail(rpc: AgentRpc, err: unknown): void {
@@ -472,7 +628,7 @@ export class ConsoleClient {
       return;
     }
     if (isServiceError(err)) {
-      const detail = `${rpc} failed: ${grpc.status[err.code] ?? err.code}: ${redactSecrets(err.details ?? err.message)}`;
+      const detail = this.describe(rpc, err);
       if (PERMANENT.has(err.code)) {
         this.failPermanently(rpc, statusName(err.code), detail);
         return;
@@ -511,6 +667,11 @@ export class ConsoleClient {
 
   private failPermanently(rpc: AgentRpc, outcome: string, message: string): void {
     this.deps.metrics.consolePush.inc({ rpc, outcome });
+    this.block(rpc, outcome, message);
+  }
+
+  /** Stops sending until the cooldown ends or the token file changes; health reports `message`. */
+  private block(rpc: AgentRpc, outcome: string, message: string): void {
     if (this.permanentError !== message) {
       this.deps.logger.error(
         { rpc, outcome, error: message, retryInMs: this.permanentCooldownMs },

@@ -268,7 +268,7 @@ describe('authentication', () => {
 });
 
 describe('rejected and repeated batches', () => {
-  it('keeps a batch the console rejects as INVALID_ARGUMENT and reports it', async () => {
+  it('sets aside a registration the console rejects as INVALID_ARGUMENT, reports it, and goes on', async () => {
     const server = await consoleOn();
     const dir = workDir();
     const rig = rigAt(join(dir, 'state'), consoleConfig(server.address, writeToken(dir, TOKEN)), {
@@ -281,14 +281,22 @@ describe('rejected and repeated batches', () => {
       key: 'c',
       object: { kind: 'cluster', cluster: makeCluster(1, { name: '' }) },
     });
-    await until(() => rig.client.health().reason !== undefined, 5_000, 'rejection');
-    expect(rig.client.health()).toMatchObject({ ok: false, pending: 1 });
-    expect(rig.client.health().reason).toMatch(
+    await until(() => rig.client.health().rejected === 1, 5_000, 'rejection');
+    expect(rig.client.health()).toMatchObject({ ok: true, pending: 0, rejected: 1 });
+    expect(rig.client.health().lastRejected).toMatch(
       /INVALID_ARGUMENT: RegisterClusters: clusters\[0\]\.name is required/,
     );
     expect(
       await metricValue(rig.metrics, 'sightline_console_push_total', { outcome: 'invalid_argument' }),
     ).toBe(1);
+    rig.sink.handle({
+      type: 'ADDED',
+      sourceId: 'clusters',
+      key: 'c2',
+      object: { kind: 'cluster', cluster: makeCluster(2) },
+    });
+    await drained(rig);
+    expect(await fetchClusters(server.address, view)).toHaveLength(1);
   });
 
   it('makes a re-sent batch harmless (same batch ids after a crash before the ack)', async () => {
