@@ -255,6 +255,30 @@ export function taskImage(
   );
 }
 
+/**
+ * A task's owners, nearest first: the ReplicaSet of the `startedBy` deployment, then the Service
+ * from `group`. Built as array literals: a pushed-to array keeps room for 17 elements, and the
+ * watcher holds one of these per task.
+ */
+function taskOwners(
+  ctx: NormalizeContext,
+  namespace: string,
+  group: string,
+  startedBy: string | undefined,
+): OwnerRef[] {
+  if (!group.startsWith('service:')) return [];
+  const serviceName = group.slice('service:'.length);
+  const serviceArn = ecsArn(ctx.region, ctx.account, `service/${namespace}/${serviceName}`);
+  const deployment: OwnerRef = { kind: 'Deployment', name: serviceName, uid: serviceArn };
+  if (!startedBy?.startsWith('ecs-svc/')) return [deployment];
+  const replicaSet: OwnerRef = {
+    kind: 'ReplicaSet',
+    name: `${serviceName}-${arnName(startedBy)}`,
+    uid: replicaSetUid(serviceArn, startedBy),
+  };
+  return [replicaSet, deployment];
+}
+
 export function normalizeTask(
   ctx: NormalizeContext,
   t: Task,
@@ -265,20 +289,7 @@ export function normalizeTask(
   const clusterArn = t.clusterArn ?? '';
   const cid = clusterId('ECS', clusterArn);
   const namespace = clusterNameOf(clusterArn);
-  const owners: OwnerRef[] = [];
-  const group = t.group ?? '';
-  if (group.startsWith('service:')) {
-    const serviceName = group.slice('service:'.length);
-    const serviceArn = ecsArn(ctx.region, ctx.account, `service/${namespace}/${serviceName}`);
-    if (t.startedBy?.startsWith('ecs-svc/')) {
-      owners.push({
-        kind: 'ReplicaSet',
-        name: `${serviceName}-${arnName(t.startedBy)}`,
-        uid: replicaSetUid(serviceArn, t.startedBy),
-      });
-    }
-    owners.push({ kind: 'Deployment', name: serviceName, uid: serviceArn });
-  }
+  const owners = taskOwners(ctx, namespace, t.group ?? '', t.startedBy);
   const containers: WorkloadContainer[] = (t.containers ?? []).map((c) => {
     const image = taskImage(c, td, t.lastStatus);
     if (image.unresolved && onUnresolved) {

@@ -69,10 +69,17 @@ function quotedKey(key: string): string {
 
 /** A short (128-bit, base64url) SHA-256 of the canonical JSON form. */
 export function contentHash(value: unknown): string {
-  return hash('sha256', canonicalJson(value), 'base64url').slice(0, 22);
+  // The first 22 characters, copied into a string of their own: a plain .slice() would be a V8
+  // sliced string keeping the whole 43-character encoding alive behind every stored hash.
+  return flatPrefix(hash('sha256', canonicalJson(value), 'base64url'), 22);
 }
 
 /** A stable id from parts: the same parts always give the same id, across processes and restarts. */
 export function stableId(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+  return createHash('sha256').update(parts.join('\u0000')).digest().toString('hex', 0, 16);
+}
+
+/** The first `length` characters of an ASCII string, as a new flat string (not a slice of `s`). */
+function flatPrefix(s: string, length: number): string {
+  return Buffer.from(s, 'latin1').toString('latin1', 0, length);
 }
