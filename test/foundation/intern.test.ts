@@ -1,22 +1,114 @@
 import { describe, expect, it } from 'vitest';
-import { intern, internStrings, internTableMaxEntries } from '../../src/model/intern.js';
+import {
+  flatString,
+  intern,
+  internGenerationMaxEntries,
+  internTableHas,
+  internTableSize,
+} from '../../src/model/intern.js';
+import { internObject, shareGenerationMaxEntries, sharedPartCount } from '../../src/model/share.js';
+import { canonicalJson } from '../../src/model/hash.js';
+
+/** A task-like object as the ECS normalizer builds it (fresh strings and parts every time). */
+function task(i: number, service: string, tags: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    kind: 'workload',
+    workload: {
+      uid: `arn:aws:ecs:us-east-1:1:task/c/${i}`,
+      owners: [
+        { kind: 'ReplicaSet', name: `${service}-${'1'}`, uid: `arn:svc/${service}#ecs-svc/1` },
+        { kind: 'Deployment', name: `${service}`, uid: `arn:svc/${service}` },
+      ],
+      labels: { ...tags },
+      containers: [{ name: 'app', image: { reference: `repo/${service}:1`, digest: `sha256:${service}` } }],
+      status: 'RUNNING',
+    },
+  };
+}
+
+type Task = { workload: { owners: object[]; labels: object; containers: Array<{ image: object }> } };
 
 describe('string interning for long-lived objects', () => {
-  it('keeps identity and content of the object it interns in place', () => {
-    const o = { a: 'x'.repeat(3), nested: [{ b: 'y' }, 'z', 3, null], deep: { c: { d: 'w' } } };
-    const before = JSON.stringify(o);
-    expect(internStrings(o)).toBe(o);
-    expect(JSON.stringify(o)).toBe(before);
+  it('stays bounded under churn: strings seen once age out, strings a fleet repeats stay shared', () => {
+    const gen = internGenerationMaxEntries;
+    let wrong = 0;
+    for (let i = 0; i < 5 * gen; i++) {
+      if (intern(`task-${i}`) !== `task-${i}`) wrong++;
+      // A digest every task of a service carries: looked up again well within a generation.
+      if (i % 1000 === 0) intern('sha256:shared-by-the-fleet');
+    }
+    expect(wrong).toBe(0);
+    expect(internTableSize()).toBeLessThanOrEqual(2 * gen);
+    expect(internTableHas('sha256:shared-by-the-fleet')).toBe(true);
+    expect(internTableHas('task-0')).toBe(false);
+    expect(internTableHas(`task-${5 * gen - 1}`)).toBe(true);
+    expect(intern('after-churn')).toBe('after-churn');
   });
 
-  it('returns an equal string and stays usable past its bound (it starts afresh, never grows without limit)', () => {
-    for (let i = 0; i < internTableMaxEntries + 10; i++) expect(intern(`task-${i}`)).toBe(`task-${i}`);
-    expect(intern('after-reset')).toBe('after-reset');
+  it('flattens a key built by concatenation without changing it (non-Latin-1 text too)', () => {
+    for (const s of ['workload/abc/arn:aws:ecs:task/x', 'namespace/é/ü', 'label/日本/🚀', '']) {
+      const built = s.split('/').join('/');
+      expect(flatString(built)).toBe(s);
+    }
+  });
+});
+
+describe('sharing the repeated parts of long-lived objects', () => {
+  it('keeps identity and content of the object it interns in place', () => {
+    const o = {
+      a: 'x'.repeat(3),
+      nested: [{ b: 'y' }, 'z', 3, null, true],
+      deep: { c: { d: 'w' } },
+      when: new Date(5),
+    };
+    const before = canonicalJson(o);
+    expect(internObject(o)).toBe(o);
+    expect(canonicalJson(o)).toBe(before);
+    expect(o.when).toBeInstanceOf(Date);
+  });
+
+  it('tasks of one service share one owners list, one labels map and one container list; the unique parts stay their own', () => {
+    const a = internObject(task(1, 'shop')) as unknown as Task;
+    const b = internObject(task(2, 'shop')) as unknown as Task;
+    const c = internObject(task(3, 'cart')) as unknown as Task;
+    expect(b.workload.owners).toBe(a.workload.owners);
+    expect(b.workload.labels).toBe(a.workload.labels);
+    expect(b.workload.containers).toBe(a.workload.containers);
+    expect(b.workload).not.toBe(a.workload); // uid differs: depth 1 is never shared
+    expect(c.workload.owners).not.toBe(a.workload.owners);
+    expect(c.workload.containers[0]?.image).not.toBe(a.workload.containers[0]?.image);
+    expect(c.workload.owners[1]).toEqual({ kind: 'Deployment', name: 'cart', uid: 'arn:svc/cart' });
+  });
+
+  it('tells apart parts that differ only in a member, its type or its absence', () => {
+    const variants: object[] = [
+      { x: { a: '1' } },
+      { x: { a: 1 } },
+      { x: { a: true } },
+      { x: { a: null } },
+      { x: { a: '1', b: '' } },
+      { x: { b: '1' } },
+      { x: ['1'] },
+      { x: { a: 's1:1' } },
+      { x: { a: { a: '1' } } },
+    ];
+    const roots = variants.map((v) => internObject({ top: { ...structuredClone(v) } }));
+    const again = variants.map((v) => internObject({ top: { ...structuredClone(v) } }));
+    roots.forEach((r, i) => {
+      expect(canonicalJson(again[i])).toBe(canonicalJson(r));
+      expect(canonicalJson(r)).toBe(canonicalJson({ top: variants[i] }));
+    });
+  });
+
+  it('stays bounded when every part is unique', () => {
+    for (let i = 0; i < 3 * shareGenerationMaxEntries; i++)
+      internObject(task(i, `svc-${i}`, { build: String(i) }));
+    expect(sharedPartCount()).toBeLessThanOrEqual(2 * shareGenerationMaxEntries);
   });
 
   it('terminates on cyclic input', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a['self'] = a;
-    expect(() => internStrings(a)).not.toThrow();
+    expect(() => internObject(a)).not.toThrow();
   });
 });

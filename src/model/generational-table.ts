@@ -1,0 +1,45 @@
+/**
+ * A bounded lookup table in two generations, for interning. New entries go into the young
+ * generation; when it holds `generationMaxEntries` it becomes the old generation and the previous
+ * old one is dropped. An entry found in the old generation moves back to the young one. So entries
+ * looked up again within a generation stay for good, entries seen once age out after two
+ * generations, and the table never holds more than twice `generationMaxEntries`.
+ */
+export class GenerationalTable<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+
+  /**
+   * @param promotedKey the key under which an entry found in the old generation is stored again
+   *   (default: the key looked up). Interned strings pass the stored string itself, so the table
+   *   does not keep the caller's copy.
+   */
+  constructor(
+    readonly generationMaxEntries: number,
+    private readonly promotedKey: (key: string, value: V) => string = (key) => key,
+  ) {}
+
+  get(key: string): V | undefined {
+    const young = this.young.get(key);
+    if (young !== undefined) return young;
+    const old = this.old.get(key);
+    if (old !== undefined) this.set(this.promotedKey(key, old), old);
+    return old;
+  }
+
+  set(key: string, value: V): void {
+    if (this.young.size >= this.generationMaxEntries) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
+  }
+
+  has(key: string): boolean {
+    return this.young.has(key) || this.old.has(key);
+  }
+
+  get size(): number {
+    return this.young.size + this.old.size;
+  }
+}
