@@ -30,7 +30,8 @@ import { WatchMetrics } from './event-metrics.js';
 import { isThrottling } from './source.js';
 import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
-import { internStrings } from '../model/intern.js';
+import { flatString } from '../model/intern.js';
+import { internObject } from '../model/share.js';
 import { Timers } from './timers.js';
 import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
@@ -82,6 +83,7 @@ export class WatchEngine<T> implements Watch<T> {
   private hintSeq = 0;
   private pendingBookmark: { cursor: string; seq: number } | undefined;
   private lastActivityMs = 0;
+  /** The previous cheap poll's non-empty tokens ('' tokens are never compared, so never kept). */
   private prevPoll: Map<string, string> | undefined;
   private started = false;
   private stopped = false;
@@ -102,6 +104,7 @@ export class WatchEngine<T> implements Watch<T> {
     this.events$ = this.subject.asObservable();
     this.synced$ = this.syncedSubject.asObservable();
     this.dirty = new DirtySet<T>((a, b) => !isOlder(source.orderOf(a), source.orderOf(b)));
+    source.attachStore?.(this.store);
     const deliverOpts = {
       emit: (event: WatchEvent<T>) => {
         if (this.stopped) return;
@@ -141,7 +144,7 @@ export class WatchEngine<T> implements Watch<T> {
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
-        this.store.set(o.key, { object: internStrings(o.object), hash: o.hash, order: o.order, seen: 0 });
+        this.store.set(o.key, { object: internObject(o.object), hash: o.hash, order: o.order, seen: 0 });
       }
       this.lastCursor = initial.cursor;
       this.relistCause = 'restart';
@@ -332,15 +335,16 @@ export class WatchEngine<T> implements Watch<T> {
     const id = this.source.id;
     const cur = this.store.entry(key);
     if (!cur) {
-      this.store.set(key, { object: internStrings(object), hash, order, seen });
+      const stored = flatString(key);
+      this.store.set(stored, { object: internObject(object), hash, order, seen });
       stats.added++;
-      this.emit({ type: 'ADDED', sourceId: id, key, object });
+      this.emit({ type: 'ADDED', sourceId: id, key: stored, object });
       return;
     }
     cur.seen = seen;
     if (cur.hash !== hash) {
       if (isOlder(order, cur.order)) return; // a stale list entry never overwrites a newer state
-      cur.object = internStrings(object);
+      cur.object = internObject(object);
       cur.hash = hash;
       cur.order = order;
       stats.modified++;
@@ -543,7 +547,7 @@ export class WatchEngine<T> implements Watch<T> {
         if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
         return;
       }
-      cur.object = internStrings(object);
+      cur.object = internObject(object);
       cur.hash = hash;
       cur.order = order;
       const ev: WatchEvent<T> = { type: 'MODIFIED', sourceId: id, key, object };
@@ -554,8 +558,9 @@ export class WatchEngine<T> implements Watch<T> {
     const deletedOrder = this.deletedOrders.get(key);
     if (deletedOrder !== undefined && order !== undefined && order <= deletedOrder) return;
     this.deletedOrders.delete(key);
-    this.store.set(key, { object: internStrings(object), hash, order, seen: this.listGeneration });
-    const ev: WatchEvent<T> = { type: 'ADDED', sourceId: id, key, object };
+    const stored = flatString(key);
+    this.store.set(stored, { object: internObject(object), hash, order, seen: this.listGeneration });
+    const ev: WatchEvent<T> = { type: 'ADDED', sourceId: id, key: stored, object };
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
   }
@@ -595,8 +600,9 @@ export class WatchEngine<T> implements Watch<T> {
     if (this.relistCause !== undefined) return;
     this.touchWatchdog();
     const prev = this.prevPoll;
-    this.prevPoll = tokens;
+    const kept = new Map<string, string>();
     for (const [key, token] of tokens) {
+      if (token !== '') kept.set(key, token);
       const before = prev?.get(key);
       if (!this.store.has(key)) {
         // New to us; skip only if the previous poll already showed it unchanged (fetched then).
@@ -606,6 +612,7 @@ export class WatchEngine<T> implements Watch<T> {
       }
     }
     for (const key of this.store.keys()) if (!tokens.has(key)) this.dirty.needsFetch(key, undefined);
+    this.prevPoll = kept;
   }
 }
 

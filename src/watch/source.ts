@@ -7,6 +7,7 @@
  * engine back off without relisting; any other rejection backs off (client-go constants) and retries.
  */
 import type { Observable } from 'rxjs';
+import type { WatchStore } from './store.js';
 
 export interface ListPage<T> {
   items: T[];
@@ -36,6 +37,9 @@ export interface CheapPoll {
   /**
    * A fingerprint of the source's scope: key -> opaque token ('' when the provider gives none).
    * The engine fetches (getMany) only keys that are new, whose token changed, or that vanished.
+   * Tokens are compared between consecutive polls only when both are non-empty (the engine keeps
+   * just the non-empty ones), so a token that must force a fetch has to differ from its previous
+   * non-empty value.
    */
   poll(): Promise<Map<string, string>>;
 }
@@ -59,6 +63,13 @@ export interface WatchSource<T> {
   /** Change hints starting at `fromCursor` (undefined: from "now"). May complete or error: the engine resubscribes. */
   hints(fromCursor: string | undefined): Observable<Hint<T>>;
   cheapPoll?: CheapPoll;
+  /**
+   * Called once by the engine, before the first list, with its read-only store: what the engine
+   * last knew of every key of this source (as an informer's indexer is shared by its listers). A
+   * source that needs per-object facts between calls reads them here instead of keeping a second
+   * copy of every object and key.
+   */
+  attachStore?(store: WatchStore<T>): void;
 }
 
 /** Marks an error as provider throttling (429, ThrottlingException, RESOURCE_EXHAUSTED on a quota). */
