@@ -25,8 +25,8 @@ export interface TaskPollState {
   unsettled(key: string): boolean;
   /** Called before the first ListTasks of a poll. */
   pollStarted(): void;
-  /** Called with the keys listed by this poll and by the previous one. */
-  polled(current: Set<string>, clusters: string[]): void;
+  /** Called with the keys (and tokens) this poll listed, and the clusters it listed completely. */
+  polled(current: ReadonlyMap<string, string>, clusters: string[]): void;
 }
 
 export class TaskPoll implements CheapPoll {
@@ -61,7 +61,7 @@ export class TaskPoll implements CheapPoll {
     };
     await Promise.all(Array.from({ length: Math.min(POLL_PARALLEL_CLUSTERS, clusters.length) }, worker));
     this.polls++;
-    this.state.polled(new Set(tokens.keys()), polledClusters);
+    this.state.polled(tokens, polledClusters);
     return tokens;
   }
 

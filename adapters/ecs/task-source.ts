@@ -9,10 +9,17 @@
  * appear in CloudTrail; CloudTrail RunTask / StartTask / StopTask / TagResource for the rest. A task
  * known to us that a later ListTasks no longer shows is answered as gone without a Describe call.
  * New or gone service tasks are reported to the services source (deployment progress).
+ *
+ * Memory: what is known of each task (cluster, service, whether it is still starting) is read from
+ * the engine's store (`attachStore`), not kept a second time here; at 100,000 tasks a copy of every
+ * key and fact cost about 40 MB. Without an attached store the source still answers correctly, but
+ * vanished tasks cost a DescribeTasks call each.
  */
 import type { Observable } from 'rxjs';
+import { clusterId } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
+import type { WatchStore } from '../../src/watch/store.js';
 import type { AuditFeed } from './audit-source.js';
 import { EcsSourceBase, listPage } from './source-base.js';
 import { parseKey, workloadKey } from './keys.js';
@@ -22,22 +29,24 @@ import type { RegionContext } from './region.js';
 import type { ServiceTouch } from './service-source.js';
 import { TaskPoll } from './task-poll.js';
 
-interface KnownTask {
+/** A task a ListTasks no longer shows: its cluster, and its service when it belonged to one. */
+interface VanishedTask {
   clusterArn: string;
-  group: string;
-  settled: boolean;
-  seenMs: number;
+  service: string | undefined;
 }
 
 const TRANSIENT = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 
+const emptyStore: WatchStore<ClusterObject> = new Map<string, ClusterObject>();
+
 export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   readonly cheapPoll: TaskPoll;
   private listedStopped = false;
-  private readonly known = new Map<string, KnownTask>();
+  private store: WatchStore<ClusterObject> = emptyStore;
   /** Known tasks a ListTasks made after we saw them no longer shows: gone, no Describe needed. */
-  private readonly vanished = new Map<string, KnownTask | undefined>();
-  private pollStartedMs = 0;
+  private readonly vanished = new Map<string, VanishedTask | undefined>();
+  /** Keys described while a cheap poll runs (its ListTasks may predate them); undefined otherwise. */
+  private describedDuringPoll: Set<string> | undefined;
 
   constructor(
     rc: RegionContext,
@@ -47,12 +56,19 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
   ) {
     super(rc, feed, 'tasks');
     this.cheapPoll = new TaskPoll(rc, pollIntervalMs, {
-      unsettled: (key) => this.known.get(key)?.settled === false,
+      unsettled: (key) => {
+        const o = this.store.get(key);
+        return o?.kind === 'workload' && TRANSIENT.has(o.workload.status ?? '');
+      },
       pollStarted: () => {
-        this.pollStartedMs = this.rc.deps.scheduler.now();
+        this.describedDuringPoll = new Set();
       },
       polled: (current, clusters) => this.polled(current, clusters),
     });
+  }
+
+  attachStore(store: WatchStore<ClusterObject>): void {
+    this.store = store;
   }
 
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
@@ -63,7 +79,6 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     let items: ClusterObject[] = [];
     let next: string | undefined;
     if (clusterArn !== undefined) {
-      const seenMs = this.rc.deps.scheduler.now();
       const page = await listTaskPage(this.rc, clusterArn, phase, tok.t);
       if (page.arns.length > 0) {
         const tasks = await describeTasks(this.rc, clusterArn, page.arns);
@@ -72,7 +87,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
           if (!t.taskArn) continue;
           const key = workloadKey(clusterArn, t.taskArn);
           if (phase === 'STOPPED' || isGone(t.desiredStatus, t.lastStatus)) this.vanished.set(key, undefined);
-          else this.know(key, clusterArn, t.group, t.lastStatus, seenMs);
+          else this.describedDuringPoll?.add(key);
         }
       }
       const stoppedToo = !this.listedStopped;
@@ -84,27 +99,17 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     return listPage(items, next, cursor);
   }
 
-  private know(
-    key: string,
-    clusterArn: string,
-    group: string | undefined,
-    lastStatus: string | undefined,
-    seenMs: number,
-  ): void {
-    this.known.set(key, {
-      clusterArn,
-      group: group ?? '',
-      settled: !TRANSIENT.has(lastStatus ?? ''),
-      seenMs,
-    });
-  }
-
-  private polled(current: Set<string>, clusters: string[]): void {
-    const polled = new Set(clusters);
-    for (const [key, k] of this.known) {
-      if (current.has(key) || !polled.has(k.clusterArn) || k.seenMs >= this.pollStartedMs) continue;
-      this.vanished.set(key, k);
-      this.known.delete(key);
+  /** After a cheap poll: every task we hold in a polled cluster that the poll did not list is gone. */
+  private polled(current: ReadonlyMap<string, string>, clusters: string[]): void {
+    const described = this.describedDuringPoll;
+    this.describedDuringPoll = undefined;
+    const polled = new Map(clusters.map((arn) => [clusterId('ECS', arn), arn]));
+    for (const key of this.store.keys()) {
+      if (current.has(key) || described?.has(key)) continue;
+      const o = this.store.get(key);
+      if (o?.kind !== 'workload') continue;
+      const clusterArn = polled.get(o.workload.clusterId);
+      if (clusterArn !== undefined) this.vanished.set(key, { clusterArn, service: serviceOf(o) });
     }
   }
 
@@ -116,10 +121,9 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
       out.set(key, undefined);
       if (this.vanished.has(key)) {
         // Reported with the new tasks of the same batch: one service re-describe.
-        const k = this.vanished.get(key);
+        const v = this.vanished.get(key);
         this.vanished.delete(key);
-        if (k?.group.startsWith('service:'))
-          touches.push({ clusterArn: k.clusterArn, service: k.group.slice(8) });
+        if (v?.service !== undefined) touches.push({ clusterArn: v.clusterArn, service: v.service });
         continue;
       }
       const p = parseKey(key);
@@ -131,15 +135,11 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
       m.set(p.uid, key);
     }
     for (const [clusterArn, tasksByArn] of byCluster) {
-      const seenMs = this.rc.deps.scheduler.now();
       let tasks;
       try {
         tasks = await describeTasks(this.rc, clusterArn, [...tasksByArn.keys()]);
       } catch (err) {
-        if (err instanceof Error && err.name === 'ClusterNotFoundException') {
-          for (const key of tasksByArn.values()) this.known.delete(key);
-          continue;
-        }
+        if (err instanceof Error && err.name === 'ClusterNotFoundException') continue;
         throw err;
       }
       const objs = await normalizeTasks(this.rc, tasks);
@@ -147,18 +147,16 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
         const key = t.taskArn ? tasksByArn.get(t.taskArn) : undefined;
         const obj = objs[i];
         if (key === undefined || obj === undefined) return;
-        const before = this.known.get(key);
+        const held = this.store.has(key);
         const group = t.group ?? '';
         if (isGone(t.desiredStatus, t.lastStatus)) {
-          this.known.delete(key);
-          if (before && group.startsWith('service:')) touches.push({ clusterArn, service: group.slice(8) });
+          if (held && group.startsWith('service:')) touches.push({ clusterArn, service: group.slice(8) });
           return;
         }
-        if (!before && group.startsWith('service:')) touches.push({ clusterArn, service: group.slice(8) });
-        this.know(key, clusterArn, group, t.lastStatus, seenMs);
+        if (!held && group.startsWith('service:')) touches.push({ clusterArn, service: group.slice(8) });
+        this.describedDuringPoll?.add(key);
         out.set(key, obj);
       });
-      for (const key of tasksByArn.values()) if (out.get(key) === undefined) this.known.delete(key);
       if (tasks.length > 0) this.rc.touch(clusterArn);
     }
     if (touches.length > 0) this.onServiceTouch(dedupe(touches));
@@ -173,13 +171,22 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
         return [{ type: 'changed', key: workloadKey(r.clusterArn, r.taskArn) }];
       }
       if (r.kind === 'cluster' && r.deleted) {
-        return [...this.known]
-          .filter(([, k]) => k.clusterArn === r.clusterArn)
-          .map(([key]) => ({ type: 'deleted', key }));
+        const id = clusterId('ECS', r.clusterArn);
+        const gone: Hint<ClusterObject>[] = [];
+        for (const key of this.store.keys()) {
+          const o = this.store.get(key);
+          if (o?.kind === 'workload' && o.workload.clusterId === id) gone.push({ type: 'deleted', key });
+        }
+        return gone;
       }
       return [];
     });
   }
+}
+
+/** The service a task belongs to: its Deployment owner (from the task's `service:` group). */
+function serviceOf(o: ClusterObject & { kind: 'workload' }): string | undefined {
+  return o.workload.owners.find((r) => r.kind === 'Deployment')?.name;
 }
 
 function isGone(desiredStatus: string | undefined, lastStatus: string | undefined): boolean {

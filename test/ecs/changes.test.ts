@@ -58,7 +58,9 @@ async function setup(options: { deliveryDelayMs?: number; factor?: number } = {}
   const hints = new Map<string, Hint<ClusterObject>[]>();
   for (const s of [r.clusters, r.services, r.tasks, r.nodes] as WatchSource<ClusterObject>[]) {
     const { items, cursor } = await listAll(s);
-    store.set(s.id, new Map(items.map((o) => [objectKey(o), o])));
+    const held = new Map(items.map((o) => [objectKey(o), o]));
+    store.set(s.id, held);
+    s.attachStore?.(held);
     const got: Hint<ClusterObject>[] = [];
     hints.set(s.id, got);
     subs.push(s.hints(cursor).subscribe({ next: (h) => got.push(h) }));
@@ -187,6 +189,34 @@ describe('ECS change detection', () => {
       timeout: 5000,
       interval: 20,
     });
+  });
+
+  it('DeleteCluster gives a deleted hint for every task the engine holds in that cluster, and none for others', async () => {
+    const h = await setup();
+    const f = h.emu.fleet;
+    f.createCluster({ name: 'other' });
+    const td = f.findTaskDefinition(REGION, 'shop');
+    if (!td) throw new Error('no td');
+    const [elsewhere] = f.runTask({ cluster: 'other', taskDefinition: td.arn });
+    if (!elsewhere) throw new Error('setup');
+    const held = h.store.get(h.r.tasks.id);
+    if (!held) throw new Error('no task store');
+    // The task in the other cluster is held too (as if the engine had fetched it).
+    const otherKey = workloadKey(f.arn(REGION, 'cluster/other'), elsewhere.arn);
+    const otherObj = await h.r.tasks.get(otherKey);
+    if (!otherObj) throw new Error('other task not found');
+    held.set(otherKey, otherObj);
+    const prodKeys = [...held.keys()].filter((k) => k !== otherKey);
+    expect(prodKeys).toHaveLength(2);
+
+    f.deleteCluster('prod');
+    await vi.waitFor(
+      () => {
+        const deleted = hintsOf(h, h.r.tasks).flatMap((x) => (x.type === 'deleted' ? [x.key] : []));
+        expect(deleted.sort()).toEqual([...prodKeys].sort());
+      },
+      { timeout: 5000, interval: 10 },
+    );
   });
 
   it('RunTask, StopTask, CreateCluster, TagResource, RegisterContainerInstance, DeleteService reach the hints', async () => {
