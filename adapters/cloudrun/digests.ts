@@ -3,17 +3,19 @@
  * order: a digest pinned in the image reference; the v1 (Knative) REST Revision's
  * `status.containerStatuses[].imageDigest` / `status.imageDigest` (GET per revision, or the regional
  * list as a prefetch); the v1 Revision carried by `system_event` audit entries (`record`).
- * Revisions are immutable, so resolved digests are cached forever (memory + KeyValueCache).
+ * Revisions are immutable, so resolved digests are cached forever in the KeyValueCache (the state
+ * database), and the most recently used `DIGEST_MEMORY_MAX_REVISIONS` also in memory.
  *
  * Never invents a digest: an unresolved revision reports `{reason, detail}` (pending-start while the
  * revision is not Ready, lookup-failed on HTTP/network errors, not-reported-by-provider when Ready
- * without a digest), is counted once per revision and reason in `unresolvedDigests`, and is retried
+ * without a digest), is counted once per revision and reason in `unresolvedDigests` (among the last
+ * `COUNTED_MAX_ENTRIES` revisions and reasons counted), and is retried
  * every `digestRetryIntervalMs`; when it resolves, `resolved$` emits the v2 revision name.
  */
 import { Subject } from 'rxjs';
 import type { Subscription } from 'rxjs';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
-import type { ContainerImage, UnresolvedReason } from '../../src/model/index.js';
+import type { ContainerImage, Digest, UnresolvedReason } from '../../src/model/index.js';
 import { toContainerImage, parseImageReference } from '../../src/model/index.js';
 import type { CloudRunClients } from './client.js';
 import type { ContainerDigest } from './audit-mapper.js';
@@ -21,9 +23,14 @@ import { v1RevisionDigests } from './audit-mapper.js';
 import { PROVIDER, RUN_BUCKET, apiCall } from './api-call.js';
 import { arr, isObject, obj, str } from './json.js';
 import { locationName } from './names.js';
+import { flatString, intern } from '../../src/model/intern.js';
+import { LruMap } from '../../src/runtime/lru-map.js';
 
 export const DIGEST_CACHE_NAMESPACE = 'cloudrun-digests';
 export const V1_LIST_LIMIT = 500;
+/** Revisions whose digests are kept in memory (the rest are read back from the state database). */
+export const DIGEST_MEMORY_MAX_REVISIONS = 10_000;
+const COUNTED_MAX_ENTRIES = 100_000;
 
 export type DigestState =
   | { kind: 'resolved'; containers: ContainerDigest[] }
@@ -51,13 +58,22 @@ function isReady(v1: unknown): boolean {
   );
 }
 
+/** A ContainerDigest with interned, flat strings (for the memory cache). */
+function compactDigest(c: ContainerDigest): ContainerDigest {
+  const digest = intern(flatString(c.digest)) as Digest;
+  const container = intern(c.container);
+  return c.image === undefined
+    ? { container, digest }
+    : { container, image: intern(flatString(c.image)), digest };
+}
+
 export type DigestDeps = Pick<ProviderDeps, 'budget' | 'metrics' | 'scheduler' | 'cache' | 'logger'>;
 
 export class DigestResolver {
   readonly resolved$ = new Subject<string>();
-  private readonly memory = new Map<string, ContainerDigest[]>();
+  private readonly memory = new LruMap<string, ContainerDigest[]>(DIGEST_MEMORY_MAX_REVISIONS);
   private readonly pending = new Map<string, { id: RevisionId; reason: UnresolvedReason; detail: string }>();
-  private readonly counted = new Set<string>();
+  private readonly counted = new LruMap<string, true>(COUNTED_MAX_ENTRIES);
   private retrySub: Subscription | undefined;
   private retrying = false;
 
@@ -107,9 +123,16 @@ export class DigestResolver {
     if (containers.length === 0) return;
     const full = revisionFullName(id);
     const known = this.memory.has(full);
-    this.memory.set(full, containers);
+    // Kept flat and interned: a digest sliced out of an `image@sha256:…` reference would keep the
+    // whole reference alive.
+    this.memory.set(full, containers.map(compactDigest));
     if (!known) this.deps.cache.set(DIGEST_CACHE_NAMESPACE, full, JSON.stringify(containers));
     if (this.pending.delete(full)) this.resolved$.next(full);
+  }
+
+  /** Revisions whose digests are held in memory (for tests and measurements). */
+  get memorySize(): number {
+    return this.memory.size;
   }
 
   unresolvedCount(): number {
@@ -170,7 +193,7 @@ export class DigestResolver {
   countUnresolved(resourceFull: string, reason: UnresolvedReason): void {
     const countKey = `${resourceFull}\u0000${reason}`;
     if (!this.counted.has(countKey)) {
-      this.counted.add(countKey);
+      this.counted.set(countKey, true);
       this.deps.metrics.unresolvedDigests.inc({ provider: PROVIDER, reason });
     }
   }

@@ -6,6 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualTimeScheduler } from 'rxjs';
 import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
 import { workloadKey } from '../../adapters/cloudrun/index.js';
+import {
+  DIGEST_MEMORY_MAX_REVISIONS,
+  DigestResolver,
+  revisionFullName,
+} from '../../adapters/cloudrun/digests.js';
+import type { Digest } from '../../src/model/index.js';
+import { MemoryCache } from '../../src/state/cache.js';
+import { makeDeps } from '../ecs/helpers.js';
 import type { Harness } from './harness.js';
 import { changedState, collectHints, metricValue, sourceFor, startHarness } from './harness.js';
 
@@ -114,5 +122,35 @@ describe('digests', () => {
     // The digest came from the audit entry's v1 Revision, not from another v1 lookup.
     expect(h.emu.calls.count('v1:GetRevision')).toBe(v1Calls);
     log.sub.unsubscribe();
+  });
+});
+
+describe('digest memory', () => {
+  it('keeps only the most recent revisions in memory; older ones come back from the state database, never from the API again', () => {
+    const cache = new MemoryCache();
+    let v1Calls = 0;
+    const resolver = new DigestResolver(
+      {
+        getV1: () => {
+          v1Calls++;
+          return Promise.reject(new Error('no API call expected'));
+        },
+      },
+      { ...makeDeps(), cache },
+      60_000,
+    );
+    const id = (n: number) => ({ project: P, region: R, service: `svc-${n}`, revision: `svc-${n}-00001` });
+    const total = DIGEST_MEMORY_MAX_REVISIONS + 500;
+    for (let n = 0; n < total; n++)
+      resolver.record(id(n), [{ container: 'app', digest: digestOf(`image-${n}`) as Digest }]);
+    expect(cache.size).toBe(total);
+    expect(resolver.memorySize).toBe(DIGEST_MEMORY_MAX_REVISIONS);
+    expect(resolver.lookup(revisionFullName(id(0)))).toEqual([
+      { container: 'app', digest: digestOf('image-0') },
+    ]);
+    expect(resolver.lookup(revisionFullName(id(total - 1)))).toEqual([
+      { container: 'app', digest: digestOf(`image-${total - 1}`) },
+    ]);
+    expect(v1Calls).toBe(0);
   });
 });
