@@ -19,13 +19,22 @@
  *   never overtake earlier rows (per-key order holds). A row the console rejects on its own is moved
  *   out of the outbox into `outbox_rejected` (rpc, key, payload, the console's redacted message,
  *   time; one transaction, see Outbox.reject), counted in
- *   `sightline_console_rejected_items_total{rpc}`, logged at error (rpc, seq, key; never the token),
+ *   `sightline_console_rejected_items_total{rpc, reason}`, logged at error (rpc, seq, key; never the token),
  *   never re-sent, and sending continues at once. Health stays ok and reports the number of
- *   rejected rows kept (`rejected`). A console that rejects everything is not a bad item: after
- *   `maxRejectedInARow` (default 100) rows rejected on their own with nothing accepted in between,
- *   the client stops moving rows aside, keeps the row, and falls back to the cooldown above (health
- *   unhealthy) until a batch is accepted again (or the process restarts). A transient error during
- *   the split backs off as usual; the next attempt starts again from the oldest pending row.
+ *   rejected rows kept (`rejected`) and the newest one (`lastRejected`, no payload). A console that
+ *   rejects everything is not a bad item: after `maxRejectedInARow` (default 100) rows rejected on
+ *   their own with nothing accepted in between, the client stops moving rows aside, keeps the row,
+ *   and falls back to the cooldown above (health unhealthy) until a batch is accepted again (or the
+ *   process restarts). A transient error during the split backs off as usual; the next attempt
+ *   starts again from the oldest pending row.
+ * - Unsendable rows: a row this version cannot send is never skipped nor deleted silently. When it
+ *   is the oldest pending row it is moved to `outbox_rejected` like a rejected one, with the reason
+ *   `unknown rpc "X"` (written by another version), `unreadable payload: <problem>` (not a JSON
+ *   object), or the request serialization error (a payload the protobuf schema refuses; found by
+ *   the same split as a rejected item); a batch ends before such a row, so nothing overtakes it.
+ *   These do not count towards `maxRejectedInARow` (the console did not judge them). Every row set
+ *   aside is counted in `sightline_console_rejected_items_total{rpc, reason}` with reason
+ *   `invalid_argument`, `unknown_rpc`, `unreadable_payload` or `unserializable`.
  *   Heartbeats rejected with INVALID_ARGUMENT keep the cooldown behaviour.
  * - A reply that is malformed (undecodable, wrong types, wrong batch id, too large) is rejected with
  *   a specific error (counted as outcome `invalid_reply`), never a crash.
@@ -43,7 +52,8 @@ import { counter } from '../runtime/metrics.js';
 import type { Counter } from 'prom-client';
 import { redactSecrets } from '../runtime/logger.js';
 import type { StateDatabase } from '../state/database.js';
-import type { OutboxRow } from '../state/outbox.js';
+import type { OutboxRow, PendingRow, RejectedSummary } from '../state/outbox.js';
+import { isOutboxRow } from '../state/outbox.js';
 import type { PendingActivity } from '../state/activity-store.js';
 import { serviceDefinitions } from './proto.js';
 import { channelCredentials, channelOptions, unaryCall } from './channel.js';
@@ -72,9 +82,12 @@ export interface ConsoleHealth {
   rejected: number;
   /** Rejected rows deleted past the `outbox_rejected` cap (state database lifetime). */
   rejectedEvicted: number;
-  /** The latest rejection since start: rpc, key and the console's (redacted) message. */
-  lastRejected?: string;
+  /** The newest row in `outbox_rejected` (across restarts): seq, outbox rpc, key, reason, time; no payload. */
+  lastRejected?: RejectedSummary;
 }
+
+/** Why an item was set aside (label `reason` of sightline_console_rejected_items_total). */
+export type RejectReason = 'invalid_argument' | 'unknown_rpc' | 'unreadable_payload' | 'unserializable';
 
 export interface ConsoleClientDeps {
   db: StateDatabase;
@@ -123,17 +136,63 @@ function statusName(code: number): string {
 }
 
 interface Batch {
+  kind: 'batch';
   rpc: AgentRpc;
   request: { batch_id: string };
   items: number;
   /** The outbox rows it carries, in seq order (one RPC kind). */
   rows: OutboxRow[];
+  /** Their parsed payloads, in the same order. */
+  bodies: object[];
   lastSeq: number;
 }
 
-/** How one write RPC ended. `rejected`: INVALID_ARGUMENT, left to the caller (not a failure). */
+/** The oldest pending row, which this version cannot send. */
+interface Unsendable {
+  kind: 'unsendable';
+  row: PendingRow;
+  reason: 'unknown_rpc' | 'unreadable_payload';
+  detail: string;
+}
+
+/**
+ * How one write RPC ended. `rejected`: INVALID_ARGUMENT (or a request that could not be serialized),
+ * left to the caller (not a failure).
+ */
 type CallResult =
-  { kind: 'ok'; reply: WriteReply } | { kind: 'rejected'; detail: string } | { kind: 'failed' };
+  | { kind: 'ok'; reply: WriteReply }
+  | { kind: 'rejected'; reason: 'invalid_argument' | 'unserializable'; detail: string }
+  | { kind: 'failed' };
+
+const AGENT_RPC: Record<OutboxRow['rpc'], AgentRpc> = {
+  register: 'RegisterClusters',
+  sightings: 'ReportSightings',
+  deregister: 'DeregisterClusters',
+};
+
+/** grpc-js fails a call whose request the protobuf schema refuses with INTERNAL and this text. */
+const SERIALIZATION_FAILURE = 'Request message serialization failure';
+
+/** Quotes text from the database for a message: JSON string syntax, at most 100 characters. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
+}
+
+/** The parsed payload, or why it cannot be sent. The reason never quotes the payload itself. */
+function readPayload(payload: string): object | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // V8 quotes the start of the text ('Unexpected token..., "<text>" is not valid JSON'): leave it out.
+    return message.replace(/, ".*"(?:\.\.\.)? is not valid JSON$/s, ' (not valid JSON)').slice(0, 200);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return `not a JSON object (${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`;
+  }
+  return value;
+}
 
 export class ConsoleClient {
   private readonly scheduler: SchedulerLike;
@@ -147,7 +206,7 @@ export class ConsoleClient {
   private readonly unhealthyAfter: number;
   private readonly maxRejectedInARow: number;
   private readonly random: () => number;
-  private readonly rejectedItems: Counter<'rpc'>;
+  private readonly rejectedItems: Counter<'rpc' | 'reason'>;
 
   private running = false;
   private stopping = false;
@@ -166,7 +225,6 @@ export class ConsoleClient {
   private lastHeartbeatMs = Number.NEGATIVE_INFINITY;
   /** Rows moved to outbox_rejected since a batch was last accepted. */
   private rejectedInARow = 0;
-  private lastRejected: string | undefined;
 
   constructor(
     private readonly config: ConsoleConfig,
@@ -182,8 +240,8 @@ export class ConsoleClient {
     this.rejectedItems = counter(
       deps.metrics.registry,
       'sightline_console_rejected_items_total',
-      'Outbox rows the console rejected on their own (INVALID_ARGUMENT), moved to outbox_rejected',
-      ['rpc'],
+      'Outbox rows set aside instead of delivered (moved to outbox_rejected): rejected by the console on their own, or unsendable',
+      ['rpc', 'reason'],
     );
     this.random = deps.random ?? Math.random;
     this.token = new TokenFile(config.tokenFile);
@@ -267,7 +325,8 @@ export class ConsoleClient {
       rejectedEvicted: db.closed ? 0 : db.outbox.rejectedEvicted,
     };
     if (this.lastSuccessMs !== undefined) h.lastSuccessMs = this.lastSuccessMs;
-    if (this.lastRejected !== undefined) h.lastRejected = this.lastRejected;
+    const lastRejected = db.closed ? undefined : db.outbox.lastRejected;
+    if (lastRejected !== undefined) h.lastRejected = lastRejected;
     if (this.permanentError !== undefined) {
       h.ok = false;
       h.reason = this.permanentError;
@@ -365,7 +424,17 @@ export class ConsoleClient {
     if (first !== undefined) {
       const dueAt = first.createdMs + this.config.batchMaxDelayMs;
       if (rows.length >= this.config.batchMaxItems || now >= dueAt || this.stopping || this.failures > 0) {
-        const ok = await this.sendBatch(this.makeBatch(rows));
+        const batch = this.makeBatch(rows);
+        if (batch.kind === 'unsendable') {
+          this.setAside(
+            isOutboxRow(batch.row) ? AGENT_RPC[batch.row.rpc] : 'unknown',
+            batch.row,
+            batch.detail,
+            batch.reason,
+          );
+          return 0;
+        }
+        const ok = await this.sendBatch(batch);
         return ok ? 0 : this.retryWait();
       }
       return Math.min(dueAt - now, this.nextHeartbeatWait(now));
@@ -390,52 +459,66 @@ export class ConsoleClient {
     return `${this.deps.db.instanceId}-${firstSeq}-${lastSeq}`;
   }
 
-  /** The longest prefix of `rows` with one RPC kind, within the byte cap. */
-  private makeBatch(rows: OutboxRow[]): Batch {
-    const head = rows[0];
-    if (head === undefined) throw new Error('makeBatch needs at least one row');
+  /**
+   * The longest prefix of `rows` with one RPC kind, within the byte cap, that this version can send.
+   * A row it cannot send ends the batch; when that row is the first, it comes back as `unsendable`
+   * (to be set aside, in order).
+   */
+  private makeBatch(rows: PendingRow[]): Batch | Unsendable {
     const take: OutboxRow[] = [];
+    const bodies: object[] = [];
     let bytes = 0;
     for (const r of rows) {
-      if (r.rpc !== head.rpc) break;
-      if (take.length > 0 && (bytes + r.payload.length > BATCH_MAX_BYTES || head.rpc === 'deregister')) break;
+      const head = take[0];
+      if (!isOutboxRow(r)) {
+        if (head !== undefined) break;
+        return { kind: 'unsendable', row: r, reason: 'unknown_rpc', detail: `unknown rpc ${quoted(r.rpc)}` };
+      }
+      if (head !== undefined) {
+        if (r.rpc !== head.rpc || head.rpc === 'deregister') break;
+        if (bytes + r.payload.length > BATCH_MAX_BYTES) break;
+      }
+      const body = readPayload(r.payload);
+      if (typeof body === 'string') {
+        if (head !== undefined) break;
+        return {
+          kind: 'unsendable',
+          row: r,
+          reason: 'unreadable_payload',
+          detail: `unreadable payload: ${body}`,
+        };
+      }
       take.push(r);
+      bodies.push(body);
       bytes += r.payload.length;
     }
-    return this.buildBatch(take);
+    return this.buildBatch(take, bodies);
   }
 
-  /** The request for exactly `take` (consecutive rows of one RPC kind). Unreadable rows are sent as nothing. */
-  private buildBatch(take: OutboxRow[]): Batch {
+  /** The request for exactly `take` (consecutive rows of one RPC kind) and their parsed `bodies`. */
+  private buildBatch(take: OutboxRow[], bodies: object[]): Batch {
     const head = take[0];
     if (head === undefined) throw new Error('buildBatch needs at least one row');
     const last = take[take.length - 1] ?? head;
     const batchId = this.batchId(head.seq, last.seq);
-    const parsed: unknown[] = [];
-    for (const r of take) {
-      try {
-        parsed.push(JSON.parse(r.payload));
-      } catch {
-        this.deps.logger.error({ seq: r.seq, key: r.key }, 'unreadable outbox row skipped');
-      }
-    }
+    const batch = { kind: 'batch' as const, rows: take, bodies, lastSeq: last.seq };
     switch (head.rpc) {
       case 'register': {
-        const req: RegisterClustersRequest = { batch_id: batchId, clusters: parsed as ClusterRegistration[] };
-        return { rpc: 'RegisterClusters', request: req, items: parsed.length, rows: take, lastSeq: last.seq };
+        const req: RegisterClustersRequest = { batch_id: batchId, clusters: bodies as ClusterRegistration[] };
+        return { ...batch, rpc: 'RegisterClusters', request: req, items: bodies.length };
       }
       case 'sightings': {
-        const req: ReportSightingsRequest = { batch_id: batchId, sightings: parsed as Sighting[] };
-        return { rpc: 'ReportSightings', request: req, items: parsed.length, rows: take, lastSeq: last.seq };
+        const req: ReportSightingsRequest = { batch_id: batchId, sightings: bodies as Sighting[] };
+        return { ...batch, rpc: 'ReportSightings', request: req, items: bodies.length };
       }
       case 'deregister': {
-        const body = (parsed[0] ?? {}) as Partial<DeregisterClustersRequest>;
+        const body = (bodies[0] ?? {}) as Partial<DeregisterClustersRequest>;
         const req: DeregisterClustersRequest = {
           batch_id: batchId,
           cluster_ids: Array.isArray(body.cluster_ids) ? body.cluster_ids : [],
           account: typeof body.account === 'string' ? body.account : '',
         };
-        return { rpc: 'DeregisterClusters', request: req, items: 1, rows: take, lastSeq: last.seq };
+        return { ...batch, rpc: 'DeregisterClusters', request: req, items: 1 };
       }
     }
   }
@@ -468,18 +551,43 @@ export class ConsoleClient {
             rows: rows.length,
             firstSeq: rows[0]?.seq,
             lastSeq: part.lastSeq,
+            reason: result.reason,
             error: result.detail,
           },
-          'console rejected a batch as INVALID_ARGUMENT; splitting it to isolate the rejected item(s)',
+          result.reason === 'unserializable'
+            ? 'a batch could not be serialized; splitting it to isolate the item(s) the protobuf schema refuses'
+            : 'console rejected a batch as INVALID_ARGUMENT; splitting it to isolate the rejected item(s)',
         );
-        parts.unshift(this.buildBatch(rows.slice(0, mid)), this.buildBatch(rows.slice(mid)));
+        parts.unshift(
+          this.buildBatch(rows.slice(0, mid), part.bodies.slice(0, mid)),
+          this.buildBatch(rows.slice(mid), part.bodies.slice(mid)),
+        );
         continue;
       }
       const row = rows[0];
       if (row === undefined) continue;
+      if (result.reason === 'unserializable') {
+        this.setAside(part.rpc, row, result.detail, 'unserializable');
+        continue;
+      }
       if (!this.quarantine(part.rpc, row, result.detail)) return false;
     }
     return true;
+  }
+
+  /**
+   * Moves the oldest pending row, which cannot be sent, to outbox_rejected with `detail` as the
+   * reason: counted and logged like a rejected row, but not by the console, so neither progress nor
+   * a step towards the reject-everything valve.
+   */
+  private setAside(rpc: AgentRpc | 'unknown', row: PendingRow, detail: string, reason: RejectReason): void {
+    const kept = this.deps.db.outbox.reject(row.seq, redactSecrets(detail), this.scheduler.now());
+    if (kept === undefined) return; // already gone
+    this.rejectedItems.inc({ rpc, reason });
+    this.deps.logger.error(
+      { rpc, outboxRpc: quoted(row.rpc), seq: row.seq, key: row.key, reason, error: detail },
+      'outbox row cannot be sent; moved it to outbox_rejected (kept for inspection, not sent) and going on with the rest',
+    );
   }
 
   /** Moves a row rejected on its own out of the outbox; false when the console seems to reject everything. */
@@ -499,8 +607,7 @@ export class ConsoleClient {
     // Progress: the console is reachable, accepts our token, and the outbox moves on.
     this.reachable();
     this.rejectedInARow += 1;
-    this.rejectedItems.inc({ rpc });
-    this.lastRejected = `${rpc} item ${row.key} (seq ${row.seq}): ${detail}`;
+    this.rejectedItems.inc({ rpc, reason: 'invalid_argument' });
     this.deps.logger.error(
       {
         rpc,
@@ -526,8 +633,8 @@ export class ConsoleClient {
         last_seen_ms: a.lastSeenMs,
       })),
     };
-    const reply = await this.call('Heartbeat', req, items.length);
-    if (reply === undefined) return false;
+    const result = await this.callRpc('Heartbeat', req, items.length, false);
+    if (result.kind !== 'ok') return false;
     this.deps.db.activity.markSent(items);
     return true;
   }
@@ -535,16 +642,6 @@ export class ConsoleClient {
   /** One outbox batch. INVALID_ARGUMENT comes back as `rejected` (counted, not a failure). */
   private callWrite(batch: Batch): Promise<CallResult> {
     return this.callRpc(batch.rpc, batch.request, batch.items, true);
-  }
-
-  /** One RPC. Returns the validated reply, or undefined after recording the failure. */
-  private async call(
-    rpc: AgentRpc,
-    request: { batch_id: string },
-    items: number,
-  ): Promise<WriteReply | undefined> {
-    const result = await this.callRpc(rpc, request, items, false);
-    return result.kind === 'ok' ? result.reply : undefined;
   }
 
   private async callRpc(
@@ -595,7 +692,17 @@ export class ConsoleClient {
         // The console answered and judged the content: no transient failure to back off from.
         this.failures = 0;
         this.lastError = undefined;
-        return { kind: 'rejected', detail: this.describe(rpc, err) };
+        return { kind: 'rejected', reason: 'invalid_argument', detail: this.describe(rpc, err) };
+      }
+      if (
+        isolateRejections &&
+        isServiceError(err) &&
+        err.code === grpc.status.INTERNAL &&
+        (err.details ?? '').startsWith(SERIALIZATION_FAILURE)
+      ) {
+        // Nothing was sent: some item does not fit the protobuf schema. Isolated like a rejected item.
+        metrics.inc({ rpc, outcome: 'unserializable' });
+        return { kind: 'rejected', reason: 'unserializable', detail: this.describe(rpc, err) };
       }
       this.fail(rpc, err);
       return { kind: 'failed' };

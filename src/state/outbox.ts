@@ -12,15 +12,17 @@
  *   SQLITE_FULL inside `ConsoleSink.handle`, the transaction rolls back (no half-written event) and
  *   the caller (the watch engine) sees the error.
  *
- * Rejected rows: `reject` moves ONE row the console refused on its own (INVALID_ARGUMENT for a
- * batch of just that row; see ConsoleClient) into the `outbox_rejected` table, with the console's
- * (redacted) error and the time, in one transaction, so it is never both re-sent and kept, nor lost.
- * Rejected rows are never re-sent. The table keeps the newest `maxRejectedRows` (default 10,000) by
- * seq; older ones are deleted and counted (meta `outbox_rejected_evicted`, gauge
- * `sightline_outbox_rejected_evicted_rows`); gauge `sightline_outbox_rejected_rows` is its size.
- * Like `ack`, the client only rejects the oldest unacknowledged row (everything before it was
- * acknowledged or rejected), so rows leave the outbox in seq order and a batch id (a seq range)
- * always names the same rows.
+ * Rejected rows: `reject` moves ONE row into the `outbox_rejected` table, with the reason and the
+ * time, in one transaction, so it is never both re-sent and kept, nor lost. The client rejects a row
+ * the console refused on its own (INVALID_ARGUMENT for a batch of just that row; the reason is the
+ * console's redacted message) and a row it cannot send at all: an rpc this version does not know
+ * (`peek` returns such rows as they are; see `isOutboxRow`) or a payload that is not a JSON object.
+ * Nothing else ever removes a row without an acknowledgement. Rejected rows are never re-sent. The table
+ * keeps the newest `maxRejectedRows` (default 10,000) by seq; older ones are deleted and counted
+ * (meta `outbox_rejected_evicted`, gauge `sightline_outbox_rejected_evicted_rows`); gauge
+ * `sightline_outbox_rejected_rows` is its size. Like `ack`, the client only rejects the oldest
+ * unacknowledged row (everything before it was acknowledged or rejected), so rows leave the outbox
+ * in seq order and a batch id (a seq range) always names the same rows.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -28,13 +30,31 @@ import type { Gauge } from 'prom-client';
 
 export type OutboxRpc = 'register' | 'sightings' | 'deregister';
 
-export interface OutboxRow {
+/** A pending row as stored. `rpc` is an OutboxRpc unless something else wrote the row (see isOutboxRow). */
+export interface PendingRow {
   seq: number;
-  rpc: OutboxRpc;
+  rpc: string;
   key: string;
   payload: string;
   createdMs: number;
 }
+
+/** A pending row this version can send. */
+export interface OutboxRow extends PendingRow {
+  rpc: OutboxRpc;
+}
+
+/** A rejected row in short, for health: no payload. */
+export interface RejectedSummary {
+  seq: number;
+  rpc: string;
+  key: string;
+  /** Why it was set aside (the console's redacted message or the agent's own reason), at most 300 characters. */
+  reason: string;
+  rejectedMs: number;
+}
+
+export const REJECTED_SUMMARY_REASON_CHARS = 300;
 
 interface RawRow {
   seq: number;
@@ -44,14 +64,14 @@ interface RawRow {
   created_ms: number;
 }
 
-/** An outbox row the console rejected on its own, as kept in `outbox_rejected`. */
+/** An outbox row set aside (rejected by the console on its own, or unsendable), as kept in `outbox_rejected`. */
 export interface RejectedRow {
   seq: number;
-  /** The outbox rpc (`register` | `sightings` | `deregister`, or whatever an unreadable row held). */
+  /** The outbox rpc (`register` | `sightings` | `deregister`, or whatever an unknown row held). */
   rpc: string;
   key: string;
   payload: string;
-  /** The console's error, secrets redacted by the caller. */
+  /** Why: the console's error or the agent's own reason, secrets redacted by the caller. */
   error: string;
   createdMs: number;
   rejectedMs: number;
@@ -73,8 +93,34 @@ export interface OutboxGauges {
 
 export const DEFAULT_MAX_REJECTED_ROWS = 10_000;
 
-function isRpc(v: string): v is OutboxRpc {
+export function isOutboxRpc(v: string): v is OutboxRpc {
   return v === 'register' || v === 'sightings' || v === 'deregister';
+}
+
+/** Whether this version knows the row's rpc (a newer version, or a hand edit, may have written others). */
+export function isOutboxRow(r: PendingRow): r is OutboxRow {
+  return isOutboxRpc(r.rpc);
+}
+
+function summarize(r: RejectedRow | undefined): RejectedSummary | undefined {
+  if (r === undefined) return undefined;
+  const reason =
+    r.error.length > REJECTED_SUMMARY_REASON_CHARS
+      ? `${r.error.slice(0, REJECTED_SUMMARY_REASON_CHARS - 1)}…`
+      : r.error;
+  return { seq: r.seq, rpc: r.rpc, key: r.key, reason, rejectedMs: r.rejectedMs };
+}
+
+function fromRawRejected(r: RawRejected): RejectedRow {
+  return {
+    seq: r.seq,
+    rpc: r.rpc,
+    key: r.key,
+    payload: r.payload,
+    error: r.error,
+    createdMs: r.created_ms,
+    rejectedMs: r.rejected_ms,
+  };
 }
 
 export class Outbox {
@@ -92,6 +138,7 @@ export class Outbox {
   private readonly evictedPut: Statement<[string]>;
   private readonly rejectedStatsStmt: Statement<[]>;
   private readonly rejectedListStmt: Statement<[number]>;
+  private readonly maxSeqStmt: Statement<[]>;
   private readonly rejectTx: (seq: number, error: string, nowMs: number) => RejectedRow | undefined;
   /**
    * Next seq to assign. Seqs are never reused (batch ids are built from them, and the console
@@ -104,6 +151,7 @@ export class Outbox {
   private overLimitValue = false;
   private rejectedValue = 0;
   private rejectedEvictedValue = 0;
+  private lastRejectedValue: RejectedSummary | undefined;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -130,10 +178,11 @@ export class Outbox {
       `INSERT INTO meta (key, value) VALUES ('outbox_seq_floor', ?)
        ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))`,
     );
-    const maxSeq = (db.prepare('SELECT max(seq) AS m FROM outbox').get() as { m: number | null }).m ?? 0;
-    const floorRow = db.prepare("SELECT value FROM meta WHERE key = 'outbox_seq_floor'").get() as
-      { value: string } | undefined;
-    this.nextSeq = Math.max(maxSeq, Number(floorRow?.value ?? 0) || 0) + 1;
+    this.maxSeqStmt = db.prepare(
+      `SELECT max(coalesce((SELECT max(seq) FROM outbox), 0),
+                  coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_seq_floor'), 0)) AS m`,
+    );
+    this.nextSeq = this.highestSeq() + 1;
     this.ackTx = db.transaction((throughSeq: number): number => {
       const r = this.rangeStmt.get(throughSeq) as { n: number; b: number; m: number | null };
       if (r.n === 0 || r.m === null) return 0;
@@ -189,6 +238,11 @@ export class Outbox {
     this.recount();
   }
 
+  /** The highest seq ever used: in the table, or recorded as the floor by the ack/reject that removed it. */
+  private highestSeq(): number {
+    return (this.maxSeqStmt.get() as { m: number | null }).m ?? 0;
+  }
+
   /** Appends one row (inside the caller's transaction, if any). Returns its seq. */
   append(rpc: OutboxRpc, key: string, payload: string, createdMs: number): number {
     const bytes = Buffer.byteLength(payload);
@@ -200,20 +254,19 @@ export class Outbox {
     return seq;
   }
 
-  /** Up to `limit` rows with seq > `afterSeq`, in seq order. Malformed rows are skipped and logged. */
-  peek(limit: number, afterSeq = 0): OutboxRow[] {
-    const out: OutboxRow[] = [];
-    for (const r of this.peekStmt.all(afterSeq, limit) as RawRow[]) {
-      if (!isRpc(r.rpc)) {
-        this.logger.error(
-          { seq: r.seq, rpc: r.rpc },
-          'outbox row with unknown rpc; leaving it for inspection',
-        );
-        continue;
-      }
-      out.push({ seq: r.seq, rpc: r.rpc, key: r.key, payload: r.payload, createdMs: r.created_ms });
-    }
-    return out;
+  /**
+   * Up to `limit` rows with seq > `afterSeq`, in seq order, as stored: a row with an rpc this version
+   * does not know is returned too (`isOutboxRow` tells), so the caller can set it aside in order
+   * rather than skip it.
+   */
+  peek(limit: number, afterSeq = 0): PendingRow[] {
+    return (this.peekStmt.all(afterSeq, limit) as RawRow[]).map((r) => ({
+      seq: r.seq,
+      rpc: r.rpc,
+      key: r.key,
+      payload: r.payload,
+      createdMs: r.created_ms,
+    }));
   }
 
   /** Removes every row with seq <= throughSeq (the console acknowledged them). */
@@ -242,21 +295,23 @@ export class Outbox {
       this.recount();
       throw err;
     }
-    if (row !== undefined) this.recount();
+    if (row !== undefined) {
+      // The outbox counts were kept up to date by the transaction; re-read only the rejected table's.
+      this.refreshRejected();
+      this.lastRejectedValue = summarize(row);
+      this.publish();
+    }
     return row;
   }
 
   /** The newest `limit` rejected rows, newest first. */
   rejectedRows(limit = 100): RejectedRow[] {
-    return (this.rejectedListStmt.all(limit) as RawRejected[]).map((r) => ({
-      seq: r.seq,
-      rpc: r.rpc,
-      key: r.key,
-      payload: r.payload,
-      error: r.error,
-      createdMs: r.created_ms,
-      rejectedMs: r.rejected_ms,
-    }));
+    return (this.rejectedListStmt.all(limit) as RawRejected[]).map(fromRawRejected);
+  }
+
+  /** The newest row in `outbox_rejected` (kept across restarts), without its payload. */
+  get lastRejected(): RejectedSummary | undefined {
+    return this.lastRejectedValue;
   }
 
   /** Rows in `outbox_rejected` now. */
@@ -274,10 +329,16 @@ export class Outbox {
     const s = this.statsStmt.get() as { n: number; b: number };
     this.countValue = s.n;
     this.bytesValue = s.b;
+    this.refreshRejected();
+    this.publish();
+  }
+
+  private refreshRejected(): void {
     const r = this.rejectedStatsStmt.get() as { n: number; e: string | null };
     this.rejectedValue = r.n;
     this.rejectedEvictedValue = Number(r.e ?? 0) || 0;
-    this.publish();
+    const newest = this.rejectedListStmt.get(1) as RawRejected | undefined;
+    this.lastRejectedValue = summarize(newest === undefined ? undefined : fromRawRejected(newest));
   }
 
   get count(): number {

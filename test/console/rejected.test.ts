@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import * as grpc from '@grpc/grpc-js';
 import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { serviceDefinitions } from '../../src/console/proto.js';
@@ -18,6 +19,7 @@ import type { ReportSightingsRequest, WorkloadSighting, WriteReply } from '../..
 import type { ClusterObject, Workload } from '../../src/model/index.js';
 import type { WatchEvent } from '../../src/watch/events.js';
 import type { ConsoleConfig } from '../../src/config/schema.js';
+import { STATE_DB_FILE } from '../../src/state/database.js';
 import {
   clientRig,
   consoleConfig,
@@ -170,9 +172,14 @@ describe('a batch with rejected items (reference console)', () => {
     expect(rejectedCalls).toBeLessThanOrEqual(9);
     const h = rig.client.health();
     expect(h).toMatchObject({ ok: true, pending: 0, rejected: 1, rejectedEvicted: 0 });
-    expect(h.lastRejected).toMatch(
-      /^ReportSightings item workload\/\/task-117 \(seq \d+\): .*INVALID_ARGUMENT/,
-    );
+    expect(h.lastRejected).toMatchObject({
+      seq: rejected[0]?.seq,
+      rpc: 'sightings',
+      key: 'workload//task-117',
+      rejectedMs: 0,
+    });
+    expect(h.lastRejected?.reason).toMatch(/^ReportSightings failed: INVALID_ARGUMENT: /);
+    expect(JSON.stringify(h)).not.toContain('payload');
     // No cooldown, no backoff: virtual time never moved.
     expect(rig.clock.scheduler.now()).toBe(0);
 
@@ -414,7 +421,7 @@ describe('a batch with rejected items (test console)', () => {
     const error = rig.db.outbox.rejectedRows()[0]?.error ?? '';
     expect(error).toMatch(/bad item; request had authorization: Bearer \[REDACTED\]/);
     expect(error).not.toContain(TOKEN);
-    expect(rig.client.health().lastRejected).not.toContain(TOKEN);
+    expect(JSON.stringify(rig.client.health().lastRejected)).not.toContain(TOKEN);
     expect(rig.log.text()).not.toContain(TOKEN);
   });
 
@@ -477,5 +484,112 @@ describe('a batch with rejected items (test console)', () => {
     expect(rig.client.health().reason).toMatch(/PERMISSION_DENIED/);
     expect(rec.batches).toEqual([8]);
     expect(await rejectedItems(rig, 'ReportSightings')).toBe(0);
+  });
+});
+
+/** Writes rows into the outbox of the (closed) state database under `dir`, after the last seq, as another program might. */
+function plant(dir: string, rows: Array<{ rpc: string; key: string; payload: string }>): void {
+  const raw = new Database(join(dir, 'state', STATE_DB_FILE));
+  try {
+    const max = (raw.prepare('SELECT coalesce(max(seq), 0) AS m FROM outbox').get() as { m: number }).m;
+    const insert = raw.prepare(
+      'INSERT INTO outbox (seq, rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?, 0)',
+    );
+    rows.forEach((r, i) => insert.run(max + 1 + i, r.rpc, r.key, r.payload, Buffer.byteLength(r.payload)));
+  } finally {
+    raw.close();
+  }
+}
+
+const setAside = (rig: ClientRig, rpc: string, reason: string) =>
+  metricValue(rig.metrics, 'sightline_console_rejected_items_total', { rpc, reason });
+
+describe('outbox rows this version cannot send', () => {
+  it('sets aside, in order and with a reason, an unknown rpc and unreadable payloads; never sends or deletes them', async () => {
+    const rec = await recordingConsole();
+    const dir = workDir();
+    const c = makeCluster(1);
+    const seed = rigAt(dir, rec.address);
+    seed.sink.handleBatch([0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    await seed.close();
+    const planted = [
+      { rpc: 'frobnicate', key: 'future/1', payload: '{"from":"a newer sightline"}' },
+      { rpc: 'sightings', key: 'workload/c/garbage', payload: 'garbage SECRETISH text' },
+      { rpc: 'sightings', key: 'workload/c/cut', payload: '{"workload": {"uid": "tru' },
+      { rpc: 'sightings', key: 'workload/c/array', payload: '[1,2]' },
+    ];
+    plant(dir, planted);
+    // maxRejectedInARow 1: rows the console never judged must not trip the reject-everything valve.
+    const rig = rigAt(dir, rec.address, {}, { maxRejectedInARow: 1 });
+    rig.sink.handleBatch([3, 4, 5].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    rig.client.start();
+    await drained(rig);
+
+    // Good rows on either side went out in order, in two batches that stop at the bad rows.
+    expect(rec.accepted.map((w) => w.name)).toEqual([
+      'task-0',
+      'task-1',
+      'task-2',
+      'task-3',
+      'task-4',
+      'task-5',
+    ]);
+    expect(rec.batches).toEqual([3, 3]);
+    const kept = rig.db.outbox.rejectedRows().reverse();
+    expect(kept.map((r) => [r.rpc, r.key, r.payload])).toEqual(planted.map((p) => [p.rpc, p.key, p.payload]));
+    expect(kept.map((r) => r.error)).toEqual([
+      'unknown rpc "frobnicate"',
+      "unreadable payload: Unexpected token 'g' (not valid JSON)",
+      'unreadable payload: Unterminated string in JSON at position 25',
+      'unreadable payload: not a JSON object (an array)',
+    ]);
+    expect(await setAside(rig, 'unknown', 'unknown_rpc')).toBe(1);
+    expect(await setAside(rig, 'ReportSightings', 'unreadable_payload')).toBe(3);
+    expect(await metricValue(rig.metrics, 'sightline_outbox_rejected_rows', {})).toBe(4);
+    expect(rig.client.health()).toMatchObject({
+      ok: true,
+      pending: 0,
+      rejected: 4,
+      lastRejected: { key: 'workload/c/array', reason: 'unreadable payload: not a JSON object (an array)' },
+    });
+    const errors = rig.log.lines.filter((l) => l.includes('cannot be sent; moved it to outbox_rejected'));
+    expect(errors).toHaveLength(4);
+    expect(JSON.parse(errors[0] ?? '{}')).toMatchObject({
+      level: 50,
+      reason: 'unknown_rpc',
+      key: 'future/1',
+    });
+    // The reason never quotes the payload (V8 quotes the start of unparsable text).
+    expect(rig.log.text()).not.toContain('SECRETISH');
+    expect(JSON.stringify(rig.client.health())).not.toContain('SECRETISH');
+    expect(rig.clock.scheduler.now()).toBe(0);
+  });
+
+  it('isolates a row the protobuf schema refuses (serialization failure) and sets it aside', async () => {
+    const rec = await recordingConsole();
+    const dir = workDir();
+    const c = makeCluster(1);
+    const seed = rigAt(dir, rec.address);
+    seed.sink.handleBatch([0, 1].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    await seed.close();
+    const odd = '{"workload":{"uid":"odd","containers":5}}';
+    plant(dir, [{ rpc: 'sightings', key: 'workload/c/odd', payload: odd }]);
+    const rig = rigAt(dir, rec.address);
+    rig.sink.handleBatch([2, 3].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    rig.client.start();
+    await drained(rig);
+
+    expect(rec.accepted.map((w) => w.name)).toEqual(['task-0', 'task-1', 'task-2', 'task-3']);
+    const kept = rig.db.outbox.rejectedRows();
+    expect(kept.map((r) => [r.key, r.payload])).toEqual([['workload/c/odd', odd]]);
+    expect(kept[0]?.error).toMatch(
+      /^ReportSightings failed: INTERNAL: Request message serialization failure: .*containers: array expected/,
+    );
+    expect(await setAside(rig, 'ReportSightings', 'unserializable')).toBe(1);
+    expect(await pushes(rig, { rpc: 'ReportSightings', outcome: 'unserializable' })).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(rig.client.health()).toMatchObject({ ok: true, pending: 0, rejected: 1 });
+    expect(rig.clock.scheduler.now()).toBe(0);
   });
 });

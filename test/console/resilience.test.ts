@@ -283,7 +283,7 @@ describe('rejected and repeated batches', () => {
     });
     await until(() => rig.client.health().rejected === 1, 5_000, 'rejection');
     expect(rig.client.health()).toMatchObject({ ok: true, pending: 0, rejected: 1 });
-    expect(rig.client.health().lastRejected).toMatch(
+    expect(rig.client.health().lastRejected?.reason).toMatch(
       /INVALID_ARGUMENT: RegisterClusters: clusters\[0\]\.name is required/,
     );
     expect(

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
 import { SCHEMA_VERSION } from '../../src/state/schema.js';
+import { isOutboxRow } from '../../src/state/outbox.js';
 import { captureLogger, metricValue, newMetrics, tempDir } from '../console/helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -136,5 +137,49 @@ describe('rejected outbox rows', () => {
     expect(again.db.outbox.count).toBe(1);
     expect(again.db.outbox.peek(10).map((r) => r.seq)).toEqual([a]);
     expect(again.db.outbox.rejectedCount).toBe(1);
+  });
+
+  it('peek returns a row with an unknown rpc as stored and in order, so it is set aside rather than skipped', () => {
+    const { dir, db } = fresh();
+    db.outbox.append('sightings', 'a', '{}', 1);
+    db.close();
+    const raw = new Database(join(dir, STATE_DB_FILE));
+    raw
+      .prepare('INSERT INTO outbox (seq, rpc, key, payload, bytes, created_ms) VALUES (2, ?, ?, ?, 2, 2)')
+      .run('frobnicate', 'b', '{}');
+    raw.close();
+
+    const again = open(dir);
+    again.db.outbox.append('sightings', 'c', '{}', 3);
+    const rows = again.db.outbox.peek(10);
+    expect(rows.map((r) => [r.seq, r.rpc, isOutboxRow(r)])).toEqual([
+      [1, 'sightings', true],
+      [2, 'frobnicate', false],
+      [3, 'sightings', true],
+    ]);
+    expect(again.log.text()).toBe('');
+    again.db.outbox.ack(1);
+    expect(again.db.outbox.reject(2, 'unknown rpc "frobnicate"', 9)).toMatchObject({
+      rpc: 'frobnicate',
+      key: 'b',
+    });
+    again.db.outbox.ack(3);
+    expect(again.db.outbox.count).toBe(0);
+    expect(again.db.outbox.rejectedRows().map((r) => [r.seq, r.rpc, r.payload])).toEqual([
+      [2, 'frobnicate', '{}'],
+    ]);
+  });
+
+  it('keeps a summary of the newest rejected row, without payload, across a reopen', () => {
+    const { dir, db } = fresh();
+    expect(db.outbox.lastRejected).toBeUndefined();
+    const a = db.outbox.append('sightings', 'a', '{"secret-looking":"payload"}', 1);
+    const b = db.outbox.append('register', 'b', '{}', 2);
+    db.outbox.reject(a, 'short', 10);
+    db.outbox.reject(b, 'x'.repeat(1_000), 20);
+    const summary = { seq: b, rpc: 'register', key: 'b', reason: `${'x'.repeat(299)}…`, rejectedMs: 20 };
+    expect(db.outbox.lastRejected).toEqual(summary);
+    db.close();
+    expect(open(dir).db.outbox.lastRejected).toEqual(summary);
   });
 });
