@@ -8,7 +8,8 @@
  *   idempotent anyway. The console's ack deletes the rows; until then they stay on disk, so after a
  *   restart unacknowledged rows are re-sent in order.
  * - Heartbeats: every `heartbeatIntervalMs` one Heartbeat RPC carries the latest activity of every
- *   (cluster, controller) that moved (more RPCs only past batchMaxItems pairs).
+ *   (cluster, controller) that moved (more RPCs only past batchMaxItems pairs). Each call has its
+ *   own batch id (`<db instance>-hb-<time>-<n>-<pairs>`).
  * - Retry: UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED and malformed replies back off
  *   exponentially with jitter. UNAUTHENTICATED / PERMISSION_DENIED (and a missing token) are not
  *   retried soon: health reports the error, the batch is kept, and sending resumes after
@@ -35,7 +36,13 @@
  *   These do not count towards `maxRejectedInARow` (the console did not judge them). Every row set
  *   aside is counted in `sightline_console_rejected_items_total{rpc, reason}` with reason
  *   `invalid_argument`, `unknown_rpc`, `unreadable_payload` or `unserializable`.
- *   Heartbeats rejected with INVALID_ARGUMENT keep the cooldown behaviour.
+ * - Rejected heartbeats: heartbeat pairs are independent of the outbox and of each other. A
+ *   Heartbeat batch the console rejects as INVALID_ARGUMENT is split like an outbox batch; a pair
+ *   rejected on its own is dropped from pending activity (marked sent), logged at error and counted
+ *   (`{rpc="Heartbeat", reason="invalid_argument"}`), with no cooldown: the outbox keeps flowing.
+ *   Nothing is lost that matters: activity is a coalesced "last seen", so the pair's next activity
+ *   makes it pending again with a fresh value. After `maxRejectedInARow` pairs rejected with none
+ *   accepted, rejected parts are dropped whole instead of split (bounding the calls per round).
  * - A reply that is malformed (undecodable, wrong types, wrong batch id, too large) is rejected with
  *   a specific error (counted as outcome `invalid_reply`), never a crash.
  * - `stop()` flushes what it can within a deadline, then cancels the call in flight.
@@ -225,6 +232,10 @@ export class ConsoleClient {
   private lastHeartbeatMs = Number.NEGATIVE_INFINITY;
   /** Rows moved to outbox_rejected since a batch was last accepted. */
   private rejectedInARow = 0;
+  /** Heartbeat pairs dropped since a Heartbeat was last accepted. */
+  private heartbeatsRejectedInARow = 0;
+  /** Makes every Heartbeat batch id unique, also for parts of a split sent in the same millisecond. */
+  private heartbeatCalls = 0;
 
   constructor(
     private readonly config: ConsoleConfig,
@@ -240,7 +251,8 @@ export class ConsoleClient {
     this.rejectedItems = counter(
       deps.metrics.registry,
       'sightline_console_rejected_items_total',
-      'Outbox rows set aside instead of delivered (moved to outbox_rejected): rejected by the console on their own, or unsendable',
+      'Items set aside instead of delivered: outbox rows the console rejected on their own or that cannot be sent ' +
+        '(moved to outbox_rejected), and heartbeat pairs the console rejected (dropped; the next heartbeat carries a fresh value)',
       ['rpc', 'reason'],
     );
     this.random = deps.random ?? Math.random;
@@ -621,10 +633,42 @@ export class ConsoleClient {
     return true;
   }
 
+  /**
+   * Sends `items`; on INVALID_ARGUMENT splits them and sends the halves (recursively), and drops a
+   * pair rejected on its own from pending activity. True when every pair was acknowledged or
+   * dropped; false (after recording the failure) when the client must wait before going on.
+   */
   private async sendHeartbeats(items: PendingActivity[]): Promise<boolean> {
+    const parts: PendingActivity[][] = [items];
+    for (let part = parts.shift(); part !== undefined; part = parts.shift()) {
+      if (!this.running || this.deps.db.closed) return false;
+      const result = await this.callRpc('Heartbeat', this.heartbeatRequest(part), part.length, true);
+      if (this.deps.db.closed) return false;
+      if (result.kind === 'failed') return false;
+      if (result.kind === 'ok') {
+        this.heartbeatsRejectedInARow = 0;
+        this.deps.db.activity.markSent(part);
+        continue;
+      }
+      if (part.length > 1 && this.heartbeatsRejectedInARow < this.maxRejectedInARow) {
+        const mid = Math.ceil(part.length / 2);
+        this.deps.logger[part === items ? 'warn' : 'debug'](
+          { rpc: 'Heartbeat', pairs: part.length, error: result.detail },
+          'console rejected a heartbeat batch as INVALID_ARGUMENT; splitting it to isolate the rejected pair(s)',
+        );
+        parts.unshift(part.slice(0, mid), part.slice(mid));
+        continue;
+      }
+      this.dropHeartbeats(part, result.detail);
+    }
+    return true;
+  }
+
+  private heartbeatRequest(items: readonly PendingActivity[]): HeartbeatRequest {
     const now = this.scheduler.now();
-    const req: HeartbeatRequest = {
-      batch_id: `${this.deps.db.instanceId}-hb-${now}-${items.length}`,
+    this.heartbeatCalls += 1;
+    return {
+      batch_id: `${this.deps.db.instanceId}-hb-${now}-${this.heartbeatCalls}-${items.length}`,
       activities: items.map((a) => ({
         cluster_id: a.clusterId,
         controller_name: a.controllerName,
@@ -633,10 +677,22 @@ export class ConsoleClient {
         last_seen_ms: a.lastSeenMs,
       })),
     };
-    const result = await this.callRpc('Heartbeat', req, items.length, false);
-    if (result.kind !== 'ok') return false;
-    this.deps.db.activity.markSent(items);
-    return true;
+  }
+
+  /** Drops rejected heartbeat pairs from pending activity: their next activity carries a fresh value. */
+  private dropHeartbeats(pairs: PendingActivity[], detail: string): void {
+    this.deps.db.activity.markSent(pairs);
+    this.heartbeatsRejectedInARow += pairs.length;
+    this.rejectedItems.inc({ rpc: 'Heartbeat', reason: 'invalid_argument' }, pairs.length);
+    this.deps.logger.error(
+      {
+        rpc: 'Heartbeat',
+        pairs: pairs.length,
+        first: pairs.slice(0, 5).map((a) => ({ clusterId: a.clusterId, controller: a.controllerName })),
+        error: detail,
+      },
+      'console rejected heartbeat activity on its own; dropped it (the next heartbeat carries a fresh value) and going on',
+    );
   }
 
   /** One outbox batch. INVALID_ARGUMENT comes back as `rejected` (counted, not a failure). */

@@ -15,7 +15,12 @@ import { startReferenceConsole } from '../../src/console/server/reference-consol
 import type { ReferenceConsole } from '../../src/console/server/reference-console.js';
 import { fetchClusters, fetchRecords } from '../../src/console/views.js';
 import type { ConsoleClientDeps } from '../../src/console/client.js';
-import type { ReportSightingsRequest, WorkloadSighting, WriteReply } from '../../src/console/wire-types.js';
+import type {
+  HeartbeatRequest,
+  ReportSightingsRequest,
+  WorkloadSighting,
+  WriteReply,
+} from '../../src/console/wire-types.js';
 import type { ClusterObject, Workload } from '../../src/model/index.js';
 import type { WatchEvent } from '../../src/watch/events.js';
 import type { ConsoleConfig } from '../../src/config/schema.js';
@@ -291,6 +296,12 @@ interface Recorder {
   rejectDetails: string;
   /** ReportSightings calls (1-based, counting every call) answered UNAVAILABLE instead. */
   unavailableCalls: Set<number>;
+  /** Heartbeat: reject a batch naming a controller "poison*" (default), or every batch. */
+  heartbeatMode: 'poison' | 'reject-all';
+  /** Sizes of the Heartbeat batches received (accepted or not). */
+  heartbeatBatches: number[];
+  /** `cluster/controller` of every heartbeat pair accepted. */
+  acceptedActivity: string[];
 }
 
 /** A test console: real AgentService paths and decoding; records what it accepts. */
@@ -302,6 +313,9 @@ async function recordingConsole(): Promise<Recorder> {
     mode: 'poison',
     rejectDetails: 'a sighting is invalid',
     unavailableCalls: new Set(),
+    heartbeatMode: 'poison',
+    heartbeatBatches: [],
+    acceptedActivity: [],
   };
   const server = new grpc.Server();
   const ok = (batchId: string, n: number): WriteReply => ({
@@ -331,10 +345,20 @@ async function recordingConsole(): Promise<Recorder> {
     rec.accepted.push(...items);
     cb(null, ok(call.request.batch_id, items.length));
   };
+  const heartbeat: grpc.handleUnaryCall<HeartbeatRequest, WriteReply> = (call, cb) => {
+    const pairs = call.request.activities;
+    rec.heartbeatBatches.push(pairs.length);
+    if (rec.heartbeatMode === 'reject-all' || pairs.some((a) => a.controller_name.startsWith('poison'))) {
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: 'an activity is invalid' });
+      return;
+    }
+    rec.acceptedActivity.push(...pairs.map((a) => `${a.cluster_id}/${a.controller_name}`));
+    cb(null, ok(call.request.batch_id, pairs.length));
+  };
   server.addService(serviceDefinitions().agent, {
     RegisterClusters: accept,
     ReportSightings: report,
-    Heartbeat: accept,
+    Heartbeat: heartbeat,
     DeregisterClusters: accept,
   });
   const port = await new Promise<number>((resolve, reject) =>
@@ -591,5 +615,88 @@ describe('outbox rows this version cannot send', () => {
     );
     expect(rig.client.health()).toMatchObject({ ok: true, pending: 0, rejected: 1 });
     expect(rig.clock.scheduler.now()).toBe(0);
+  });
+});
+
+describe('rejected heartbeats', () => {
+  it('drops a rejected pair, delivers the others and keeps the outbox flowing (no cooldown)', async () => {
+    const server = await referenceConsole();
+    const rig = rigAt(workDir(), server.address, {}, { permanentErrorCooldownMs: 600_000 });
+    const c = makeCluster(1);
+    registerCluster(rig, c);
+    // The reference console rejects a heartbeat without a controller name.
+    for (const controllerName of ['observer', '', 'enforcer'])
+      rig.sink.activity({ clusterId: c.id, controllerName, profile: 'observer', lastSeenMs: 1_000 });
+    rig.sink.handleBatch([0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    rig.client.start();
+    await until(
+      () => rig.db.outbox.count === 0 && rig.db.activity.pendingCount() === 0,
+      10_000,
+      'heartbeats and outbox',
+    );
+    const cluster = (await fetchClusters(server.address, view))[0];
+    expect(cluster?.workloads).toBe(3);
+    expect(cluster?.activity.map((a) => a.controller_name).sort()).toEqual(['enforcer', 'observer']);
+    expect(await setAside(rig, 'Heartbeat', 'invalid_argument')).toBe(1);
+    expect(await pushes(rig, { rpc: 'Heartbeat', outcome: 'ok' })).toBe(2);
+    expect(rig.client.health()).toMatchObject({ ok: true, pending: 0, rejected: 0 });
+    expect(rig.client.health().reason).toBeUndefined();
+    const dropped = rig.log.lines.find((l) => l.includes('rejected heartbeat activity'));
+    expect(JSON.parse(dropped ?? '{}')).toMatchObject({
+      level: 50,
+      rpc: 'Heartbeat',
+      pairs: 1,
+      first: [{ clusterId: c.id, controller: '' }],
+    });
+    expect(rig.clock.scheduler.now()).toBe(0);
+
+    // New activity makes the pair pending again with a fresh value; it is tried (and dropped) once more.
+    rig.sink.activity({ clusterId: c.id, controllerName: '', profile: 'observer', lastSeenMs: 2_000 });
+    expect(rig.db.activity.pendingCount()).toBe(1);
+    await rig.clock.advance(50); // the rig's heartbeat interval
+    await until(async () => (await setAside(rig, 'Heartbeat', 'invalid_argument')) === 2, 10_000, 'retry');
+    rig.sink.handle(upsert('w3', makeWorkload(c, 3)));
+    await drained(rig);
+    expect((await fetchClusters(server.address, view))[0]?.workloads).toBe(4);
+    expect(rig.db.activity.pendingCount()).toBe(0);
+  });
+
+  it('stops splitting when the console rejects every heartbeat, and still delivers the outbox', async () => {
+    const rec = await recordingConsole();
+    rec.heartbeatMode = 'reject-all';
+    const rig = rigAt(
+      workDir(),
+      rec.address,
+      {},
+      { maxRejectedInARow: 3, permanentErrorCooldownMs: 600_000 },
+    );
+    const c = makeCluster(1);
+    const activity = (lastSeenMs: number) => {
+      for (let k = 0; k < 20; k++)
+        rig.sink.activity({ clusterId: c.id, controllerName: `ctl-${k}`, profile: 'observer', lastSeenMs });
+    };
+    activity(1_000);
+    rig.sink.handleBatch([0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    rig.client.start();
+    await drained(rig);
+    await until(() => rig.db.activity.pendingCount() === 0, 10_000, 'heartbeats dropped');
+    // Split until 3 pairs were dropped on their own, then the remaining parts are dropped whole.
+    expect(rec.heartbeatBatches).toEqual([20, 10, 5, 3, 2, 1, 1, 1, 2, 5, 10]);
+    expect(rec.accepted).toHaveLength(3);
+    expect(await setAside(rig, 'Heartbeat', 'invalid_argument')).toBe(20);
+
+    // The next round costs one call.
+    activity(2_000);
+    await rig.clock.advance(50);
+    await until(() => rig.db.activity.pendingCount() === 0, 10_000, 'second round');
+    expect(rec.heartbeatBatches.slice(11)).toEqual([20]);
+    expect(await setAside(rig, 'Heartbeat', 'invalid_argument')).toBe(40);
+
+    // Once the console accepts heartbeats again, they are delivered (and splitting is back).
+    rec.heartbeatMode = 'poison';
+    activity(3_000);
+    await rig.clock.advance(50);
+    await until(() => rec.acceptedActivity.length === 20, 10_000, 'accepted heartbeats');
+    expect(rig.client.health()).toMatchObject({ ok: true, rejected: 0 });
   });
 });
