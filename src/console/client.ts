@@ -93,6 +93,34 @@ export interface ConsoleHealth {
   lastRejected?: RejectedSummary;
 }
 
+/**
+ * The console's entry in /healthz (`checks.console`): ok and the reason when not, plus, healthy or
+ * not, what the outbox holds and what was set aside (`detail`). No payload, no token: the last
+ * rejection's reason is the console's message with secrets redacted, or the agent's own reason.
+ */
+export interface ConsoleCheck {
+  ok: boolean;
+  reason?: string;
+  detail: {
+    pending: number;
+    rejected: number;
+    rejectedEvicted: number;
+    lastRejected?: RejectedSummary;
+    lastSuccessMs?: number;
+  };
+}
+
+export function consoleCheck(h: ConsoleHealth): ConsoleCheck {
+  const detail: ConsoleCheck['detail'] = {
+    pending: h.pending,
+    rejected: h.rejected,
+    rejectedEvicted: h.rejectedEvicted,
+  };
+  if (h.lastRejected !== undefined) detail.lastRejected = h.lastRejected;
+  if (h.lastSuccessMs !== undefined) detail.lastSuccessMs = h.lastSuccessMs;
+  return h.ok ? { ok: true, detail } : { ok: false, reason: h.reason ?? 'console unavailable', detail };
+}
+
 /** Why an item was set aside (label `reason` of sightline_console_rejected_items_total). */
 export type RejectReason = 'invalid_argument' | 'unknown_rpc' | 'unreadable_payload' | 'unserializable';
 

@@ -1,8 +1,8 @@
 /** The console side of sightline: proto loading, sink, durable batched client, reference console, views. */
 export { ConsoleSink } from './sink.js';
 export type { ConsoleSinkDeps } from './sink.js';
-export { ConsoleClient } from './client.js';
-export type { ConsoleClientDeps, ConsoleHealth, AgentRpc } from './client.js';
+export { ConsoleClient, consoleCheck } from './client.js';
+export type { ConsoleClientDeps, ConsoleHealth, ConsoleCheck, AgentRpc, RejectReason } from './client.js';
 export type { BackoffPolicy } from './backoff.js';
 export { startReferenceConsole } from './server/reference-console.js';
 export type { ReferenceConsole, ReferenceConsoleOptions } from './server/reference-console.js';

@@ -4,8 +4,10 @@
  * return), plus adapter activity → heartbeats.
  *
  * Promises: /readyz turns ready once every source finished its first list; /healthz reflects the
- * console client, the state database and the outbox bound; `stop()` stops sources first, then
- * flushes the console client within its deadline, then closes the HTTP server and the database.
+ * console client, the state database and the outbox bound, and always shows the outbox and the rows
+ * set aside in `checks.console.detail` (pending, rejected, rejectedEvicted, lastRejected; no
+ * payload); `stop()` stops sources first, then flushes the console client within its deadline, then
+ * closes the HTTP server and the database.
  * Failure: a source that cannot start (e.g. listing regions fails) is retried with backoff and
  * keeps /readyz pending; it never takes the process down.
  */
@@ -24,7 +26,7 @@ import type { Registry } from '../runtime/metrics.js';
 import { systemScheduler } from '../runtime/clock.js';
 import { openStateDatabase } from '../state/index.js';
 import type { StateDatabase } from '../state/index.js';
-import { ConsoleClient, ConsoleSink } from '../console/index.js';
+import { ConsoleClient, ConsoleSink, consoleCheck } from '../console/index.js';
 import { createWatch } from '../watch/index.js';
 import type { Watch } from '../watch/index.js';
 import type { WatchEvent } from '../watch/events.js';
@@ -99,10 +101,8 @@ export class Daemon {
     });
     this.client = client;
     client.start();
-    this.health.addCheck('console', () => {
-      const h = client.health();
-      return h.ok ? { ok: true } : { ok: false, reason: h.reason ?? 'console unavailable' };
-    });
+    // Healthy or not, /healthz shows the outbox and what was set aside (checks.console.detail).
+    this.health.addCheck('console', () => consoleCheck(client.health()));
     this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
     logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
 
