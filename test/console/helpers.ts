@@ -1,11 +1,13 @@
 /**
- * Test helpers for the console area: temp dirs, a log capture, model fixtures, a reference console
- * on loopback and a ConsoleClient wired to a state database.
+ * Test helpers for the console area: temp dirs, a log capture, model fixtures, a ConsoleClient
+ * wired to a state database, a recording test console on loopback and a virtual clock.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { Logger } from '../../src/runtime/logger.js';
 import { CoreMetrics, createRegistry } from '../../src/runtime/metrics.js';
@@ -17,6 +19,13 @@ import type { StateDatabase } from '../../src/state/database.js';
 import { ConsoleClient } from '../../src/console/client.js';
 import type { ConsoleClientDeps } from '../../src/console/client.js';
 import type { ConsoleConfig } from '../../src/config/schema.js';
+import { serviceDefinitions } from '../../src/console/proto.js';
+import type {
+  HeartbeatRequest,
+  ReportSightingsRequest,
+  WorkloadSighting,
+  WriteReply,
+} from '../../src/console/wire-types.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -186,4 +195,118 @@ export async function until(
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A virtual clock advanced one due action at a time, letting I/O continuations run in between. */
+export function virtualClock() {
+  const scheduler = new VirtualTimeScheduler(VirtualAction, Number.POSITIVE_INFINITY);
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+  };
+  const advance = async (ms: number) => {
+    const target = scheduler.frame + ms;
+    await settle();
+    for (;;) {
+      const next = scheduler.actions[0];
+      if (!next || next.delay > target) break;
+      scheduler.maxFrames = next.delay;
+      scheduler.flush();
+      await settle();
+    }
+    scheduler.maxFrames = Number.POSITIVE_INFINITY;
+    if (scheduler.frame < target) scheduler.frame = target;
+    await settle();
+  };
+  return { scheduler, advance };
+}
+
+export interface Recorder {
+  address: string;
+  /** Batch ids of every ReportSightings call accepted, in arrival order. */
+  acceptedBatchIds: string[];
+  /** Every sighting the console accepted, in arrival order. */
+  accepted: WorkloadSighting[];
+  /** Sizes of the ReportSightings batches received (accepted or not). */
+  batches: number[];
+  /** How the next ReportSightings call is answered (default: reject if any workload name starts with "poison"). */
+  mode: 'poison' | 'reject-all' | 'permission-denied' | 'accept-all';
+  rejectDetails: string;
+  /** ReportSightings calls (1-based, counting every call) answered UNAVAILABLE instead. */
+  unavailableCalls: Set<number>;
+  /** Heartbeat: reject a batch naming a controller "poison*" (default), or every batch. */
+  heartbeatMode: 'poison' | 'reject-all';
+  /** Sizes of the Heartbeat batches received (accepted or not). */
+  heartbeatBatches: number[];
+  /** `cluster/controller` of every heartbeat pair accepted. */
+  acceptedActivity: string[];
+  stop(): Promise<void>;
+}
+
+/** A test console on loopback: real AgentService paths and decoding; records what it accepts. */
+export async function startRecordingConsole(): Promise<Recorder> {
+  const server = new grpc.Server();
+  const rec: Recorder = {
+    address: '',
+    acceptedBatchIds: [],
+    accepted: [],
+    batches: [],
+    mode: 'poison',
+    rejectDetails: 'a sighting is invalid',
+    unavailableCalls: new Set(),
+    heartbeatMode: 'poison',
+    heartbeatBatches: [],
+    acceptedActivity: [],
+    stop: () => new Promise<void>((r) => server.tryShutdown(() => r())),
+  };
+  const ok = (batchId: string, n: number): WriteReply => ({
+    batch_id: batchId,
+    accepted: n,
+    duplicate: false,
+  });
+  const accept: grpc.handleUnaryCall<{ batch_id: string }, WriteReply> = (call, cb) =>
+    cb(null, ok(call.request.batch_id, 0));
+  const report: grpc.handleUnaryCall<ReportSightingsRequest, WriteReply> = (call, cb) => {
+    const items = call.request.sightings.flatMap((s) => ('workload' in s ? [s.workload] : []));
+    rec.batches.push(items.length);
+    if (rec.unavailableCalls.has(rec.batches.length)) {
+      cb({ code: grpc.status.UNAVAILABLE, details: 'try again' });
+      return;
+    }
+    const reject =
+      rec.mode === 'reject-all' || (rec.mode === 'poison' && items.some((w) => w.name.startsWith('poison')));
+    if (rec.mode === 'permission-denied') {
+      cb({ code: grpc.status.PERMISSION_DENIED, details: 'agent may not report here' });
+      return;
+    }
+    if (reject) {
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: rec.rejectDetails });
+      return;
+    }
+    rec.accepted.push(...items);
+    rec.acceptedBatchIds.push(call.request.batch_id);
+    cb(null, ok(call.request.batch_id, items.length));
+  };
+  const heartbeat: grpc.handleUnaryCall<HeartbeatRequest, WriteReply> = (call, cb) => {
+    const pairs = call.request.activities;
+    rec.heartbeatBatches.push(pairs.length);
+    if (rec.heartbeatMode === 'reject-all' || pairs.some((a) => a.controller_name.startsWith('poison'))) {
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: 'an activity is invalid' });
+      return;
+    }
+    rec.acceptedActivity.push(...pairs.map((a) => `${a.cluster_id}/${a.controller_name}`));
+    cb(null, ok(call.request.batch_id, pairs.length));
+  };
+  server.addService(serviceDefinitions().agent, {
+    RegisterClusters: accept,
+    ReportSightings: report,
+    Heartbeat: heartbeat,
+    DeregisterClusters: accept,
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  rec.address = `127.0.0.1:${port}`;
+  return rec;
 }

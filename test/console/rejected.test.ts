@@ -7,20 +7,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import * as grpc from '@grpc/grpc-js';
-import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
-import { serviceDefinitions } from '../../src/console/proto.js';
 import { ConsoleSink } from '../../src/console/sink.js';
 import { startReferenceConsole } from '../../src/console/server/reference-console.js';
 import type { ReferenceConsole } from '../../src/console/server/reference-console.js';
 import { fetchClusters, fetchRecords } from '../../src/console/views.js';
 import type { ConsoleClientDeps } from '../../src/console/client.js';
-import type {
-  HeartbeatRequest,
-  ReportSightingsRequest,
-  WorkloadSighting,
-  WriteReply,
-} from '../../src/console/wire-types.js';
+import type { WorkloadSighting } from '../../src/console/wire-types.js';
 import type { ClusterObject, Workload } from '../../src/model/index.js';
 import type { WatchEvent } from '../../src/watch/events.js';
 import type { ConsoleConfig } from '../../src/config/schema.js';
@@ -33,39 +25,18 @@ import {
   makeWorkload,
   metricValue,
   tempDir,
+  startRecordingConsole,
   until,
+  virtualClock,
   writeToken,
 } from './helpers.js';
-import type { ClientRig } from './helpers.js';
+import type { ClientRig, Recorder } from './helpers.js';
 
 const TOKEN = 'reject-token-0123456789';
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A virtual clock advanced one due action at a time, letting I/O continuations run in between. */
-function virtualClock() {
-  const scheduler = new VirtualTimeScheduler(VirtualAction, Number.POSITIVE_INFINITY);
-  const settle = async () => {
-    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
-  };
-  const advance = async (ms: number) => {
-    const target = scheduler.frame + ms;
-    await settle();
-    for (;;) {
-      const next = scheduler.actions[0];
-      if (!next || next.delay > target) break;
-      scheduler.maxFrames = next.delay;
-      scheduler.flush();
-      await settle();
-    }
-    scheduler.maxFrames = Number.POSITIVE_INFINITY;
-    if (scheduler.frame < target) scheduler.frame = target;
-    await settle();
-  };
-  return { scheduler, advance };
-}
 
 type Rig = ClientRig & {
   sink: ConsoleSink;
@@ -285,89 +256,10 @@ describe('a batch with rejected items (reference console)', () => {
   });
 });
 
-interface Recorder {
-  address: string;
-  /** Every sighting the console accepted, in arrival order. */
-  accepted: WorkloadSighting[];
-  /** Sizes of the ReportSightings batches received (accepted or not). */
-  batches: number[];
-  /** How the next ReportSightings call is answered (default: reject if any workload name starts with "poison"). */
-  mode: 'poison' | 'reject-all' | 'permission-denied' | 'accept-all';
-  rejectDetails: string;
-  /** ReportSightings calls (1-based, counting every call) answered UNAVAILABLE instead. */
-  unavailableCalls: Set<number>;
-  /** Heartbeat: reject a batch naming a controller "poison*" (default), or every batch. */
-  heartbeatMode: 'poison' | 'reject-all';
-  /** Sizes of the Heartbeat batches received (accepted or not). */
-  heartbeatBatches: number[];
-  /** `cluster/controller` of every heartbeat pair accepted. */
-  acceptedActivity: string[];
-}
-
-/** A test console: real AgentService paths and decoding; records what it accepts. */
+/** A recording test console, stopped after the test. */
 async function recordingConsole(): Promise<Recorder> {
-  const rec: Recorder = {
-    address: '',
-    accepted: [],
-    batches: [],
-    mode: 'poison',
-    rejectDetails: 'a sighting is invalid',
-    unavailableCalls: new Set(),
-    heartbeatMode: 'poison',
-    heartbeatBatches: [],
-    acceptedActivity: [],
-  };
-  const server = new grpc.Server();
-  const ok = (batchId: string, n: number): WriteReply => ({
-    batch_id: batchId,
-    accepted: n,
-    duplicate: false,
-  });
-  const accept: grpc.handleUnaryCall<{ batch_id: string }, WriteReply> = (call, cb) =>
-    cb(null, ok(call.request.batch_id, 0));
-  const report: grpc.handleUnaryCall<ReportSightingsRequest, WriteReply> = (call, cb) => {
-    const items = call.request.sightings.flatMap((s) => ('workload' in s ? [s.workload] : []));
-    rec.batches.push(items.length);
-    if (rec.unavailableCalls.has(rec.batches.length)) {
-      cb({ code: grpc.status.UNAVAILABLE, details: 'try again' });
-      return;
-    }
-    const reject =
-      rec.mode === 'reject-all' || (rec.mode === 'poison' && items.some((w) => w.name.startsWith('poison')));
-    if (rec.mode === 'permission-denied') {
-      cb({ code: grpc.status.PERMISSION_DENIED, details: 'agent may not report here' });
-      return;
-    }
-    if (reject) {
-      cb({ code: grpc.status.INVALID_ARGUMENT, details: rec.rejectDetails });
-      return;
-    }
-    rec.accepted.push(...items);
-    cb(null, ok(call.request.batch_id, items.length));
-  };
-  const heartbeat: grpc.handleUnaryCall<HeartbeatRequest, WriteReply> = (call, cb) => {
-    const pairs = call.request.activities;
-    rec.heartbeatBatches.push(pairs.length);
-    if (rec.heartbeatMode === 'reject-all' || pairs.some((a) => a.controller_name.startsWith('poison'))) {
-      cb({ code: grpc.status.INVALID_ARGUMENT, details: 'an activity is invalid' });
-      return;
-    }
-    rec.acceptedActivity.push(...pairs.map((a) => `${a.cluster_id}/${a.controller_name}`));
-    cb(null, ok(call.request.batch_id, pairs.length));
-  };
-  server.addService(serviceDefinitions().agent, {
-    RegisterClusters: accept,
-    ReportSightings: report,
-    Heartbeat: heartbeat,
-    DeregisterClusters: accept,
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
-  cleanups.push(() => new Promise<void>((r) => server.tryShutdown(() => r())));
-  rec.address = `127.0.0.1:${port}`;
+  const rec = await startRecordingConsole();
+  cleanups.push(() => rec.stop());
   return rec;
 }
 
