@@ -6,6 +6,7 @@ import { validateCommand } from './commands/validate.js';
 import { onceCommand } from './commands/once.js';
 import { clustersListCli, recordsListCli } from './commands/console-views.js';
 import { consoleServeCli } from './commands/console-serve.js';
+import { recordsRejectedCli, recordsRequeueCli } from './commands/records-rejected.js';
 import { schemaCommand } from './commands/schema.js';
 import { versionCommand } from './commands/version.js';
 
@@ -16,6 +17,8 @@ export const commands: Command[] = [
   demoCommand,
   clustersListCli,
   recordsListCli,
+  recordsRejectedCli,
+  recordsRequeueCli,
   consoleServeCli,
   schemaCommand,
   versionCommand,

@@ -20,13 +20,14 @@
  *   never overtake earlier rows (per-key order holds). A row the console rejects on its own is moved
  *   out of the outbox into `outbox_rejected` (rpc, key, payload, the console's redacted message,
  *   time; one transaction, see Outbox.reject), counted in
- *   `sightline_console_rejected_items_total{rpc, reason}`, logged at error (rpc, seq, key; never the token),
- *   never re-sent, and sending continues at once. Health stays ok and reports the number of
- *   rejected rows kept (`rejected`) and the newest one (`lastRejected`, no payload). A console that
- *   rejects everything is not a bad item: after `maxRejectedInARow` (default 100) rows rejected on
- *   their own with nothing accepted in between, the client stops moving rows aside, keeps the row,
- *   and falls back to the cooldown above (health unhealthy) until a batch is accepted again (or the
- *   process restarts). A transient error during the split backs off as usual; the next attempt
+ *   `sightline_console_rejected_items_total{rpc, reason}`, logged at error (rpc, seq, key; never
+ *   the token), not re-sent (unless an operator requeues it: `sightline records requeue`), and
+ *   sending continues at once. Health stays ok and reports the number of rejected rows kept
+ *   (`rejected`) and the newest one (`lastRejected`, no payload). A console that rejects everything
+ *   is not a bad item: after `maxRejectedInARow` (default 100) rows rejected on their own with
+ *   nothing accepted in between, the client stops moving rows aside, keeps the row, and falls back
+ *   to the cooldown above (health unhealthy) until a batch is accepted again (or the process
+ *   restarts). A transient error during the split backs off as usual; the next attempt
  *   starts again from the oldest pending row.
  * - Unsendable rows: a row this version cannot send is never skipped nor deleted silently. When it
  *   is the oldest pending row it is moved to `outbox_rejected` like a rejected one, with the reason
@@ -85,7 +86,7 @@ export interface ConsoleHealth {
   reason?: string;
   lastSuccessMs?: number;
   pending: number;
-  /** Outbox rows the console rejected on their own, kept in `outbox_rejected` (never re-sent). */
+  /** Outbox rows set aside (rejected by the console on their own, or unsendable), kept in `outbox_rejected`. */
   rejected: number;
   /** Rejected rows deleted past the `outbox_rejected` cap (state database lifetime). */
   rejectedEvicted: number;

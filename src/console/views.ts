@@ -2,7 +2,8 @@
  * The console views the CLI prints: `clusters list` (NAME, PROVIDER, REGION, AGENT VERSION,
  * LAST SEEN, ACTIVITY) and `records list` (IMAGE DIGEST, IMAGE, WORKLOADS, LAST SEEN), as tables or
  * JSON, fetched from a console's ConsoleQuery service. Replies are validated; a malformed reply is an
- * InvalidReplyError, never a crash or a garbled table.
+ * InvalidReplyError, never a crash or a garbled table. Also the agent's own `records rejected`
+ * (SEQ, REJECTED, RPC, KEY, REASON) from the state database.
  */
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinitions } from './proto.js';
@@ -15,6 +16,7 @@ import {
   validateReply,
 } from './wire-types.js';
 import { formatGvk } from './wire-mapping.js';
+import type { RejectedListing } from '../state/rejected-rows.js';
 
 export interface FetchOptions {
   token?: string;
@@ -175,4 +177,42 @@ export function recordsJson(records: ImageRecord[]): unknown[] {
       current: w.current,
     })),
   }));
+}
+
+/** `2026-11-27T12:06:51Z` (UTC, to the second). */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `records rejected`: newest first, then a line with how many are kept and were evicted. */
+export function renderRejectedTable(listing: RejectedListing): string {
+  const rows = listing.rows.map((r) => [String(r.seq), formatTime(r.rejectedMs), r.rpc, r.key, r.error]);
+  const shown = `${listing.rows.length} of ${listing.kept} rejected row(s) shown, newest first`;
+  const evicted = listing.evicted > 0 ? `; ${listing.evicted} older one(s) evicted past the cap` : '';
+  return `${renderTable(['SEQ', 'REJECTED', 'RPC', 'KEY', 'REASON'], rows)}${shown}${evicted}\n`;
+}
+
+/** `records rejected --json`: the payload parsed when it is JSON, else as the text it is. */
+export function rejectedJson(listing: RejectedListing): unknown {
+  return {
+    kept: listing.kept,
+    evicted: listing.evicted,
+    rows: listing.rows.map((r) => {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(r.payload);
+      } catch {
+        payload = r.payload;
+      }
+      return {
+        seq: r.seq,
+        rpc: r.rpc,
+        key: r.key,
+        reason: r.error,
+        created: formatTime(r.createdMs),
+        rejected: formatTime(r.rejectedMs),
+        payload,
+      };
+    }),
+  };
 }

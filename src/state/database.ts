@@ -164,7 +164,7 @@ class SqliteStateDatabase implements StateDatabase {
               rejected: gauge(
                 registry,
                 'sightline_outbox_rejected_rows',
-                'Outbox rows the console rejected on their own, kept in outbox_rejected (never re-sent)',
+                'Outbox rows set aside in outbox_rejected (rejected by the console on their own, or unsendable); not re-sent unless requeued',
                 [],
               ),
               rejectedEvicted: gauge(

@@ -17,12 +17,20 @@
  * the console refused on its own (INVALID_ARGUMENT for a batch of just that row; the reason is the
  * console's redacted message) and a row it cannot send at all: an rpc this version does not know
  * (`peek` returns such rows as they are; see `isOutboxRow`) or a payload that is not a JSON object.
- * Nothing else ever removes a row without an acknowledgement. Rejected rows are never re-sent. The table
+ * Nothing else ever removes a row without an acknowledgement. Rejected rows are never re-sent
+ * unless an operator requeues one (`sightline records requeue`, see rejected-rows.ts). The table
  * keeps the newest `maxRejectedRows` (default 10,000) by seq; older ones are deleted and counted
  * (meta `outbox_rejected_evicted`, gauge `sightline_outbox_rejected_evicted_rows`); gauge
  * `sightline_outbox_rejected_rows` is its size. Like `ack`, the client only rejects the oldest
  * unacknowledged row (everything before it was acknowledged or rejected), so rows leave the outbox
  * in seq order and a batch id (a seq range) always names the same rows.
+ *
+ * Another process: `sightline records requeue` may append one row while the daemon runs (SQLite
+ * serializes the writers). Its seq is past every seq in the table and the floor, so it may be the
+ * seq this Outbox would use next. Seqs stay unique anyway: `append` notices the primary-key conflict
+ * while the row is pending and continues after it, and `ack` / `reject` move the next seq past any
+ * seq they remove (so a row acknowledged before the next append does not free its seq). The requeue
+ * bumps meta `outbox_external_changes`, which `ack` checks to re-read the counts it missed.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -93,6 +101,9 @@ export interface OutboxGauges {
 
 export const DEFAULT_MAX_REJECTED_ROWS = 10_000;
 
+/** Meta key bumped by another process that changed the outbox (a requeue), so counts are re-read. */
+export const EXTERNAL_CHANGES_META_KEY = 'outbox_external_changes';
+
 export function isOutboxRpc(v: string): v is OutboxRpc {
   return v === 'register' || v === 'sightings' || v === 'deregister';
 }
@@ -139,6 +150,7 @@ export class Outbox {
   private readonly rejectedStatsStmt: Statement<[]>;
   private readonly rejectedListStmt: Statement<[number]>;
   private readonly maxSeqStmt: Statement<[]>;
+  private readonly externalGet: Statement<[]>;
   private readonly rejectTx: (seq: number, error: string, nowMs: number) => RejectedRow | undefined;
   /**
    * Next seq to assign. Seqs are never reused (batch ids are built from them, and the console
@@ -152,6 +164,8 @@ export class Outbox {
   private rejectedValue = 0;
   private rejectedEvictedValue = 0;
   private lastRejectedValue: RejectedSummary | undefined;
+  /** Last seen value of meta `outbox_external_changes` (see the module comment). */
+  private externalChanges: string | undefined;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -182,12 +196,14 @@ export class Outbox {
       `SELECT max(coalesce((SELECT max(seq) FROM outbox), 0),
                   coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_seq_floor'), 0)) AS m`,
     );
+    this.externalGet = db.prepare(`SELECT value FROM meta WHERE key = '${EXTERNAL_CHANGES_META_KEY}'`);
     this.nextSeq = this.highestSeq() + 1;
     this.ackTx = db.transaction((throughSeq: number): number => {
       const r = this.rangeStmt.get(throughSeq) as { n: number; b: number; m: number | null };
       if (r.n === 0 || r.m === null) return 0;
       this.ackStmt.run(throughSeq);
       this.floorPut.run(String(r.m));
+      this.nextSeq = Math.max(this.nextSeq, r.m + 1);
       this.countValue = Math.max(0, this.countValue - r.n);
       this.bytesValue = Math.max(0, this.bytesValue - r.b);
       return r.n;
@@ -221,6 +237,7 @@ export class Outbox {
       this.rejectInsert.run(r.seq, r.rpc, r.key, r.payload, error, r.created_ms, nowMs);
       this.deleteOneStmt.run(seq);
       this.floorPut.run(String(seq));
+      this.nextSeq = Math.max(this.nextSeq, seq + 1);
       const evicted = this.rejectEvict.run(this.maxRejectedRows).changes;
       if (evicted > 0) this.evictedPut.run(String(evicted));
       this.countValue = Math.max(0, this.countValue - 1);
@@ -235,6 +252,7 @@ export class Outbox {
         rejectedMs: nowMs,
       };
     });
+    this.externalChanges = this.readExternalChanges();
     this.recount();
   }
 
@@ -243,11 +261,25 @@ export class Outbox {
     return (this.maxSeqStmt.get() as { m: number | null }).m ?? 0;
   }
 
+  private readExternalChanges(): string | undefined {
+    return (this.externalGet.get() as { value: string } | undefined)?.value;
+  }
+
   /** Appends one row (inside the caller's transaction, if any). Returns its seq. */
   append(rpc: OutboxRpc, key: string, payload: string, createdMs: number): number {
     const bytes = Buffer.byteLength(payload);
-    const seq = this.nextSeq++;
-    this.insertStmt.run(seq, rpc, key, payload, bytes, createdMs);
+    let seq = this.nextSeq++;
+    try {
+      this.insertStmt.run(seq, rpc, key, payload, bytes, createdMs);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+      // Another process appended at this seq (a requeue while we run; see the module comment). Only
+      // this statement failed: go on after the highest seq now in the table, in the same transaction.
+      seq = this.highestSeq() + 1;
+      this.nextSeq = seq + 1;
+      this.insertStmt.run(seq, rpc, key, payload, bytes, createdMs);
+      this.logger.info({ seq }, 'outbox: another process appended a row (a requeue); continuing after it');
+    }
     this.countValue += 1;
     this.bytesValue += bytes;
     this.publish();
@@ -278,7 +310,12 @@ export class Outbox {
       this.recount();
       throw err;
     }
-    if (n > 0) this.publish();
+    const external = this.readExternalChanges();
+    if (external !== this.externalChanges) {
+      // Another process changed the outbox (a requeue): our running counts missed it.
+      this.externalChanges = external;
+      this.recount();
+    } else if (n > 0) this.publish();
     return n;
   }
 

@@ -62,8 +62,9 @@ CREATE TABLE IF NOT EXISTS kv (
 
 const DDL_V2 = `
 -- Outbox rows the console rejected as INVALID_ARGUMENT on their own (ConsoleClient bisects a
--- rejected batch down to them). Kept for inspection, never re-sent; seq is the row's outbox seq.
--- error is the console's message after secret redaction. Bounded: Outbox.reject evicts the oldest
+-- rejected batch down to them), and rows this version cannot send (unknown rpc, unreadable payload).
+-- Kept for inspection, not re-sent unless an operator requeues one; seq is the row's outbox seq.
+-- error is the reason: the console's message after secret redaction, or the agent's own. Bounded: Outbox.reject evicts the oldest
 -- rows past its cap and counts them in meta 'outbox_rejected_evicted'.
 CREATE TABLE IF NOT EXISTS outbox_rejected (
   seq INTEGER PRIMARY KEY,

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
 import { SCHEMA_VERSION } from '../../src/state/schema.js';
 import { isOutboxRow } from '../../src/state/outbox.js';
+import { listRejectedRows, requeueRejectedRow } from '../../src/state/rejected-rows.js';
 import { captureLogger, metricValue, newMetrics, tempDir } from '../console/helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -181,5 +182,63 @@ describe('rejected outbox rows', () => {
     expect(db.outbox.lastRejected).toEqual(summary);
     db.close();
     expect(open(dir).db.outbox.lastRejected).toEqual(summary);
+  });
+
+  it('lists rejected rows from another connection, read-only; a schema-1 database has none, a newer one is refused', () => {
+    const { dir, db } = fresh();
+    const a = db.outbox.append('sightings', 'a', '{"i":0}', 1);
+    db.outbox.append('sightings', 'b', '{"i":1}', 2);
+    db.outbox.reject(a, 'bad a', 7);
+    // The daemon's connection is open; what it committed is in the WAL.
+    expect(listRejectedRows(dir, 10)).toEqual({ kept: 1, evicted: 0, rows: db.outbox.rejectedRows() });
+    expect(listRejectedRows(dir, 10).rows[0]).toMatchObject({
+      seq: a,
+      key: 'a',
+      error: 'bad a',
+      rejectedMs: 7,
+    });
+    db.close();
+
+    const raw = new Database(join(dir, STATE_DB_FILE));
+    raw.exec('DROP TABLE outbox_rejected');
+    raw.pragma('user_version = 1');
+    raw.close();
+    expect(listRejectedRows(dir, 10)).toEqual({ kept: 0, evicted: 0, rows: [] });
+    const newer = new Database(join(dir, STATE_DB_FILE));
+    newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    newer.close();
+    expect(() => listRejectedRows(dir, 10)).toThrow(/newer than this sightline understands/);
+  });
+
+  it('requeue from another connection: a new seq at the end; the open Outbox appends after it and recounts', async () => {
+    const { dir, db, metrics } = fresh();
+    const a = db.outbox.append('sightings', 'a', '{"i":0}', 1);
+    const b = db.outbox.append('sightings', 'b', '{"i":1}', 2);
+    db.outbox.reject(a, 'bad a', 7);
+    expect(db.outbox.lastRejected?.seq).toBe(a);
+
+    const { row, newSeq } = requeueRejectedRow(dir, a);
+    expect(row).toMatchObject({ seq: a, key: 'a', payload: '{"i":0}', createdMs: 1 });
+    expect(newSeq).toBe(b + 1);
+    // The next append (in a transaction with another) wants newSeq too: both land after it.
+    const seqs = db.transaction(() => [
+      db.outbox.append('sightings', 'c', '{"i":2}', 3),
+      db.outbox.append('sightings', 'd', '{"i":3}', 4),
+    ]);
+    expect(seqs).toEqual([newSeq + 1, newSeq + 2]);
+    expect(db.outbox.peek(10).map((r) => [r.seq, r.key, r.createdMs])).toEqual([
+      [b, 'b', 2],
+      [newSeq, 'a', 1],
+      [newSeq + 1, 'c', 3],
+      [newSeq + 2, 'd', 4],
+    ]);
+    // The running counts missed the requeue until the next acknowledgement re-reads them.
+    db.outbox.ack(b);
+    expect(db.outbox.count).toBe(3);
+    expect(db.outbox.rejectedCount).toBe(0);
+    expect(db.outbox.lastRejected).toBeUndefined();
+    expect(await metricValue(metrics, 'sightline_queue_depth', { queue: 'outbox' })).toBe(3);
+    expect(await metricValue(metrics, 'sightline_outbox_rejected_rows', {})).toBe(0);
+    expect(() => requeueRejectedRow(dir, a)).toThrow(/no rejected row with seq/);
   });
 });

@@ -1,0 +1,93 @@
+/**
+ * `sightline records rejected` and `sightline records requeue`: the outbox rows the agent set aside
+ * (`outbox_rejected` in the state database), and putting one back once the console is fixed. Both
+ * work on the state directory, not the console, and are safe while the daemon runs.
+ */
+import { rejectedListCommand, requeueCommand } from '../../console/commands.js';
+import type { Command } from '../command.js';
+import { UsageError, parseCommandArgs, requireString } from '../command.js';
+import { EXIT_OK } from '../exit-codes.js';
+
+export const MAX_LIST_LIMIT = 10_000;
+
+function positiveInteger(value: string | undefined, flag: string, max = Number.MAX_SAFE_INTEGER): number {
+  const text = requireString(value, flag);
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new UsageError(`${flag} must be a whole number from 1 to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+export const recordsRejectedCli: Command = {
+  name: 'records rejected',
+  summary: 'list the outbox rows set aside in the state database (rejected by the console, or unsendable)',
+  help: `Usage: sightline records rejected --state-dir DIR [--limit N] [--json]
+
+Lists the rows the agent set aside instead of delivering them, newest first: rows the console
+rejected on their own (INVALID_ARGUMENT) and rows this version cannot send (unknown rpc, unreadable
+payload). Columns: SEQ, REJECTED (UTC), RPC, KEY, REASON. The database is opened read-only and
+nothing is changed: safe while the daemon runs.
+
+Flags:
+  --state-dir DIR       the daemon's stateDir, holding sightline.db (required)
+  --limit N             show at most N rows (default 100)
+  --json                JSON with each row's payload: {kept, evicted, rows: [{seq, rpc, key, reason,
+                        created, rejected, payload}]}
+  -o, --output FORMAT   table (default) or json (the same as --json)
+Exit codes: 0 ok, 1 no readable state database, 2 bad usage.`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      'state-dir': { type: 'string' },
+      limit: { type: 'string', default: '100' },
+      json: { type: 'boolean', default: false },
+      output: { type: 'string', short: 'o', default: 'table' },
+    });
+    if (values.help) {
+      process.stdout.write(`${this.help}\n`);
+      return EXIT_OK;
+    }
+    const output = values.json ? 'json' : values.output;
+    if (output !== 'table' && output !== 'json') throw new UsageError('--output must be table or json');
+    return rejectedListCommand({
+      stateDir: requireString(values['state-dir'], '--state-dir'),
+      limit: positiveInteger(values.limit, '--limit', MAX_LIST_LIMIT),
+      output,
+    });
+  },
+};
+
+export const recordsRequeueCli: Command = {
+  name: 'records requeue',
+  summary: 'move one rejected row back to the end of the outbox, to be sent again',
+  help: `Usage: sightline records requeue --state-dir DIR --seq N
+
+Moves the rejected row with seq N (see 'sightline records rejected') back to the end of the outbox
+with a new seq, to be sent again: for after the console was fixed. Safe while the daemon runs:
+SQLite serializes the two writers, and the daemon continues its own seqs after the requeued row and
+sends it within its heartbeat interval; a stopped daemon sends it once it starts.
+
+The row is the change as it was queued. It is refused while the same key has a newer change pending
+in the outbox (it would overwrite that change on the console); if a newer change of the object was
+already delivered, the console shows this older state until the object changes again. Requeue rows
+of the same key oldest first. Rows with an rpc or payload this version cannot send are refused.
+
+Flags:
+  --state-dir DIR   the daemon's stateDir, holding sightline.db (required)
+  --seq N           the rejected row's seq (required)
+Exit codes: 0 requeued, 1 not requeued (no such row, refused, no readable state database), 2 bad usage.`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      'state-dir': { type: 'string' },
+      seq: { type: 'string' },
+    });
+    if (values.help) {
+      process.stdout.write(`${this.help}\n`);
+      return EXIT_OK;
+    }
+    return requeueCommand({
+      stateDir: requireString(values['state-dir'], '--state-dir'),
+      seq: positiveInteger(values.seq, '--seq'),
+    });
+  },
+};
