@@ -19,7 +19,13 @@ import type { Observable } from 'rxjs';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
 import type { CheapPoll, Hint, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { ClusterObject, ContainerImage } from '../../src/model/index.js';
-import { objectHash, objectKey, parseImageReference, toContainerImage } from '../../src/model/index.js';
+import {
+  objectHash,
+  objectKey,
+  objectOrder,
+  parseImageReference,
+  toContainerImage,
+} from '../../src/model/index.js';
 import type { AuditFeed, FeedItem } from './audit-source.js';
 import type { AuditHint } from './audit-mapper.js';
 import { auditEntryToHints } from './audit-mapper.js';
@@ -109,7 +115,6 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   readonly cheapPoll: CheapPoll;
   private readonly project: string;
   private readonly refs = new Map<string, KeyRef>();
-  private readonly orders = new WeakMap<ClusterObject, number>();
   private readonly serving = new Map<string, Set<string>>();
   /** Parent (service / job full name) -> keys of its revisions / executions we reported. */
   private readonly children = new Map<string, Set<string>>();
@@ -132,7 +137,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   }
 
   orderOf(obj: ClusterObject): number | undefined {
-    return this.orders.get(obj);
+    return objectOrder(obj);
   }
 
   hashOf(obj: ClusterObject): string {
@@ -236,7 +241,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     // updateTime, not generation: generation restarts at 1 when a service is deleted and re-created
     // under the same name (same key), and the engine would drop the new one as older.
     const order = timestampMs(s.updateTime) ?? toNumber(s.generation);
-    if (order !== undefined) this.orders.set(obj, order);
+    if (order !== undefined) obj.order = order;
     this.remember(objectKey(obj), { kind: 'service', project: this.project, region, name: shortName(name) });
     return obj;
   }
@@ -247,7 +252,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       this.o.digests.imageOf(reference, containerName, state),
     );
     const order = timestampMs(r.updateTime) ?? timestampMs(r.createTime);
-    if (order !== undefined) this.orders.set(obj, order);
+    if (order !== undefined) obj.order = order;
     const ref = parseResourceName(r.name ?? '');
     if (ref) {
       this.remember(objectKey(obj), ref);
@@ -263,7 +268,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   private normalizeJob(region: string, j: IJob): ClusterObject {
     const obj = jobToObject(this.project, region, j, this.noDigestSource(j.name ?? '', 'jobs'));
     const order = timestampMs(j.updateTime) ?? toNumber(j.generation); // see normalizeService
-    if (order !== undefined) this.orders.set(obj, order);
+    if (order !== undefined) obj.order = order;
     this.remember(objectKey(obj), {
       kind: 'job',
       project: this.project,
@@ -281,7 +286,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       this.noDigestSource(e.name ?? '', 'job executions'),
     );
     const order = timestampMs(e.updateTime) ?? timestampMs(e.createTime);
-    if (order !== undefined) this.orders.set(obj, order);
+    if (order !== undefined) obj.order = order;
     const ref = parseResourceName(e.name ?? '');
     if (ref) {
       this.remember(objectKey(obj), ref);
@@ -302,7 +307,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       this.noDigestSource(w.name ?? '', 'worker pools'),
     );
     const order = toNumber(w.generation);
-    if (order !== undefined) this.orders.set(obj, order);
+    if (order !== undefined) obj.order = order;
     this.remember(objectKey(obj), {
       kind: 'workerPool',
       project: this.project,

@@ -9,7 +9,7 @@
  * digest in place of the tag, from the task definition); the digest from `imageDigest`; a missing
  * digest is reported as unresolved with a reason, never invented.
  *
- * Pure functions; `orderOf` reads the monotonic provider version remembered per normalized object.
+ * Pure functions; each object carries its monotonic provider version or update time in `order`.
  */
 import type {
   Cluster as EcsCluster,
@@ -41,15 +41,9 @@ export interface NormalizeContext {
   agentVersion: string;
 }
 
-const orders = new WeakMap<ClusterObject, number>();
-
-/** The monotonic order remembered for an object built here (undefined otherwise). */
-export function orderOfObject(o: ClusterObject): number | undefined {
-  return orders.get(o);
-}
-
+/** Sets the provider order of an object built here (services, deployments, nodes: few objects). */
 function withOrder(o: ClusterObject, order: number | undefined): ClusterObject {
-  if (order !== undefined && Number.isFinite(order)) orders.set(o, order);
+  if (order !== undefined && Number.isFinite(order)) o.order = order;
   return o;
 }
 
@@ -312,8 +306,10 @@ export function normalizeTask(
       ...(t.containerInstanceArn ? { nodeId: t.containerInstanceArn } : {}),
       status: t.lastStatus ?? 'UNKNOWN',
     },
+    // In the literal (not added later): one task object without a separate property array.
+    order: t.version !== undefined && Number.isFinite(t.version) ? t.version : undefined,
   };
-  return withOrder(pod, t.version);
+  return pod;
 }
 
 export function normalizeContainerInstance(clusterArn: string, ci: ContainerInstance): ClusterObject {

@@ -7,12 +7,11 @@
  */
 import { mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { objectHash, objectKey } from '../../src/model/index.js';
+import { objectHash, objectKey, objectOrder } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage } from '../../src/watch/source.js';
 import type { AuditRef } from './audit-mapping.js';
 import type { AuditFeed } from './audit-source.js';
-import { orderOfObject } from './normalizer.js';
 import { decodePageToken, encodePageToken } from './paging.js';
 import type { RegionContext } from './region.js';
 
@@ -48,7 +47,7 @@ export abstract class EcsSourceBase {
     return objectKey(o);
   }
   orderOf(o: ClusterObject): number | undefined {
-    return orderOfObject(o);
+    return objectOrder(o);
   }
   hashOf(o: ClusterObject): string {
     return objectHash(o);

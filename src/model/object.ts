@@ -6,11 +6,19 @@
 import type { Cluster, Namespace, Node, Workload } from './cluster.js';
 import { contentHash } from './hash.js';
 
-export type ClusterObject =
+export type ClusterObject = (
   | { kind: 'cluster'; cluster: Cluster }
   | { kind: 'namespace'; namespace: Namespace }
   | { kind: 'workload'; workload: Workload }
-  | { kind: 'node'; node: Node };
+  | { kind: 'node'; node: Node }
+) & {
+  /**
+   * The provider's monotonic order of this state (ECS `version`, an update time in ms), when it
+   * has one: watch metadata, not content (`objectHash` ignores it). Kept on the object so that it
+   * travels with it (into the state database's snapshots, back after a restart).
+   */
+  order?: number;
+};
 
 export type ClusterObjectKind = ClusterObject['kind'];
 
@@ -41,5 +49,12 @@ export function objectKey(o: ClusterObject): string {
 }
 
 export function objectHash(o: ClusterObject): string {
-  return contentHash(o);
+  if (o.order === undefined) return contentHash(o);
+  const { order: _order, ...content } = o;
+  return contentHash(content);
+}
+
+/** The object's provider order, when it has a finite one. */
+export function objectOrder(o: ClusterObject): number | undefined {
+  return typeof o.order === 'number' && Number.isFinite(o.order) ? o.order : undefined;
 }

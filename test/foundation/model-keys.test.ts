@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, clusterId, contentHash, objectHash, objectKey } from '../../src/model/index.js';
+import { createHash } from 'node:crypto';
+import {
+  canonicalJson,
+  clusterId,
+  contentHash,
+  objectHash,
+  objectKey,
+  objectOrder,
+} from '../../src/model/index.js';
 import type { ClusterObject, Workload } from '../../src/model/index.js';
 import { toContainerImage } from '../../src/model/image.js';
 
@@ -37,6 +45,22 @@ describe('stable keys and content hashes', () => {
     const a = objectHash({ kind: 'workload', workload: workload() });
     const b = objectHash({ kind: 'workload', workload: workload({ labels: { team: 'api' } }) });
     expect(a).not.toBe(b);
+  });
+
+  it('ignores the provider order (watch metadata, not content), and keeps earlier hashes unchanged', () => {
+    const plain = objectHash({ kind: 'workload', workload: workload() });
+    expect(objectHash({ kind: 'workload', workload: workload(), order: 7 })).toBe(plain);
+    expect(objectHash({ kind: 'workload', workload: workload(), order: undefined })).toBe(plain);
+    // The value stored by earlier versions for this content (first 22 base64url characters of
+    // sha256 over the canonical JSON): snapshots in existing state databases keep matching.
+    expect(plain).toBe(
+      createHash('sha256')
+        .update(canonicalJson({ kind: 'workload', workload: workload() }))
+        .digest('base64url')
+        .slice(0, 22),
+    );
+    expect(objectOrder({ kind: 'workload', workload: workload(), order: 7 })).toBe(7);
+    expect(objectOrder({ kind: 'workload', workload: workload(), order: Number.NaN })).toBeUndefined();
   });
 
   it.each([
