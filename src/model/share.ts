@@ -5,6 +5,9 @@
  * 100,000 ECS tasks the tasks of one service carry identical owners, containers and images; sharing
  * them saves about 300 bytes per task.
  *
+ * Strings are interned everywhere except the members that identify an object (`uid`, `name`, `id`
+ * of its payload record), which repeat nowhere else.
+ *
  * Promises: the object returned is the one given (identity is kept: adapters key per-object facts
  * on it) and its content is unchanged; only plain parts at depth >= `shareMinDepth` (below the
  * object and its one payload record, which are unique per object) are shared, and only those with
@@ -18,6 +21,11 @@ import { GenerationalTable } from './generational-table.js';
 import { intern } from './intern.js';
 
 export const shareMinDepth = 2;
+/**
+ * Members of the payload record (depth 1) that identify the object and repeat nowhere else (a task
+ * ARN, a revision name): interning them would only fill the table with strings seen once.
+ */
+const identityMembers = new Set(['uid', 'name', 'id']);
 export const shareMaxEntries = 64;
 export const shareGenerationMaxEntries = 20_000;
 const maxDepth = 32;
@@ -85,7 +93,8 @@ function visit(node: object, depth: number): object {
   for (let i = 0; i < n; i++) {
     const key = keys ? (keys[i] as string) : i;
     const v = record[key];
-    if (typeof v === 'string') record[key] = intern(v);
+    if (typeof v === 'string' && !(depth === 1 && identityMembers.has(key as string)))
+      record[key] = intern(v);
   }
   if (description !== undefined) {
     table.set(description, node);

@@ -78,6 +78,9 @@ describe('sharing the repeated parts of long-lived objects', () => {
     expect(c.workload.owners).not.toBe(a.workload.owners);
     expect(c.workload.containers[0]?.image).not.toBe(a.workload.containers[0]?.image);
     expect(c.workload.owners[1]).toEqual({ kind: 'Deployment', name: 'cart', uid: 'arn:svc/cart' });
+    // What identifies an object (its uid) repeats nowhere: it is not interned; what repeats is.
+    expect(internTableHas('arn:aws:ecs:us-east-1:1:task/c/3')).toBe(false);
+    expect(internTableHas('arn:svc/cart')).toBe(true);
   });
 
   it('tells apart parts that differ only in a member, its type or its absence', () => {
