@@ -20,10 +20,10 @@ export class CheckpointTracker<T> {
       case 'MODIFIED': {
         const entry: CheckpointObject<T> = {
           key: event.key,
-          hash: this.source.hashOf(event.object),
+          hash: event.hash ?? this.source.hashOf(event.object),
           object: event.object,
         };
-        const order = this.source.orderOf(event.object);
+        const order = event.order ?? this.source.orderOf(event.object);
         if (order !== undefined) entry.order = order;
         this.objects.set(event.key, entry);
         break;

@@ -338,7 +338,7 @@ export class WatchEngine<T> implements Watch<T> {
       const stored = flatString(key);
       this.store.set(stored, { object: internObject(object), hash, order, seen });
       stats.added++;
-      this.emit({ type: 'ADDED', sourceId: id, key: stored, object });
+      this.emit(changed('ADDED', id, stored, object, hash, order));
       return;
     }
     cur.seen = seen;
@@ -348,7 +348,7 @@ export class WatchEngine<T> implements Watch<T> {
       cur.hash = hash;
       cur.order = order;
       stats.modified++;
-      this.emit({ type: 'MODIFIED', sourceId: id, key, object });
+      this.emit(changed('MODIFIED', id, key, object, hash, order));
     } else if (order !== undefined && (cur.order === undefined || order > cur.order)) {
       cur.order = order;
     }
@@ -550,7 +550,7 @@ export class WatchEngine<T> implements Watch<T> {
       cur.object = internObject(object);
       cur.hash = hash;
       cur.order = order;
-      const ev: WatchEvent<T> = { type: 'MODIFIED', sourceId: id, key, object };
+      const ev = changed('MODIFIED', id, key, object, hash, order);
       if (cursor !== undefined) ev.cursor = cursor;
       this.emit(ev);
       return;
@@ -560,7 +560,7 @@ export class WatchEngine<T> implements Watch<T> {
     this.deletedOrders.delete(key);
     const stored = flatString(key);
     this.store.set(stored, { object: internObject(object), hash, order, seen: this.listGeneration });
-    const ev: WatchEvent<T> = { type: 'ADDED', sourceId: id, key: stored, object };
+    const ev = changed('ADDED', id, stored, object, hash, order);
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
   }
@@ -614,6 +614,20 @@ export class WatchEngine<T> implements Watch<T> {
     for (const key of this.store.keys()) if (!tokens.has(key)) this.dirty.needsFetch(key, undefined);
     this.prevPoll = kept;
   }
+}
+
+/** An ADDED / MODIFIED event with the hash and order the engine computed. */
+function changed<T>(
+  type: 'ADDED' | 'MODIFIED',
+  sourceId: string,
+  key: string,
+  object: T,
+  hash: string,
+  order: number | undefined,
+): WatchEvent<T> {
+  return order === undefined
+    ? { type, sourceId, key, object, hash }
+    : { type, sourceId, key, object, hash, order };
 }
 
 export function createWatch<T>(source: WatchSource<T>, options?: WatchOptions<T>): Watch<T> {

@@ -6,7 +6,19 @@
 export type RelistCause = 'initial' | 'restart' | 'gap' | 'watchdog' | 'periodic' | 'error';
 
 export type WatchEvent<T> =
-  | { type: 'ADDED' | 'MODIFIED'; sourceId: string; key: string; object: T; cursor?: string }
+  /**
+   * `hash` and `order` are what the engine computed for `object` (`hashOf`, `orderOf`); the engine
+   * always sets `hash` (and `order` when known), so a consumer need not compute them again.
+   */
+  | {
+      type: 'ADDED' | 'MODIFIED';
+      sourceId: string;
+      key: string;
+      object: T;
+      hash?: string;
+      order?: number;
+      cursor?: string;
+    }
   /**
    * `object` is the last known state. `tombstone` is true when the deletion was found by a relist
    * diff (DeletedFinalStateUnknown) rather than seen in the change feed.

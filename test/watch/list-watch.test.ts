@@ -30,6 +30,22 @@ describe('list, then watch from the list cursor', () => {
     expect(h.fake.hintCursors).toEqual(['5']);
   });
 
+  it('ADDED and MODIFIED carry the hash and order the engine computed (consumers need not recompute them)', async () => {
+    const h = harness();
+    h.fake.put('a', 'a1');
+    await started(h);
+    h.fake.hintWithState = true;
+    h.fake.put('a', 'a2');
+    await h.clock.settle();
+    const changes = h.events.flatMap((e) => (e.type === 'ADDED' || e.type === 'MODIFIED' ? [e] : []));
+    expect(changes.map((e) => [e.type, e.hash])).toEqual([
+      ['ADDED', '|a1'],
+      ['MODIFIED', '|a2'],
+    ]);
+    for (const e of changes) expect(e.order).toBe(h.fake.orderOf(e.object));
+    expect(changes[1]?.order).toBeGreaterThan(changes[0]?.order ?? Infinity);
+  });
+
   it('synced$ turns true once the first list completed', async () => {
     const h = harness();
     const seen: boolean[] = [];
