@@ -1,7 +1,9 @@
 /**
  * Watch engine benchmark at 100,000 objects: events/s through list -> diff -> emit, time to relist
- * an unchanged world (must emit no object events), and heap bytes per tracked object beyond the
- * object itself (exact only under `node --expose-gc`; otherwise reported as unmeasured).
+ * an unchanged world (must emit no object events), and heap bytes per tracked object: everything
+ * the engine holds for it, the object included (exact only under `node --expose-gc`; otherwise
+ * reported as unmeasured). The objects are built page by page as an adapter would, so nothing but
+ * the engine keeps them.
  * Progress goes to stderr; the figures are returned.
  */
 import { loadavg } from 'node:os';
@@ -43,11 +45,15 @@ function makeObject(i: number): ClusterObject {
 }
 
 interface BenchSource extends WatchSource<ClusterObject> {
-  items: ClusterObject[];
+  /** The objects listed: prebuilt (engine-only runs), or built per page (`make`). */
+  items: ClusterObject[] | { make: (i: number) => ClusterObject };
   hints$: Subject<Hint<ClusterObject>>;
 }
 
-function source(items: ClusterObject[], hashes: WeakMap<ClusterObject, string> | undefined): BenchSource {
+function source(
+  items: BenchSource['items'],
+  hashes: WeakMap<ClusterObject, string> | undefined,
+): BenchSource {
   const hints$ = new Subject<Hint<ClusterObject>>();
   const s: BenchSource = {
     id: 'bench/watch',
@@ -58,8 +64,14 @@ function source(items: ClusterObject[], hashes: WeakMap<ClusterObject, string> |
     hashOf: (o) => hashes?.get(o) ?? objectHash(o),
     async list(token): Promise<ListPage<ClusterObject>> {
       const start = token === undefined ? 0 : Number(token);
-      const page: ListPage<ClusterObject> = { items: s.items.slice(start, start + PAGE_SIZE) };
-      if (start + PAGE_SIZE < s.items.length) page.nextPageToken = String(start + PAGE_SIZE);
+      const all = s.items;
+      const end = Math.min(start + PAGE_SIZE, OBJECTS);
+      const page: ListPage<ClusterObject> = {
+        items: Array.isArray(all)
+          ? all.slice(start, end)
+          : Array.from({ length: end - start }, (_, k) => all.make(start + k)),
+      };
+      if (end < OBJECTS) page.nextPageToken = String(end);
       if (start === 0) page.cursor = 'c1';
       return page;
     },
@@ -85,17 +97,21 @@ async function measure(precomputedHash: boolean): Promise<{
   relistEvents: number;
   bytesPerObject: number | undefined;
 }> {
-  const items = Array.from({ length: OBJECTS }, (_, i) => makeObject(i));
   // The relist sees fresh copies, as an adapter would produce from a new API response.
-  const copies = items.map((o) => structuredClone(o));
+  let items: BenchSource['items'] = { make: makeObject };
+  let copies: BenchSource['items'] = { make: makeObject };
   let hashes: WeakMap<ClusterObject, string> | undefined;
   if (precomputedHash) {
+    const built = Array.from({ length: OBJECTS }, (_, i) => makeObject(i));
+    const rebuilt = built.map((o) => structuredClone(o));
     hashes = new WeakMap();
-    for (const o of items) hashes.set(o, objectHash(o));
-    for (const o of copies) hashes.set(o, objectHash(o));
+    for (const o of built) hashes.set(o, objectHash(o));
+    for (const o of rebuilt) hashes.set(o, objectHash(o));
+    items = built;
+    copies = rebuilt;
   }
   const src = source(items, hashes);
-  const hadGc = gc();
+  const hadGc = !precomputedHash && gc();
   const heapBefore = process.memoryUsage().heapUsed;
 
   const w = createWatch(src);
@@ -113,7 +129,7 @@ async function measure(precomputedHash: boolean): Promise<{
   let bytesPerObject: number | undefined;
   if (hadGc) {
     gc();
-    // `items` and the store hold the same objects: the difference is the engine's overhead.
+    // Only the engine holds the objects: store entry, map slot, key, hash and the object itself.
     bytesPerObject = (process.memoryUsage().heapUsed - heapBefore) / OBJECTS;
   }
 
@@ -127,6 +143,16 @@ async function measure(precomputedHash: boolean): Promise<{
   const relistEvents = objectEvents;
   await w.stop();
   return { eventsPerSec, relistMs, relistEvents, bytesPerObject };
+}
+
+/** Heap per workload as built (fresh strings and parts), measured over 20,000 of them. */
+function builtObjectBytes(): number {
+  if (!gc()) return Number.NaN;
+  const before = process.memoryUsage().heapUsed;
+  const kept = Array.from({ length: 20_000 }, (_, i) => makeObject(i));
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / kept.length;
+  return kept.length > 0 ? bytes : Number.NaN;
 }
 
 function hashCostUs(): number {
@@ -183,14 +209,19 @@ export async function run(): Promise<BenchSection> {
       pass: real.relistEvents + engineOnly.relistEvents === 0,
     },
   );
-  if (engineOnly.bytesPerObject !== undefined && real.bytesPerObject !== undefined) {
-    const b = Math.max(real.bytesPerObject, engineOnly.bytesPerObject);
+  if (real.bytesPerObject !== undefined) {
+    const b = real.bytesPerObject;
     figures.push({
-      metric: 'heap per tracked object beyond the object',
+      metric: 'heap per tracked object, the object itself included',
       value: Math.round(b),
       unit: 'bytes',
-      target: '≤ 2048',
+      target: '≤ 2048 beyond the object',
       pass: b <= 2048,
+    });
+    figures.push({
+      metric: 'one workload as an adapter builds it (for reference)',
+      value: Math.round(builtObjectBytes()),
+      unit: 'bytes',
     });
   } else {
     notes.push('heap per tracked object not measured: run under `node --expose-gc` for that figure.');
@@ -199,7 +230,7 @@ export async function run(): Promise<BenchSection> {
     `1-minute load average when done: ${loadavg()[0]?.toFixed(2) ?? '?'} (figures drop on a busy machine).`,
     'hashOf dominates: at ~objectHash cost per object, hashing alone takes most of the relist budget; the engine itself (map lookups, diff, emit) is the engine-only figure.',
     'The engine-only runs use a WeakMap of precomputed hashes; the other runs pay objectHash (sha256 over canonical JSON) once per listed object, as an adapter hashOf built on objectHash would.',
-    'Heap figure: heapUsed after gc with the watch synced minus heapUsed before it, over 100,000 objects (store entry, map slot, key and hash strings).',
+    'Heap figure: heapUsed after gc with the watch synced minus heapUsed before it, over 100,000 objects built page by page (so only the engine holds them): store entry, map slot, key, hash and the object after interning and sharing. It includes the object, so it is an upper bound of the overhead beyond the object.',
   );
   return { name: 'watch engine', figures, notes };
 }
