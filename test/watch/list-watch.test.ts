@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { harness, summary } from './harness.js';
+import { FakeProvider } from './fake-source.js';
+import type { FakeObj } from './fake-source.js';
+import type { WatchStore } from '../../src/watch/store.js';
 
 async function started(h: ReturnType<typeof harness>): Promise<void> {
   h.watch.start();
@@ -44,6 +47,24 @@ describe('list, then watch from the list cursor', () => {
     ]);
     for (const e of changes) expect(e.order).toBe(h.fake.orderOf(e.object));
     expect(changes[1]?.order).toBeGreaterThan(changes[0]?.order ?? Infinity);
+  });
+
+  it('hands its store to a source that asks for it: the source reads what the engine holds, read-only', async () => {
+    const fake = new FakeProvider();
+    let attached: WatchStore<FakeObj> | undefined;
+    const withStore = Object.assign(fake, {
+      attachStore(store: WatchStore<FakeObj>): void {
+        attached = store;
+      },
+    });
+    const h = harness({}, withStore);
+    fake.put('a', 'a1');
+    fake.put('b', 'b1');
+    expect(attached).toBeDefined();
+    expect(attached?.size).toBe(0);
+    await started(h);
+    expect([...(attached?.keys() ?? [])].sort()).toEqual(['a', 'b']);
+    expect(attached?.get('a')?.data).toBe('a1');
   });
 
   it('synced$ turns true once the first list completed', async () => {
