@@ -101,6 +101,8 @@ export interface OutboxGauges {
 
 export const DEFAULT_MAX_REJECTED_ROWS = 10_000;
 
+const OUTBOX_LABELS = { queue: 'outbox' } as const;
+
 /** Meta key bumped by another process that changed the outbox (a requeue), so counts are re-read. */
 export const EXTERNAL_CHANGES_META_KEY = 'outbox_external_changes';
 
@@ -166,6 +168,9 @@ export class Outbox {
   private lastRejectedValue: RejectedSummary | undefined;
   /** Last seen value of meta `outbox_external_changes` (see the module comment). */
   private externalChanges: string | undefined;
+  /** What the rejected gauges were last set to (-1: never). */
+  private publishedRejected = -1;
+  private publishedEvicted = -1;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -402,10 +407,17 @@ export class Outbox {
   }
 
   private publish(): void {
-    this.gauges.depth?.set({ queue: 'outbox' }, this.countValue);
-    this.gauges.bytes?.set({ queue: 'outbox' }, this.bytesValue);
-    this.gauges.rejected?.set(this.rejectedValue);
-    this.gauges.rejectedEvicted?.set(this.rejectedEvictedValue);
+    this.gauges.depth?.set(OUTBOX_LABELS, this.countValue);
+    this.gauges.bytes?.set(OUTBOX_LABELS, this.bytesValue);
+    // Every append publishes: set the rejected gauges only when they moved (each set costs a label hash).
+    if (this.rejectedValue !== this.publishedRejected) {
+      this.publishedRejected = this.rejectedValue;
+      this.gauges.rejected?.set(this.rejectedValue);
+    }
+    if (this.rejectedEvictedValue !== this.publishedEvicted) {
+      this.publishedEvicted = this.rejectedEvictedValue;
+      this.gauges.rejectedEvicted?.set(this.rejectedEvictedValue);
+    }
     const over = this.bytesValue > this.maxBytes;
     if (over !== this.overLimitValue) {
       this.overLimitValue = over;

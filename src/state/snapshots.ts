@@ -36,6 +36,7 @@ function isClusterObject(v: unknown): v is ClusterObject {
 }
 
 function parseImages(text: string): Record<string, number> {
+  if (text === '{}') return {};
   try {
     const v: unknown = JSON.parse(text);
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return {};

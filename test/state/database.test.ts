@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
+import { SCHEMA_VERSION } from '../../src/state/schema.js';
 import type { StateDatabase } from '../../src/state/database.js';
 import { ConsoleSink } from '../../src/console/sink.js';
 import {
@@ -189,5 +191,56 @@ describe('snapshots through the sink', () => {
     expect(objects.map((o) => o.key)).toEqual(['w2']);
     expect(objects[0]?.object).toEqual({ kind: 'workload', workload: w2 });
     expect(again.db.loadCheckpoint('other')).toBeUndefined();
+  });
+
+  it('upgrades a schema-2 database (snapshot WITHOUT ROWID) in place: the same checkpoint loads', () => {
+    const { dir, db } = fresh();
+    const clock = { now: 1_000 };
+    const sink = sinkOn(db, clock);
+    const c = makeCluster(1);
+    const objects = [3, 1, 2].map((n) => ({ kind: 'workload' as const, workload: makeWorkload(c, n) }));
+    for (const [i, o] of objects.entries()) {
+      clock.now = 1_000 + i;
+      sink.handle({ type: 'ADDED', sourceId: 's', key: `w${i}`, object: o, cursor: `c${i}` });
+    }
+    const before = db.loadCheckpoint('s');
+    db.close();
+    // What schema 2 left behind: the same columns in a WITHOUT ROWID table.
+    const raw = new Database(join(dir, STATE_DB_FILE));
+    raw.exec(`
+      CREATE TABLE snapshot_v2 (source_id TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL, ord INTEGER,
+        object TEXT NOT NULL, first_seen_ms INTEGER NOT NULL, images TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (source_id, key)) WITHOUT ROWID;
+      INSERT INTO snapshot_v2 SELECT source_id, key, hash, ord, object, first_seen_ms, images FROM snapshot;
+      DROP TABLE snapshot;
+      ALTER TABLE snapshot_v2 RENAME TO snapshot;
+    `);
+    raw.pragma('user_version = 2');
+    raw.close();
+
+    const again = open(dir);
+    expect(again.db.openStatus.state).toBe('opened');
+    expect(again.db.loadCheckpoint('s')).toEqual(before);
+    // A replayed object is still recognised (same hash, first seen kept): no new outbox row.
+    const rows = again.db.outbox.count;
+    sinkOn(again.db, { now: 9_000 }).handle({
+      type: 'MODIFIED',
+      sourceId: 's',
+      key: 'w0',
+      object: objects[0]!,
+    });
+    expect(again.db.outbox.count).toBe(rows);
+    expect(again.db.snapshots.get('s', 'w0')?.firstSeenMs).toBe(1_000);
+    again.db.close();
+    const check = new Database(join(dir, STATE_DB_FILE), { readonly: true });
+    cleanups.unshift(() => check.close());
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const ddl = check
+      .prepare("SELECT sql FROM sqlite_master WHERE name IN ('snapshot', 'snapshot_key')")
+      .all();
+    expect(ddl.map((r) => (r as { sql: string }).sql).join('\n')).toMatch(
+      /id INTEGER PRIMARY KEY[\s\S]*UNIQUE INDEX snapshot_key/,
+    );
+    expect(JSON.stringify(ddl)).not.toContain('WITHOUT ROWID');
   });
 });
