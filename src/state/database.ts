@@ -59,7 +59,7 @@ export interface StateDatabase extends KeyValueCache {
   readonly activity: ActivityStore;
   /** The watch engine's saved state for a source, or undefined when there is none. */
   loadCheckpoint(sourceId: string): WatchCheckpoint<ClusterObject> | undefined;
-  /** Runs `fn` in one SQLite transaction (nested calls join the outer one). */
+  /** Runs `fn` in one SQLite write transaction (BEGIN IMMEDIATE; nested calls join the outer one). */
   transaction<T>(fn: () => T): T;
   close(): void;
   readonly closed: boolean;
@@ -142,7 +142,7 @@ class SqliteStateDatabase implements StateDatabase {
   private readonly kvGet;
   private readonly kvSet;
   private isClosed = false;
-  /** One reusable better-sqlite3 transaction wrapper (creating one per call is measurably slower). */
+  /** One reusable transaction wrapper, BEGIN IMMEDIATE (creating one per call is measurably slower). */
   private readonly runInTransaction: (fn: () => unknown) => unknown;
 
   constructor(
@@ -178,7 +178,11 @@ class SqliteStateDatabase implements StateDatabase {
       },
       opts.maxRejectedRows ?? DEFAULT_MAX_REJECTED_ROWS,
     );
-    this.runInTransaction = db.transaction((fn: () => unknown) => fn());
+    // IMMEDIATE: take the write lock at BEGIN. A deferred transaction that read first and then writes
+    // fails at once with SQLITE_BUSY if another connection holds the write lock at that moment (a
+    // `records requeue`, or a reader re-reading a torn WAL header), as SQLite cannot wait there
+    // without risking a deadlock; at BEGIN it waits (busy_timeout).
+    this.runInTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
     this.snapshots = new SnapshotStore(db, opts.logger);
     this.activity = new ActivityStore(db);
     this.kvGet = db.prepare<[string, string], { value: string }>(

@@ -203,6 +203,7 @@ export class Outbox {
     );
     this.externalGet = db.prepare(`SELECT value FROM meta WHERE key = '${EXTERNAL_CHANGES_META_KEY}'`);
     this.nextSeq = this.highestSeq() + 1;
+    // Write transactions begin IMMEDIATE (see SqliteStateDatabase.transaction).
     this.ackTx = db.transaction((throughSeq: number): number => {
       const r = this.rangeStmt.get(throughSeq) as { n: number; b: number; m: number | null };
       if (r.n === 0 || r.m === null) return 0;
@@ -212,7 +213,7 @@ export class Outbox {
       this.countValue = Math.max(0, this.countValue - r.n);
       this.bytesValue = Math.max(0, this.bytesValue - r.b);
       return r.n;
-    });
+    }).immediate;
     this.rowStmt = db.prepare('SELECT seq, rpc, key, payload, bytes, created_ms FROM outbox WHERE seq = ?');
     this.deleteOneStmt = db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.rejectInsert = db.prepare(
@@ -256,7 +257,7 @@ export class Outbox {
         createdMs: r.created_ms,
         rejectedMs: nowMs,
       };
-    });
+    }).immediate;
     this.externalChanges = this.readExternalChanges();
     this.recount();
   }

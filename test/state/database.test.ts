@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
 import { SCHEMA_VERSION } from '../../src/state/schema.js';
@@ -242,5 +244,46 @@ describe('snapshots through the sink', () => {
       /id INTEGER PRIMARY KEY[\s\S]*UNIQUE INDEX snapshot_key/,
     );
     expect(JSON.stringify(ddl)).not.toContain('WITHOUT ROWID');
+  });
+
+  it('waits for another connection holding the write lock instead of failing the event (BEGIN IMMEDIATE)', async () => {
+    const { dir, db } = fresh();
+    const sink = sinkOn(db, { now: 1_000 });
+    const c = makeCluster(1);
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 's',
+      key: 'w0',
+      object: { kind: 'workload', workload: makeWorkload(c, 0) },
+    });
+    // Another writer (as `sightline records requeue` is) holds the write lock for 100 ms, in its own thread.
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const db = new (require(workerData.driver))(workerData.file);
+       db.exec('BEGIN IMMEDIATE');
+       db.prepare("INSERT INTO meta (key, value) VALUES ('other-writer', '1')").run();
+       parentPort.postMessage('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+       db.exec('COMMIT');
+       db.close();`,
+      {
+        eval: true,
+        workerData: {
+          file: join(dir, STATE_DB_FILE),
+          driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        },
+      },
+    );
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await new Promise((resolve) => worker.once('message', resolve));
+    // The sink reads the snapshot first and then writes: a deferred transaction failed here with SQLITE_BUSY.
+    sink.handle({
+      type: 'MODIFIED',
+      sourceId: 's',
+      key: 'w0',
+      object: { kind: 'workload', workload: makeWorkload(c, 0, 7) },
+    });
+    await exited;
+    expect(db.outbox.count).toBe(2);
   });
 });
