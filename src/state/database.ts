@@ -5,7 +5,8 @@
  *
  * Durability: each transaction is atomic; with WAL + synchronous=NORMAL a committed transaction
  * survives a process crash (kill -9). A power loss may lose the last commits but never leaves a
- * half-written transaction.
+ * half-written transaction. Write transactions begin IMMEDIATE; WAL checkpoints run mostly on a
+ * worker thread (checkpointer.ts), with SQLite's auto-checkpoint on commit as the backstop.
  *
  * Failure: a database that cannot be opened or fails `PRAGMA quick_check` (corrupt, not a database,
  * unknown newer schema) is reported (logged at error level and returned in `openStatus`), moved
@@ -29,6 +30,7 @@ import { migrate } from './schema.js';
 import { DEFAULT_MAX_REJECTED_ROWS, Outbox } from './outbox.js';
 import { SnapshotStore } from './snapshots.js';
 import { ActivityStore } from './activity-store.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 
 export const STATE_DB_FILE = 'sightline.db';
 export const WAL_AUTOCHECKPOINT_PAGES = 8192;
@@ -43,6 +45,8 @@ export interface StateDatabaseOptions {
   nowMs?: () => number;
   /** Rows kept in `outbox_rejected` (the newest). Default 10,000. */
   maxRejectedRows?: number;
+  /** Copy WAL frames into the database file from a worker thread (checkpointer.ts). Default true. */
+  backgroundCheckpoints?: boolean;
 }
 
 export type OpenStatus =
@@ -72,7 +76,8 @@ function openAndCheck(file: string): SqliteDatabase {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     // Checkpoint (the only fsync in WAL + NORMAL) every ~32 MiB of WAL instead of 4 MiB: the sink
-    // commits one small transaction per event, and frequent checkpoints dominated its cost.
+    // commits one small transaction per event, and frequent checkpoints dominated its cost. The
+    // background checkpointer copies frames before that; this bounds the WAL if it falls behind.
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     const check = db.pragma('quick_check', { simple: true });
@@ -142,6 +147,7 @@ class SqliteStateDatabase implements StateDatabase {
   private readonly kvGet;
   private readonly kvSet;
   private isClosed = false;
+  private readonly checkpointer: BackgroundCheckpointer | undefined;
   /** One reusable transaction wrapper, BEGIN IMMEDIATE (creating one per call is measurably slower). */
   private readonly runInTransaction: (fn: () => unknown) => unknown;
 
@@ -183,6 +189,8 @@ class SqliteStateDatabase implements StateDatabase {
     // `records requeue`, or a reader re-reading a torn WAL header), as SQLite cannot wait there
     // without risking a deadlock; at BEGIN it waits (busy_timeout).
     this.runInTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
+    this.checkpointer =
+      (opts.backgroundCheckpoints ?? true) ? BackgroundCheckpointer.start(file, opts.logger) : undefined;
     this.snapshots = new SnapshotStore(db, opts.logger);
     this.activity = new ActivityStore(db);
     this.kvGet = db.prepare<[string, string], { value: string }>(
@@ -231,6 +239,7 @@ class SqliteStateDatabase implements StateDatabase {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.checkpointer?.stop();
     this.db.close();
   }
 }

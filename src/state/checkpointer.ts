@@ -1,0 +1,121 @@
+/**
+ * Background WAL checkpoints. In WAL mode every commit appends pages to the -wal file, and a
+ * checkpoint copies them into the database file and fsyncs both. SQLite runs one inside the commit
+ * that crosses `wal_autocheckpoint` pages, so every few thousand events one `ConsoleSink.handle`
+ * held the event loop for tens of milliseconds of fsync: about 10 µs per event on average, a sixth
+ * of the sink's time. Here a worker thread with its own connection runs PASSIVE checkpoints (they
+ * never wait for, nor block, the writer) whenever there are frames to copy, so that work happens on
+ * another thread. The main connection keeps its auto-checkpoint as the backstop that bounds the WAL
+ * and restarts it; by then the worker has copied nearly everything.
+ *
+ * Durability is unchanged: a commit is durable once it is in the WAL, whoever copies it later. The
+ * worker's connection can briefly take the write lock (re-reading a WAL header it found mid-update);
+ * the main connection's transactions begin IMMEDIATE and wait for it (see database.ts).
+ * Failure: if the worker cannot start or its checkpoint fails, that is logged once at warn and the
+ * main connection checkpoints alone, as before. `stop()` asks the worker to close its connection
+ * and exit and never blocks; the worker never keeps the process alive.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+
+/** Wait after a checkpoint that copied frames (lets a few ms of commits gather), and after one that found none. */
+export const CHECKPOINT_BUSY_MS = 10;
+export const CHECKPOINT_IDLE_MS = 100;
+
+// CommonJS run with `eval: true`, so it works the same from src/ (tsx) and from dist/; the driver
+// is resolved by the main thread and passed as a path.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+let db;
+let timer;
+let backfilled = -1;
+function stop() {
+  clearTimeout(timer);
+  try { if (db !== undefined) db.close(); } catch {}
+  parentPort.close();
+}
+function fail(err) {
+  parentPort.postMessage({ error: String((err && err.message) || err) });
+  stop();
+}
+function tick() {
+  let copied = false;
+  try {
+    const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    copied = r.checkpointed > 0 && r.checkpointed !== backfilled;
+    backfilled = r.checkpointed;
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  timer = setTimeout(tick, copied ? workerData.busyMs : workerData.idleMs);
+}
+parentPort.on('message', (m) => { if (m === 'stop') stop(); });
+try {
+  const Database = require(workerData.driver);
+  db = new Database(workerData.file, { fileMustExist: true });
+  tick();
+} catch (err) {
+  fail(err);
+}
+`;
+
+export interface CheckpointerOptions {
+  busyMs?: number;
+  idleMs?: number;
+}
+
+export class BackgroundCheckpointer {
+  private stopped = false;
+  /** Resolves once the worker thread has exited (tests). */
+  readonly exited: Promise<void>;
+
+  private constructor(private readonly worker: Worker) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  }
+
+  /** Starts the worker for the database `file` (open, in WAL mode); undefined if it cannot start. */
+  static start(
+    file: string,
+    logger: Logger,
+    opts: CheckpointerOptions = {},
+  ): BackgroundCheckpointer | undefined {
+    let worker: Worker;
+    try {
+      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+      worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: {
+          file,
+          driver,
+          busyMs: opts.busyMs ?? CHECKPOINT_BUSY_MS,
+          idleMs: opts.idleMs ?? CHECKPOINT_IDLE_MS,
+        },
+      });
+    } catch (err) {
+      logger.warn({ err, file }, 'background WAL checkpoints unavailable; SQLite checkpoints on commit');
+      return undefined;
+    }
+    worker.unref();
+    const c = new BackgroundCheckpointer(worker);
+    let reported = false;
+    const report = (error: unknown): void => {
+      if (c.stopped || reported) return;
+      reported = true;
+      logger.warn({ error, file }, 'background WAL checkpoints stopped; SQLite checkpoints on commit');
+    };
+    worker.on('message', (m: { error?: string }) => {
+      if (m.error !== undefined) report(m.error);
+    });
+    worker.on('error', (err) => report(err.message));
+    return c;
+  }
+
+  /** Asks the worker to close its connection and exit. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.worker.postMessage('stop');
+  }
+}
