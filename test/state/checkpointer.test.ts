@@ -32,7 +32,7 @@ describe('background WAL checkpoints', () => {
     const before = statSync(file).size;
     const sink = new ConsoleSink(db, { logger: log.logger });
     const c = makeCluster(1);
-    // 300 one-event transactions: about 1,500 WAL pages, far below the 8,192 that make SQLite
+    // 300 one-event transactions: about 1,500 WAL pages, far below the 16,384 that make SQLite
     // checkpoint inside a commit; only the worker copies them into the database file.
     for (let k = 0; k < 300; k++)
       sink.handle({
