@@ -18,7 +18,7 @@ import { startReferenceConsole } from '../src/console/server/reference-console.j
 import { serializeRequest } from '../src/console/proto.js';
 import type { ReportSightingsRequest, Sighting } from '../src/console/wire-types.js';
 import { toWorkloadSighting } from '../src/console/wire-mapping.js';
-import { toContainerImage } from '../src/model/index.js';
+import { objectHash, toContainerImage } from '../src/model/index.js';
 import type { Cluster, ClusterObject, Workload } from '../src/model/index.js';
 import type { WatchEvent } from '../src/watch/events.js';
 
@@ -74,13 +74,16 @@ function workload(c: Cluster, n: number, rev = 0, scattered = false): Workload {
   };
 }
 
+/** An event as the watch engine delivers it: with the hash it computed (built before any timing). */
 function event(c: Cluster, n: number, rev: number, scattered = false): WatchEvent<ClusterObject> {
   const w = workload(c, n, rev, scattered);
+  const object: ClusterObject = { kind: 'workload', workload: w };
   return {
     type: rev === 0 ? 'ADDED' : 'MODIFIED',
     sourceId: `tasks/${c.id}`,
     key: w.uid,
-    object: { kind: 'workload', workload: w },
+    object,
+    hash: objectHash(object),
   };
 }
 

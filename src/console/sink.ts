@@ -7,8 +7,10 @@
  * Mapping: cluster ADDED/MODIFIED → registration, cluster DELETED → deregistration; workloads,
  * namespaces, nodes → sighting upserts / deletions (with first/last seen per workload and per image);
  * BOOKMARK and RELIST done → cursor only. An ADDED/MODIFIED whose content equals the snapshot (e.g.
- * replayed after a restart) only moves the cursor. `activity` records a heartbeat, coalesced per
- * (cluster, controller).
+ * replayed after a restart) only moves the cursor. The snapshot keeps the hash and order the event
+ * carries (the engine's, from the source's hashOf / orderOf; objectHash when an event has none), so
+ * a restarted engine compares like with like and keeps the per-key order. `activity` records a
+ * heartbeat, coalesced per (cluster, controller).
  *
  * Failure: if SQLite throws (disk full, database closed) the transaction rolls back, nothing is
  * half-written, and the error propagates to the caller, which must retry or relist.
@@ -97,7 +99,9 @@ export class ConsoleSink {
       case 'ADDED':
       case 'MODIFIED': {
         const nowMs = this.scheduler.now();
-        const hash = objectHash(event.object);
+        // The engine sends the hash (and order) it computed with the source's hashOf / orderOf: the
+        // ones it compares with this snapshot after a restart. Events from elsewhere may not.
+        const hash = event.hash ?? objectHash(event.object);
         const prev = snaps.get(event.sourceId, event.key);
         let appended = false;
         if (prev === undefined || prev.hash !== hash) {
@@ -108,7 +112,7 @@ export class ConsoleSink {
             images[key] = first;
             return first;
           });
-          snaps.put(event.sourceId, event.key, hash, undefined, event.object, firstSeenMs, images);
+          snaps.put(event.sourceId, event.key, hash, event.order, event.object, firstSeenMs, images);
           appended = true;
         }
         if (event.cursor !== undefined) snaps.setCursor(event.sourceId, event.cursor);

@@ -7,7 +7,7 @@ import type {
   DeregisterClustersRequest,
   Sighting,
 } from '../../src/console/wire-types.js';
-import { toContainerImage } from '../../src/model/index.js';
+import { objectHash, toContainerImage } from '../../src/model/index.js';
 import { captureLogger, digestOf, makeCluster, makeWorkload, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -127,6 +127,41 @@ describe('ConsoleSink', () => {
     sink.handle({ type: 'RELIST', sourceId: 's', cause: 'periodic', phase: 'done', cursor: 'c3' });
     expect(db.loadCheckpoint('s')?.cursor).toBe('c3');
     expect(rows()).toHaveLength(1);
+  });
+
+  it("keeps the engine's hash and order in the snapshot (no rehash) and restores them", () => {
+    const { db, sink, rows } = setup();
+    const c = makeCluster(1);
+    const w = (n: number) => ({ kind: 'workload' as const, workload: makeWorkload(c, 1, n) });
+    sink.handle({ type: 'ADDED', sourceId: 's', key: 'w1', object: w(1), hash: 'engine-hash-1', order: 7 });
+    expect(db.loadCheckpoint('s')?.objects).toEqual([
+      { key: 'w1', hash: 'engine-hash-1', order: 7, object: w(1) },
+    ]);
+    // The engine's hash is what counts: the same hash is "unchanged", whatever the object says.
+    sink.handle({
+      type: 'MODIFIED',
+      sourceId: 's',
+      key: 'w1',
+      object: w(2),
+      hash: 'engine-hash-1',
+      order: 8,
+    });
+    expect(rows()).toHaveLength(1);
+    sink.handle({
+      type: 'MODIFIED',
+      sourceId: 's',
+      key: 'w1',
+      object: w(2),
+      hash: 'engine-hash-2',
+      order: 8,
+    });
+    expect(rows()).toHaveLength(2);
+    expect(db.loadCheckpoint('s')?.objects).toEqual([
+      { key: 'w1', hash: 'engine-hash-2', order: 8, object: w(2) },
+    ]);
+    // An event without them (not from the engine) is hashed here; no order is kept.
+    sink.handle({ type: 'MODIFIED', sourceId: 's', key: 'w1', object: w(3) });
+    expect(db.loadCheckpoint('s')?.objects).toEqual([{ key: 'w1', hash: objectHash(w(3)), object: w(3) }]);
   });
 
   it('maps namespace and node upserts and deletes to sightings', () => {
