@@ -18,10 +18,17 @@ COPY proto ./proto
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
-# Heap cap sized from `npm run bench` (100,000 ECS tasks + 5,000 Cloud Run revisions: 448 MB RSS
-# under this cap); raise it with the container's memory limit for larger accounts.
+# Memory settings, measured by `npm run bench` (which runs the watcher with exactly this ENV):
+# - heap cap 384 MB: live heap is about 130 MB at 100,000 ECS tasks + 5,000 Cloud Run revisions
+#   (about 1 KB per task); raise it with the container's memory limit for larger accounts;
+# - a 4 MB young generation (V8's default grows to 16 MB per semi-space): about 25 MB less RSS
+#   for about 8 % more CPU;
+# - glibc: buffers of 128 KB and more are mmap'ed and returned when freed, instead of fragmenting
+#   the main heap (the default threshold grows with every large free): about 20 MB less RSS.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-old-space-size=384 \
+    NODE_OPTIONS="--max-old-space-size=384 --max-semi-space-size=4" \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
+import { imageEnv } from '../../bench/image-env.js';
 
 const deploy = resolve(import.meta.dirname, '../../config/deploy');
 
@@ -53,5 +55,27 @@ describe('Kubernetes manifests for the hosted model', () => {
     });
     expect(config.console.tokenFile).toBe('/var/run/secrets/sightline/token');
     expect(config.stateDir).toBe('/var/lib/sightline');
+  });
+});
+
+describe('the Docker image runtime environment (what bench/daemon.ts runs the watcher with)', () => {
+  it('is read from the last stage of the Dockerfile: heap cap, young generation, allocator', () => {
+    const env = imageEnv(resolve(import.meta.dirname, '../../Dockerfile'));
+    expect(env['NODE_OPTIONS']).toMatch(/--max-old-space-size=\d+/);
+    expect(env['NODE_OPTIONS']).toMatch(/--max-semi-space-size=\d+/);
+    expect(env['MALLOC_MMAP_THRESHOLD_']).toMatch(/^\d+$/);
+    expect(env['NODE_ENV']).toBe('production');
+  });
+
+  it('reads quoted values and continuation lines, and refuses what it cannot read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sightline-dockerfile-'));
+    const file = join(dir, 'Dockerfile');
+    writeFileSync(
+      file,
+      'FROM a AS build\nENV X=1\nFROM b\n# ENV IGNORED=1\nENV A="x y" \\\n    B=2\nENV C="q\\"d"\n',
+    );
+    expect(imageEnv(file)).toEqual({ A: 'x y', B: '2', C: 'q"d' });
+    writeFileSync(file, 'FROM b\nENV A x\n');
+    expect(() => imageEnv(file)).toThrow(/cannot read ENV instruction "ENV A x"/);
   });
 });
