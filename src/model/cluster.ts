@@ -5,6 +5,7 @@
 import type { Provider } from './provider.js';
 import type { ContainerImage, Digest } from './image.js';
 import { stableId } from './hash.js';
+import { LruMap } from '../runtime/lru-map.js';
 
 export interface Cluster {
   /** Stable id derived from provider + remoteId (see clusterId). */
@@ -29,8 +30,17 @@ export interface Cluster {
   metadata: Record<string, string>;
 }
 
+/** Recently computed cluster ids: every task and every polled ARN needs its cluster's id. */
+const clusterIds = new LruMap<string, string>(10_000);
+
 export function clusterId(provider: Provider, remoteId: string): string {
-  return stableId('cluster', provider, remoteId);
+  const memoKey = `${provider}\u0000${remoteId}`;
+  let id = clusterIds.get(memoKey);
+  if (id === undefined) {
+    id = stableId('cluster', provider, remoteId);
+    clusterIds.set(memoKey, id);
+  }
+  return id;
 }
 
 /** The watcher's activity on a cluster (console `activity` map entry). */
