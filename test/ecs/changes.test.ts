@@ -201,8 +201,13 @@ describe('ECS change detection', () => {
     if (!elsewhere) throw new Error('setup');
     const held = h.store.get(h.r.tasks.id);
     if (!held) throw new Error('no task store');
-    // The task in the other cluster is held too (as if the engine had fetched it).
+    // The task in the other cluster is held too, fetched as the engine would after its RunTask hint
+    // (which also makes the new cluster known to the source).
     const otherKey = workloadKey(f.arn(REGION, 'cluster/other'), elsewhere.arn);
+    await vi.waitFor(() => expect(changedKeys(hintsOf(h, h.r.tasks))).toContain(otherKey), {
+      timeout: 5000,
+      interval: 10,
+    });
     const otherObj = await h.r.tasks.get(otherKey);
     if (!otherObj) throw new Error('other task not found');
     held.set(otherKey, otherObj);
