@@ -18,7 +18,7 @@
  * Bounded: shared parts are found through a GenerationalTable, so parts no longer in use age out.
  */
 import { GenerationalTable } from './generational-table.js';
-import { intern } from './intern.js';
+import { flatString, intern } from './intern.js';
 
 export const shareMinDepth = 2;
 /**
@@ -97,7 +97,7 @@ function visit(node: object, depth: number): object {
       record[key] = intern(v);
   }
   if (description !== undefined) {
-    table.set(description, node);
+    table.set(flatString(description), node); // built piece by piece: a rope of ~20 pieces otherwise
     ids.set(node, nextId++);
   }
   return node;
