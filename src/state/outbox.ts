@@ -85,7 +85,8 @@ export interface RejectedRow {
   rejectedMs: number;
 }
 
-interface RawRejected extends RawRow {
+/** An `outbox_rejected` row as SQLite returns it. */
+export interface RawRejected extends RawRow {
   error: string;
   rejected_ms: number;
 }
@@ -124,7 +125,7 @@ function summarize(r: RejectedRow | undefined): RejectedSummary | undefined {
   return { seq: r.seq, rpc: r.rpc, key: r.key, reason, rejectedMs: r.rejectedMs };
 }
 
-function fromRawRejected(r: RawRejected): RejectedRow {
+export function fromRawRejected(r: RawRejected): RejectedRow {
   return {
     seq: r.seq,
     rpc: r.rpc,

@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { STATE_DB_FILE } from './database.js';
-import type { RejectedRow } from './outbox.js';
-import { EXTERNAL_CHANGES_META_KEY, isOutboxRpc } from './outbox.js';
+import type { RawRejected, RejectedRow } from './outbox.js';
+import { EXTERNAL_CHANGES_META_KEY, fromRawRejected, isOutboxRpc } from './outbox.js';
 import { SCHEMA_VERSION } from './schema.js';
 
 /** The first schema version with `outbox_rejected`. */
@@ -54,28 +54,6 @@ export interface RequeueResult {
   row: RejectedRow;
   /** Its new seq at the end of the outbox. */
   newSeq: number;
-}
-
-interface RawRejected {
-  seq: number;
-  rpc: string;
-  key: string;
-  payload: string;
-  error: string;
-  created_ms: number;
-  rejected_ms: number;
-}
-
-function toRow(r: RawRejected): RejectedRow {
-  return {
-    seq: r.seq,
-    rpc: r.rpc,
-    key: r.key,
-    payload: r.payload,
-    error: r.error,
-    createdMs: r.created_ms,
-    rejectedMs: r.rejected_ms,
-  };
 }
 
 function message(err: unknown): string {
@@ -126,7 +104,7 @@ export function listRejectedRows(stateDir: string, limit: number): RejectedListi
          ORDER BY seq DESC LIMIT ?`,
       )
       .all(limit) as RawRejected[];
-    return { kept: stats.n, evicted: Number(stats.e ?? 0) || 0, rows: rows.map(toRow) };
+    return { kept: stats.n, evicted: Number(stats.e ?? 0) || 0, rows: rows.map(fromRawRejected) };
   } catch (err) {
     throw new RejectedRowsError(`cannot read the rejected rows: ${message(err)}`, { cause: err });
   } finally {
@@ -168,7 +146,7 @@ export function requeueRejectedRow(stateDir: string, seq: number): RequeueResult
           `no rejected row with seq ${seq} (see 'sightline records rejected'); it may have been requeued or evicted`,
         );
       }
-      const row = toRow(raw);
+      const row = fromRawRejected(raw);
       if (!isOutboxRpc(row.rpc)) {
         throw new RejectedRowsError(
           `rejected row ${seq} has rpc ${JSON.stringify(row.rpc)}, which this sightline cannot send; ` +
