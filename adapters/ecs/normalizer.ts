@@ -11,6 +11,7 @@
  *
  * Pure functions; each object carries its monotonic provider version or update time in `order`.
  */
+import { LruMap } from '../../src/runtime/lru-map.js';
 import type {
   Cluster as EcsCluster,
   ContainerInstance,
@@ -261,6 +262,26 @@ function taskOwners(
   startedBy: string | undefined,
 ): OwnerRef[] {
   if (!group.startsWith('service:')) return [];
+  // The tasks of one deployment share one owners list (never modified, like every normalized
+  // object): built once, and the engine's sharing recognises it without looking inside.
+  const memoKey = `${ctx.region}\u0000${ctx.account}\u0000${namespace}\u0000${group}\u0000${startedBy ?? ''}`;
+  let owners = ownersMemo.get(memoKey);
+  if (owners === undefined) {
+    owners = buildTaskOwners(ctx, namespace, group, startedBy);
+    ownersMemo.set(memoKey, owners);
+  }
+  return owners;
+}
+
+/** Owners lists of recent deployments (bounded: deployments come and go). */
+const ownersMemo = new LruMap<string, OwnerRef[]>(10_000);
+
+function buildTaskOwners(
+  ctx: NormalizeContext,
+  namespace: string,
+  group: string,
+  startedBy: string | undefined,
+): OwnerRef[] {
   const serviceName = group.slice('service:'.length);
   const serviceArn = ecsArn(ctx.region, ctx.account, `service/${namespace}/${serviceName}`);
   const deployment: OwnerRef = { kind: 'Deployment', name: serviceName, uid: serviceArn };

@@ -58,6 +58,8 @@ export function sharedPartCount(): number {
  */
 function visit(node: object, depth: number): object {
   if (depth > maxDepth || !isPlain(node)) return node;
+  // Already a shared part (an adapter handed the same instance again): nothing to do below it.
+  if (ids.has(node)) return node;
   const record = node as Record<string, unknown>;
   const array = Array.isArray(node) ? (node as unknown[]) : undefined;
   const keys = array ? undefined : Object.keys(record);

@@ -78,6 +78,12 @@ describe('sharing the repeated parts of long-lived objects', () => {
     expect(c.workload.owners).not.toBe(a.workload.owners);
     expect(c.workload.containers[0]?.image).not.toBe(a.workload.containers[0]?.image);
     expect(c.workload.owners[1]).toEqual({ kind: 'Deployment', name: 'cart', uid: 'arn:svc/cart' });
+    // A part handed again as the same instance (an adapter's memo) is kept as it is.
+    const d = task(4, 'shop') as unknown as Task;
+    d.workload.owners = a.workload.owners;
+    internObject(d);
+    expect(d.workload.owners).toBe(a.workload.owners);
+    expect(d.workload.owners[1]).toEqual({ kind: 'Deployment', name: 'shop', uid: 'arn:svc/shop' });
     // What identifies an object (its uid) repeats nowhere: it is not interned; what repeats is.
     expect(internTableHas('arn:aws:ecs:us-east-1:1:task/c/3')).toBe(false);
     expect(internTableHas('arn:svc/cart')).toBe(true);
