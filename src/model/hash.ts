@@ -4,6 +4,7 @@
  * alike: later stages use it to tell "changed" from "seen again".
  */
 import { createHash, hash } from 'node:crypto';
+import { flatString } from './intern.js';
 
 export function canonicalJson(value: unknown): string {
   return writeCanonical(value) ?? 'null';
@@ -71,15 +72,10 @@ function quotedKey(key: string): string {
 export function contentHash(value: unknown): string {
   // The first 22 characters, copied into a string of their own: a plain .slice() would be a V8
   // sliced string keeping the whole 43-character encoding alive behind every stored hash.
-  return flatPrefix(hash('sha256', canonicalJson(value), 'base64url'), 22);
+  return flatString(hash('sha256', canonicalJson(value), 'base64url').slice(0, 22));
 }
 
 /** A stable id from parts: the same parts always give the same id, across processes and restarts. */
 export function stableId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest().toString('hex', 0, 16);
-}
-
-/** The first `length` characters of an ASCII string, as a new flat string (not a slice of `s`). */
-function flatPrefix(s: string, length: number): string {
-  return Buffer.from(s, 'latin1').toString('latin1', 0, length);
 }
