@@ -7,6 +7,7 @@ import { createRegistry } from '../../runtime/metrics.js';
 import { onShutdownSignals } from '../../runtime/shutdown.js';
 import { agentVersion } from '../../runtime/version.js';
 import { Daemon } from '../../daemon/daemon.js';
+import { StateRefusedError } from '../../state/refused.js';
 import type { Command } from '../command.js';
 import { parseCommandArgs, requireString } from '../command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -19,7 +20,9 @@ export const runCommand: Command = {
 Starts every configured provider adapter, the watch engine and the console client, and serves
 /healthz, /readyz and /metrics on http.listen. Stops cleanly on SIGTERM or SIGINT (pending
 console updates stay in the state directory's outbox and are sent after the next start).
-Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid config (nothing started).`,
+Exit codes: 0 stopped cleanly (also with changes pending: they are durable in the outbox),
+1 runtime failure, 2 invalid config or unusable state directory (another daemon holds it, or its
+database is from a newer sightline; nothing started).`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
     if (values.help) {
@@ -42,8 +45,15 @@ Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid config (nothing star
     try {
       await daemon.start();
     } catch (err) {
-      logger.error({ err }, 'start-up failed');
       await daemon.stop().catch(() => undefined);
+      if (err instanceof StateRefusedError) {
+        // An operator must act (another daemon, a newer database): one clear line, exit 2.
+        logger.error({ stateDir: config.stateDir }, err.message);
+        logger.flush();
+        process.stderr.write(`${err.message}\n`);
+        return EXIT_USAGE;
+      }
+      logger.error({ err }, 'start-up failed');
       return EXIT_FAILURE;
     }
     logger.info({ version: agentVersion, config: file }, 'sightline running');
