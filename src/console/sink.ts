@@ -31,6 +31,8 @@ import type { DeregisterClustersRequest, ObjectRef, ResyncClusterRequest, Sighti
 
 /** Object ids per ResyncCluster part (~40 bytes each on the wire: well under a batch's size). */
 export const RESYNC_PART_MAX_IDS = 5_000;
+
+const WIRE_TYPE = { workload: 'WORKLOAD', namespace: 'NAMESPACE', node: 'NODE' } as const;
 import {
   imageSeenKey,
   toNamespaceSighting,
@@ -154,23 +156,11 @@ export class ConsoleSink {
         return list;
       };
       let objects = 0;
-      for (const o of this.db.snapshots.allObjects()) {
+      for (const r of this.db.snapshots.allRefs()) {
+        const list = of(r.clusterId);
+        if (r.kind === 'cluster') continue;
+        list.push({ type: WIRE_TYPE[r.kind], id: r.id });
         objects += 1;
-        switch (o.kind) {
-          case 'cluster':
-            of(o.cluster.id);
-            objects -= 1;
-            break;
-          case 'workload':
-            of(o.workload.clusterId).push({ type: 'WORKLOAD', id: o.workload.uid });
-            break;
-          case 'namespace':
-            of(o.namespace.clusterId).push({ type: 'NAMESPACE', id: o.namespace.name });
-            break;
-          case 'node':
-            of(o.node.clusterId).push({ type: 'NODE', id: o.node.id });
-            break;
-        }
       }
       const nowMs = this.scheduler.now();
       for (const [clusterId, refs] of live) {

@@ -8,11 +8,15 @@
  * half-written transaction. Write transactions begin IMMEDIATE; WAL checkpoints run mostly on a
  * worker thread (checkpointer.ts), with SQLite's auto-checkpoint on commit as the backstop.
  *
- * Failure: a database that cannot be opened or fails `PRAGMA quick_check` (corrupt, not a database,
- * unknown newer schema) is reported (logged at error level and returned in `openStatus`), moved
- * aside as `sightline.db.corrupt-<ts>` (with its -wal/-shm files), and a fresh database is created;
- * the watch engine's relist then rebuilds the state. If even that fails (directory not writable),
- * `openStateDatabase` throws an error naming the file and the cause.
+ * Failure: a database that cannot be opened or fails `PRAGMA quick_check` (corrupt, not a database)
+ * is reported (logged at error level and returned in `openStatus`), moved aside as
+ * `sightline.db.corrupt-<ts>` (with its -wal/-shm files), and a fresh database is created; the
+ * watch engine's relist then rebuilds the state. A 0-byte file is used as new, with a warning. A
+ * fresh database (new, rebuilt or 0-byte) owes the console a full-state resync (`resyncPending`).
+ * A database from a newer schema (a rollback) is NOT moved aside: `openStateDatabase` throws
+ * StateRefusedError (exit 2), keeping its outbox. If creating fails (directory not writable),
+ * it throws an error naming the file and the cause. Writes that fail for storage reasons (disk
+ * full, read-only, I/O) are recorded in `writeHealth` and rethrown for the writer to retry.
  */
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
