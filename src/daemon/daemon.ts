@@ -8,8 +8,13 @@
  * set aside in `checks.console.detail` (pending, rejected, rejectedEvicted, lastRejected; no
  * payload); `stop()` stops sources first, then flushes the console client within its deadline, then
  * closes the HTTP server and the database.
+ * /livez is only the event loop and the state database being writable (daemon/liveness.ts).
+ * After a loss of state (a fresh or rebuilt database, or `requestResync`) the full-state resync is
+ * queued once every source's first list reached the sink. The state directory is locked for the
+ * life of the process (state/dir-lock.ts).
  * Failure: a source that cannot start (e.g. listing regions fails) is retried with backoff and
- * keeps /readyz pending; it never takes the process down.
+ * keeps /readyz pending; it never takes the process down. A state directory another daemon holds,
+ * or a database from a newer sightline, makes `start()` throw StateRefusedError (run: exit 2).
  */
 import type { Subscription } from 'rxjs';
 import { filter, take } from 'rxjs';
