@@ -1,6 +1,9 @@
 /**
  * Request validation for the reference console: every write needs a batch id and the identifying
- * fields of each item. Returns an error message (sent as INVALID_ARGUMENT) or undefined.
+ * fields of each item, and every field has a size limit (identifiers MAX_ID_CHARS, other text
+ * MAX_TEXT_CHARS, maps MAX_MAP_ENTRIES, lists inside an item MAX_LIST_ITEMS), so a request within
+ * the message size cap still cannot store a multi-megabyte cluster id. Returns an error message
+ * naming the field (sent as INVALID_ARGUMENT) or undefined; never quotes the oversized value.
  */
 import type {
   DeregisterClustersRequest,
@@ -11,6 +14,81 @@ import type {
 
 export const MAX_BATCH_ID_CHARS = 256;
 export const MAX_BATCH_ITEMS = 10_000;
+/** Identifiers and names: cluster ids, uids, names, namespaces, ARNs (AWS ARNs are at most 2048 bytes; ids here are ≤ 1 KiB). */
+export const MAX_ID_CHARS = 1024;
+/** Any other text: image references (≤ 4 KiB by the OCI distribution spec), label values, details. */
+export const MAX_TEXT_CHARS = 16 * 1024;
+/** Entries of one labels / metadata map. */
+export const MAX_MAP_ENTRIES = 1024;
+/** Entries of a list inside one item (containers, owners, profiles). */
+export const MAX_LIST_ITEMS = 1024;
+
+const ID_FIELDS = new Set([
+  'id',
+  'uid',
+  'name',
+  'cluster_id',
+  'node_id',
+  'namespace',
+  'controller_name',
+  'account',
+  'region',
+  'remote_id',
+  'group',
+  'profile',
+  'kind',
+  'version',
+  'native_kind',
+]);
+const MAP_FIELDS = new Set(['labels', 'metadata']);
+
+function fieldPath(base: string, key: string | number): string {
+  return typeof key === 'number' ? `${base}[${key}]` : `${base}.${key}`;
+}
+
+/** The first field of `value` (an item of a request) over its size limit, as a message; or undefined. */
+export function sizeProblem(value: unknown, path: string, key = ''): string | undefined {
+  if (typeof value === 'string') {
+    const max = ID_FIELDS.has(key) ? MAX_ID_CHARS : MAX_TEXT_CHARS;
+    return value.length > max ? `${path} is ${value.length} characters, more than ${max}` : undefined;
+  }
+  if (Array.isArray(value)) {
+    if (value.length > MAX_LIST_ITEMS)
+      return `${path} has ${value.length} entries, more than ${MAX_LIST_ITEMS}`;
+    for (const [i, v] of value.entries()) {
+      const p = sizeProblem(v, fieldPath(path, i), key);
+      if (p !== undefined) return p;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (MAP_FIELDS.has(key)) {
+      if (entries.length > MAX_MAP_ENTRIES)
+        return `${path} has ${entries.length} entries, more than ${MAX_MAP_ENTRIES}`;
+      for (const [i, [k, v]] of entries.entries()) {
+        if (k.length > MAX_ID_CHARS)
+          return `${path} has a key of ${k.length} characters, more than ${MAX_ID_CHARS}`;
+        const p = sizeProblem(v, `${path}[entry ${i}]`, '');
+        if (p !== undefined) return p;
+      }
+      return undefined;
+    }
+    for (const [k, v] of entries) {
+      const p = sizeProblem(v, fieldPath(path, k), k);
+      if (p !== undefined) return p;
+    }
+  }
+  return undefined;
+}
+
+function itemsProblem(items: unknown[], name: string): string | undefined {
+  for (const [i, item] of items.entries()) {
+    const p = sizeProblem(item, `${name}[${i}]`, name === 'cluster_ids' ? 'id' : '');
+    if (p !== undefined) return p;
+  }
+  return undefined;
+}
 
 function batchProblem(batchId: unknown, items: unknown): string | undefined {
   if (typeof batchId !== 'string' || batchId.length === 0) return 'batch_id is required';
@@ -21,7 +99,7 @@ function batchProblem(batchId: unknown, items: unknown): string | undefined {
 }
 
 export function checkRegister(req: RegisterClustersRequest): string | undefined {
-  const p = batchProblem(req.batch_id, req.clusters);
+  const p = batchProblem(req.batch_id, req.clusters) ?? itemsProblem(req.clusters, 'clusters');
   if (p) return p;
   for (const [i, c] of req.clusters.entries()) {
     if (c.id === '') return `clusters[${i}].id is required`;
@@ -33,7 +111,7 @@ export function checkRegister(req: RegisterClustersRequest): string | undefined 
 }
 
 export function checkSightings(req: ReportSightingsRequest): string | undefined {
-  const p = batchProblem(req.batch_id, req.sightings);
+  const p = batchProblem(req.batch_id, req.sightings) ?? itemsProblem(req.sightings, 'sightings');
   if (p) return p;
   for (const [i, s] of req.sightings.entries()) {
     if ('workload' in s && s.change === 'workload') {
@@ -57,7 +135,7 @@ export function checkSightings(req: ReportSightingsRequest): string | undefined 
 }
 
 export function checkHeartbeat(req: HeartbeatRequest): string | undefined {
-  const p = batchProblem(req.batch_id, req.activities);
+  const p = batchProblem(req.batch_id, req.activities) ?? itemsProblem(req.activities, 'activities');
   if (p) return p;
   for (const [i, a] of req.activities.entries()) {
     if (a.cluster_id === '' || a.controller_name === '')
@@ -67,7 +145,10 @@ export function checkHeartbeat(req: HeartbeatRequest): string | undefined {
 }
 
 export function checkDeregister(req: DeregisterClustersRequest): string | undefined {
-  const p = batchProblem(req.batch_id, req.cluster_ids);
+  const p =
+    batchProblem(req.batch_id, req.cluster_ids) ??
+    itemsProblem(req.cluster_ids, 'cluster_ids') ??
+    sizeProblem(req.account, 'account', 'account');
   if (p) return p;
   const hasIds = req.cluster_ids.length > 0;
   const hasAccount = req.account !== '';
