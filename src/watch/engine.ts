@@ -1,6 +1,6 @@
 /**
  * The watch engine: turns a WatchSource into Kubernetes-informer-like events
- * (../shared/reference/watch-semantics.md).
+ * (docs/reference/watch-semantics.md).
  *
  * Promises: list all pages, then follow `hints(cursor)` from the first page's cursor; every listed
  * object arrives once as ADDED; afterwards a change arrives as ADDED / MODIFIED / DELETED only when
