@@ -42,44 +42,72 @@ const ID_FIELDS = new Set([
 ]);
 const MAP_FIELDS = new Set(['labels', 'metadata']);
 
-function fieldPath(base: string, key: string | number): string {
-  return typeof key === 'number' ? `${base}[${key}]` : `${base}.${key}`;
+interface Oversized {
+  /** Field names and indexes from the item down to the oversized field (built only on failure). */
+  path: Array<string | number>;
+  problem: string;
 }
 
-/** The first field of `value` (an item of a request) over its size limit, as a message; or undefined. */
-export function sizeProblem(value: unknown, path: string, key = ''): string | undefined {
+function formatFieldPath(base: string, path: Array<string | number>): string {
+  let out = base;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : p.startsWith('[') ? p : `.${p}`;
+  return out;
+}
+
+/**
+ * The first field of `value` over its size limit, or undefined. The happy path allocates nothing
+ * (it runs for every item of every request); the path is assembled on the way back from a failure.
+ */
+function oversized(value: unknown, key: string): Oversized | undefined {
   if (typeof value === 'string') {
     const max = ID_FIELDS.has(key) ? MAX_ID_CHARS : MAX_TEXT_CHARS;
-    return value.length > max ? `${path} is ${value.length} characters, more than ${max}` : undefined;
+    return value.length > max
+      ? { path: [], problem: `is ${value.length} characters, more than ${max}` }
+      : undefined;
   }
   if (Array.isArray(value)) {
     if (value.length > MAX_LIST_ITEMS)
-      return `${path} has ${value.length} entries, more than ${MAX_LIST_ITEMS}`;
-    for (const [i, v] of value.entries()) {
-      const p = sizeProblem(v, fieldPath(path, i), key);
-      if (p !== undefined) return p;
+      return { path: [], problem: `has ${value.length} entries, more than ${MAX_LIST_ITEMS}` };
+    for (let i = 0; i < value.length; i++) {
+      const o = oversized(value[i], key);
+      if (o !== undefined) {
+        o.path.unshift(i);
+        return o;
+      }
     }
     return undefined;
   }
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value);
-    if (MAP_FIELDS.has(key)) {
-      if (entries.length > MAX_MAP_ENTRIES)
-        return `${path} has ${entries.length} entries, more than ${MAX_MAP_ENTRIES}`;
-      for (const [i, [k, v]] of entries.entries()) {
-        if (k.length > MAX_ID_CHARS)
-          return `${path} has a key of ${k.length} characters, more than ${MAX_ID_CHARS}`;
-        const p = sizeProblem(v, `${path}[entry ${i}]`, '');
-        if (p !== undefined) return p;
+  if (value === null || typeof value !== 'object') return undefined;
+  const obj = value as Record<string, unknown>;
+  if (MAP_FIELDS.has(key)) {
+    let i = 0;
+    for (const k in obj) {
+      if (i >= MAX_MAP_ENTRIES) return { path: [], problem: `has more than ${MAX_MAP_ENTRIES} entries` };
+      if (k.length > MAX_ID_CHARS)
+        return { path: [], problem: `has a key of ${k.length} characters, more than ${MAX_ID_CHARS}` };
+      const o = oversized(obj[k], '');
+      if (o !== undefined) {
+        o.path.unshift(`[entry ${i}]`);
+        return o;
       }
-      return undefined;
+      i++;
     }
-    for (const [k, v] of entries) {
-      const p = sizeProblem(v, fieldPath(path, k), k);
-      if (p !== undefined) return p;
+    return undefined;
+  }
+  for (const k in obj) {
+    const o = oversized(obj[k], k);
+    if (o !== undefined) {
+      o.path.unshift(k);
+      return o;
     }
   }
   return undefined;
+}
+
+/** The first field of `value` (an item of a request at `path`) over its size limit, as a message. */
+export function sizeProblem(value: unknown, path: string, key = ''): string | undefined {
+  const o = oversized(value, key);
+  return o === undefined ? undefined : `${formatFieldPath(path, o.path)} ${o.problem}`;
 }
 
 function itemsProblem(items: unknown[], name: string): string | undefined {
