@@ -108,7 +108,10 @@ function uniqueIssues(issues: ConfigIssue[]): ConfigIssue[] {
 
 function describeIssue(i: { code: string; message: string; keys?: string[] }): string {
   if (i.code === 'unrecognized_keys' && i.keys) {
-    return `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}`;
+    // Keys come from the file: show a few, each cut short, never the whole of a hostile file.
+    const shown = i.keys.slice(0, 10).map((k) => (k.length > 60 ? `${k.slice(0, 59)}…` : k));
+    const more = i.keys.length > shown.length ? ` and ${i.keys.length - shown.length} more` : '';
+    return `unknown key${i.keys.length > 1 ? 's' : ''}: ${shown.join(', ')}${more}`;
   }
   return i.message;
 }

@@ -232,6 +232,14 @@ describe('configs that run would fail on are refused by the shared loader', () =
     expect(c.log.level).toBe('debug');
   });
 
+  it('names unknown keys briefly, however many and however long', () => {
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}${'x'.repeat(900)}: 1`).join('\n');
+    const issues = issuesOf(writeConfig(`${configText()}\n${keys}`));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.message).toMatch(/^unknown keys: k0x+…, .* and 40 more$/);
+    expect(issues[0]?.message.length).toBeLessThan(1_000);
+  });
+
   it('keeps a YAML error short even when the offending line is huge', () => {
     const issues = issuesOf(writeConfig(`tenant: {group: [${'x'.repeat(500_000)}`));
     expect(issues.length).toBeGreaterThan(0);
