@@ -32,19 +32,22 @@ function sink(): { stream: Writable; text: () => string } {
   };
 }
 
+/** A spawned CLI compiles its TypeScript on start: allow for a loaded machine. */
+const SPAWN_TIMEOUT_MS = 60_000;
+
 function sightline(args: string[]) {
   const env = { ...process.env };
   delete env['SIGHTLINE_CONSOLE_TOKEN'];
   const r = spawnSync(process.execPath, [resolve(root, 'bin/sightline.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: SPAWN_TIMEOUT_MS,
     env,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('console commands without a usable token', () => {
+describe('console commands without a usable token', { timeout: 2 * SPAWN_TIMEOUT_MS }, () => {
   it('clusters list with no token exits 2 naming both ways to give one', async () => {
     const out = sink();
     const err = sink();
