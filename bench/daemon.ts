@@ -40,6 +40,8 @@ const changes = 12;
 /** The Docker image's runtime ENV (heap cap, young generation, allocator), as deployed. */
 const watcherImageEnv = imageEnv(join(root, 'Dockerfile'));
 /** BENCH_WATCHER_NODE_OPTIONS overrides the image's NODE_OPTIONS for experiments. */
+/** The ECS emulator's static keys (the config references them: a secret takes no inline default). */
+const benchEmulatorKeys = { BENCH_AWS_KEY: 'AKIDBENCH', BENCH_AWS_SECRET: 'bench-secret' };
 const watcherNodeOptions = process.env['BENCH_WATCHER_NODE_OPTIONS'] ?? watcherImageEnv['NODE_OPTIONS'] ?? '';
 const changeSpacingMs = 12_000;
 const rssSampleEveryMs = 5_000;
@@ -133,7 +135,7 @@ providers:
   ecs:
     account: "${account}"
     regions: [${awsRegion}]
-    credentials: { source: static, accessKeyId: "\${B:-AKIDBENCH}", secretAccessKey: "\${S:-bench-secret}" }
+    credentials: { source: static, accessKeyId: "\${BENCH_AWS_KEY}", secretAccessKey: "\${BENCH_AWS_SECRET}" }
     endpoints: { ecs: "${ecs.endpoint}", cloudtrail: "${ecs.endpoint}" }
 budget: { fraction: 1 }
 console: { address: "127.0.0.1:${console_.port}", tls: { mode: plaintext }, tokenFile: "${join(dir, 'token')}" }
@@ -149,6 +151,7 @@ log: { level: warn }
     // As deployed: the Docker image's ENV (NODE_ENV, NODE_OPTIONS, allocator settings).
     env: {
       ...process.env,
+      ...benchEmulatorKeys,
       ...watcherImageEnv,
       NODE_OPTIONS: watcherNodeOptions,
     },
@@ -207,7 +210,7 @@ log: { level: warn }
     figures.push({ metric: 'workloads in the console', value: consoleCount(), unit: 'workloads' });
 
     // Side by side: the periodic full poll (fresh adapters each time, unlimited budget).
-    const base = loadConfigFile(configFile);
+    const base = loadConfigFile(configFile, { env: { ...process.env, ...benchEmulatorKeys } });
     const pollConfig = { ...base, budget: { fraction: 1_000 } };
     const pollRegistry = createRegistry(false);
     const pending = new Map<string, { t0: number; kind: 'ecs' | 'cloudrun' }>();

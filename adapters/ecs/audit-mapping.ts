@@ -24,7 +24,7 @@ export interface MappedEvent {
   refs: AuditRef[];
 }
 
-/** ECS write events that can change a watched object (cloud-apis.md). */
+/** ECS write events that can change a watched object (docs/reference/cloud-apis.md). */
 export const WATCHED_EVENT_NAMES = [
   'CreateService',
   'UpdateService',

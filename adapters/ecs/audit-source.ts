@@ -263,7 +263,10 @@ export class AuditFeed {
           this.count('duplicate');
         }
         if (mapped.outcome === 'mapped' && mapped.refs.length > 0) {
-          out.push({ id, timeMs: mapped.eventTimeMs ?? e.EventTime?.getTime() ?? endMs, refs: mapped.refs });
+          // Dedupe memory is kept by the time LookupEvents windows by (EventTime): an id is
+          // forgotten only once no window can return the event again. The record's own eventTime
+          // can differ (a replayed or re-delivered record), and pruning by it re-emitted hints.
+          out.push({ id, timeMs: e.EventTime?.getTime() ?? mapped.eventTimeMs ?? endMs, refs: mapped.refs });
         }
       }
       nextToken = nextPageToken('LookupEvents', token, page.NextToken);

@@ -13,7 +13,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { EcsConfig } from '../../src/config/schema.js';
 
-// The SDK warns on Node 20 at every client construction; the versions are pinned (cloud-apis.md).
+// The SDK warns on Node 20 at every client construction; the versions are pinned (docs/reference/cloud-apis.md).
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 export interface EcsClientOptions {

@@ -1,5 +1,5 @@
 /**
- * Batched reads at minimum API cost (cloud-apis.md): list pages of 100 (ListServices asks for 100,
+ * Batched reads at minimum API cost (docs/reference/cloud-apis.md): list pages of 100 (ListServices asks for 100,
  * its default is 10), Describe* in batches of 100 (services: 10) with `include: ["TAGS"]` (never
  * ListTagsForResource), task definitions once per ARN ever (TaskDefinitions cache). Results are
  * normalized here. Describe `failures[]` are dropped (the resource is gone).

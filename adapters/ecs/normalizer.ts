@@ -1,5 +1,5 @@
 /**
- * ECS resources -> the cluster model (console-model.md), as documented in README.md:
+ * ECS resources -> the cluster model (docs/reference/console-model.md), as documented in README.md:
  *   ECS cluster -> Cluster (+ one Namespace named after the cluster, labels = cluster tags)
  *   Service -> Deployment; its deployments / task sets -> ReplicaSet (owner: the Service)
  *   Task -> Pod (owners: ReplicaSet of `startedBy` deployment, then the Service from `group`)

@@ -13,11 +13,36 @@ const GCP_PROJECT_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const AWS_ACCOUNT_RE = /^[0-9]{12}$/;
 const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
 
-const ms = (what: string) =>
-  z
-    .number({ error: `${what} must be a number of milliseconds` })
-    .int()
-    .positive();
+/**
+ * A duration field: whole milliseconds within [minMs, maxMs], both well under 2^31 ms (Node timers
+ * fire at once, in a loop, for longer delays). The message states the range for every kind of
+ * wrong value (not a number, fractional, negative, too large).
+ */
+export interface DurationRange {
+  minMs: number;
+  maxMs: number;
+}
+
+export const durationRanges = {
+  tailBufferWindowMs: { minMs: 0, maxMs: 60_000 },
+  resyncPeriodMs: { minMs: 60_000, maxMs: 7 * 24 * 3_600_000 },
+  clusterPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+  watchdogTimeoutMs: { minMs: 1_000, maxMs: 24 * 3_600_000 },
+  heartbeatIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+  logPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+  digestRetryIntervalMs: { minMs: 100, maxMs: 24 * 3_600_000 },
+  pollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+  overlapMs: { minMs: 1_000, maxMs: 24 * 3_600_000 },
+  taskPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+  batchMaxDelayMs: { minMs: 1, maxMs: 60_000 },
+  rpcDeadlineMs: { minMs: 100, maxMs: 300_000 },
+} as const satisfies Record<string, DurationRange>;
+
+const ms = (what: keyof typeof durationRanges) => {
+  const { minMs, maxMs } = durationRanges[what];
+  const error = `${what} must be a whole number of milliseconds between ${minMs} and ${maxMs}`;
+  return z.number({ error }).int({ error }).min(minMs, { error }).max(maxMs, { error });
+};
 
 function isHttpUrl(value: string): boolean {
   try {
@@ -32,9 +57,21 @@ const httpUrl = z
   .string()
   .refine(isHttpUrl, { error: 'must be an http:// or https:// URL, e.g. https://issuer.example.com' });
 
-const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, {
-  error: 'must be host:port, e.g. 127.0.0.1:8443',
-});
+/** host:port with a port in [minPort, 65535] (0 only where a free port may be picked). */
+const hostPortWithMin = (minPort: number) =>
+  z
+    .string()
+    .regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, {
+      error: 'must be host:port, e.g. 127.0.0.1:8443',
+    })
+    .refine(
+      (v) => {
+        const port = Number(v.slice(v.lastIndexOf(':') + 1));
+        return port >= minPort && port <= 65535;
+      },
+      { error: `the port must be between ${minPort} and 65535` },
+    );
+const hostPort = hostPortWithMin(1);
 
 const cloudRunCredentials = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('adc') }),
@@ -47,29 +84,41 @@ const cloudRunCredentials = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('none') }),
 ]);
 
-export const cloudRunSchema = z.strictObject({
-  projects: z.array(z.string().regex(GCP_PROJECT_RE, { error: 'not a GCP project id' })).min(1),
-  regions: z.union([
-    z.literal('all'),
-    z.array(z.string().regex(GCP_REGION_RE, { error: 'not a GCP region (e.g. us-central1)' })).min(1),
-  ]),
-  credentials: cloudRunCredentials.default({ source: 'adc' }),
-  endpoints: z
-    .strictObject({
-      /** Run Admin v2 gRPC host:port. */
-      run: hostPort.optional(),
-      /** Logging v2 gRPC host:port. */
-      logging: hostPort.optional(),
-      /** Base URL of the v1 (Knative) REST API; `{region}` is replaced. */
-      runV1: z.string().min(1).optional(),
-      /** Plaintext gRPC (emulator only). */
-      insecure: z.boolean().default(false),
-    })
-    .default({ insecure: false }),
-  tailBufferWindowMs: z.number().int().min(0).max(60_000).default(defaults.cloudRun.tailBufferWindowMs),
-  logPollIntervalMs: ms('logPollIntervalMs').default(defaults.cloudRun.logPollIntervalMs),
-  digestRetryIntervalMs: ms('digestRetryIntervalMs').default(defaults.cloudRun.digestRetryIntervalMs),
-});
+export const cloudRunSchema = z
+  .strictObject({
+    projects: z.array(z.string().regex(GCP_PROJECT_RE, { error: 'not a GCP project id' })).min(1),
+    regions: z.union([
+      z.literal('all'),
+      z.array(z.string().regex(GCP_REGION_RE, { error: 'not a GCP region (e.g. us-central1)' })).min(1),
+    ]),
+    credentials: cloudRunCredentials.default({ source: 'adc' }),
+    endpoints: z
+      .strictObject({
+        /** Run Admin v2 gRPC host:port. */
+        run: hostPort.optional(),
+        /** Logging v2 gRPC host:port. */
+        logging: hostPort.optional(),
+        /** Base URL of the v1 (Knative) REST API; `{region}` is replaced. */
+        runV1: z.string().min(1).optional(),
+        /** Plaintext gRPC (emulator only). */
+        insecure: z.boolean().default(false),
+      })
+      .default({ insecure: false }),
+    tailBufferWindowMs: ms('tailBufferWindowMs').default(defaults.cloudRun.tailBufferWindowMs),
+    logPollIntervalMs: ms('logPollIntervalMs').default(defaults.cloudRun.logPollIntervalMs),
+    digestRetryIntervalMs: ms('digestRetryIntervalMs').default(defaults.cloudRun.digestRetryIntervalMs),
+  })
+  .superRefine((cr, ctx) => {
+    // Google's endpoints refuse unauthenticated calls: without `insecure` (an emulator) every call
+    // would fail UNAUTHENTICATED and be retried forever.
+    if (cr.credentials.source === 'none' && !cr.endpoints.insecure)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials', 'source'],
+        message:
+          '`none` (no credentials) is for an emulator only: set endpoints.insecure: true and the emulator endpoints, or use adc, keyFile or impersonate',
+      });
+  });
 
 const awsCredentials = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('default') }),
@@ -185,7 +234,7 @@ export const configSchema = z.strictObject({
   console: consoleSchema,
   stateDir: z.string().min(1),
   http: z
-    .strictObject({ listen: hostPort.default(defaults.http.listen) })
+    .strictObject({ listen: hostPortWithMin(0).default(defaults.http.listen) })
     .default({ listen: defaults.http.listen }),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })

@@ -60,7 +60,18 @@ export function unaryCall(
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const md = new grpc.Metadata();
-    if (token !== undefined) md.set('authorization', `Bearer ${token}`);
+    if (token !== undefined) {
+      try {
+        md.set('authorization', `Bearer ${token}`);
+      } catch {
+        // grpc-js's message quotes the value: build our own, without the token (TokenFile checks
+        // the characters first, so this only guards a token that bypassed it).
+        reject(
+          new Error('the console token has characters gRPC metadata cannot carry (printable ASCII only)'),
+        );
+        return;
+      }
+    }
     const call = client.makeUnaryRequest(
       def.path,
       def.requestSerialize,

@@ -1,11 +1,13 @@
 /**
  * CLI command bodies (the lead wires them into src/cli): `clusters list`, `records list` and
  * `console serve`. They print to the given streams and return an exit code: 0 ok, 1 the console
- * could not be reached or replied badly, 2 bad usage (no or unreadable token). Tokens are never
+ * could not be reached or replied badly, 2 bad usage (no, unreadable or malformed token: a
+ * ConsoleUsageError from `console serve`). Tokens are never
  * printed. `records rejected` and `records requeue` read (and, for requeue, change) the agent's own
  * state database rather than the console: 0 ok, 1 no readable database or the row was not requeued.
  */
 import { readFileSync } from 'node:fs';
+import { TokenError, readTokenFile, tokenProblem } from './token.js';
 import * as grpc from '@grpc/grpc-js';
 import { redactSecrets } from '../runtime/logger.js';
 import {
@@ -74,22 +76,36 @@ export interface RequeueCommandOptions {
   stderr?: NodeJS.WritableStream;
 }
 
-class UsageError extends Error {}
-
-function readToken(token: string | undefined, tokenFile: string | undefined): string | undefined {
-  if (token !== undefined && token !== '') return token;
-  if (tokenFile === undefined) return undefined;
-  let value: string;
-  try {
-    value = readFileSync(tokenFile, 'utf8').trim();
-  } catch (err) {
-    throw new UsageError(
-      `cannot read token file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
+/** Bad usage of a console command (exit 2): a missing or malformed token, inconsistent TLS flags. */
+export class ConsoleUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConsoleUsageError';
   }
-  if (value === '') throw new UsageError(`token file ${tokenFile} is empty`);
-  return value;
 }
+
+/**
+ * The token from the flag/env value or the file, checked like the daemon's (one printable-ASCII
+ * line). Throws ConsoleUsageError (exit 2) naming the file or the variable, never the token; undefined
+ * when neither is given.
+ */
+function readToken(token: string | undefined, tokenFile: string | undefined): string | undefined {
+  if (token !== undefined && token !== '') {
+    const problem = tokenProblem(token.trim());
+    if (problem !== undefined)
+      throw new ConsoleUsageError(`the console token (SIGHTLINE_CONSOLE_TOKEN) ${problem}`);
+    return token.trim();
+  }
+  if (tokenFile === undefined) return undefined;
+  try {
+    return readTokenFile(tokenFile);
+  } catch (err) {
+    if (err instanceof TokenError) throw new ConsoleUsageError(err.message);
+    throw err;
+  }
+}
+
+const NO_TOKEN = 'no console token: give --token-file FILE or set SIGHTLINE_CONSOLE_TOKEN';
 
 function describeError(err: unknown): string {
   if (err instanceof InvalidReplyError) return err.message;
@@ -109,13 +125,15 @@ async function listCommand(
   let token: string | undefined;
   try {
     token = readToken(opts.token, opts.tokenFile);
+    if (token === undefined) throw new ConsoleUsageError(NO_TOKEN);
   } catch (err) {
-    stderr.write(`error: ${(err as Error).message}\n`);
+    if (!(err instanceof ConsoleUsageError)) throw err;
+    stderr.write(`error: ${err.message}\n`);
     return 2;
   }
   const fetchOpts: FetchOptions = {
     plaintext: opts.plaintext,
-    ...(token !== undefined ? { token } : {}),
+    token,
     ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}),
     ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
   };
@@ -199,9 +217,9 @@ function signalled(): Promise<void> {
 export async function consoleServeCommand(opts: ConsoleServeOptions): Promise<void> {
   const stderr = opts.stderr ?? process.stderr;
   const token = readToken(opts.token, opts.tokenFile);
-  if (token === undefined) throw new Error('console serve needs --token-file (or a token)');
+  if (token === undefined) throw new ConsoleUsageError(NO_TOKEN);
   if ((opts.tlsCertFile === undefined) !== (opts.tlsKeyFile === undefined)) {
-    throw new Error('console serve needs both a TLS certificate and a key file, or neither');
+    throw new ConsoleUsageError('console serve needs both a TLS certificate and a key file, or neither');
   }
   const tls =
     opts.tlsCertFile !== undefined && opts.tlsKeyFile !== undefined

@@ -12,11 +12,19 @@ import { CLOUD_RUN_BUCKETS, CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from '../watch/pro
 import { createCloudRunAdapter } from '../../adapters/cloudrun/index.js';
 import { createEcsAdapter } from '../../adapters/ecs/index.js';
 
-export function createBudget(config: Config, scheduler: ProviderDeps['scheduler']): ApiBudget {
+/** `metrics` feeds sightline_budget_wait_ms_total; `logger` explains waits at debug. */
+export function createBudget(
+  config: Config,
+  scheduler: ProviderDeps['scheduler'],
+  metrics?: ProviderDeps['metrics'],
+  logger?: ProviderDeps['logger'],
+): ApiBudget {
   return new ApiBudget(
     { ...CLOUD_RUN_BUCKETS, ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS },
     config.budget.fraction,
     scheduler,
+    metrics,
+    logger,
   );
 }
 

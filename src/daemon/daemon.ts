@@ -147,7 +147,7 @@ export class Daemon {
     this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
     logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
 
-    const budget = createBudget(config, this.scheduler);
+    const budget = createBudget(config, this.scheduler, this.metrics, logger);
     this.adapters = createAdapters(config, {
       logger,
       metrics: this.metrics,

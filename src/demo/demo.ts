@@ -42,6 +42,11 @@ export interface DemoOptions {
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const demoConfigFile = join(repoRoot, 'config', 'examples', 'demo.yaml');
+/** The ECS emulator's static keys, which demo.yaml references (a secret field takes no inline default). */
+export const demoEmulatorKeys = {
+  SIGHTLINE_DEMO_AWS_KEY: 'AKIDDEMOEMULATOR',
+  SIGHTLINE_DEMO_AWS_SECRET: 'demo-emulator-secret',
+};
 const refreshIntervalMs = 1_000;
 const sightingLinesShown = 14;
 
@@ -63,7 +68,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   });
   seedDemoFleet(run.fleet, ecs.fleet);
 
-  const base = loadConfigFile(demoConfigFile);
+  const base = loadConfigFile(demoConfigFile, { env: { ...demoEmulatorKeys, ...process.env } });
   const cr = base.providers.cloudRun;
   const ec = base.providers.ecs;
   if (!cr || !ec) throw new Error(`${demoConfigFile} must configure both providers`);

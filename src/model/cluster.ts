@@ -1,6 +1,6 @@
 /**
  * The cluster model shared by every provider: what a Cloud Run project×region or an ECS cluster looks
- * like to the console (console-model.md). Pure data; ids are stable across restarts.
+ * like to the console (docs/reference/console-model.md). Pure data; ids are stable across restarts.
  */
 import type { Provider } from './provider.js';
 import type { ContainerImage, Digest } from './image.js';

@@ -63,8 +63,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(base);
 }
 
+/**
+ * The safety net for free text. Errors are built without secrets where they are made (the token
+ * file reader, the gRPC call); these patterns catch what a library might still quote. A bearer value
+ * runs to the next space or quote (so a token with a pasted invisible character is hidden whole),
+ * and the English words that follow "bearer" in messages ("missing or invalid bearer token") are
+ * left alone: they are the console's own words, not a credential.
+ */
 const SECRET_TEXT_PATTERNS: RegExp[] = [
-  /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi,
+  /(Bearer\s+)(?!(?:token|tokens|scheme|auth|authentication|credentials?)\b)[^\s"'`,;)}\]]+/gi,
   /((?:aws_)?secret_?access_?key["'\s:=]+)[A-Za-z0-9/+=]{16,}/gi,
   /((?:x-amz-security-token|sessiontoken)["'\s:=]+)[A-Za-z0-9/+=]{16,}/gi,
   /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,

@@ -7,10 +7,16 @@
  * drive it with virtual time. The total time callers waited is exposed (`waitedMs`) for the
  * "interval stretch" metric (and counted in `budgetWaitMs{bucket}` when metrics are given).
  * Redefining a bucket keeps its waiters and its waited total. Waiters are served in FIFO order.
+ * With a logger, waits are explained at debug: the first wait of a bucket at once, then at most one
+ * line per bucket every BUDGET_WAIT_LOG_INTERVAL_MS summing the waits since (no flood under load).
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
 import type { CoreMetrics } from '../runtime/metrics.js';
+import type { Logger } from '../runtime/logger.js';
+
+/** At most one "waited for API budget" debug line per bucket per this interval. */
+export const BUDGET_WAIT_LOG_INTERVAL_MS = 10_000;
 
 export interface BucketLimit {
   /** Tokens available at once. */
@@ -24,6 +30,10 @@ interface BucketState {
   tokens: number;
   updatedMs: number;
   waitedMs: number;
+  /** Debug log summary: when the last line was written, and the waits since. */
+  loggedAtMs: number | undefined;
+  waitsSinceLog: number;
+  waitedSinceLogMs: number;
   queue: Array<{ n: number; resolve: () => void }>;
   timer: Subscription | undefined;
 }
@@ -36,6 +46,7 @@ export class ApiBudget {
     private readonly fraction = 0.25,
     private readonly scheduler: SchedulerLike = asyncScheduler,
     private readonly metrics?: CoreMetrics,
+    private readonly logger?: Logger,
   ) {
     for (const [name, limit] of Object.entries(limits)) this.define(name, limit);
   }
@@ -61,6 +72,9 @@ export class ApiBudget {
       tokens: limit.burst,
       updatedMs: this.scheduler.now(),
       waitedMs: 0,
+      loggedAtMs: undefined,
+      waitsSinceLog: 0,
+      waitedSinceLogMs: 0,
       queue: [],
       timer: undefined,
     });
@@ -92,11 +106,33 @@ export class ApiBudget {
           const waited = this.scheduler.now() - requestedAt;
           b.waitedMs += waited;
           if (waited > 0) this.metrics?.budgetWaitMs.inc({ bucket }, waited);
+          if (waited > 0) this.logWait(bucket, b, waited);
           resolve();
         },
       });
       this.drain(b);
     });
+  }
+
+  private logWait(bucket: string, b: BucketState, waited: number): void {
+    if (!this.logger?.isLevelEnabled('debug')) return;
+    b.waitsSinceLog += 1;
+    b.waitedSinceLogMs += waited;
+    const now = this.scheduler.now();
+    if (b.loggedAtMs !== undefined && now - b.loggedAtMs < BUDGET_WAIT_LOG_INTERVAL_MS) return;
+    this.logger.debug(
+      {
+        bucket,
+        waits: b.waitsSinceLog,
+        waitedMs: b.waitedSinceLogMs,
+        queued: b.queue.length,
+        refillPerSecond: b.limit.refillPerSecond,
+      },
+      'calls waited for API budget',
+    );
+    b.loggedAtMs = now;
+    b.waitsSinceLog = 0;
+    b.waitedSinceLogMs = 0;
   }
 
   private refill(b: BucketState): void {

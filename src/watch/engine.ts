@@ -1,6 +1,6 @@
 /**
  * The watch engine: turns a WatchSource into Kubernetes-informer-like events
- * (../shared/reference/watch-semantics.md).
+ * (docs/reference/watch-semantics.md).
  *
  * Promises: list all pages, then follow `hints(cursor)` from the first page's cursor; every listed
  * object arrives once as ADDED; afterwards a change arrives as ADDED / MODIFIED / DELETED only when
@@ -81,6 +81,8 @@ export class WatchEngine<T> implements Watch<T> {
   private hintSub: Subscription | undefined;
   private hintGeneration = 0;
   private hintSeq = 0;
+  /** hintSeq at the last reconcile round (for the debug line that shows coalescing). */
+  private reconciledHintSeq = 0;
   private pendingBookmark: { cursor: string; seq: number } | undefined;
   private lastActivityMs = 0;
   /** The previous cheap poll's non-empty tokens ('' tokens are never compared, so never kept). */
@@ -100,7 +102,9 @@ export class WatchEngine<T> implements Watch<T> {
     this.deliveryBackoff = new Backoff(options.backoff, this.scheduler, this.random);
     this.timers = new Timers(this.scheduler);
     this.metrics = new WatchMetrics(options.metrics, source.id);
-    this.logger = options.logger?.child({ source: source.id });
+    // The engine names its source on every line; a logger that already does (bindings) is used as is.
+    const bound = options.logger?.bindings()['source'] === source.id;
+    this.logger = bound ? options.logger : options.logger?.child({ source: source.id });
     this.events$ = this.subject.asObservable();
     this.synced$ = this.syncedSubject.asObservable();
     this.dirty = new DirtySet<T>((a, b) => !isOlder(source.orderOf(a), source.orderOf(b)));
@@ -208,7 +212,15 @@ export class WatchEngine<T> implements Watch<T> {
 
   private requestRelist(cause: RelistCause): void {
     if (this.stopped) return;
-    if (this.relistCause === undefined) this.relistCause = cause;
+    if (this.relistCause === undefined) {
+      this.relistCause = cause;
+      this.logger?.debug({ cause, relisting: this.relisting }, 'relist requested');
+    } else {
+      this.logger?.debug(
+        { cause, pendingCause: this.relistCause },
+        'relist requested while one is pending; coalesced into it',
+      );
+    }
     this.wake();
   }
 
@@ -257,6 +269,10 @@ export class WatchEngine<T> implements Watch<T> {
     this.subscribeHints();
     this.touchWatchdog();
     const resyncMs = jittered(this.options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS, 0.9, 1.1, this.random);
+    this.logger?.debug(
+      { resyncInMs: resyncMs, cursor },
+      'watching from the list cursor; periodic relist scheduled',
+    );
     this.timers.set(RESYNC, resyncMs, () => this.requestRelist('periodic'));
     const cheap = this.source.cheapPoll;
     if (cheap && !this.timers.isSet(POLL) && !this.pollDue) this.schedulePoll(cheap.intervalMs);
@@ -398,10 +414,19 @@ export class WatchEngine<T> implements Watch<T> {
     const throttled = failed && isThrottling(err);
     const waitMs = failed ? this.failureDelay(err, 'hint stream') : this.backoff.next();
     if (!failed) this.logger?.info({ waitMs }, 'hint stream ended; resubscribing');
+    this.logger?.debug({ waitMs, failed, throttled }, 'hint stream ended; deciding after the backoff');
     this.timers.set(HINTS, waitMs, () => {
-      if (this.stopped || this.relisting || this.relistCause !== undefined) return;
-      if (this.lastCursor !== undefined || throttled) this.subscribeHints();
-      else this.requestRelist(failed ? 'error' : 'gap');
+      if (this.stopped || this.relisting || this.relistCause !== undefined) {
+        this.logger?.debug('hint stream: a relist is under way or pending; not resubscribing');
+        return;
+      }
+      if (this.lastCursor !== undefined || throttled) {
+        this.logger?.debug({ cursor: this.lastCursor }, 'hint stream: resubscribing from the last cursor');
+        this.subscribeHints();
+      } else {
+        this.logger?.debug('hint stream: no cursor to resume from; relisting');
+        this.requestRelist(failed ? 'error' : 'gap');
+      }
     });
   }
 
@@ -473,6 +498,12 @@ export class WatchEngine<T> implements Watch<T> {
   private async processDirty(): Promise<void> {
     const batch = this.dirty.take();
     const reconciledSeq = this.hintSeq;
+    // Hints for the same key since the last round are coalesced into one reconcile of that key.
+    this.logger?.debug(
+      { keys: batch.size, hints: reconciledSeq - this.reconciledHintSeq },
+      'reconciling hinted keys',
+    );
+    this.reconciledHintSeq = reconciledSeq;
     const toFetch: string[] = [];
     for (const [key, d] of batch) {
       // A state for a key we do not hold is confirmed by reading it: a late hint must not
@@ -524,7 +555,11 @@ export class WatchEngine<T> implements Watch<T> {
     const id = this.source.id;
     const cur = this.store.entry(key);
     if (object === undefined) {
-      if (!cur || !confirmed) return;
+      if (!cur || !confirmed) {
+        if (!confirmed)
+          this.logger?.debug({ key }, 'unconfirmed deletion hint dropped; the object will be read');
+        return;
+      }
       this.store.delete(key);
       this.rememberDeleted(key, cur.order);
       const ev: WatchEvent<T> = { type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: false };
@@ -542,7 +577,13 @@ export class WatchEngine<T> implements Watch<T> {
       return;
     }
     if (cur) {
-      if (isOlder(order, cur.order)) return;
+      if (isOlder(order, cur.order)) {
+        this.logger?.debug(
+          { key, order, storedOrder: cur.order },
+          'state older than the stored object; dropped',
+        );
+        return;
+      }
       if (cur.hash === hash) {
         if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
         return;
@@ -556,7 +597,10 @@ export class WatchEngine<T> implements Watch<T> {
       return;
     }
     const deletedOrder = this.deletedOrders.get(key);
-    if (deletedOrder !== undefined && order !== undefined && order <= deletedOrder) return;
+    if (deletedOrder !== undefined && order !== undefined && order <= deletedOrder) {
+      this.logger?.debug({ key, order, deletedOrder }, "state older than the object's deletion; dropped");
+      return;
+    }
     this.deletedOrders.delete(key);
     const stored = flatString(key);
     this.store.set(stored, { object: internObject(object), hash, order, seen: this.listGeneration });

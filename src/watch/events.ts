@@ -1,5 +1,5 @@
 /**
- * What the watch engine emits (Kubernetes watch semantics, see watch-semantics.md) and what it
+ * What the watch engine emits (Kubernetes watch semantics, see docs/reference/watch-semantics.md) and what it
  * restores from on start-up.
  */
 

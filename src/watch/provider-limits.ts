@@ -1,5 +1,5 @@
 /**
- * Providers' documented API rate limits as token buckets (cloud-apis.md), for `ApiBudget`, which
+ * Providers' documented API rate limits as token buckets (docs/reference/cloud-apis.md), for `ApiBudget`, which
  * applies its own safety fraction on top. ECS buckets are per account and region and shared with
  * everything else the customer runs; `ecsBucketFor` maps an ECS action (or SDK command name) to
  * its bucket. An action outside the documented table maps to `ecs:unclassified`, which has no
@@ -24,7 +24,7 @@ export const CLOUD_RUN_BUCKETS: Record<string, BucketLimit> = {
   // GUESS: Cloud Run Admin API read quota taken as 1000 requests per minute per region
   // (~16.7/s); burst 50 is our choice, not a documented figure. Verify against the project's quota page.
   'run:read': { burst: 50, refillPerSecond: 16 },
-  // Cloud Logging: about 60 read requests per minute per project (cloud-apis.md: "verify").
+  // Cloud Logging: about 60 read requests per minute per project (docs/reference/cloud-apis.md: "verify").
   'logging:read': { burst: 5, refillPerSecond: 1 },
 };
 

@@ -1,6 +1,6 @@
 /**
  * The contract between provider adapters and the watch engine (see
- * ../shared/reference/watch-semantics.md). An adapter implements one WatchSource per resource kind
+ * docs/reference/watch-semantics.md). An adapter implements one WatchSource per resource kind
  * and scope; the engine turns it into ADDED / MODIFIED / DELETED / BOOKMARK events.
  *
  * Failure: every method may reject. A rejection carrying `isThrottling(err) === true` makes the

@@ -40,7 +40,7 @@ export const LEAST_PRIVILEGE_RPCS: ReadonlySet<string> = new Set([
 ]);
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const samplesDir = path.resolve(repoRoot, '..', 'shared', 'samples');
+export const samplesDir = path.resolve(repoRoot, 'test', 'fixtures', 'samples');
 
 export interface Harness {
   emu: CloudRunEmulator;

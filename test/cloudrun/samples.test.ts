@@ -1,7 +1,8 @@
 /**
- * The real audit samples in ../shared/samples/cloudrun-audit/: mapped by the pure mapper, and
- * written into the emulator's log (encoded as real AuditLog protos) and read back through the
- * adapter's source: each gives the right hint or is deliberately ignored; none crashes.
+ * The real audit samples in test/fixtures/samples/cloudrun-audit/ (MANIFEST.md there says where
+ * each came from): mapped by the pure mapper, and written into the emulator's log (encoded as
+ * real AuditLog protos) and read back through the adapter's source: each gives the right hint or
+ * is deliberately ignored; none crashes.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

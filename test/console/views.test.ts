@@ -206,7 +206,7 @@ describe('commands', () => {
         stderr: missing.stream,
       }),
     ).toBe(2);
-    expect(missing.text()).toMatch(/cannot read token file .*none: ENOENT/);
+    expect(missing.text()).toMatch(/cannot read console token file .*none: ENOENT/);
 
     stop();
     await serving;

@@ -79,7 +79,7 @@ providers:
   ecs:
     account: "${demoAccount}"
     regions: [${demoAwsRegion}]
-    credentials: { source: static, accessKeyId: "\${E2E_AWS_KEY:-AKIDE2E}", secretAccessKey: "\${E2E_AWS_SECRET:-e2e-secret}" }
+    credentials: { source: static, accessKeyId: "\${E2E_AWS_KEY}", secretAccessKey: "\${E2E_AWS_SECRET}" }
     endpoints: { ecs: "${ecs.endpoint}", cloudtrail: "${ecs.endpoint}" }
     cloudTrail: { pollIntervalMs: 1000, overlapMs: 60000, maxRequestsPerSecond: 2 }
     taskPollIntervalMs: 500
@@ -101,7 +101,12 @@ log: { level: info }
       [join(root, 'bin/sightline.js'), 'run', '--config', this.configFile],
       {
         cwd: root,
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: {
+          ...process.env,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          E2E_AWS_KEY: 'AKIDE2E',
+          E2E_AWS_SECRET: 'e2e-secret',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -164,7 +169,9 @@ log: { level: info }
 
   /** The truth: one full inventory pass against the emulators, as `sightline once` does. */
   async truth(): Promise<ClusterObject[]> {
-    const config = loadConfigFile(this.configFile);
+    const config = loadConfigFile(this.configFile, {
+      env: { E2E_AWS_KEY: 'AKIDE2E', E2E_AWS_SECRET: 'e2e-secret' },
+    });
     const r = await inventoryOnce(config, {
       logger: createLogger({ level: 'silent', pretty: false }),
       registry: createRegistry(false),

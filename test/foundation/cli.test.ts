@@ -9,6 +9,7 @@ const root = resolve(import.meta.dirname, '../..');
 function sightline(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [resolve(root, 'bin/sightline.js'), ...args], {
     cwd: root,
+    env: { ...process.env, SIGHTLINE_DEMO_AWS_KEY: 'AKIDTEST', SIGHTLINE_DEMO_AWS_SECRET: 'test-secret' },
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -35,13 +35,14 @@ providers:
   ecs:
     account: "123456789012"
     regions: [us-east-1]
-    credentials: { source: static, accessKeyId: "\${HEALTH_KEY:-AKIDHEALTH}", secretAccessKey: "\${HEALTH_SECRET:-health-secret}" }
+    credentials: { source: static, accessKeyId: "\${HEALTH_KEY}", secretAccessKey: "\${HEALTH_SECRET}" }
     endpoints: { ecs: "${ecs.endpoint}", cloudtrail: "${ecs.endpoint}" }
 console: { address: "${console_.address}", tls: { mode: plaintext }, tokenFile: "${tokenFile}", batchMaxItems: 1 }
 stateDir: "${join(dir, 'state')}"
 http: { listen: "127.0.0.1:0" }
 `,
     join(dir, 'config.yaml'),
+    { env: { HEALTH_KEY: 'AKIDHEALTH', HEALTH_SECRET: 'health-secret' } },
   );
   const daemon = new Daemon(config, {
     logger: captureLogger('error').logger,

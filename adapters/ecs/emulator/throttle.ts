@@ -1,6 +1,6 @@
 /**
  * Emulated AWS API throttling: one token bucket per (account, region, bucket) with AWS's documented
- * burst / refill figures (cloud-apis.md), on the emulator's injected clock. `take` answers whether a
+ * burst / refill figures (docs/reference/cloud-apis.md), on the emulator's injected clock. `take` answers whether a
  * call may proceed; a refused call is answered with ThrottlingException by the server.
  *
  * Configurable: `enabled` (off: never throttle) and `scale` (multiplies burst and refill, so a test
@@ -12,7 +12,7 @@ export interface BucketFigures {
   refillPerSecond: number;
 }
 
-/** AWS figures per bucket (cloud-apis.md). CloudTrail LookupEvents: 2 requests per second. */
+/** AWS figures per bucket (docs/reference/cloud-apis.md). CloudTrail LookupEvents: 2 requests per second. */
 export const AWS_BUCKET_FIGURES: Record<string, BucketFigures> = {
   'cluster-read': { burst: 50, refillPerSecond: 20 },
   'cluster-resource-read': { burst: 100, refillPerSecond: 20 },

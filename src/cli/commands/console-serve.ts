@@ -1,19 +1,20 @@
 /** `sightline console serve`: the reference console (gRPC + SQLite) for development, tests and demos. */
-import { consoleServeCommand } from '../../console/commands.js';
+import { ConsoleUsageError, consoleServeCommand } from '../../console/commands.js';
 import type { ConsoleServeOptions } from '../../console/commands.js';
 import type { Command } from '../command.js';
-import { parseCommandArgs, requireString } from '../command.js';
+import { UsageError, parseCommandArgs, requireString } from '../command.js';
 import { EXIT_OK } from '../exit-codes.js';
 
 export const consoleServeCli: Command = {
   name: 'console serve',
   summary: 'run the reference console (gRPC) that the watcher pushes to',
-  help: `Usage: sightline console serve --listen HOST:PORT --db FILE [--token-file FILE] [--tls-cert F --tls-key F]
+  help: `Usage: sightline console serve --listen HOST:PORT --db FILE --token-file FILE [--tls-cert F --tls-key F]
 
 Runs a console implementing sightline.agent.v1 (registrations, sightings, heartbeats,
 deregistration) and the query service behind 'clusters list' / 'records list', persisting to the
-SQLite FILE. Requests must carry the bearer token from --token-file (or env SIGHTLINE_CONSOLE_TOKEN).
-Stops on SIGINT/SIGTERM. Exit codes: 0 stopped, 1 cannot listen, 2 bad usage.`,
+SQLite FILE. Requests must carry the bearer token from --token-file (required unless env
+SIGHTLINE_CONSOLE_TOKEN holds the token).
+Stops on SIGINT/SIGTERM. Exit codes: 0 stopped, 1 cannot listen, 2 bad usage (no or malformed token).`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       listen: { type: 'string' },
@@ -35,7 +36,12 @@ Stops on SIGINT/SIGTERM. Exit codes: 0 stopped, 1 cannot listen, 2 bad usage.`,
     if (opts.tokenFile === undefined && envToken !== undefined) opts.token = envToken;
     if (values['tls-cert'] !== undefined) opts.tlsCertFile = values['tls-cert'];
     if (values['tls-key'] !== undefined) opts.tlsKeyFile = values['tls-key'];
-    await consoleServeCommand(opts);
+    try {
+      await consoleServeCommand(opts);
+    } catch (err) {
+      if (err instanceof ConsoleUsageError) throw new UsageError(err.message);
+      throw err;
+    }
     return EXIT_OK;
   },
 };

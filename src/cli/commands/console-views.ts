@@ -16,7 +16,7 @@ const flags = {
 
 const flagHelp = `Flags:
   --console HOST:PORT   the console's gRPC address (required)
-  --token-file FILE     bearer token file (or env SIGHTLINE_CONSOLE_TOKEN)
+  --token-file FILE     bearer token file (required unless env SIGHTLINE_CONSOLE_TOKEN holds the token)
   --plaintext           no TLS (loopback development consoles only)
   --ca-file FILE        CA bundle for the console's TLS certificate (default: system roots)
   --server-name NAME    TLS server name override

@@ -4,6 +4,20 @@
  * request (INVALID_ARGUMENT with the reason), applies each batch at most once (by batch id) inside
  * one transaction, and serves the clusters / records views. TLS when `tls` is given.
  *
+ * Exposure limits (a console is reachable by anyone who can reach its port):
+ * - The token is checked by a server interceptor on the request headers, before grpc-js reads the
+ *   message: an unauthenticated call is answered UNAUTHENTICATED with its body never buffered or
+ *   decoded (HTTP/2 flow control holds the sender at one window).
+ * - Messages are capped at SERVER_MAX_RECEIVE_BYTES, fitted to what the agent sends (below);
+ *   larger ones are refused RESOURCE_EXHAUSTED while being read, before decoding.
+ * - Every string, map and list in a request has a size limit (validate.ts): INVALID_ARGUMENT.
+ * - Connections: one with no call for `maxConnectionIdleMs` is closed (a connection that never
+ *   sends the HTTP/2 preface has no call, so it is closed too), every connection is recycled after
+ *   `maxConnectionAgeMs` (GOAWAY; calls in flight get `maxConnectionAgeGraceMs`), and keepalive
+ *   pings find dead peers. A TLS handshake that never completes is dropped by Node after 120 s.
+ * - The `Bearer` scheme is matched case-insensitively (RFC 7235); the token itself exactly, in
+ *   constant time.
+ *
  * Failure: a handler error becomes INTERNAL for that call only; the server keeps serving.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -24,8 +38,9 @@ import type {
   WriteReply,
 } from '../wire-types.js';
 import { ConsoleStore } from './store.js';
-import { checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
+import { MAX_ID_CHARS, checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
 import { checkResync } from './validate-resync.js';
+import { BATCH_MAX_BYTES } from '../client.js';
 
 export interface ReferenceConsoleOptions {
   /** host:port; port 0 picks a free port. */
@@ -38,7 +53,32 @@ export interface ReferenceConsoleOptions {
   scheduler?: SchedulerLike;
   /** Serve ResyncCluster (default true); false acts as a console from before it (UNIMPLEMENTED). */
   resync?: boolean;
+  /** Connection limits (defaults: DEFAULT_CONNECTION_LIMITS); tests shorten them. */
+  limits?: Partial<ConnectionLimits>;
 }
+
+export interface ConnectionLimits {
+  /** Close a connection with no call in flight for this long (also one that never sent the HTTP/2 preface). */
+  maxConnectionIdleMs: number;
+  /** Recycle every connection after this long (GOAWAY, clients reconnect). */
+  maxConnectionAgeMs: number;
+  /** Calls in flight at GOAWAY get this long to finish. */
+  maxConnectionAgeGraceMs: number;
+  /** Ping an idle client this often, and drop it when the ping is not answered within the timeout. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  /** Concurrent calls per connection (the agent has one in flight). */
+  maxConcurrentStreams: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnectionIdleMs: 5 * 60_000,
+  maxConnectionAgeMs: 60 * 60_000,
+  maxConnectionAgeGraceMs: 30_000,
+  keepaliveTimeMs: 2 * 60_000,
+  keepaliveTimeoutMs: 20_000,
+  maxConcurrentStreams: 100,
+};
 
 export interface ReferenceConsole {
   address: string;
@@ -46,7 +86,16 @@ export interface ReferenceConsole {
   stop(): Promise<void>;
 }
 
-export const SERVER_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
+/**
+ * The largest request accepted. The agent's batches are at most BATCH_MAX_BYTES (3 MiB) of rows as
+ * JSON, and a row's protobuf encoding is never larger than its JSON (field numbers instead of quoted
+ * names, varints instead of decimal text); 1 MiB more covers the envelope and a heartbeat of
+ * batchMaxItems (at most 10,000) activities of a few hundred bytes each. 4 MiB is also gRPC's
+ * default, so a real console refuses the same.
+ */
+export const SERVER_MAX_RECEIVE_BYTES = BATCH_MAX_BYTES + 1024 * 1024;
+/** Replies are small (a write ack) or a view; views are capped by the client at its own limit. */
+export const SERVER_MAX_SEND_BYTES = 64 * 1024 * 1024;
 
 class RpcError extends Error {
   constructor(
@@ -57,26 +106,62 @@ class RpcError extends Error {
   }
 }
 
+const BEARER_RE = /^bearer +(\S+)$/i;
+
+/** One `authorization` value, `Bearer <token>` (scheme in any case), whose token equals `expected`. */
 function authorized(metadata: grpc.Metadata, expected: Buffer): boolean {
   const values = metadata.get('authorization');
   const v = values[0];
   if (values.length !== 1 || typeof v !== 'string') return false;
-  const got = Buffer.from(v);
+  const m = BEARER_RE.exec(v);
+  if (!m?.[1]) return false;
+  const got = Buffer.from(m[1]);
   return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+/**
+ * Checks the token on the request headers and answers UNAUTHENTICATED without passing the call on:
+ * grpc-js reads the message only once the handler asks for it, so a refused call's body is never
+ * buffered beyond the flow-control window, nor decoded.
+ */
+function authInterceptor(expected: Buffer): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, mdNext) => {
+            if (authorized(metadata, expected)) mdNext(metadata);
+            else
+              call.sendStatus({
+                code: grpc.status.UNAUTHENTICATED,
+                details: 'missing or invalid bearer token',
+              });
+          },
+        });
+      },
+    });
 }
 
 export async function startReferenceConsole(opts: ReferenceConsoleOptions): Promise<ReferenceConsole> {
   const scheduler = opts.scheduler ?? systemScheduler;
   const store = new ConsoleStore(opts.dbFile, () => scheduler.now());
-  const expected = Buffer.from(`Bearer ${opts.token}`);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': SERVER_MAX_RECEIVE_BYTES });
+  const expected = Buffer.from(opts.token);
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': SERVER_MAX_RECEIVE_BYTES,
+    'grpc.max_send_message_length': SERVER_MAX_SEND_BYTES,
+    'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
+    'grpc.max_connection_age_ms': limits.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': limits.maxConnectionAgeGraceMs,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    interceptors: [authInterceptor(expected)],
+  });
 
   function unary<Req, Res>(handler: (req: Req) => Res): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      if (!authorized(call.metadata, expected)) {
-        callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
-        return;
-      }
+      // The token was checked by authInterceptor before the message was read.
       try {
         callback(null, handler(call.request));
       } catch (err) {
@@ -164,9 +249,11 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     ListClusters: unary<ListClustersRequest, ListClustersReply>((r) => ({
       clusters: store.listClusters(r.provider),
     })),
-    ListRecords: unary<ListRecordsRequest, ListRecordsReply>((r) => ({
-      records: store.listRecords(r.cluster_id),
-    })),
+    ListRecords: unary<ListRecordsRequest, ListRecordsReply>((r) => {
+      if (typeof r.cluster_id === 'string' && r.cluster_id.length > MAX_ID_CHARS)
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `cluster_id longer than ${MAX_ID_CHARS} characters`);
+      return { records: store.listRecords(r.cluster_id) };
+    }),
   });
 
   const creds = opts.tls
