@@ -7,6 +7,9 @@
  *   `<db instance>-<first seq>-<last seq>`, so a re-send is recognised by the console; content is
  *   idempotent anyway. The console's ack deletes the rows; until then they stay on disk, so after a
  *   restart unacknowledged rows are re-sent in order.
+ * - Resync: a `resync` outbox row (see ConsoleSink.resync) is sent alone as ResyncCluster. A console
+ *   that answers UNIMPLEMENTED predates it: the row counts as done (outcome `unimplemented`, one
+ *   warning), since such a console works as before without it.
  * - Heartbeats: every `heartbeatIntervalMs` one Heartbeat RPC carries the latest activity of every
  *   (cluster, controller) that moved (more RPCs only past batchMaxItems pairs). Each call has its
  *   own batch id (`<db instance>-hb-<time>-<n>-<pairs>`).
@@ -74,12 +77,14 @@ import type {
   HeartbeatRequest,
   RegisterClustersRequest,
   ReportSightingsRequest,
+  ResyncClusterRequest,
   Sighting,
   WriteReply,
 } from './wire-types.js';
 import { InvalidReplyError, validateReply, writeReplySchema } from './wire-types.js';
 
-export type AgentRpc = 'RegisterClusters' | 'ReportSightings' | 'Heartbeat' | 'DeregisterClusters';
+export type AgentRpc =
+  'RegisterClusters' | 'ReportSightings' | 'Heartbeat' | 'DeregisterClusters' | 'ResyncCluster';
 
 export interface ConsoleHealth {
   ok: boolean;
@@ -204,6 +209,7 @@ const AGENT_RPC: Record<OutboxRow['rpc'], AgentRpc> = {
   register: 'RegisterClusters',
   sightings: 'ReportSightings',
   deregister: 'DeregisterClusters',
+  resync: 'ResyncCluster',
 };
 
 /** grpc-js fails a call whose request the protobuf schema refuses with INTERNAL and this text. */
@@ -234,6 +240,8 @@ export class ConsoleClient {
   private readonly scheduler: SchedulerLike;
   private readonly client: grpc.Client;
   private readonly methods: Record<AgentRpc, grpc.MethodDefinition<unknown, unknown>>;
+  /** Whether the "console does not implement ResyncCluster" warning was logged (once per process). */
+  private resyncUnsupportedLogged = false;
   private readonly token: TokenFile;
   private readonly heartbeatIntervalMs: number;
   private readonly backoff: BackoffPolicy;
@@ -310,6 +318,7 @@ export class ConsoleClient {
       ReportSightings: method('ReportSightings'),
       Heartbeat: method('Heartbeat'),
       DeregisterClusters: method('DeregisterClusters'),
+      ResyncCluster: method('ResyncCluster'),
     };
   }
 
@@ -516,7 +525,7 @@ export class ConsoleClient {
         return { kind: 'unsendable', row: r, reason: 'unknown_rpc', detail: `unknown rpc ${quoted(r.rpc)}` };
       }
       if (head !== undefined) {
-        if (r.rpc !== head.rpc || head.rpc === 'deregister') break;
+        if (r.rpc !== head.rpc || head.rpc === 'deregister' || head.rpc === 'resync') break;
         if (bytes + r.payload.length > BATCH_MAX_BYTES) break;
       }
       const body = readPayload(r.payload);
@@ -560,6 +569,10 @@ export class ConsoleClient {
           account: typeof body.account === 'string' ? body.account : '',
         };
         return { ...batch, rpc: 'DeregisterClusters', request: req, items: 1 };
+      }
+      case 'resync': {
+        const req = { ...(bodies[0] ?? {}), batch_id: batchId } as ResyncClusterRequest;
+        return { ...batch, rpc: 'ResyncCluster', request: req, items: 1 };
       }
     }
   }
@@ -772,6 +785,19 @@ export class ConsoleClient {
       this.succeed();
       return { kind: 'ok', reply };
     } catch (err) {
+      if (rpc === 'ResyncCluster' && isServiceError(err) && err.code === grpc.status.UNIMPLEMENTED) {
+        // A console from before ResyncCluster: it works without it (it keeps what the lost outbox
+        // would have deleted, as before). The row is done: nothing to retry.
+        metrics.inc({ rpc, outcome: 'unimplemented' });
+        if (!this.resyncUnsupportedLogged) {
+          this.resyncUnsupportedLogged = true;
+          this.deps.logger.warn(
+            'the console does not implement ResyncCluster; objects deleted while the state was lost may stay listed there',
+          );
+        }
+        this.succeed();
+        return { kind: 'ok', reply: { batch_id: request.batch_id, accepted: 0, duplicate: false } };
+      }
       if (isolateRejections && isServiceError(err) && err.code === grpc.status.INVALID_ARGUMENT) {
         metrics.inc({ rpc, outcome: statusName(err.code) });
         // The console answered and judged the content: no transient failure to back off from.

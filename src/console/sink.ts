@@ -10,7 +10,8 @@
  * replayed after a restart) only moves the cursor. The snapshot keeps the hash and order the event
  * carries (the engine's, from the source's hashOf / orderOf; objectHash when an event has none), so
  * a restarted engine compares like with like and keeps the per-key order. `activity` records a
- * heartbeat, coalesced per (cluster, controller).
+ * heartbeat, coalesced per (cluster, controller). `resync` appends the full-state resync a fresh or
+ * rebuilt state database owes the console (ResyncCluster rows, one cluster at a time).
  *
  * Failure: if SQLite throws (disk full, database closed) the transaction rolls back, nothing is
  * half-written, and the error propagates to the caller, which must retry or relist.
@@ -23,7 +24,10 @@ import type { WatchEvent } from '../watch/events.js';
 import { systemScheduler } from '../runtime/clock.js';
 import type { StateDatabase } from '../state/database.js';
 import type { OutboxRpc } from '../state/outbox.js';
-import type { DeregisterClustersRequest, Sighting } from './wire-types.js';
+import type { DeregisterClustersRequest, ObjectRef, ResyncClusterRequest, Sighting } from './wire-types.js';
+
+/** Object ids per ResyncCluster part (~40 bytes each on the wire: well under a batch's size). */
+export const RESYNC_PART_MAX_IDS = 5_000;
 import {
   imageSeenKey,
   toNamespaceSighting,
@@ -83,6 +87,64 @@ export class ConsoleSink {
       );
     });
     this.db.outbox.notify();
+  }
+
+  /**
+   * Appends the full-state resync owed to the console (StateDatabase.resyncPending), in ONE
+   * transaction with clearing it: for every cluster known to any source (its cluster object, or an
+   * object on it), `resync` rows naming every workload, namespace and node the snapshots hold for
+   * it, in parts of at most RESYNC_PART_MAX_IDS. Call once every source's first full list is in the
+   * outbox: the rows then follow the upserts they describe, and the console drops the rest.
+   * Returns the clusters and objects named, or undefined when no resync was owed.
+   */
+  resync(): { generation: number; clusters: number; objects: number } | undefined {
+    const result = this.db.transaction(() => {
+      const generation = this.db.resyncPending;
+      if (generation === undefined) return undefined;
+      const live = new Map<string, ObjectRef[]>();
+      const of = (clusterId: string): ObjectRef[] => {
+        let list = live.get(clusterId);
+        if (list === undefined) live.set(clusterId, (list = []));
+        return list;
+      };
+      let objects = 0;
+      for (const o of this.db.snapshots.allObjects()) {
+        objects += 1;
+        switch (o.kind) {
+          case 'cluster':
+            of(o.cluster.id);
+            objects -= 1;
+            break;
+          case 'workload':
+            of(o.workload.clusterId).push({ type: 'WORKLOAD', id: o.workload.uid });
+            break;
+          case 'namespace':
+            of(o.namespace.clusterId).push({ type: 'NAMESPACE', id: o.namespace.name });
+            break;
+          case 'node':
+            of(o.node.clusterId).push({ type: 'NODE', id: o.node.id });
+            break;
+        }
+      }
+      const nowMs = this.scheduler.now();
+      for (const [clusterId, refs] of live) {
+        const parts = Math.max(1, Math.ceil(refs.length / RESYNC_PART_MAX_IDS));
+        for (let part = 0; part < parts; part++) {
+          const payload: Omit<ResyncClusterRequest, 'batch_id'> = {
+            cluster_id: clusterId,
+            generation,
+            part,
+            parts,
+            live: refs.slice(part * RESYNC_PART_MAX_IDS, (part + 1) * RESYNC_PART_MAX_IDS),
+          };
+          this.db.outbox.append('resync', `resync/${clusterId}`, JSON.stringify(payload), nowMs);
+        }
+      }
+      this.db.clearResync(generation);
+      return { generation, clusters: live.size, objects };
+    });
+    if (result !== undefined) this.db.outbox.notify();
+    return result;
   }
 
   /** Returns whether an outbox row was appended. */

@@ -142,6 +142,22 @@ export interface DeregisterClustersRequest {
   account: string;
 }
 
+/** An object named by type and id (ResyncCluster). */
+export interface ObjectRef {
+  type: WireObjectType;
+  id: string;
+}
+
+/** One part of a cluster's full state after the agent lost its own (see agent.proto ResyncCluster). */
+export interface ResyncClusterRequest {
+  batch_id: string;
+  cluster_id: string;
+  generation: number;
+  part: number;
+  parts: number;
+  live: ObjectRef[];
+}
+
 export interface WriteReply {
   batch_id: string;
   accepted: number;

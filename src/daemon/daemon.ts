@@ -54,6 +54,11 @@ export class Daemon {
   private readonly watches: Watch<ClusterObject>[] = [];
   private readonly subscriptions: Subscription[] = [];
   private starting: Promise<void> | undefined;
+  /** Sources created, and those whose first full list reached the sink (RELIST done delivered). */
+  private readonly sources = new Set<string>();
+  private readonly listed = new Set<string>();
+  private adaptersStarting = 0;
+  private sink: ConsoleSink | undefined;
 
   constructor(
     readonly config: Config,
@@ -92,6 +97,12 @@ export class Daemon {
       db.closed ? { ok: false, reason: 'state database closed' } : { ok: true },
     );
     const sink = new ConsoleSink(db, { logger, scheduler: this.scheduler });
+    this.sink = sink;
+    if (db.resyncPending !== undefined)
+      logger.info(
+        { generation: db.resyncPending },
+        'state database has no state the console can trust: a full-state resync per cluster follows the first full lists',
+      );
     const client = new ConsoleClient(config.console, {
       db,
       logger,
@@ -123,11 +134,36 @@ export class Daemon {
     }
     const deliver = (event: WatchEvent<ClusterObject>): void => {
       sink.handle(event);
+      if (event.type === 'RELIST' && event.phase === 'done') {
+        this.listed.add(event.sourceId);
+        // Throws like handle (disk full): the queue retries this RELIST done, and the resync with it.
+        this.maybeResync();
+      }
       this.options.onEvent?.(event);
     };
+    this.adaptersStarting = this.adapters.length;
     this.starting = Promise.all(this.adapters.map((a) => this.startAdapter(a, deliver))).then(
       () => undefined,
     );
+  }
+
+  /**
+   * Appends the resync the state database owes the console (a fresh or rebuilt database, or
+   * `requestResync`) once every adapter created its sources and every source's first full list
+   * reached the sink. A no-op otherwise.
+   */
+  private maybeResync(): void {
+    const db = this.db;
+    const sink = this.sink;
+    if (db === undefined || sink === undefined || db.closed || db.resyncPending === undefined) return;
+    if (this.adaptersStarting > 0) return;
+    for (const id of this.sources) if (!this.listed.has(id)) return;
+    const r = sink.resync();
+    if (r !== undefined)
+      this.options.logger.info(
+        r,
+        'full-state resync queued for the console (it drops what these clusters no longer hold)',
+      );
   }
 
   /** Resolves when every adapter's sources were created (not necessarily synced). */
@@ -147,6 +183,7 @@ export class Daemon {
     });
     if (!sources || this.abort.signal.aborted) return;
     for (const source of sources) {
+      this.sources.add(source.id);
       this.health.expectReady(source.id);
       const initial = this.db?.loadCheckpoint(source.id);
       const watch = createWatch(source, {
@@ -170,6 +207,13 @@ export class Daemon {
     }
     this.health.markReady(`${adapter.provider}:sources`);
     logger.info({ provider: adapter.provider, sources: sources.length }, 'provider started');
+    this.adaptersStarting -= 1;
+    try {
+      this.maybeResync();
+    } catch (err) {
+      // The state database refused the write (disk full): the next source's list done retries it.
+      logger.warn({ err }, 'could not queue the full-state resync yet; retrying after the next list');
+    }
   }
 
   async stop(): Promise<void> {

@@ -33,6 +33,8 @@ import { ActivityStore } from './activity-store.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 
 export const STATE_DB_FILE = 'sightline.db';
+/** Meta key holding the generation of a resync owed to the console (see StateDatabase.resyncPending). */
+export const RESYNC_META_KEY = 'resync_pending';
 export const WAL_AUTOCHECKPOINT_PAGES = 16384;
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -63,6 +65,17 @@ export interface StateDatabase extends KeyValueCache {
   readonly activity: ActivityStore;
   /** The watch engine's saved state for a source, or undefined when there is none. */
   loadCheckpoint(sourceId: string): WatchCheckpoint<ClusterObject> | undefined;
+  /**
+   * The generation of a full-state resync still owed to the console, or undefined. Set when the
+   * database is created (fresh, rebuilt after corruption, a new volume) and by `requestResync`;
+   * cleared by ConsoleSink.resync in the transaction that appends the resync rows, so a crash in
+   * between owes it still.
+   */
+  readonly resyncPending: number | undefined;
+  /** Owes the console a full-state resync (e.g. a new leader whose state may be stale). */
+  requestResync(generation: number): void;
+  /** Marks the resync as appended (call inside the transaction that appends it). */
+  clearResync(generation: number): void;
   /** Runs `fn` in one SQLite write transaction (BEGIN IMMEDIATE; nested calls join the outer one). */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -147,6 +160,9 @@ class SqliteStateDatabase implements StateDatabase {
   readonly instanceId: string;
   private readonly kvGet;
   private readonly kvSet;
+  private readonly metaGet;
+  private readonly metaPut;
+  private readonly metaClear;
   private isClosed = false;
   private readonly checkpointer: BackgroundCheckpointer | undefined;
   /** One reusable transaction wrapper, BEGIN IMMEDIATE (creating one per call is measurably slower). */
@@ -200,6 +216,11 @@ class SqliteStateDatabase implements StateDatabase {
     this.kvSet = db.prepare<[string, string, string]>(
       'INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value',
     );
+    this.metaGet = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    this.metaPut = db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    this.metaClear = db.prepare<[string, string]>('DELETE FROM meta WHERE key = ? AND value = ?');
     const existing = db
       .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'instance_id'")
       .get();
@@ -209,6 +230,10 @@ class SqliteStateDatabase implements StateDatabase {
       this.instanceId = randomBytes(8).toString('hex');
       db.prepare("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run(this.instanceId);
     }
+    // A database without state (new, or rebuilt after corruption) owes the console a full resync:
+    // whatever the console holds from before (a lost outbox's deletions) is only corrected by one.
+    if (openStatus.state !== 'opened' && this.resyncPending === undefined)
+      this.requestResync((opts.nowMs ?? Date.now)());
   }
 
   get(namespace: string, key: string): string | undefined {
@@ -221,6 +246,20 @@ class SqliteStateDatabase implements StateDatabase {
 
   loadCheckpoint(sourceId: string): WatchCheckpoint<ClusterObject> | undefined {
     return this.snapshots.load(sourceId);
+  }
+
+  get resyncPending(): number | undefined {
+    const r = this.metaGet.get(RESYNC_META_KEY);
+    const n = r === undefined ? NaN : Number(r.value);
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  }
+
+  requestResync(generation: number): void {
+    this.metaPut.run(RESYNC_META_KEY, String(Math.max(1, Math.trunc(generation))));
+  }
+
+  clearResync(generation: number): void {
+    this.metaClear.run(RESYNC_META_KEY, String(generation));
   }
 
   transaction<T>(fn: () => T): T {

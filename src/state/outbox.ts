@@ -36,7 +36,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
 
-export type OutboxRpc = 'register' | 'sightings' | 'deregister';
+export type OutboxRpc = 'register' | 'sightings' | 'deregister' | 'resync';
 
 /** A pending row as stored. `rpc` is an OutboxRpc unless something else wrote the row (see isOutboxRow). */
 export interface PendingRow {
@@ -108,7 +108,7 @@ const OUTBOX_LABELS = { queue: 'outbox' } as const;
 export const EXTERNAL_CHANGES_META_KEY = 'outbox_external_changes';
 
 export function isOutboxRpc(v: string): v is OutboxRpc {
-  return v === 'register' || v === 'sightings' || v === 'deregister';
+  return v === 'register' || v === 'sightings' || v === 'deregister' || v === 'resync';
 }
 
 /** Whether this version knows the row's rpc (a newer version, or a hand edit, may have written others). */

@@ -55,6 +55,7 @@ export class SnapshotStore {
   private readonly cursorGet: Statement<[string]>;
   private readonly cursorPut: Statement<[string, string]>;
   private readonly listStmt: Statement<[string]>;
+  private readonly allStmt: Statement<[]>;
 
   constructor(
     db: Database,
@@ -73,6 +74,7 @@ export class SnapshotStore {
     this.cursorPut = db.prepare(
       'INSERT INTO cursors (source_id, cursor) VALUES (?, ?) ON CONFLICT (source_id) DO UPDATE SET cursor = excluded.cursor',
     );
+    this.allStmt = db.prepare('SELECT object FROM snapshot ORDER BY source_id, key');
     this.listStmt = db.prepare(
       'SELECT key, hash, ord, object FROM snapshot WHERE source_id = ? ORDER BY key',
     );
@@ -117,6 +119,20 @@ export class SnapshotStore {
   cursor(sourceId: string): string | undefined {
     const r = this.cursorGet.get(sourceId) as { cursor: string } | undefined;
     return r?.cursor;
+  }
+
+  /** Every object of every source (for a full-state resync); unreadable rows are skipped. */
+  allObjects(): ClusterObject[] {
+    const out: ClusterObject[] = [];
+    for (const r of this.allStmt.iterate() as IterableIterator<{ object: string }>) {
+      try {
+        const parsed: unknown = JSON.parse(r.object);
+        if (isClusterObject(parsed)) out.push(parsed);
+      } catch {
+        // skipped, as in load(): the next relist re-adds it
+      }
+    }
+    return out;
   }
 
   /** The checkpoint of one source, or undefined when the source never persisted anything. */

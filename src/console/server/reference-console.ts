@@ -20,10 +20,12 @@ import type {
   ListRecordsRequest,
   RegisterClustersRequest,
   ReportSightingsRequest,
+  ResyncClusterRequest,
   WriteReply,
 } from '../wire-types.js';
 import { ConsoleStore } from './store.js';
 import { checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
+import { checkResync } from './validate-resync.js';
 
 export interface ReferenceConsoleOptions {
   /** host:port; port 0 picks a free port. */
@@ -34,6 +36,8 @@ export interface ReferenceConsoleOptions {
   /** PEM certificate chain and private key. */
   tls?: { cert: Buffer | string; key: Buffer | string };
   scheduler?: SchedulerLike;
+  /** Serve ResyncCluster (default true); false acts as a console from before it (UNIMPLEMENTED). */
+  resync?: boolean;
 }
 
 export interface ReferenceConsole {
@@ -143,6 +147,18 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
         store.deregister(r);
       },
     ),
+    ...(opts.resync === false
+      ? {}
+      : {
+          ResyncCluster: write<ResyncClusterRequest>(
+            'ResyncCluster',
+            checkResync,
+            () => 1,
+            (r) => {
+              store.resync(r);
+            },
+          ),
+        }),
   });
   server.addService(defs.query, {
     ListClusters: unary<ListClustersRequest, ListClustersReply>((r) => ({

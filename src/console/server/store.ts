@@ -17,6 +17,7 @@ import type {
   NamespaceSighting,
   NodeSighting,
   Deletion,
+  ResyncClusterRequest,
   WireImage,
   WireProvider,
   WorkloadContext,
@@ -43,12 +44,24 @@ CREATE INDEX IF NOT EXISTS workload_images_key ON workload_images (cluster_id, i
 CREATE TABLE IF NOT EXISTS namespaces (
   cluster_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, last_seen_ms INTEGER NOT NULL,
   PRIMARY KEY (cluster_id, name));
+-- ResyncCluster: parts received of a resync in progress, the objects they name, and the newest
+-- generation completed per cluster.
+CREATE TABLE IF NOT EXISTS resync_parts (
+  cluster_id TEXT NOT NULL, generation INTEGER NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL,
+  PRIMARY KEY (cluster_id, generation, part));
+CREATE TABLE IF NOT EXISTS resync_live (
+  cluster_id TEXT NOT NULL, generation INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+  PRIMARY KEY (cluster_id, generation, type, id));
+CREATE TABLE IF NOT EXISTS resync_done (cluster_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
   cluster_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, last_seen_ms INTEGER NOT NULL,
   PRIMARY KEY (cluster_id, id));
 `;
 
 const CLUSTER_TABLES = [
+  'resync_parts',
+  'resync_live',
+  'resync_done',
   'cluster_seen',
   'activity',
   'workloads',
@@ -254,6 +267,62 @@ export class ConsoleStore {
         return;
     }
     this.seen(d.cluster_id, d.deleted_ms);
+  }
+
+  /**
+   * One part of a cluster's full state (ResyncCluster). Once every part of the generation is here,
+   * every workload of the cluster that no part names is marked deleted (its images no longer
+   * current), and every such namespace and node deleted. A part of a generation older than the
+   * newest completed one is ignored. Returns whether the resync was applied now.
+   */
+  resync(req: ResyncClusterRequest): boolean {
+    const c = req.cluster_id;
+    const g = req.generation;
+    const done = this.db
+      .prepare<[string], { generation: number }>('SELECT generation FROM resync_done WHERE cluster_id = ?')
+      .get(c);
+    if (done !== undefined && g < done.generation) return false;
+    this.db
+      .prepare<[string, number, number, number]>(
+        'INSERT OR IGNORE INTO resync_parts (cluster_id, generation, part, parts) VALUES (?, ?, ?, ?)',
+      )
+      .run(c, g, req.part, req.parts);
+    const live = this.db.prepare<[string, number, string, string]>(
+      'INSERT OR IGNORE INTO resync_live (cluster_id, generation, type, id) VALUES (?, ?, ?, ?)',
+    );
+    for (const o of req.live) live.run(c, g, o.type, o.id);
+    const got = this.db
+      .prepare<[string, number], { n: number }>(
+        'SELECT count(*) AS n FROM resync_parts WHERE cluster_id = ? AND generation = ?',
+      )
+      .get(c, g);
+    if ((got?.n ?? 0) < req.parts) return false;
+    const now = this.nowMs();
+    const absent = (type: string, column: string): string =>
+      `${column} NOT IN (SELECT id FROM resync_live WHERE cluster_id = ? AND generation = ? AND type = '${type}')`;
+    this.db
+      .prepare(
+        `UPDATE workload_images SET current = 0 WHERE cluster_id = ? AND current = 1 AND ${absent('WORKLOAD', 'uid')}`,
+      )
+      .run(c, c, g);
+    this.db
+      .prepare(
+        `UPDATE workloads SET deleted_ms = ? WHERE cluster_id = ? AND deleted_ms IS NULL AND ${absent('WORKLOAD', 'uid')}`,
+      )
+      .run(now, c, c, g);
+    this.db
+      .prepare(`DELETE FROM namespaces WHERE cluster_id = ? AND ${absent('NAMESPACE', 'name')}`)
+      .run(c, c, g);
+    this.db.prepare(`DELETE FROM nodes WHERE cluster_id = ? AND ${absent('NODE', 'id')}`).run(c, c, g);
+    this.db.prepare('DELETE FROM resync_parts WHERE cluster_id = ? AND generation <= ?').run(c, g);
+    this.db.prepare('DELETE FROM resync_live WHERE cluster_id = ? AND generation <= ?').run(c, g);
+    this.db
+      .prepare<[string, number]>(
+        `INSERT INTO resync_done (cluster_id, generation) VALUES (?, ?)
+         ON CONFLICT (cluster_id) DO UPDATE SET generation = max(generation, excluded.generation)`,
+      )
+      .run(c, g);
+    return true;
   }
 
   /** Forgets clusters and everything seen on them; returns how many were registered. */
