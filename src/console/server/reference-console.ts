@@ -2,7 +2,8 @@
  * The reference console: a real gRPC server implementing AgentService and ConsoleQuery on top of
  * ConsoleStore (SQLite). It enforces the bearer token (UNAUTHENTICATED otherwise), validates every
  * request (INVALID_ARGUMENT with the reason), applies each batch at most once (by batch id) inside
- * one transaction, and serves the clusters / records views. TLS when `tls` is given.
+ * one transaction, refuses a write from a replaced leader (FAILED_PRECONDITION, see fencing.ts), and
+ * serves the clusters / records views. TLS when `tls` is given.
  *
  * Failure: a handler error becomes INTERNAL for that call only; the server keeps serving.
  */
@@ -21,11 +22,13 @@ import type {
   RegisterClustersRequest,
   ReportSightingsRequest,
   ResyncClusterRequest,
+  FencedWrite,
   WriteReply,
 } from '../wire-types.js';
 import { ConsoleStore } from './store.js';
 import { checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
 import { checkResync } from './validate-resync.js';
+import { clustersOf, epochOf } from './fencing.js';
 
 export interface ReferenceConsoleOptions {
   /** host:port; port 0 picks a free port. */
@@ -90,16 +93,19 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     };
   }
 
-  function write<Req extends { batch_id: string }>(
+  function write<Req extends { batch_id: string } & FencedWrite>(
     rpc: string,
     check: (req: Req) => string | undefined,
     count: (req: Req) => number,
     apply: (req: Req) => void,
+    clusters: (req: Req) => string[],
   ): grpc.handleUnaryCall<Req, WriteReply> {
     return unary<Req, WriteReply>((req) => {
       const problem = check(req);
       if (problem !== undefined) throw new RpcError(grpc.status.INVALID_ARGUMENT, `${rpc}: ${problem}`);
       return store.transaction(() => {
+        const fenced = store.fence(clusters(req), epochOf(req), rpc, req.batch_id);
+        if (fenced !== undefined) throw new RpcError(grpc.status.FAILED_PRECONDITION, `${rpc}: ${fenced}`);
         if (!store.claimBatch(req.batch_id, rpc))
           return { batch_id: req.batch_id, accepted: 0, duplicate: true };
         apply(req);
@@ -117,6 +123,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       (r) => {
         for (const c of r.clusters) store.register(c);
       },
+      clustersOf.register,
     ),
     ReportSightings: write<ReportSightingsRequest>(
       'ReportSightings',
@@ -130,6 +137,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
           else if ('deletion' in s && s.change === 'deletion') store.deletion(s.deletion);
         }
       },
+      clustersOf.sightings,
     ),
     Heartbeat: write<HeartbeatRequest>(
       'Heartbeat',
@@ -138,6 +146,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       (r) => {
         for (const a of r.activities) store.heartbeat(a);
       },
+      clustersOf.heartbeat,
     ),
     DeregisterClusters: write<DeregisterClustersRequest>(
       'DeregisterClusters',
@@ -146,6 +155,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       (r) => {
         store.deregister(r);
       },
+      (r) => clustersOf.deregister(r, (account) => store.clusterIdsOf(account)),
     ),
     ...(opts.resync === false
       ? {}
@@ -157,6 +167,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
             (r) => {
               store.resync(r);
             },
+            clustersOf.resync,
           ),
         }),
   });
