@@ -378,12 +378,13 @@ export class ConsoleClient {
   }
 
   /**
-   * Stops sending at once (leadership lost): no new call starts and the one in flight is cancelled
-   * (the console fences it anyway). The rows stay in the outbox. `stop()` still closes the channel.
+   * Stops sending at once (leadership lost): no new call starts. A call already on the wire is left
+   * to the console, which accepts or fences it by its epoch; its answer is still handled (an ack
+   * deletes its rows, a FAILED_PRECONDITION is logged). The rows stay in the outbox. `stop()` still
+   * closes the channel.
    */
   halt(): void {
     this.running = false;
-    this.inflight?.cancel();
     this.poke();
   }
 

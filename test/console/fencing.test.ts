@@ -102,10 +102,12 @@ describe('fencing: the console refuses a replaced leader, the client steps down'
     const [c] = await fetchClusters(console_.address, view);
     expect(c?.leader).toEqual({ term: 1, holder: 'pod-b_2' });
     const log = new Database(dbFile, { readonly: true });
-    const holders = log.prepare('SELECT holder FROM fenced_writes ORDER BY seq').all() as {
+    const holders = log.prepare('SELECT holder FROM fenced_writes WHERE refused = 0 ORDER BY seq').all() as {
       holder: string;
     }[];
+    const refused = log.prepare('SELECT holder, rpc FROM fenced_writes WHERE refused = 1').all();
     log.close();
+    expect(refused).toEqual([{ holder: 'pod-a_1', rpc: 'ReportSightings' }]);
     const firstB = holders.findIndex((h) => h.holder === 'pod-b_2');
     expect(firstB).toBeGreaterThan(0);
     expect(holders.slice(firstB).every((h) => h.holder === 'pod-b_2')).toBe(true);

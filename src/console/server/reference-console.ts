@@ -103,14 +103,20 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     return unary<Req, WriteReply>((req) => {
       const problem = check(req);
       if (problem !== undefined) throw new RpcError(grpc.status.INVALID_ARGUMENT, `${rpc}: ${problem}`);
-      return store.transaction(() => {
-        const fenced = store.fence(clusters(req), epochOf(req), rpc, req.batch_id);
-        if (fenced !== undefined) throw new RpcError(grpc.status.FAILED_PRECONDITION, `${rpc}: ${fenced}`);
+      const epoch = epochOf(req);
+      const result = store.transaction((): WriteReply | string => {
+        const fenced = store.fence(clusters(req), epoch, rpc, req.batch_id);
+        if (fenced !== undefined) return fenced;
         if (!store.claimBatch(req.batch_id, rpc))
           return { batch_id: req.batch_id, accepted: 0, duplicate: true };
         apply(req);
         return { batch_id: req.batch_id, accepted: count(req), duplicate: false };
       });
+      if (typeof result === 'string') {
+        if (epoch !== undefined) store.refused(req.batch_id, rpc, epoch);
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `${rpc}: ${result}`);
+      }
+      return result;
     });
   }
 

@@ -55,11 +55,11 @@ CREATE TABLE IF NOT EXISTS resync_live (
   PRIMARY KEY (cluster_id, generation, type, id));
 CREATE TABLE IF NOT EXISTS resync_done (cluster_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
 -- Fencing (leader election): the newest leader epoch accepted per cluster, and every write accepted
--- under an epoch, in order (which replica wrote what, for operators and tests).
+-- (refused = 0) or refused (1) under an epoch, in order (which replica wrote what, for operators and tests).
 CREATE TABLE IF NOT EXISTS fencing (cluster_id TEXT PRIMARY KEY, term INTEGER NOT NULL, holder TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fenced_writes (
   seq INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, rpc TEXT NOT NULL, term INTEGER NOT NULL, holder TEXT NOT NULL,
-  received_ms INTEGER NOT NULL);
+  received_ms INTEGER NOT NULL, refused INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS nodes (
   cluster_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, last_seen_ms INTEGER NOT NULL,
   PRIMARY KEY (cluster_id, id));
@@ -365,6 +365,15 @@ export class ConsoleStore {
       )
       .run(batchId, rpc, epoch.term, epoch.holder, this.nowMs());
     return undefined;
+  }
+
+  /** Logs a write refused by `fence` (in fenced_writes, refused = 1). */
+  refused(batchId: string, rpc: string, epoch: WireLeaderEpoch): void {
+    this.db
+      .prepare<[string, string, number, string, number]>(
+        'INSERT INTO fenced_writes (batch_id, rpc, term, holder, received_ms, refused) VALUES (?, ?, ?, ?, ?, 1)',
+      )
+      .run(batchId, rpc, epoch.term, epoch.holder, this.nowMs());
   }
 
   /** Cluster ids registered with `account`. */
