@@ -32,6 +32,7 @@ import type { Watch } from '../watch/index.js';
 import type { WatchEvent } from '../watch/events.js';
 import { createAdapters, createBudget } from './adapters.js';
 import { retryForever } from './retry.js';
+import type { LeaderEpoch } from '../leader/epoch.js';
 
 export interface DaemonOptions {
   logger: Logger;
@@ -40,6 +41,12 @@ export interface DaemonOptions {
   scheduler?: SchedulerLike;
   /** Called after each event was made durable (the demo prints sightings from it). */
   onEvent?: (event: WatchEvent<ClusterObject>) => void;
+  /**
+   * Leader election (see elected.ts): this Daemon runs one leadership term. Every push carries
+   * `epoch`; a fenced push calls `onFenced`; the term starts with a full-state resync (the state
+   * directory may be older than what another replica pushed); the elected wrapper serves HTTP.
+   */
+  term?: { epoch: LeaderEpoch; onFenced: (detail: string) => void };
 }
 
 export class Daemon {
@@ -96,6 +103,9 @@ export class Daemon {
     this.health.addCheck('state', () =>
       db.closed ? { ok: false, reason: 'state database closed' } : { ok: true },
     );
+    const term = this.options.term;
+    // A new leader's snapshot may be older than what the previous leader pushed: resync the console.
+    if (term !== undefined) db.requestResync(this.scheduler.now());
     const sink = new ConsoleSink(db, { logger, scheduler: this.scheduler });
     this.sink = sink;
     if (db.resyncPending !== undefined)
@@ -109,13 +119,16 @@ export class Daemon {
       metrics: this.metrics,
       scheduler: this.scheduler,
       heartbeatIntervalMs: config.intervals.heartbeatIntervalMs,
+      ...(term !== undefined ? { epoch: term.epoch, onFenced: term.onFenced } : {}),
     });
     this.client = client;
     client.start();
     // Healthy or not, /healthz shows the outbox and what was set aside (checks.console.detail).
     this.health.addCheck('console', () => consoleCheck(client.health()));
-    this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
-    logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
+    if (term === undefined) {
+      this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
+      logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
+    }
 
     const budget = createBudget(config, this.scheduler);
     this.adapters = createAdapters(config, {
@@ -216,12 +229,20 @@ export class Daemon {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Leadership lost: no push leaves from now on and start-up steps end; `stop()` cleans up. */
+  halt(): void {
+    this.abort.abort();
+    this.client?.halt();
+  }
+
+  /** Stops; `flushDeadlineMs` 0 (leadership lost) sends nothing more. */
+  async stop(flushDeadlineMs?: number): Promise<void> {
+    if (flushDeadlineMs === 0) this.halt();
     this.abort.abort();
     for (const s of this.subscriptions) s.unsubscribe();
     await Promise.allSettled(this.watches.map((w) => w.stop()));
     await Promise.allSettled(this.adapters.map((a) => a.close()));
-    await this.client?.stop();
+    await this.client?.stop(flushDeadlineMs);
     await this.http?.close();
     this.db?.close();
   }
