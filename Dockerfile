@@ -41,8 +41,12 @@ COPY adapters/cloudrun/protos ./adapters/cloudrun/protos
 RUN mkdir -p /var/lib/sightline /etc/sightline && chown node:node /var/lib/sightline
 USER node
 VOLUME ["/var/lib/sightline"]
+# The default http.listen port; the health check reads the real one from SIGHTLINE_CONFIG (the
+# file CMD runs with: keep them the same when overriding either).
 EXPOSE 9090
+ENV SIGHTLINE_CONFIG=/etc/sightline/config.yaml
+# /livez (the process can make progress), not /healthz: a console outage is no reason to restart.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "bin/healthcheck.js"]
 ENTRYPOINT ["node", "bin/sightline.js"]
 CMD ["run", "--config", "/etc/sightline/config.yaml"]

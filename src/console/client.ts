@@ -53,7 +53,8 @@
  *   `onFenced`, which steps the replica down. Without `onFenced` it is a permanent error (cooldown).
  * - A reply that is malformed (undecodable, wrong types, wrong batch id, too large) is rejected with
  *   a specific error (counted as outcome `invalid_reply`), never a crash.
- * - `stop()` flushes what it can within a deadline, then cancels the call in flight.
+ * - `stop()` flushes what it can within a deadline, then cancels the call in flight; it leaves at once
+ *   when the console is failing or refusing us (the rest is durable in the outbox).
  * Secrets: the token goes only into call metadata; logs and health carry file names and codes only.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -348,7 +349,10 @@ export class ConsoleClient {
     });
   }
 
-  /** Flushes pending writes for up to `deadlineMs`, then stops. Never rejects. */
+  /**
+   * Flushes pending writes for up to `deadlineMs`, then stops; leaves early when the console is
+   * failing or refusing us (the rest is durable in the outbox, sent after the next start). Never rejects.
+   */
   async stop(deadlineMs: number = defaults.shutdownDeadlineMs): Promise<void> {
     if (this.loop === undefined) {
       this.client.close();
@@ -371,9 +375,10 @@ export class ConsoleClient {
     this.client.close();
     const pending = this.deps.db.closed ? 0 : this.deps.db.outbox.count;
     if (pending > 0)
-      this.deps.logger.warn(
-        { pending },
-        'console client stopped with unsent changes; they are kept and sent after restart',
+      // Not a problem: every one is durable in the outbox.
+      this.deps.logger.info(
+        { pending, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) },
+        'console client stopped with changes pending; they are durable in the outbox and sent after the next start',
       );
   }
 
@@ -453,8 +458,14 @@ export class ConsoleClient {
         waitMs = backoffDelayMs(this.failures, this.backoff, this.random);
       }
       if (!this.running) break;
-      // Stopping: leave once everything is sent, or when the console refuses us (waiting cannot help).
-      if (this.stopping && waitMs > 0 && (this.nothingToSend() || this.permanentError !== undefined)) break;
+      // Stopping: leave once everything is sent, or when the console refuses us or is failing
+      // (waiting out a backoff cannot help, and what is pending is durable in the outbox).
+      if (
+        this.stopping &&
+        waitMs > 0 &&
+        (this.nothingToSend() || this.permanentError !== undefined || this.failures > 0)
+      )
+        break;
       if (waitMs > 0) await this.sleep(waitMs);
     }
   }

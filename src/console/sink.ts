@@ -14,9 +14,12 @@
  * rebuilt state database owes the console (ResyncCluster rows, one cluster at a time).
  *
  * Failure: if SQLite throws (disk full, database closed) the transaction rolls back, nothing is
- * half-written, and the error propagates to the caller, which must retry or relist.
+ * half-written, and the error propagates to the caller, which must retry or relist (the watch
+ * engine's delivery queue retries with backoff, holding the newest state per key: the pipeline
+ * pauses). `activity` never throws: it keeps refused activity in memory and retries with backoff.
  */
-import type { SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { Backoff } from '../watch/backoff.js';
 import type { Logger } from 'pino';
 import type { AgentActivity, ClusterObject, ContainerImage } from '../model/index.js';
 import { objectHash, objectKey } from '../model/index.js';
@@ -43,12 +46,17 @@ export interface ConsoleSinkDeps {
 
 export class ConsoleSink {
   private readonly scheduler: SchedulerLike;
+  /** Activity the database refused, newest per (cluster, controller), until a retry writes it. */
+  private readonly unsavedActivity = new Map<string, AgentActivity>();
+  private retryActivity: Subscription | undefined;
+  private readonly activityBackoff: Backoff;
 
   constructor(
     private readonly db: StateDatabase,
     private readonly deps: ConsoleSinkDeps,
   ) {
     this.scheduler = deps.scheduler ?? systemScheduler;
+    this.activityBackoff = new Backoff({}, this.scheduler);
   }
 
   handle(event: WatchEvent<ClusterObject>): void {
@@ -70,9 +78,47 @@ export class ConsoleSink {
     if (appended) this.db.outbox.notify();
   }
 
-  /** Records the controller's activity on a cluster (moves LAST SEEN); coalesced until sent. */
+  /**
+   * Records the controller's activity on a cluster (moves LAST SEEN); coalesced until sent. Never
+   * throws: when the database refuses the write (disk full, read-only) the newest activity per
+   * (cluster, controller) is kept in memory and written on a retry with backoff.
+   */
   activity(a: AgentActivity): void {
-    this.db.activity.record(a.clusterId, a.controllerName, a.profile, a.lastSeenMs);
+    if (this.unsavedActivity.size === 0) {
+      try {
+        this.db.transaction(() =>
+          this.db.activity.record(a.clusterId, a.controllerName, a.profile, a.lastSeenMs),
+        );
+        return;
+      } catch (err) {
+        if (this.db.closed) return;
+        this.deps.logger.debug({ err }, 'could not record activity; keeping it and retrying');
+      }
+    }
+    const k = `${a.clusterId}\u0000${a.controllerName}`;
+    const prev = this.unsavedActivity.get(k);
+    if (prev === undefined || prev.lastSeenMs <= a.lastSeenMs) this.unsavedActivity.set(k, a);
+    this.retryActivity ??= this.scheduler.schedule(() => this.flushActivity(), this.activityBackoff.next());
+  }
+
+  /** Cancels a pending activity retry (at shutdown; unsaved activity is a coalesced LAST SEEN, refreshed by the next poll). */
+  close(): void {
+    this.retryActivity?.unsubscribe();
+    this.retryActivity = undefined;
+  }
+
+  private flushActivity(): void {
+    this.retryActivity = undefined;
+    if (this.db.closed) return;
+    try {
+      this.db.transaction(() => {
+        for (const a of this.unsavedActivity.values())
+          this.db.activity.record(a.clusterId, a.controllerName, a.profile, a.lastSeenMs);
+      });
+      this.unsavedActivity.clear();
+    } catch {
+      this.retryActivity = this.scheduler.schedule(() => this.flushActivity(), this.activityBackoff.next());
+    }
   }
 
   /** Queues the deregistration of every cluster of an account (uninstall from the whole account). */

@@ -24,14 +24,19 @@ import type { HttpServerHandle } from '../runtime/http-server.js';
 import { CoreMetrics } from '../runtime/metrics.js';
 import type { Registry } from '../runtime/metrics.js';
 import { systemScheduler } from '../runtime/clock.js';
-import { openStateDatabase } from '../state/index.js';
-import type { StateDatabase } from '../state/index.js';
+import { lockStateDir, openStateDatabase } from '../state/index.js';
+import type { StateDatabase, StateDirLock } from '../state/index.js';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { EventLoopWatch } from '../runtime/event-loop-watch.js';
+import { stateLivenessCheck } from './liveness.js';
+import { mkdirSync } from 'node:fs';
 import { ConsoleClient, ConsoleSink, consoleCheck } from '../console/index.js';
 import { createWatch } from '../watch/index.js';
 import type { Watch } from '../watch/index.js';
 import type { WatchEvent } from '../watch/events.js';
 import { createAdapters, createBudget } from './adapters.js';
 import { retryForever } from './retry.js';
+import { defaults } from '../config/defaults.js';
 import type { LeaderEpoch } from '../leader/epoch.js';
 
 export interface DaemonOptions {
@@ -41,6 +46,8 @@ export interface DaemonOptions {
   scheduler?: SchedulerLike;
   /** Called after each event was made durable (the demo prints sightings from it). */
   onEvent?: (event: WatchEvent<ClusterObject>) => void;
+  /** Called with the state database's connection once open (fault tests cap its size: a full disk). */
+  onStateDatabaseOpen?: (db: SqliteDatabase) => void;
   /**
    * Leader election (see elected.ts): this Daemon runs one leadership term. Every push carries
    * `epoch`; a fenced push calls `onFenced`; the term starts with a full-state resync (the state
@@ -55,6 +62,8 @@ export class Daemon {
   private readonly scheduler: SchedulerLike;
   private readonly abort = new AbortController();
   private db: StateDatabase | undefined;
+  private lock: StateDirLock | undefined;
+  private eventLoop: EventLoopWatch | undefined;
   private client: ConsoleClient | undefined;
   private http: HttpServerHandle | undefined;
   private adapters: ProviderAdapter[] = [];
@@ -88,10 +97,15 @@ export class Daemon {
   async start(): Promise<void> {
     const { config } = this;
     const { logger } = this.options;
+    // One daemon per state directory (a second one throws StateRefusedError: exit 2).
+    mkdirSync(config.stateDir, { recursive: true });
+    this.lock = lockStateDir(config.stateDir);
     const db = openStateDatabase(config.stateDir, {
       logger,
       metrics: this.metrics,
       maxBytes: config.console.outboxMaxBytes,
+      nowMs: () => this.scheduler.now(),
+      ...(this.options.onStateDatabaseOpen ? { onOpen: this.options.onStateDatabaseOpen } : {}),
     });
     this.db = db;
     if (db.openStatus.state === 'recovered') {
@@ -100,8 +114,19 @@ export class Daemon {
         'state database was unreadable: set aside, relisting',
       );
     }
-    this.health.addCheck('state', () =>
-      db.closed ? { ok: false, reason: 'state database closed' } : { ok: true },
+    this.health.addCheck('state', () => {
+      if (db.closed) return { ok: false, reason: 'state database closed' };
+      const unwritable = db.writeHealth.describe();
+      return unwritable === undefined ? { ok: true } : { ok: false, reason: unwritable };
+    });
+    // Liveness: only what a restart could fix (see Health); never the console nor the providers.
+    const eventLoop = new EventLoopWatch(this.scheduler);
+    this.eventLoop = eventLoop;
+    eventLoop.start();
+    this.health.addLivenessCheck('eventLoop', () => eventLoop.check());
+    this.health.addLivenessCheck(
+      'state',
+      stateLivenessCheck(db, () => this.scheduler.now()),
     );
     const term = this.options.term;
     // A new leader's snapshot may be older than what the previous leader pushed: resync the console.
@@ -235,15 +260,24 @@ export class Daemon {
     this.client?.halt();
   }
 
-  /** Stops; `flushDeadlineMs` 0 (leadership lost) sends nothing more. */
-  async stop(flushDeadlineMs?: number): Promise<void> {
+  /**
+   * Stops sources, then flushes the console client for up to `flushDeadlineMs` (default: 60 % of
+   * the shutdown deadline, leaving the rest for closing), then closes everything and releases the
+   * state directory. What was not sent is durable in the outbox. 0 (leadership lost): nothing more
+   * is sent.
+   */
+  async stop(flushDeadlineMs: number = Math.round(defaults.shutdownDeadlineMs * 0.6)): Promise<void> {
     if (flushDeadlineMs === 0) this.halt();
     this.abort.abort();
     for (const s of this.subscriptions) s.unsubscribe();
     await Promise.allSettled(this.watches.map((w) => w.stop()));
     await Promise.allSettled(this.adapters.map((a) => a.close()));
+    this.sink?.close();
     await this.client?.stop(flushDeadlineMs);
     await this.http?.close();
+    this.eventLoop?.stop();
     this.db?.close();
+    this.lock?.release();
+    this.lock = undefined;
   }
 }

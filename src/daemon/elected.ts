@@ -55,7 +55,7 @@ export interface ReplicaCheck extends CheckResult {
   detail: { role: 'leader' | 'standby'; identity: string; holder: string; lease: string; term?: number };
 }
 
-/** /healthz and /readyz of a replica: the term's own checks while leading, the leader check always. */
+/** /livez, /healthz and /readyz of a replica: the term's own checks while leading, the leader check always. */
 class ReplicaHealth extends Health {
   constructor(private readonly replica: ElectedDaemon) {
     super();
@@ -67,6 +67,11 @@ class ReplicaHealth extends Health {
     return this.replica.leaseRead
       ? { ready: true, pending: [] }
       : { ready: false, pending: ['leader-election'] };
+  }
+
+  override livez(): { ok: boolean; checks: Record<string, CheckResult> } {
+    const term = this.replica.term;
+    return term !== undefined ? term.health.livez() : { ok: true, checks: {} };
   }
 
   override liveness(): { ok: boolean; checks: Record<string, CheckResult> } {

@@ -1,5 +1,9 @@
 /**
- * Liveness and readiness. Components report in by name:
+ * Liveness, health and readiness. Components report in by name:
+ * - liveness: `addLivenessCheck(name, fn)`; /livez is 200 unless one fails. Only what a restart
+ *   could fix belongs here: the process cannot make progress (event loop stalled, state database
+ *   unwritable for long). Console or provider trouble never fails liveness (a restart fixes neither
+ *   and resets every backoff); it shows in /healthz, metrics and alerts.
  * - readiness: `expectReady(name)` at start, `markReady(name)` once its first list completed;
  *   /readyz is 200 only when every expected component is ready.
  * - health checks: `addCheck(name, fn)`; /healthz is 200 unless a check reports `ok: false`
@@ -15,6 +19,7 @@ export class Health {
   private readonly expected = new Set<string>();
   private readonly ready = new Set<string>();
   private readonly checks = new Map<string, () => CheckResult>();
+  private readonly livenessChecks = new Map<string, () => CheckResult>();
 
   expectReady(name: string): void {
     this.expected.add(name);
@@ -29,24 +34,41 @@ export class Health {
     this.checks.set(name, check);
   }
 
+  addLivenessCheck(name: string, check: () => CheckResult): void {
+    this.livenessChecks.set(name, check);
+  }
+
+  /** /livez: the liveness checks only. */
+  livez(): { ok: boolean; checks: Record<string, CheckResult> } {
+    return run(this.livenessChecks);
+  }
+
   readiness(): { ready: boolean; pending: string[] } {
     const pending = [...this.expected].filter((n) => !this.ready.has(n)).sort();
     return { ready: pending.length === 0 && this.expected.size > 0, pending };
   }
 
+  /** /healthz: every health check (console, outbox, state database, watches). */
   liveness(): { ok: boolean; checks: Record<string, CheckResult> } {
-    const out: Record<string, CheckResult> = {};
-    let ok = true;
-    for (const [name, check] of this.checks) {
-      let r: CheckResult;
-      try {
-        r = check();
-      } catch (err) {
-        r = { ok: false, reason: err instanceof Error ? err.message : String(err) };
-      }
-      out[name] = r;
-      if (!r.ok) ok = false;
-    }
-    return { ok, checks: out };
+    return run(this.checks);
   }
+}
+
+function run(checks: ReadonlyMap<string, () => CheckResult>): {
+  ok: boolean;
+  checks: Record<string, CheckResult>;
+} {
+  const out: Record<string, CheckResult> = {};
+  let ok = true;
+  for (const [name, check] of checks) {
+    let r: CheckResult;
+    try {
+      r = check();
+    } catch (err) {
+      r = { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    }
+    out[name] = r;
+    if (!r.ok) ok = false;
+  }
+  return { ok, checks: out };
 }

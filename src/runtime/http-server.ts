@@ -1,5 +1,6 @@
 /**
- * The operations HTTP server: GET /healthz, /readyz (JSON bodies, 200 or 503) and /metrics
+ * The operations HTTP server: GET /livez (the process can make progress: for liveness probes),
+ * /healthz (everything, with reasons), /readyz (JSON bodies, 200 or 503) and /metrics
  * (Prometheus text format). Anything else is 404. `listen` is `host:port` (port 0 picks one).
  * Failure: a bind error rejects `startHttpServer` with the address in the message.
  */
@@ -35,7 +36,10 @@ export async function startHttpServer(
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    if (url === '/healthz') {
+    if (url === '/livez') {
+      const l = health.livez();
+      json(l.ok ? 200 : 503, { status: l.ok ? 'ok' : 'unhealthy', checks: l.checks });
+    } else if (url === '/healthz') {
       const l = health.liveness();
       json(l.ok ? 200 : 503, { status: l.ok ? 'ok' : 'unhealthy', checks: l.checks });
     } else if (url === '/readyz') {

@@ -14,7 +14,7 @@
  * the watch engine's relist then rebuilds the state. If even that fails (directory not writable),
  * `openStateDatabase` throws an error naming the file and the cause.
  */
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -26,7 +26,12 @@ import type { CoreMetrics } from '../runtime/metrics.js';
 import { gauge } from '../runtime/metrics.js';
 import { defaults } from '../config/defaults.js';
 import type { KeyValueCache } from './cache.js';
-import { migrate } from './schema.js';
+import { migrate, SCHEMA_VERSION, SchemaTooNewError } from './schema.js';
+import { StateWriteHealth } from './write-health.js';
+import { StateRefusedError } from './refused.js';
+
+export { StateRefusedError } from './refused.js';
+import { counter } from '../runtime/metrics.js';
 import { DEFAULT_MAX_REJECTED_ROWS, Outbox } from './outbox.js';
 import { SnapshotStore } from './snapshots.js';
 import { ActivityStore } from './activity-store.js';
@@ -49,10 +54,15 @@ export interface StateDatabaseOptions {
   maxRejectedRows?: number;
   /** Copy WAL frames into the database file from a worker thread (checkpointer.ts). Default true. */
   backgroundCheckpoints?: boolean;
+  /** Called with the open connection (tests use it to cap the size with max_page_count: a full disk). */
+  onOpen?: (db: SqliteDatabase) => void;
 }
 
 export type OpenStatus =
-  { state: 'created' | 'opened' } | { state: 'recovered'; reason: string; movedTo: string };
+  | { state: 'created' | 'opened' }
+  /** The file existed with 0 bytes (e.g. a crash while it was created, a truncated copy): used as new. */
+  | { state: 'created'; empty: true }
+  | { state: 'recovered'; reason: string; movedTo: string };
 
 export interface StateDatabase extends KeyValueCache {
   readonly file: string;
@@ -76,7 +86,14 @@ export interface StateDatabase extends KeyValueCache {
   requestResync(generation: number): void;
   /** Marks the resync as appended (call inside the transaction that appends it). */
   clearResync(generation: number): void;
-  /** Runs `fn` in one SQLite write transaction (BEGIN IMMEDIATE; nested calls join the outer one). */
+  /** Whether writes succeed: the last write's storage failure (disk full, read-only...), if any. */
+  readonly writeHealth: StateWriteHealth;
+  /** A cheap write (one meta row) whose outcome lands in writeHealth; never throws. */
+  probeWrite(): boolean;
+  /**
+   * Runs `fn` in one SQLite write transaction (BEGIN IMMEDIATE; nested calls join the outer one).
+   * Its outcome is recorded in writeHealth; the error is rethrown for the caller to retry.
+   */
   transaction<T>(fn: () => T): T;
   close(): void;
   readonly closed: boolean;
@@ -85,6 +102,9 @@ export interface StateDatabase extends KeyValueCache {
 function openAndCheck(file: string): SqliteDatabase {
   const db = new Database(file);
   try {
+    // Before anything writes to it: a newer schema is refused as it is (see SchemaTooNewError).
+    const version = db.pragma('user_version', { simple: true });
+    if (typeof version === 'number' && version > SCHEMA_VERSION) migrate(db);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
@@ -118,12 +138,25 @@ export function openStateDatabase(dir: string, opts: StateDatabaseOptions): Stat
   mkdirSync(dir, { recursive: true });
   const file = join(dir, STATE_DB_FILE);
   const existed = existsSync(file);
+  const empty = existed && statSync(file).size === 0 && !existsSync(`${file}-wal`);
+  if (empty)
+    logger.warn(
+      { file },
+      'state database file is empty (0 bytes): treating it as a new database; a full-state resync of the console follows',
+    );
   let db: SqliteDatabase;
   let status: OpenStatus;
   try {
     db = openAndCheck(file);
-    status = { state: existed ? 'opened' : 'created' };
+    status = empty ? { state: 'created', empty: true } : { state: existed ? 'opened' : 'created' };
   } catch (err) {
+    if (err instanceof SchemaTooNewError) {
+      throw new StateRefusedError(
+        `state database ${file} was written by a newer sightline: ${err.message}. ` +
+          'Refusing to start rather than lose its pending changes: run the newer version, or move the file aside to start afresh (a full-state resync follows).',
+        { cause: err },
+      );
+    }
     const reason = err instanceof Error ? err.message : String(err);
     if (!existsSync(file)) {
       throw new Error(`cannot create state database ${file}: ${reason}`, { cause: err });
@@ -150,6 +183,7 @@ export function openStateDatabase(dir: string, opts: StateDatabaseOptions): Stat
     }
     status = { state: 'recovered', reason, movedTo };
   }
+  opts.onOpen?.(db);
   return new SqliteStateDatabase(db, file, status, opts);
 }
 
@@ -158,12 +192,15 @@ class SqliteStateDatabase implements StateDatabase {
   readonly snapshots: SnapshotStore;
   readonly activity: ActivityStore;
   readonly instanceId: string;
+  readonly writeHealth: StateWriteHealth;
   private readonly kvGet;
   private readonly kvSet;
   private readonly metaGet;
   private readonly metaPut;
   private readonly metaClear;
   private isClosed = false;
+  private readonly logger: Logger;
+  private readonly nowMs: () => number;
   private readonly checkpointer: BackgroundCheckpointer | undefined;
   /** One reusable transaction wrapper, BEGIN IMMEDIATE (creating one per call is measurably slower). */
   private readonly runInTransaction: (fn: () => unknown) => unknown;
@@ -175,6 +212,20 @@ class SqliteStateDatabase implements StateDatabase {
     opts: StateDatabaseOptions,
   ) {
     const registry = opts.metrics?.registry;
+    this.logger = opts.logger;
+    this.nowMs = opts.nowMs ?? Date.now;
+    this.writeHealth = new StateWriteHealth(
+      file,
+      opts.nowMs ?? Date.now,
+      registry
+        ? counter(
+            registry,
+            'sightline_state_write_failures_total',
+            'State database writes that failed for storage reasons (disk full, read-only, I/O error, locked), retried with backoff',
+            ['reason'],
+          )
+        : undefined,
+    );
     this.outbox = new Outbox(
       db,
       opts.maxBytes ?? defaults.console.outboxMaxBytes,
@@ -240,8 +291,13 @@ class SqliteStateDatabase implements StateDatabase {
     return this.kvGet.get(namespace, key)?.value;
   }
 
+  /** A cache write: when the database refuses it (disk full...), it is recorded in writeHealth and skipped. */
   set(namespace: string, key: string, value: string): void {
-    this.kvSet.run(namespace, key, value);
+    try {
+      this.transaction(() => this.kvSet.run(namespace, key, value));
+    } catch (err) {
+      if (this.writeHealth.failure === undefined || this.isClosed) throw err;
+    }
   }
 
   loadCheckpoint(sourceId: string): WatchCheckpoint<ClusterObject> | undefined {
@@ -264,11 +320,39 @@ class SqliteStateDatabase implements StateDatabase {
 
   transaction<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
+    let result: T;
     try {
-      return this.runInTransaction(fn) as T;
+      result = this.runInTransaction(fn) as T;
     } catch (err) {
       this.outbox.recount();
+      const before = this.writeHealth.failure;
+      const f = this.writeHealth.failed(err);
+      if (f !== undefined && before === undefined)
+        this.logger.error(
+          { file: this.file, reason: f.kind, code: f.code },
+          'state database write failed; pausing the watch pipeline and retrying with backoff (nothing accepted is dropped)',
+        );
       throw err;
+    }
+    if (this.writeHealth.failure === undefined) {
+      this.writeHealth.lastOkMs = this.nowMs();
+    } else {
+      const ended = this.writeHealth.succeeded();
+      this.logger.info(
+        { file: this.file, reason: ended?.kind, failedWrites: ended?.failures },
+        'state database writable again; resuming',
+      );
+    }
+    return result;
+  }
+
+  probeWrite(): boolean {
+    if (this.isClosed) return false;
+    try {
+      this.transaction(() => this.metaPut.run('liveness_probe', String(this.nowMs())));
+      return true;
+    } catch {
+      return false;
     }
   }
 

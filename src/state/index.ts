@@ -5,3 +5,5 @@ export * from './outbox.js';
 export * from './snapshots.js';
 export * from './activity-store.js';
 export * from './rejected-rows.js';
+export * from './dir-lock.js';
+export * from './write-health.js';

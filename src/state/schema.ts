@@ -12,6 +12,17 @@ import type { Database } from 'better-sqlite3';
 
 export const SCHEMA_VERSION = 3;
 
+/**
+ * The database was written by a newer sightline (a rollback): it is not corrupt, and its outbox
+ * holds changes the console has not seen, so it is neither migrated nor moved aside.
+ */
+export class SchemaTooNewError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
 const DDL_V1 = `
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
@@ -108,7 +119,7 @@ export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true });
   if (typeof version !== 'number') throw new Error('cannot read the state database schema version');
   if (version > SCHEMA_VERSION) {
-    throw new Error(
+    throw new SchemaTooNewError(
       `state database schema version ${version} is newer than this sightline understands (${SCHEMA_VERSION})`,
     );
   }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { imageEnv } from '../../bench/image-env.js';
+import { defaults } from '../../src/config/defaults.js';
 
 const deploy = resolve(import.meta.dirname, '../../config/deploy');
 
@@ -22,7 +23,7 @@ describe('Kubernetes manifests for the hosted model', () => {
     expect([...k.resources].sort()).toEqual(files.sort());
   });
 
-  it('probes /healthz and /readyz, mounts config, token and state, runs as non-root', () => {
+  it('probes /livez for liveness and startup and /readyz for readiness, mounts config, token and state, runs as non-root', () => {
     const d = load('deployment.yaml') as {
       spec: {
         replicas: number;
@@ -35,11 +36,14 @@ describe('Kubernetes manifests for the hosted model', () => {
     const c = d.spec.template.spec.containers[0] as {
       readinessProbe: { httpGet: { path: string } };
       livenessProbe: { httpGet: { path: string } };
+      startupProbe: { httpGet: { path: string } };
       volumeMounts: Array<{ mountPath: string }>;
       resources: { requests: { memory: string } };
     };
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
-    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    // Never /healthz: it is 503 during a console outage, and a restart would only reset backoff.
+    expect(c.livenessProbe.httpGet.path).toBe('/livez');
+    expect(c.startupProbe.httpGet.path).toBe('/livez');
     expect(c.volumeMounts.map((m) => m.mountPath)).toEqual(
       expect.arrayContaining(['/etc/sightline', '/var/run/secrets/sightline', '/var/lib/sightline']),
     );
@@ -55,6 +59,71 @@ describe('Kubernetes manifests for the hosted model', () => {
     });
     expect(config.console.tokenFile).toBe('/var/run/secrets/sightline/token');
     expect(config.stateDir).toBe('/var/lib/sightline');
+  });
+});
+
+describe('the Docker image HEALTHCHECK', () => {
+  const dockerfile = readFileSync(resolve(import.meta.dirname, '../../Dockerfile'), 'utf8');
+
+  it('runs bin/healthcheck.js (which probes /livez on the configured port), with no port in the instruction', () => {
+    const lines = dockerfile.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('HEALTHCHECK'));
+    let end = start;
+    while (lines[end]?.endsWith('\\')) end += 1;
+    const hc = lines.slice(start, end + 1).join('\n');
+    expect(hc).toContain('bin/healthcheck.js');
+    expect(hc).not.toMatch(/9090|healthz/);
+    expect(imageEnv(resolve(import.meta.dirname, '../../Dockerfile'))['SIGHTLINE_CONFIG']).toBe(
+      '/etc/sightline/config.yaml',
+    );
+  });
+
+  it('derives the /livez URL from http.listen (env substitution, wildcard hosts, IPv6) and the default', async () => {
+    const { livezUrl, DEFAULT_LISTEN } = await import('../../bin/healthcheck.js');
+    expect(DEFAULT_LISTEN).toBe(defaults.http.listen);
+    expect(livezUrl('http: { listen: "0.0.0.0:8081" }')).toBe('http://127.0.0.1:8081/livez');
+    expect(livezUrl('http: { listen: "[::]:8082" }')).toBe('http://[::1]:8082/livez');
+    expect(livezUrl('http: { listen: "10.0.0.7:8083" }')).toBe('http://10.0.0.7:8083/livez');
+    expect(livezUrl('http: { listen: "0.0.0.0:${SL_HC_UNSET_PORT:-8084}" }')).toBe(
+      'http://127.0.0.1:8084/livez',
+    );
+    expect(livezUrl('stateDir: /x\n')).toBe('http://127.0.0.1:9090/livez');
+    expect(() => livezUrl('http: { listen: "127.0.0.1:0" }')).toThrow(/no fixed port/);
+    const cm = load('configmap.yaml') as { data: { 'config.yaml': string } };
+    expect(livezUrl(cm.data['config.yaml'])).toBe('http://127.0.0.1:9090/livez');
+  });
+
+  it('exits 0 when /livez answers 200 and 1 with the reason otherwise (the script as the image runs it)', async () => {
+    const { createServer } = await import('node:http');
+    let status = 200;
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/livez' ? status : 404).end(req.url === '/livez' ? 'body' : 'nope');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'sightline-hc-'));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `http: { listen: "0.0.0.0:${port}" }\n`);
+    const run = async (): Promise<{ code: number | null; stderr: string }> => {
+      const { spawn } = await import('node:child_process');
+      const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../bin/healthcheck.js')], {
+        env: { ...process.env, SIGHTLINE_CONFIG: config },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      return { code, stderr };
+    };
+    try {
+      expect(await run()).toEqual({ code: 0, stderr: '' });
+      status = 503;
+      const failed = await run();
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain(`http://127.0.0.1:${port}/livez answered 503`);
+    } finally {
+      server.close();
+    }
   });
 });
 

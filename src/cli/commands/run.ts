@@ -8,6 +8,7 @@ import { onShutdownSignals } from '../../runtime/shutdown.js';
 import { agentVersion } from '../../runtime/version.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { ElectedDaemon } from '../../daemon/elected.js';
+import { StateRefusedError } from '../../state/refused.js';
 import type { Command } from '../command.js';
 import { parseCommandArgs, requireString } from '../command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -21,7 +22,9 @@ Starts every configured provider adapter, the watch engine and the console clien
 /healthz, /readyz and /metrics on http.listen. Stops cleanly on SIGTERM or SIGINT (pending
 console updates stay in the state directory's outbox and are sent after the next start). With
 leaderElection.enabled, only the replica holding the Lease watches and pushes; the others stand by.
-Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid config (nothing started).`,
+Exit codes: 0 stopped cleanly (also with changes pending: they are durable in the outbox),
+1 runtime failure, 2 invalid config or unusable state directory (another daemon holds it, or its
+database is from a newer sightline; nothing started).`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
     if (values.help) {
@@ -53,8 +56,15 @@ Exit codes: 0 stopped cleanly, 1 runtime failure, 2 invalid config (nothing star
     try {
       await daemon.start();
     } catch (err) {
-      logger.error({ err }, 'start-up failed');
       await daemon.stop().catch(() => undefined);
+      if (err instanceof StateRefusedError) {
+        // An operator must act (another daemon, a newer database): one clear line, exit 2.
+        logger.error({ stateDir: config.stateDir }, err.message);
+        logger.flush();
+        process.stderr.write(`${err.message}\n`);
+        return EXIT_USAGE;
+      }
+      logger.error({ err }, 'start-up failed');
       return EXIT_FAILURE;
     }
     logger.info({ version: agentVersion, config: file }, 'sightline running');
