@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { playDemoStep } from '../../src/demo/demo-fleet.js';
-import { FakeLeaseApi } from '../leader/fake-lease-api.js';
+import { FakeLeaseApi } from '../../src/leader/lease-emulator.js';
 import { World, difference, eventually, liveSightings, truthSightings } from './world.js';
 import {
   HoldingProxy,
@@ -40,6 +40,16 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
+
+/** The `time` of the replica's first log line with this message. */
+function logTime(r: ReplicaProcess, msg: string): number {
+  for (const line of r.output) {
+    if (!line.includes(`"msg":"${msg}"`)) continue;
+    const parsed = JSON.parse(line) as { time?: unknown };
+    if (typeof parsed.time === 'number') return parsed.time;
+  }
+  throw new Error(`${r.name} never logged "${msg}"`);
+}
 
 async function pause(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
@@ -95,7 +105,8 @@ async function twoReplicas(
 describe('two replicas, one writer (real processes, Lease API fake, reference console)', () => {
   it('kill -9 of the leader during changes: the standby takes over in time, nothing lost, nothing stale accepted', async () => {
     const { w, a, b } = await twoReplicas();
-    expect((await converge(w)).missing).toEqual([]);
+    const identityA = (await roleOf(a))?.identity ?? '';
+    await eventually('replica-a pushed', () => fencingLog(w).some((x) => x.holder === identityA), 30_000);
     // The standby called no cloud API and pushed nothing.
     const standby = await metricsOf(b);
     expect(standby).toMatch(/^sightline_leader 0$/m);
@@ -114,7 +125,9 @@ describe('two replicas, one writer (real processes, Lease API fake, reference co
     await kill(a);
     const killedAt = Date.now();
     await eventually('replica-b leads', async () => (await roleOf(b))?.role === 'leader', 30_000);
-    const takeoverMs = Date.now() - killedAt;
+    // When replica-b took the lease, by its own log line (same machine clock), not by our polling.
+    const tookAt = logTime(b, 'leader election: became the leader');
+    const takeoverMs = tookAt - killedAt;
     await pause(1_000);
     streaming = false;
     await stream;
@@ -130,8 +143,12 @@ describe('two replicas, one writer (real processes, Lease API fake, reference co
     process.stderr.write(
       `leader e2e: takeover ${takeoverMs} ms after kill -9 (lease ${timings.leaseDurationMs} ms, retry ${timings.retryPeriodMs} ms); ${step} changes, 0 lost\n`,
     );
-    // leaseDuration + one jittered retry, plus the /healthz polling and process scheduling of a loaded CI box.
-    expect(takeoverMs).toBeLessThanOrEqual(timings.leaseDurationMs + timings.retryPeriodMs * 1.2 + 1_500);
+    // leaseDuration + one jittered retry after the last renewal it saw, plus the timer lag of a loaded
+    // 2-core box (a standby that waited out a second lease would take > 6 s). The figure at the
+    // default timings is the benchmark's (`npm run bench -- leader`).
+    // Not before the lease could have expired (the dead leader renewed at most a retry period before the kill).
+    expect(takeoverMs).toBeGreaterThan(timings.leaseDurationMs - timings.renewDeadlineMs);
+    expect(takeoverMs).toBeLessThanOrEqual(timings.leaseDurationMs + timings.retryPeriodMs * 1.2 + 2_000);
   }, 180_000);
 
   it('a leader paused with a push on the wire: the console refuses it, and the leader steps down when it wakes', async () => {

@@ -66,16 +66,22 @@ export function spawnReplica(name: string, configFile: string): ReplicaProcess {
   });
   const output: string[] = [];
   let port: number | undefined;
-  const onData = (chunk: Buffer): void => {
-    for (const line of chunk.toString().split('\n')) {
-      if (line === '') continue;
-      output.push(line);
-      const m = /"listen":"127\.0\.0\.1:(\d+)"/.exec(line);
-      if (m?.[1]) port = Number(m[1]);
-    }
+  // Whole lines only: a JSON log line may arrive in two chunks.
+  const reader = (): ((chunk: Buffer) => void) => {
+    let partial = '';
+    return (chunk) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === '') continue;
+        output.push(line);
+        const m = /"listen":"127\.0\.0\.1:(\d+)"/.exec(line);
+        if (m?.[1]) port = Number(m[1]);
+      }
+    };
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  child.stdout?.on('data', reader());
+  child.stderr?.on('data', reader());
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { name, child, output, httpPort: () => port, exited };
 }
@@ -112,6 +118,8 @@ export interface FencedWrite {
   term: number;
   rpc: string;
   refused: number;
+  /** The console's clock (the same machine's). */
+  received_ms: number;
 }
 
 /** Every write the console accepted or refused under an epoch, in order. */
@@ -119,7 +127,7 @@ export function fencingLog(world: World): FencedWrite[] {
   const db = new Database(join(world.dir, 'console.db'), { readonly: true, fileMustExist: true });
   try {
     return db
-      .prepare('SELECT seq, holder, term, rpc, refused FROM fenced_writes ORDER BY seq')
+      .prepare('SELECT seq, holder, term, rpc, refused, received_ms FROM fenced_writes ORDER BY seq')
       .all() as FencedWrite[];
   } finally {
     db.close();

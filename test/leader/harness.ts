@@ -15,7 +15,7 @@ import type { ElectionTimings, StopReason } from '../../src/leader/elector.js';
 import type { LeaderEpoch } from '../../src/leader/epoch.js';
 import { KubernetesLeaseLock, leaseApi } from '../../src/leader/lease-lock.js';
 import type { LeaderElectionRecord, LeaseLock } from '../../src/leader/lease-lock.js';
-import { FakeLeaseApi } from './fake-lease-api.js';
+import { FakeLeaseApi } from '../../src/leader/lease-emulator.js';
 
 export const NAMESPACE = 'sightline';
 export const LEASE = 'sightline-acme';

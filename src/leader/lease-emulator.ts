@@ -1,7 +1,8 @@
 /**
- * A wire-level fake of the Kubernetes Lease API on loopback, for the real @kubernetes/client-node
- * client: GET / POST / PUT /apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}] with JSON
- * bodies, a resourceVersion that changes on every write, 409 Conflict on a PUT whose
+ * A wire-level emulator of the Kubernetes Lease API on loopback (tests, `npm run bench -- leader`),
+ * like the provider emulators: the real @kubernetes/client-node client talks to it unchanged.
+ * GET / POST / PUT /apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}] with JSON bodies, a
+ * resourceVersion that changes on every write, 409 Conflict on a PUT whose
  * metadata.resourceVersion is stale (or on a POST of an existing Lease), 404 Not Found as a
  * `Status` object, like the API server. Faults: `failNext(n, status)` answers the next n requests
  * with that status; `hang(true)` holds every request without answering (a partitioned API server).
