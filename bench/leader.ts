@@ -40,7 +40,9 @@ function logTime(r: ReplicaProcess, msg: string, after: number): number | undefi
   for (const line of r.output) {
     if (!line.includes(`"msg":"${msg}"`)) continue;
     const parsed = JSON.parse(line) as { time?: unknown };
-    if (typeof parsed.time === 'number' && parsed.time >= after) return parsed.time;
+    // pino writes ISO times here (src/runtime/logger.ts).
+    const t = typeof parsed.time === 'string' ? Date.parse(parsed.time) : parsed.time;
+    if (typeof t === 'number' && Number.isFinite(t) && t >= after) return t;
   }
   return undefined;
 }

@@ -46,9 +46,16 @@ function logTime(r: ReplicaProcess, msg: string): number {
   for (const line of r.output) {
     if (!line.includes(`"msg":"${msg}"`)) continue;
     const parsed = JSON.parse(line) as { time?: unknown };
-    if (typeof parsed.time === 'number') return parsed.time;
+    // pino writes ISO times here (src/runtime/logger.ts).
+    const t = typeof parsed.time === 'string' ? Date.parse(parsed.time) : parsed.time;
+    if (typeof t === 'number' && Number.isFinite(t)) return t;
   }
-  throw new Error(`${r.name} never logged "${msg}"`);
+  throw new Error(
+    `${r.name} never logged "${msg}": ${r.output
+      .filter((l) => l.includes('leader'))
+      .slice(-5)
+      .join('\n')}`,
+  );
 }
 
 async function pause(ms: number): Promise<void> {
