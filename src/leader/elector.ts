@@ -192,7 +192,7 @@ export class LeaderElector {
   private async acquire(): Promise<LeaderEpoch | undefined> {
     const { retryPeriodMs, renewDeadlineMs } = this.options;
     while (!this.abort.signal.aborted) {
-      const result = await this.tryAcquireOrRenew(renewDeadlineMs);
+      const result = await this.tryAcquireOrRenew(renewDeadlineMs, this.abort.signal);
       if (this.abort.signal.aborted) return undefined;
       if (result.ok && this.observed) {
         return { term: this.observed.leaseTransitions, holder: this.options.identity };
