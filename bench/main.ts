@@ -14,6 +14,7 @@ const sections: Record<string, () => Promise<Runner>> = {
   ecs: async () => (await import('./ecs.js')).run,
   console: async () => (await import('./console.js')).run,
   daemon: async () => (await import('./daemon.js')).run,
+  leader: async () => (await import('./leader.js')).run,
 };
 
 function formatValue(v: number): string {

@@ -29,5 +29,12 @@ export const defaults = {
     outboxMaxBytes: 512 * 1024 * 1024,
   },
   http: { listen: '0.0.0.0:9090' },
+  /** client-go's and controller-runtime's leader-election timings. */
+  leaderElection: {
+    leaseName: 'sightline',
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+  },
   shutdownDeadlineMs: 10_000,
 } as const;

@@ -127,6 +127,9 @@ function resolvePaths(config: Config, base: string): Config {
   if (config.console.tls.mode === 'tls' && config.console.tls.caFile !== undefined) {
     out.console.tls = { ...config.console.tls, caFile: abs(config.console.tls.caFile) };
   }
+  if (config.leaderElection.kubeconfig !== undefined) {
+    out.leaderElection = { ...config.leaderElection, kubeconfig: abs(config.leaderElection.kubeconfig) };
+  }
   const cr = config.providers.cloudRun;
   if (cr && cr.credentials.source === 'keyFile') {
     out.providers = {
@@ -198,6 +201,9 @@ function checkFiles(config: Config): ConfigIssue[] {
   if (config.console.tls.mode === 'tls' && config.console.tls.caFile !== undefined) {
     checkReadable(config.console.tls.caFile, 'console.tls.caFile', issues);
   }
+  const le = config.leaderElection;
+  if (le.enabled && le.kubeconfig !== undefined)
+    checkReadable(le.kubeconfig, 'leaderElection.kubeconfig', issues);
   const cr = config.providers.cloudRun;
   if (cr && cr.credentials.source === 'keyFile')
     checkReadable(cr.credentials.keyFile, 'providers.cloudRun.credentials.keyFile', issues);

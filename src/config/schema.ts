@@ -36,6 +36,9 @@ export const durationRanges = {
   taskPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
   batchMaxDelayMs: { minMs: 1, maxMs: 60_000 },
   rpcDeadlineMs: { minMs: 100, maxMs: 300_000 },
+  leaseDurationMs: { minMs: 1_000, maxMs: 300_000 },
+  renewDeadlineMs: { minMs: 100, maxMs: 300_000 },
+  retryPeriodMs: { minMs: 100, maxMs: 60_000 },
 } as const satisfies Record<string, DurationRange>;
 
 const ms = (what: keyof typeof durationRanges) => {
@@ -194,6 +197,41 @@ export const consoleSchema = z.strictObject({
     .default(defaults.console.outboxMaxBytes),
 });
 
+/** Kubernetes object names: a DNS-1123 subdomain (Lease) and label (namespace). */
+const K8S_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const K8S_NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Leader election on a Lease (two or more replicas, one active); off for a single replica. */
+export const leaderElectionSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    leaseName: z
+      .string()
+      .max(253)
+      .regex(K8S_NAME_RE, { error: 'not a Kubernetes object name (lowercase, digits, -, .)' })
+      .default(defaults.leaderElection.leaseName),
+    /** Namespace of the Lease (the pod's: `${POD_NAMESPACE}` from the downward API). */
+    namespace: z.string().regex(K8S_NAMESPACE_RE, { error: 'not a Kubernetes namespace name' }).optional(),
+    leaseDurationMs: ms('leaseDurationMs').default(defaults.leaderElection.leaseDurationMs),
+    renewDeadlineMs: ms('renewDeadlineMs').default(defaults.leaderElection.renewDeadlineMs),
+    retryPeriodMs: ms('retryPeriodMs').default(defaults.leaderElection.retryPeriodMs),
+    /** A kubeconfig file instead of the pod's in-cluster credentials (development, tests). */
+    kubeconfig: z.string().min(1).optional(),
+  })
+  .refine((l) => !l.enabled || l.namespace !== undefined, {
+    error: 'namespace is required when leader election is enabled (e.g. ${POD_NAMESPACE})',
+    path: ['namespace'],
+  })
+  .refine((l) => l.renewDeadlineMs < l.leaseDurationMs, {
+    error:
+      'renewDeadlineMs must be less than leaseDurationMs (the leader must stop before another may take over)',
+    path: ['renewDeadlineMs'],
+  })
+  .refine((l) => l.retryPeriodMs < l.renewDeadlineMs, {
+    error: 'retryPeriodMs must be less than renewDeadlineMs (at least one renewal attempt per deadline)',
+    path: ['retryPeriodMs'],
+  });
+
 export const configSchema = z.strictObject({
   tenant: z.strictObject({
     /** IAM group in the console that this account's clusters belong to. */
@@ -239,9 +277,17 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
     .default({ level: 'info' }),
+  leaderElection: leaderElectionSchema.default({
+    enabled: false,
+    leaseName: defaults.leaderElection.leaseName,
+    leaseDurationMs: defaults.leaderElection.leaseDurationMs,
+    renewDeadlineMs: defaults.leaderElection.renewDeadlineMs,
+    retryPeriodMs: defaults.leaderElection.retryPeriodMs,
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type CloudRunConfig = z.infer<typeof cloudRunSchema>;
 export type EcsConfig = z.infer<typeof ecsSchema>;
 export type ConsoleConfig = z.infer<typeof consoleSchema>;
+export type LeaderElectionConfig = z.infer<typeof leaderElectionSchema>;

@@ -47,6 +47,10 @@
  *   Nothing is lost that matters: activity is a coalesced "last seen", so the pair's next activity
  *   makes it pending again with a fresh value. After `maxRejectedInARow` pairs rejected with none
  *   accepted, rejected parts are dropped whole instead of split (bounding the calls per round).
+ * - Fencing (leader election): with `epoch`, every write carries it. FAILED_PRECONDITION means the
+ *   console accepted a newer leader's writes: this replica is not the leader any more. The client
+ *   stops sending at once (the rows stay in the outbox; nothing is set aside or retried) and calls
+ *   `onFenced`, which steps the replica down. Without `onFenced` it is a permanent error (cooldown).
  * - A reply that is malformed (undecodable, wrong types, wrong batch id, too large) is rejected with
  *   a specific error (counted as outcome `invalid_reply`), never a crash.
  * - `stop()` flushes what it can within a deadline, then cancels the call in flight; it leaves at once
@@ -80,6 +84,7 @@ import type {
   ReportSightingsRequest,
   ResyncClusterRequest,
   Sighting,
+  WireLeaderEpoch,
   WriteReply,
 } from './wire-types.js';
 import { InvalidReplyError, validateReply, writeReplySchema } from './wire-types.js';
@@ -151,6 +156,10 @@ export interface ConsoleClientDeps {
    */
   maxRejectedInARow?: number;
   random?: () => number;
+  /** Leader election: the epoch every write carries (fencing token). Unset: writes carry none. */
+  epoch?: WireLeaderEpoch;
+  /** The console refused a write as fenced (FAILED_PRECONDITION): another replica leads now. */
+  onFenced?: (detail: string) => void;
 }
 
 export const BATCH_MAX_BYTES = 3 * 1024 * 1024;
@@ -164,6 +173,7 @@ const RETRYABLE = new Set<number>([
   grpc.status.DEADLINE_EXCEEDED,
 ]);
 const PERMANENT = new Set<number>([
+  grpc.status.FAILED_PRECONDITION,
   grpc.status.INVALID_ARGUMENT,
   grpc.status.UNAUTHENTICATED,
   grpc.status.PERMISSION_DENIED,
@@ -265,6 +275,8 @@ export class ConsoleClient {
   private failures = 0;
   private blockedUntilMs = 0;
   private permanentError: string | undefined;
+  /** Set when the console fenced a write: this replica must not push any more. */
+  private fencedDetail: string | undefined;
   private lastError: string | undefined;
   private lastSuccessMs: number | undefined;
   private lastHeartbeatMs = Number.NEGATIVE_INFINITY;
@@ -370,6 +382,17 @@ export class ConsoleClient {
       );
   }
 
+  /**
+   * Stops sending at once (leadership lost): no new call starts. A call already on the wire is left
+   * to the console, which accepts or fences it by its epoch; its answer is still handled (an ack
+   * deletes its rows, a FAILED_PRECONDITION is logged). The rows stay in the outbox. `stop()` still
+   * closes the channel.
+   */
+  halt(): void {
+    this.running = false;
+    this.poke();
+  }
+
   health(): ConsoleHealth {
     const db = this.deps.db;
     const pending = db.closed ? 0 : db.outbox.count;
@@ -382,7 +405,10 @@ export class ConsoleClient {
     if (this.lastSuccessMs !== undefined) h.lastSuccessMs = this.lastSuccessMs;
     const lastRejected = db.closed ? undefined : db.outbox.lastRejected;
     if (lastRejected !== undefined) h.lastRejected = lastRejected;
-    if (this.permanentError !== undefined) {
+    if (this.fencedDetail !== undefined) {
+      h.ok = false;
+      h.reason = `not the leader any more: ${this.fencedDetail}`;
+    } else if (this.permanentError !== undefined) {
       h.ok = false;
       h.reason = this.permanentError;
     } else if (!db.closed && db.outbox.overLimit) {
@@ -771,10 +797,11 @@ export class ConsoleClient {
       throw err;
     }
     try {
+      const epoch = this.deps.epoch;
       const raw = await unaryCall(
         this.client,
         this.methods[rpc],
-        request,
+        epoch === undefined ? request : { ...request, leader_epoch: epoch },
         token,
         this.config.rpcDeadlineMs,
         (c) => {
@@ -796,6 +823,11 @@ export class ConsoleClient {
       this.succeed();
       return { kind: 'ok', reply };
     } catch (err) {
+      if (isServiceError(err) && err.code === grpc.status.FAILED_PRECONDITION && this.deps.onFenced) {
+        metrics.inc({ rpc, outcome: statusName(err.code) });
+        this.fenced(rpc, this.describe(rpc, err));
+        return { kind: 'failed' };
+      }
       if (rpc === 'ResyncCluster' && isServiceError(err) && err.code === grpc.status.UNIMPLEMENTED) {
         // A console from before ResyncCluster: it works without it (it keeps what the lost outbox
         // would have deleted, as before). The row is done: nothing to retry.
@@ -831,6 +863,19 @@ export class ConsoleClient {
     } finally {
       this.inflight = undefined;
     }
+  }
+
+  /** The console fenced us: stop sending for good, keep every row, and step the replica down. */
+  private fenced(rpc: AgentRpc, detail: string): void {
+    if (this.fencedDetail !== undefined) return;
+    this.fencedDetail = detail;
+    this.running = false;
+    this.deps.logger.error(
+      { rpc, error: detail, pending: this.deps.db.closed ? 0 : this.deps.db.outbox.count },
+      'the console refused a push from this replica as fenced (a newer leader wrote): stopping; the rows stay in the outbox',
+    );
+    const onFenced = this.deps.onFenced;
+    if (onFenced) queueMicrotask(() => onFenced(detail));
   }
 
   private succeed(): void {

@@ -107,7 +107,8 @@ export function renderClustersTable(clusters: ClusterView[], nowMs: number): str
     c.registration.name,
     c.registration.provider,
     c.registration.region,
-    c.registration.agent_version,
+    // With leader election, which replica the console accepts writes from: "0.1.0 (sightline-acme-1_9f3c…)".
+    c.leader ? `${c.registration.agent_version} (${c.leader.holder})` : c.registration.agent_version,
     formatAge(c.last_seen_ms, nowMs),
     c.activity.map((a) => `${a.profile}:${formatAge(a.last_seen_ms, nowMs)}`).join(',') || '-',
   ]);

@@ -164,12 +164,25 @@ export interface WriteReply {
   duplicate: boolean;
 }
 
+/** agent.proto LeaderEpoch: leader election's fencing token (see src/leader/epoch.ts). */
+export interface WireLeaderEpoch {
+  term: number;
+  holder: string;
+}
+
+/** The epoch field every write request may carry; null or absent when leader election is off. */
+export interface FencedWrite {
+  leader_epoch?: WireLeaderEpoch | null;
+}
+
 export interface ClusterView {
   registration: ClusterRegistration;
   registered_ms: number;
   last_seen_ms: number;
   activity: Activity[];
   workloads: number;
+  /** The newest leader epoch the console accepted for the cluster; absent or null without election. */
+  leader?: WireLeaderEpoch | null;
 }
 
 export interface ListClustersRequest {
@@ -270,6 +283,10 @@ export const listClustersReplySchema = z.object({
       last_seen_ms: ms,
       activity: z.array(activitySchema),
       workloads: z.number().int().nonnegative(),
+      leader: z
+        .object({ term: z.number().int().nonnegative(), holder: z.string().max(512) })
+        .nullable()
+        .optional(),
     }),
   ),
 });

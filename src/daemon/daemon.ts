@@ -42,6 +42,7 @@ import type { WatchEvent } from '../watch/events.js';
 import { createAdapters, createBudget } from './adapters.js';
 import { retryForever } from './retry.js';
 import { defaults } from '../config/defaults.js';
+import type { LeaderEpoch } from '../leader/epoch.js';
 
 export interface DaemonOptions {
   logger: Logger;
@@ -52,6 +53,12 @@ export interface DaemonOptions {
   onEvent?: (event: WatchEvent<ClusterObject>) => void;
   /** Called with the state database's connection once open (fault tests cap its size: a full disk). */
   onStateDatabaseOpen?: (db: SqliteDatabase) => void;
+  /**
+   * Leader election (see elected.ts): this Daemon runs one leadership term. Every push carries
+   * `epoch`; a fenced push calls `onFenced`; the term starts with a full-state resync (the state
+   * directory may be older than what another replica pushed); the elected wrapper serves HTTP.
+   */
+  term?: { epoch: LeaderEpoch; onFenced: (detail: string) => void };
 }
 
 export class Daemon {
@@ -126,6 +133,9 @@ export class Daemon {
       'state',
       stateLivenessCheck(db, () => this.scheduler.now()),
     );
+    const term = this.options.term;
+    // A new leader's snapshot may be older than what the previous leader pushed: resync the console.
+    if (term !== undefined) db.requestResync(this.scheduler.now());
     const sink = new ConsoleSink(db, { logger, scheduler: this.scheduler });
     this.sink = sink;
     if (db.resyncPending !== undefined)
@@ -139,13 +149,16 @@ export class Daemon {
       metrics: this.metrics,
       scheduler: this.scheduler,
       heartbeatIntervalMs: config.intervals.heartbeatIntervalMs,
+      ...(term !== undefined ? { epoch: term.epoch, onFenced: term.onFenced } : {}),
     });
     this.client = client;
     client.start();
     // Healthy or not, /healthz shows the outbox and what was set aside (checks.console.detail).
     this.health.addCheck('console', () => consoleCheck(client.health()));
-    this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
-    logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
+    if (term === undefined) {
+      this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
+      logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
+    }
 
     const budget = createBudget(config, this.scheduler, this.metrics, logger);
     this.adapters = createAdapters(config, {
@@ -246,12 +259,20 @@ export class Daemon {
     }
   }
 
+  /** Leadership lost: no push leaves from now on and start-up steps end; `stop()` cleans up. */
+  halt(): void {
+    this.abort.abort();
+    this.client?.halt();
+  }
+
   /**
    * Stops sources, then flushes the console client for up to `flushDeadlineMs` (default: 60 % of
    * the shutdown deadline, leaving the rest for closing), then closes everything and releases the
-   * state directory. What was not sent is durable in the outbox.
+   * state directory. What was not sent is durable in the outbox. 0 (leadership lost): nothing more
+   * is sent.
    */
   async stop(flushDeadlineMs: number = Math.round(defaults.shutdownDeadlineMs * 0.6)): Promise<void> {
+    if (flushDeadlineMs === 0) this.halt();
     this.abort.abort();
     for (const s of this.subscriptions) s.unsubscribe();
     await Promise.allSettled(this.watches.map((w) => w.stop()));

@@ -7,10 +7,32 @@ import type { SchedulerLike } from 'rxjs';
 
 export const systemScheduler: SchedulerLike = asyncScheduler;
 
-/** Waits `ms` on the given scheduler (virtual-time friendly). */
-export function delay(ms: number, scheduler: SchedulerLike = systemScheduler): Promise<void> {
+/**
+ * Waits `ms` on the given scheduler (virtual-time friendly). With `signal`, an abort ends the wait
+ * early (resolves, never rejects) and cancels the scheduled action.
+ */
+export function delay(
+  ms: number,
+  scheduler: SchedulerLike = systemScheduler,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve) => {
-    scheduler.schedule(() => resolve(), Math.max(0, ms));
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => {
+      action.unsubscribe();
+      resolve();
+    };
+    const action = scheduler.schedule(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -65,6 +65,18 @@ describe('views', () => {
     );
   });
 
+  it('shows which replica leads next to the agent version when the agent runs two replicas', () => {
+    const led = {
+      ...cluster('europe-west1', 10_000, [10_000]),
+      leader: { term: 3, holder: 'sightline-acme-1_9f3c01ab' },
+    };
+    const out = renderClustersTable([led, cluster('us-central1', 7_200_000, [])], NOW);
+    expect(out.split('\n')[1]).toMatch(
+      /^europe-west1 +CLOUD_RUN +europe-west1 +1\.2\.3 \(sightline-acme-1_9f3c01ab\) +10s /,
+    );
+    expect(out.split('\n')[2]).toMatch(/^us-central1 +CLOUD_RUN +europe-west1 +1\.2\.3 +2h /);
+  });
+
   it('renders records with digest, ref, workloads and LAST SEEN; neutralises control characters', () => {
     const records: ImageRecord[] = [
       {

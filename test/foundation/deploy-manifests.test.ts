@@ -24,7 +24,7 @@ describe('Kubernetes manifests for the hosted model', () => {
   });
 
   it('probes /livez for liveness and startup and /readyz for readiness, mounts config, token and state, runs as non-root', () => {
-    const d = load('deployment.yaml') as {
+    const d = load('statefulset.yaml') as {
       spec: {
         replicas: number;
         template: {
@@ -32,7 +32,7 @@ describe('Kubernetes manifests for the hosted model', () => {
         };
       };
     };
-    expect(d.spec.replicas).toBe(1);
+    expect(d.spec.replicas).toBe(2);
     const c = d.spec.template.spec.containers[0] as {
       readinessProbe: { httpGet: { path: string } };
       livenessProbe: { httpGet: { path: string } };
@@ -54,7 +54,7 @@ describe('Kubernetes manifests for the hosted model', () => {
   it('ships a ConfigMap whose config validates against the schema', () => {
     const cm = load('configmap.yaml') as { data: { 'config.yaml': string } };
     const config = parseConfig(cm.data['config.yaml'], 'configmap.yaml', {
-      env: { SIGHTLINE_EXTERNAL_ID: 'ext-1' },
+      env: { SIGHTLINE_EXTERNAL_ID: 'ext-1', POD_NAMESPACE: 'sightline' },
       checkFiles: false,
     });
     expect(config.console.tokenFile).toBe('/var/run/secrets/sightline/token');
@@ -124,6 +124,102 @@ describe('the Docker image HEALTHCHECK', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('two replicas, one writer (leader election on a Lease)', () => {
+  type PodSpec = {
+    serviceAccountName: string;
+    affinity: {
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: Array<{
+          topologyKey: string;
+          labelSelector: { matchLabels: Record<string, string> };
+        }>;
+      };
+    };
+    containers: Array<{
+      env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+      volumeMounts: Array<{ name: string; mountPath: string }>;
+    }>;
+    volumes: Array<{ name: string }>;
+  };
+  const sts = load('statefulset.yaml') as {
+    kind: string;
+    spec: {
+      replicas: number;
+      serviceName: string;
+      selector: { matchLabels: Record<string, string> };
+      template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+      volumeClaimTemplates: Array<{ metadata: { name: string }; spec: { accessModes: string[] } }>;
+    };
+  };
+  const pod = sts.spec.template.spec;
+
+  it('runs two replicas as a StatefulSet, each with its own ReadWriteOnce state volume', () => {
+    expect(sts.kind).toBe('StatefulSet');
+    expect(sts.spec.replicas).toBe(2);
+    const [claim] = sts.spec.volumeClaimTemplates;
+    expect(claim?.metadata.name).toBe('state');
+    expect(claim?.spec.accessModes).toEqual(['ReadWriteOnce']);
+    // The state volume comes from the claim template, never a shared claim.
+    expect(pod.volumes.map((v) => v.name)).not.toContain('state');
+    expect(pod.containers[0]?.volumeMounts).toContainEqual({
+      name: 'state',
+      mountPath: '/var/lib/sightline',
+    });
+    const svc = load('service.yaml') as { metadata: { name: string }; spec: { clusterIP: string } };
+    expect(sts.spec.serviceName).toBe(svc.metadata.name);
+    expect(svc.spec.clusterIP).toBe('None');
+  });
+
+  it('never schedules both replicas on one node, and a disruption budget keeps one up', () => {
+    const [rule] = pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(rule?.topologyKey).toBe('kubernetes.io/hostname');
+    expect(rule?.labelSelector.matchLabels).toEqual(sts.spec.selector.matchLabels);
+    const pdb = load('pdb.yaml') as {
+      kind: string;
+      spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+    };
+    expect(pdb.kind).toBe('PodDisruptionBudget');
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(sts.spec.selector.matchLabels);
+  });
+
+  it('may get, create and update its Lease in its own namespace only, and nothing else', () => {
+    const role = load('role.yaml') as {
+      kind: string;
+      metadata: { name: string; namespace?: string };
+      rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>;
+    };
+    expect(role.kind).toBe('Role'); // namespaced, not a ClusterRole
+    const cm = load('configmap.yaml') as { data: { 'config.yaml': string } };
+    const config = parseConfig(cm.data['config.yaml'], 'configmap.yaml', {
+      env: { SIGHTLINE_EXTERNAL_ID: 'ext-1', POD_NAMESPACE: 'tenant-ns' },
+      checkFiles: false,
+    });
+    expect(config.leaderElection).toMatchObject({ enabled: true, namespace: 'tenant-ns' });
+    for (const r of role.rules) {
+      expect(r.apiGroups).toEqual(['coordination.k8s.io']);
+      expect(r.resources).toEqual(['leases']);
+      if (r.resourceNames) expect(r.resourceNames).toEqual([config.leaderElection.leaseName]);
+    }
+    const verbs = role.rules.flatMap((r) => r.verbs).sort();
+    expect(verbs).toEqual(['create', 'get', 'update']);
+    const binding = load('rolebinding.yaml') as {
+      roleRef: { kind: string; name: string };
+      subjects: Array<{ kind: string; name: string }>;
+    };
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName }]);
+  });
+
+  it('gives the container its pod name and namespace (the Lease holder and namespace)', () => {
+    const env = pod.containers[0]?.env ?? [];
+    const field = (name: string): string | undefined =>
+      env.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+    expect(field('POD_NAME')).toBe('metadata.name');
+    expect(field('POD_NAMESPACE')).toBe('metadata.namespace');
   });
 });
 

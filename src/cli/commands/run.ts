@@ -7,6 +7,7 @@ import { createRegistry } from '../../runtime/metrics.js';
 import { onShutdownSignals } from '../../runtime/shutdown.js';
 import { agentVersion } from '../../runtime/version.js';
 import { Daemon } from '../../daemon/daemon.js';
+import { ElectedDaemon } from '../../daemon/elected.js';
 import { StateRefusedError } from '../../state/refused.js';
 import type { Command } from '../command.js';
 import { parseCommandArgs, requireString } from '../command.js';
@@ -19,7 +20,8 @@ export const runCommand: Command = {
 
 Starts every configured provider adapter, the watch engine and the console client, and serves
 /healthz, /readyz and /metrics on http.listen. Stops cleanly on SIGTERM or SIGINT (pending
-console updates stay in the state directory's outbox and are sent after the next start).
+console updates stay in the state directory's outbox and are sent after the next start). With
+leaderElection.enabled, only the replica holding the Lease watches and pushes; the others stand by.
 Exit codes: 0 stopped cleanly (also with changes pending: they are durable in the outbox),
 1 runtime failure, 2 invalid config or unusable state directory (another daemon holds it, or its
 database is from a newer sightline; nothing started).`,
@@ -41,7 +43,16 @@ database is from a newer sightline; nothing started).`,
       throw err;
     }
     const logger = createLogger({ level: config.log.level });
-    const daemon = new Daemon(config, { logger, registry: createRegistry(), agentVersion });
+    const options = { logger, registry: createRegistry(), agentVersion };
+    let daemon: Daemon | ElectedDaemon;
+    try {
+      daemon = config.leaderElection.enabled
+        ? new ElectedDaemon(config, options)
+        : new Daemon(config, options);
+    } catch (err) {
+      logger.error({ err }, 'start-up failed');
+      return EXIT_FAILURE;
+    }
     try {
       await daemon.start();
     } catch (err) {

@@ -2,7 +2,8 @@
  * The reference console: a real gRPC server implementing AgentService and ConsoleQuery on top of
  * ConsoleStore (SQLite). It enforces the bearer token (UNAUTHENTICATED otherwise), validates every
  * request (INVALID_ARGUMENT with the reason), applies each batch at most once (by batch id) inside
- * one transaction, and serves the clusters / records views. TLS when `tls` is given.
+ * one transaction, refuses a write from a replaced leader (FAILED_PRECONDITION, see fencing.ts), and
+ * serves the clusters / records views. TLS when `tls` is given.
  *
  * Exposure limits (a console is reachable by anyone who can reach its port):
  * - The token is checked by a server interceptor on the request headers, before grpc-js reads the
@@ -35,12 +36,14 @@ import type {
   RegisterClustersRequest,
   ReportSightingsRequest,
   ResyncClusterRequest,
+  FencedWrite,
   WriteReply,
 } from '../wire-types.js';
 import { ConsoleStore } from './store.js';
 import { MAX_ID_CHARS, checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
 import { checkResync } from './validate-resync.js';
 import { BATCH_MAX_BYTES } from '../client.js';
+import { clustersOf, epochOf } from './fencing.js';
 
 export interface ReferenceConsoleOptions {
   /** host:port; port 0 picks a free port. */
@@ -175,21 +178,30 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     };
   }
 
-  function write<Req extends { batch_id: string }>(
+  function write<Req extends { batch_id: string } & FencedWrite>(
     rpc: string,
     check: (req: Req) => string | undefined,
     count: (req: Req) => number,
     apply: (req: Req) => void,
+    clusters: (req: Req) => string[],
   ): grpc.handleUnaryCall<Req, WriteReply> {
     return unary<Req, WriteReply>((req) => {
       const problem = check(req);
       if (problem !== undefined) throw new RpcError(grpc.status.INVALID_ARGUMENT, `${rpc}: ${problem}`);
-      return store.transaction(() => {
+      const epoch = epochOf(req);
+      const result = store.transaction((): WriteReply | string => {
+        const fenced = store.fence(clusters(req), epoch, rpc, req.batch_id);
+        if (fenced !== undefined) return fenced;
         if (!store.claimBatch(req.batch_id, rpc))
           return { batch_id: req.batch_id, accepted: 0, duplicate: true };
         apply(req);
         return { batch_id: req.batch_id, accepted: count(req), duplicate: false };
       });
+      if (typeof result === 'string') {
+        if (epoch !== undefined) store.refused(req.batch_id, rpc, epoch);
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `${rpc}: ${result}`);
+      }
+      return result;
     });
   }
 
@@ -202,6 +214,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       (r) => {
         for (const c of r.clusters) store.register(c);
       },
+      clustersOf.register,
     ),
     ReportSightings: write<ReportSightingsRequest>(
       'ReportSightings',
@@ -215,6 +228,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
           else if ('deletion' in s && s.change === 'deletion') store.deletion(s.deletion);
         }
       },
+      clustersOf.sightings,
     ),
     Heartbeat: write<HeartbeatRequest>(
       'Heartbeat',
@@ -223,6 +237,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       (r) => {
         for (const a of r.activities) store.heartbeat(a);
       },
+      clustersOf.heartbeat,
     ),
     DeregisterClusters: write<DeregisterClustersRequest>(
       'DeregisterClusters',
@@ -231,6 +246,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       (r) => {
         store.deregister(r);
       },
+      (r) => clustersOf.deregister(r, (account) => store.clusterIdsOf(account)),
     ),
     ...(opts.resync === false
       ? {}
@@ -242,6 +258,7 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
             (r) => {
               store.resync(r);
             },
+            clustersOf.resync,
           ),
         }),
   });

@@ -19,6 +19,7 @@ import type {
   Deletion,
   ResyncClusterRequest,
   WireImage,
+  WireLeaderEpoch,
   WireProvider,
   WorkloadContext,
   WorkloadSighting,
@@ -53,6 +54,12 @@ CREATE TABLE IF NOT EXISTS resync_live (
   cluster_id TEXT NOT NULL, generation INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
   PRIMARY KEY (cluster_id, generation, type, id));
 CREATE TABLE IF NOT EXISTS resync_done (cluster_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
+-- Fencing (leader election): the newest leader epoch accepted per cluster, and every write accepted
+-- (refused = 0) or refused (1) under an epoch, in order (which replica wrote what, for operators and tests).
+CREATE TABLE IF NOT EXISTS fencing (cluster_id TEXT PRIMARY KEY, term INTEGER NOT NULL, holder TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fenced_writes (
+  seq INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, rpc TEXT NOT NULL, term INTEGER NOT NULL, holder TEXT NOT NULL,
+  received_ms INTEGER NOT NULL, refused INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS nodes (
   cluster_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, last_seen_ms INTEGER NOT NULL,
   PRIMARY KEY (cluster_id, id));
@@ -325,6 +332,62 @@ export class ConsoleStore {
     return true;
   }
 
+  /**
+   * Fencing: refuses (returns why) a write whose epoch is older than the newest accepted for any
+   * of `clusterIds`, or has the same term from another holder; otherwise records the epoch for
+   * each of them. A write without an epoch is not fenced. Call inside `transaction`.
+   */
+  fence(
+    clusterIds: readonly string[],
+    epoch: WireLeaderEpoch | undefined,
+    rpc: string,
+    batchId: string,
+  ): string | undefined {
+    if (epoch === undefined) return undefined;
+    const get = this.db.prepare<[string], { term: number; holder: string }>(
+      'SELECT term, holder FROM fencing WHERE cluster_id = ?',
+    );
+    for (const id of clusterIds) {
+      const newest = get.get(id);
+      if (newest === undefined) continue;
+      if (epoch.term < newest.term || (epoch.term === newest.term && epoch.holder !== newest.holder)) {
+        return `cluster ${id} is led by epoch ${newest.term}/${newest.holder}; this write carries ${epoch.term}/${epoch.holder}: not the leader`;
+      }
+    }
+    const set = this.db.prepare<[string, number, string]>(
+      `INSERT INTO fencing (cluster_id, term, holder) VALUES (?, ?, ?)
+       ON CONFLICT (cluster_id) DO UPDATE SET term = excluded.term, holder = excluded.holder`,
+    );
+    for (const id of clusterIds) set.run(id, epoch.term, epoch.holder);
+    this.db
+      .prepare<[string, string, number, string, number]>(
+        'INSERT INTO fenced_writes (batch_id, rpc, term, holder, received_ms) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(batchId, rpc, epoch.term, epoch.holder, this.nowMs());
+    return undefined;
+  }
+
+  /** Logs a write refused by `fence` (in fenced_writes, refused = 1). */
+  refused(batchId: string, rpc: string, epoch: WireLeaderEpoch): void {
+    this.db
+      .prepare<[string, string, number, string, number]>(
+        'INSERT INTO fenced_writes (batch_id, rpc, term, holder, received_ms, refused) VALUES (?, ?, ?, ?, ?, 1)',
+      )
+      .run(batchId, rpc, epoch.term, epoch.holder, this.nowMs());
+  }
+
+  /** Cluster ids registered with `account`. */
+  clusterIdsOf(account: string): string[] {
+    return this.stmts.clustersOfAccount.all(account).map((r) => r.id);
+  }
+
+  /** The newest leader epoch accepted for a cluster. */
+  leaderOf(clusterId: string): WireLeaderEpoch | undefined {
+    return this.db
+      .prepare<[string], WireLeaderEpoch>('SELECT term, holder FROM fencing WHERE cluster_id = ?')
+      .get(clusterId);
+  }
+
   /** Forgets clusters and everything seen on them; returns how many were registered. */
   deregister(req: DeregisterClustersRequest): number {
     const ids =
@@ -355,6 +418,7 @@ export class ConsoleStore {
         last_seen_ms: r.last_seen_ms ?? r.registered_ms,
         activity,
         workloads: this.stmts.liveWorkloads.get(r.id)?.n ?? 0,
+        leader: this.leaderOf(r.id) ?? null,
       });
     }
     return out;
