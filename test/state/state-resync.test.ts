@@ -6,14 +6,15 @@
  * ResyncCluster keeps working.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { startReferenceConsole } from '../../src/console/server/reference-console.js';
 import type { ReferenceConsole } from '../../src/console/server/reference-console.js';
 import { ConsoleStore } from '../../src/console/server/store.js';
 import { fetchClusters, fetchRecords } from '../../src/console/views.js';
 import { ConsoleSink, RESYNC_PART_MAX_IDS } from '../../src/console/sink.js';
-import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
+import { openStateDatabase, STATE_DB_FILE, StateRefusedError } from '../../src/state/database.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { WorkloadSighting } from '../../src/console/wire-types.js';
 import { toRegistration } from '../../src/console/wire-mapping.js';
@@ -162,6 +163,39 @@ describe('full-state resync after loss of state', () => {
       parts: 1,
       live: [{ type: 'WORKLOAD', id: 'task-1' }],
     });
+  });
+
+  it('uses a 0-byte database as new, says so, and owes a resync', () => {
+    const t = tempDir('sl-resync-');
+    cleanups.push(t.cleanup);
+    writeFileSync(join(t.dir, STATE_DB_FILE), '');
+    const log = captureLogger();
+    const db = openStateDatabase(t.dir, { logger: log.logger, nowMs: () => 7_000 });
+    cleanups.push(() => db.close());
+    expect(db.openStatus).toEqual({ state: 'created', empty: true });
+    expect(db.resyncPending).toBe(7_000);
+    expect(log.text()).toContain('state database file is empty (0 bytes): treating it as a new database');
+  });
+
+  it('refuses a database from a newer schema and leaves it where it is, outbox and all', () => {
+    const t = tempDir('sl-resync-');
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, STATE_DB_FILE);
+    const newer = new Database(file);
+    newer.exec(
+      "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, payload TEXT); INSERT INTO outbox VALUES (1, 'v9');",
+    );
+    newer.pragma('user_version = 99');
+    newer.close();
+    const log = captureLogger();
+    expect(() => openStateDatabase(t.dir, { logger: log.logger })).toThrow(StateRefusedError);
+    expect(() => openStateDatabase(t.dir, { logger: log.logger })).toThrow(
+      /written by a newer sightline: state database schema version 99 is newer than this sightline understands \(\d+\)/,
+    );
+    expect(readdirSync(t.dir).filter((f) => f.includes('corrupt'))).toEqual([]);
+    const kept = new Database(file, { readonly: true });
+    expect(kept.prepare('SELECT payload FROM outbox').pluck().all()).toEqual(['v9']);
+    kept.close();
   });
 
   it('splits a large cluster into parts; the console applies the resync only with every part, and ignores an older generation', () => {
