@@ -154,6 +154,8 @@ export interface ClusterView {
   last_seen_ms: number;
   activity: Activity[];
   workloads: number;
+  /** Nodes (ECS container instances) on the cluster; 0 from consoles that predate the field. */
+  nodes: number;
 }
 
 export interface ListClustersRequest {
@@ -254,6 +256,7 @@ export const listClustersReplySchema = z.object({
       last_seen_ms: ms,
       activity: z.array(activitySchema),
       workloads: z.number().int().nonnegative(),
+      nodes: z.number().int().nonnegative().default(0),
     }),
   ),
 });
