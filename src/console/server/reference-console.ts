@@ -2,7 +2,8 @@
  * The reference console: a real gRPC server implementing AgentService and ConsoleQuery on top of
  * ConsoleStore (SQLite). It enforces the bearer token (UNAUTHENTICATED otherwise), validates every
  * request (INVALID_ARGUMENT with the reason), applies each batch at most once (by batch id) inside
- * one transaction, and serves the clusters / records views. TLS when `tls` is given.
+ * one transaction, and serves the clusters / records views. TLS when `tls` is given; the read-only
+ * web view (web/) on its own HTTP address when `web` is given.
  *
  * Failure: a handler error becomes INTERNAL for that call only; the server keeps serving.
  */
@@ -23,6 +24,8 @@ import type {
   WriteReply,
 } from '../wire-types.js';
 import { ConsoleStore } from './store.js';
+import { startWebView } from './web/web-server.js';
+import type { WebView } from './web/web-server.js';
 import { checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
 
 export interface ReferenceConsoleOptions {
@@ -34,11 +37,15 @@ export interface ReferenceConsoleOptions {
   /** PEM certificate chain and private key. */
   tls?: { cert: Buffer | string; key: Buffer | string };
   scheduler?: SchedulerLike;
+  /** Also serve the read-only web view (web/web-server.ts) on this address. */
+  web?: { listen: string; refreshMs?: number };
 }
 
 export interface ReferenceConsole {
   address: string;
   port: number;
+  /** The web view's URL, when `web` was given. */
+  webUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -175,13 +182,30 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     );
   }
   const host = opts.listen.slice(0, opts.listen.lastIndexOf(':'));
+  let web: WebView | undefined;
+  if (opts.web !== undefined) {
+    try {
+      web = await startWebView({
+        ...opts.web,
+        token: opts.token,
+        store,
+        nowMs: () => scheduler.now(),
+      });
+    } catch (err) {
+      server.forceShutdown();
+      store.close();
+      throw err;
+    }
+  }
   let stopped = false;
   return {
     address: `${host}:${port}`,
     port,
+    ...(web !== undefined ? { webUrl: web.url } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
+      await web?.stop();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
