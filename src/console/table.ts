@@ -11,6 +11,8 @@ import stringWidth from 'string-width';
 
 /** Width used when the output is not a terminal and COLUMNS is not set. */
 export const defaultTableWidthColumns = 120;
+/** A list item is cut no shorter than this; below it a list shows its count instead. */
+export const minCutItemColumns = 8;
 /** Spaces between columns. */
 export const columnGapColumns = 2;
 
@@ -57,7 +59,8 @@ function padToWidth(text: string, widthColumns: number): string {
 
 /**
  * Lists `items` joined by `separator` within `widthColumns`: all of them when they fit, else as many as fit
- * followed by `+N`, else the only item cut to the width, else just the count. `total` (default items.length) is what `+N` and the count
+ * followed by `+N`, else the first item cut (at least `minCutItemColumns` of it) and `+N`, else
+ * just the count. `total` (default items.length) is what `+N` and the count
  * are taken from, so a caller can list names of some items while counting all.
  */
 export function fitList(
@@ -72,8 +75,12 @@ export function fitList(
     const text = `${items.slice(0, shown).join(separator)}${separator}+${total - shown}`;
     if (total - shown > 0 && displayWidth(text) <= widthColumns) return text;
   }
-  const only = items[0];
-  if (total === 1 && only !== undefined) return truncateToWidth(only, widthColumns);
+  const first = items[0];
+  if (first !== undefined) {
+    const rest = total > 1 ? `${separator}+${total - 1}` : '';
+    const room = widthColumns - displayWidth(rest);
+    if (room >= Math.min(minCutItemColumns, displayWidth(first))) return truncateToWidth(first, room) + rest;
+  }
   return truncateToWidth(String(total), widthColumns);
 }
 
