@@ -273,7 +273,12 @@ describe('web view: pages', () => {
     expect(checkout).toContain(digestOf(5).slice(0, 19));
     expect(checkout).toContain('demo-project/us-central1');
     expect(checkout).toContain('us-central1/checkout');
-    expect(checkout).toContain(new Date(T0).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    expect(checkout).toContain(
+      new Date(T0)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace('T', ' '),
+    );
     const old = rows.find((r) => r.state === 'superseded')?.row ?? '';
     expect(old).toContain('shop/checkout:1.4.0');
     expect(old).toContain('pending-start');

@@ -100,7 +100,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 h2 { font-size: 16px; margin: 24px 0 8px; }
 .sub { color: var(--muted); margin: 0 0 16px; }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
-th { text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted);
+th { white-space: nowrap; text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted);
   padding: 8px 12px; border-bottom: 1px solid var(--line); background: #fafbfc; }
 td { padding: 8px 12px; border-bottom: 1px solid var(--line); vertical-align: top; }
 tr:last-child td { border-bottom: 0; }
@@ -113,6 +113,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .label { display: inline-block; margin: 0 4px 4px 0; padding: 0 6px; border: 1px solid var(--line);
   border-radius: 4px; font-size: 12px; background: #fafbfc; }
 .muted { color: var(--muted); }
+.nowrap { white-space: nowrap; }
 form.search input { width: 420px; max-width: 100%; padding: 7px 10px; border: 1px solid var(--line);
   border-radius: 6px; font: inherit; margin-bottom: 12px; }
 .login { max-width: 380px; margin: 80px auto; background: #fff; border: 1px solid var(--line); padding: 24px;

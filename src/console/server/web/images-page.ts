@@ -57,7 +57,13 @@ export function imagesContent(store: ConsoleStore, query: string, nowMs: number)
         </div>
       </td>
       <td>
-        ${r.firstSeenMs > 0 ? html`<span title="${formatTime(r.firstSeenMs)}">${formatTime(r.firstSeenMs)}</span>` : '-'}
+        ${
+          r.firstSeenMs > 0
+            ? html`<span class="nowrap" title="${formatTime(r.firstSeenMs)}"
+                >${formatTime(r.firstSeenMs).replace('T', ' ')}</span
+              >`
+            : '-'
+        }
       </td>
       <td>${seenAge(r.lastSeenMs, formatAge(r.lastSeenMs, nowMs))}</td>
       <td><span class="badge ${state}">${state}</span></td>
