@@ -31,13 +31,7 @@ function frames(text: string): string[][] {
     .split('\x1b[H')
     .slice(1)
     .map((f) => f.split('\nstopping')[0] ?? '')
-    .map((f) =>
-      f
-        .replaceAll('\x1b[K', '')
-        .replaceAll('\x1b[J', '')
-        .replace(/\n$/, '')
-        .split('\n'),
-    );
+    .map((f) => f.replaceAll('\x1b[K', '').replaceAll('\x1b[J', '').replace(/\n$/, '').split('\n'));
 }
 
 describe('demo screen', () => {
