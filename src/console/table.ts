@@ -1,7 +1,8 @@
 /**
  * Tables that fit a terminal: columns are measured as the terminal shows them (string-width: wide
  * CJK and emoji count 2, zero-width and combining marks 0), and when the natural table is wider than
- * `maxWidth` the shrinkable columns give up width (widest first, never below their minimum). A cell
+ * `maxWidth` the shrinkable columns give up width (by rank: first down to a preferred width, then
+ * to their minimum; never below it). A cell
  * that loses width is either re-rendered for the width it got (`fit`, e.g. a list that becomes
  * "a, b, +3") or cut with an ellipsis. Whatever the content, no line is wider than `maxWidth`: as a
  * last resort each line is cut. Control characters in cells are replaced with `?` so console-supplied
@@ -23,6 +24,12 @@ export interface ColumnSpec {
   header: string;
   /** Shrinkable down to this many columns; absent: the column keeps its natural width. */
   minColumns?: number;
+  /** Shrunk to this first (before any column goes below its preferred width); default minColumns. */
+  preferColumns?: number;
+  /** Columns with a lower rank give up width first (default 0). */
+  shrinkRank?: number;
+  /** Where a cut cell loses text: `end` (default) or `start` (keeps the tail: `…/repo:tag`). */
+  cut?: 'end' | 'start';
 }
 
 /** Replaces control characters (C0, DEL, C1) with `?`. */
@@ -37,6 +44,23 @@ export function displayWidth(text: string): number {
 }
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** `text` cut to at most `widthColumns` display columns, starting with `…` when anything was cut. */
+export function truncateStartToWidth(text: string, widthColumns: number): string {
+  if (widthColumns <= 0) return '';
+  if (displayWidth(text) <= widthColumns) return text;
+  const parts = [...segmenter.segment(text)].map((g) => g.segment);
+  let out = '';
+  let used = 0;
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const segment = parts[i] ?? '';
+    const w = displayWidth(segment);
+    if (used + w > widthColumns - 1) break;
+    out = segment + out;
+    used += w;
+  }
+  return `…${out}`;
+}
 
 /** `text` cut to at most `widthColumns` display columns, ending in `…` when anything was cut. */
 export function truncateToWidth(text: string, widthColumns: number): string {
@@ -105,25 +129,31 @@ export function renderFittedTable(columns: ColumnSpec[], rows: Cell[][], maxWidt
   );
   const total = (): number => widths.reduce((a, b) => a + b, 0) + columnGapColumns * (n - 1);
   let over = total() - maxWidth;
-  while (over > 0) {
-    let pick = -1;
-    for (let i = 0; i < n; i++) {
-      const min = columns[i]?.minColumns;
-      const w = widths[i] ?? 0;
-      if (min !== undefined && w > min && (pick < 0 || w > (widths[pick] ?? 0))) pick = i;
+  // Two passes, each in rank order (lowest first): down to the preferred widths, then to the minimums.
+  const order = columns
+    .map((c, i) => ({ i, rank: c.shrinkRank ?? 0 }))
+    .filter(({ i }) => columns[i]?.minColumns !== undefined)
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map(({ i }) => i);
+  for (const floor of [
+    (c: ColumnSpec) => c.preferColumns ?? c.minColumns ?? 0,
+    (c: ColumnSpec) => c.minColumns ?? 0,
+  ]) {
+    for (const i of order) {
+      if (over <= 0) break;
+      const spec = columns[i];
+      if (spec === undefined) continue;
+      const cut = Math.max(0, Math.min(over, (widths[i] ?? 0) - floor(spec)));
+      widths[i] = (widths[i] ?? 0) - cut;
+      over -= cut;
     }
-    if (pick < 0) break;
-    const min = columns[pick]?.minColumns ?? 0;
-    const cut = Math.min(over, (widths[pick] ?? 0) - min, Math.max(1, Math.ceil(over / n)));
-    widths[pick] = (widths[pick] ?? 0) - cut;
-    over -= cut;
   }
   const render = (cell: Cell, i: number): string => {
     const w = widths[i] ?? 0;
     const text = cellText(cell);
     if (displayWidth(text) <= w) return text;
     const fitted = typeof cell === 'string' ? text : neutralize(cell.fit(w));
-    return truncateToWidth(fitted, w);
+    return columns[i]?.cut === 'start' ? truncateStartToWidth(fitted, w) : truncateToWidth(fitted, w);
   };
   const lines = [columns.map((c) => c.header), ...rows].map((r) => {
     const cells = columns.map((_, i) => render(r[i] ?? '', i));

@@ -119,13 +119,13 @@ export function renderClustersTable(
 ): string {
   const wide = layout.wide === true;
   const columns: ColumnSpec[] = [
-    { header: 'NAME', minColumns: 12 },
+    { header: 'NAME', minColumns: 12, preferColumns: 24, shrinkRank: 2 },
     { header: 'PROVIDER' },
-    { header: 'REGION', minColumns: 8 },
-    { header: 'AGENT VERSION', minColumns: 7 },
+    { header: 'REGION', minColumns: 8, shrinkRank: 1 },
+    { header: 'AGENT VERSION', minColumns: 7, shrinkRank: 1 },
     { header: 'LAST SEEN' },
     ...(wide ? [{ header: 'WORKLOADS' }, { header: 'NODES' }] : []),
-    { header: 'ACTIVITY', minColumns: 8 },
+    { header: 'ACTIVITY', minColumns: 8, preferColumns: 16, shrinkRank: 3 },
   ];
   const rows: Cell[][] = clusters.map((c) => {
     const activity = c.activity.map((a) => `${a.profile}:${formatAge(a.last_seen_ms, nowMs)}`);
@@ -264,10 +264,10 @@ export function renderRecordsTable(
   const all = options.all === true;
   const shown = imageRows(records).filter((r) => all || r.current);
   const columns: ColumnSpec[] = [
-    { header: 'IMAGE', minColumns: 24 },
-    { header: 'DIGEST', minColumns: 19 },
-    { header: 'WORKLOADS', minColumns: 9 },
-    { header: 'CLUSTERS', minColumns: 8 },
+    { header: 'IMAGE', minColumns: 16, preferColumns: 40, shrinkRank: 3, cut: 'start' },
+    { header: 'DIGEST', minColumns: 19, shrinkRank: 2 },
+    { header: 'WORKLOADS', minColumns: 9, preferColumns: 24, shrinkRank: 1 },
+    { header: 'CLUSTERS', minColumns: 6, preferColumns: 14 },
     { header: 'LAST SEEN' },
     ...(all ? [{ header: 'STATE' }] : []),
   ];

@@ -8,7 +8,7 @@ import {
   renderClustersTable,
   renderRecordsTable,
 } from '../../src/console/views.js';
-import { displayWidth, fitList } from '../../src/console/table.js';
+import { displayWidth, fitList, truncateStartToWidth } from '../../src/console/table.js';
 import { clustersListCommand, consoleServeCommand } from '../../src/console/commands.js';
 import type { ReferenceConsole } from '../../src/console/server/reference-console.js';
 import type { ClusterView, ImageRecord, WorkloadContext } from '../../src/console/wire-types.js';
@@ -146,10 +146,15 @@ describe('views', () => {
       .split('\n')
       .find((l) => l.startsWith('nginx:1.27'));
     expect(roomy).toMatch(/europe-west1\/web, us-central1\/service-number-0, .*\+\d+ /);
+    first.image.ref = '111122223333.dkr.ecr.us-east-1.amazonaws.com/team/ledger:3.2.0';
+    const cut = renderRecordsTable(many, NOW, { maxWidth: 100 })
+      .split('\n')
+      .find((l) => l.startsWith('…'));
+    expect(cut, 'a long image keeps its repository and tag').toMatch(/^…\S*\/team\/ledger:3\.2\.0\s+sha256:/);
     const narrow = renderRecordsTable(many, NOW, { maxWidth: 72 })
       .split('\n')
-      .find((l) => l.startsWith('nginx:1.27'));
-    expect(narrow).toMatch(/sha256:[0-9a-f]{12}\s+(13|\S+, \+\d+)\s/);
+      .find((l) => l.includes('ledger:3.2.0'));
+    expect(narrow).toMatch(/sha256:[0-9a-f]{12}\s+(12|\S+, \+\d+)\s/);
   });
 
   it('measures wide characters as the terminal shows them', () => {
@@ -161,6 +166,7 @@ describe('views', () => {
       for (const l of renderRecordsTable(wideChars, NOW, { maxWidth: width }).trimEnd().split('\n'))
         expect(displayWidth(l)).toBeLessThanOrEqual(width);
     }
+    expect(truncateStartToWidth('us-docker.pkg.dev/p/shop/checkout:1.5.0', 20)).toBe('…shop/checkout:1.5.0');
     expect(fitList(['a', 'b', 'c'], 5)).toBe('a, +2');
     expect(fitList(['alpha', 'beta'], 3)).toBe('2');
     expect(fitList(['alpha', 'beta'], 20)).toBe('alpha, beta');
