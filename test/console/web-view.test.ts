@@ -258,6 +258,19 @@ describe('web view: pages', () => {
     expect(body).toMatch(/<h2>ReplicaSet <span class="muted">\(1\)<\/span><\/h2>/);
     expect(body.indexOf('data-kind="Deployment"')).toBeLessThan(body.indexOf('data-kind="ReplicaSet"'));
     expect(body).toContain(`title="${digestOf(5)}"`);
+    now = T0 + 12_000;
+    store.heartbeat({
+      cluster_id: 'c-run',
+      controller_name: 'ctl',
+      profile: 'observer',
+      namespace: '',
+      last_seen_ms: T0 + 10_000,
+    });
+    const later = await (await get('/clusters/c-run', bearer)).text();
+    const deployment = /data-kind="Deployment"[\s\S]*?<\/table>/.exec(later)?.[0] ?? '';
+    expect(deployment, 'a live workload is seen at every cluster poll').toContain(
+      `data-seen-ms="${T0 + 10_000}">2s<`,
+    );
     expect((await get('/clusters/nope', bearer)).status).toBe(404);
     expect((await get('/clusters/%E0%A4%A', bearer)).status).toBe(400);
   });

@@ -1,7 +1,8 @@
 /**
  * A cluster's page: its registration (provider, region, account, versions, LAST SEEN), its
  * namespaces with their labels, and its live workloads grouped by kind (Deployment, ReplicaSet,
- * Pod, Job…) with their images and digests. Undefined when the cluster is not registered.
+ * Pod, Job…) with their images and digests; a live workload's LAST SEEN is the cluster's latest poll
+ * when that is later than its own report. Undefined when the cluster is not registered.
  */
 import { formatAge } from '../../views.js';
 import type { WireImage } from '../../wire-types.js';
@@ -32,6 +33,8 @@ export function clusterContent(store: ConsoleStore, clusterId: string, nowMs: nu
   if (view === undefined) return undefined;
   const r = view.registration;
   const namespaces = store.namespacesOf(clusterId);
+  // A live workload is seen at every cluster poll (as in the records view).
+  const seen = view.last_seen_ms;
   const byKind = new Map<string, ReturnType<ConsoleStore['workloadsOf']>>();
   for (const w of store.workloadsOf(clusterId)) {
     if (w.deleted_ms !== null) continue;
@@ -59,7 +62,9 @@ export function clusterContent(store: ConsoleStore, clusterId: string, nowMs: nu
           <td>${w.name}</td>
           <td>${w.containers.map((c) => imageHtml(c.image))}</td>
           <td>${w.status}</td>
-          <td>${seenAge(w.last_seen_ms, formatAge(w.last_seen_ms, nowMs))}</td>
+          <td>
+            ${seenAge(Math.max(w.last_seen_ms, seen), formatAge(Math.max(w.last_seen_ms, seen), nowMs))}
+          </td>
         </tr>`,
     );
     return html`<h2>${kind} <span class="muted">(${list.length})</span></h2>
@@ -82,8 +87,9 @@ export function clusterContent(store: ConsoleStore, clusterId: string, nowMs: nu
     <h1>${r.name}</h1>
     <p class="sub">
       <span class="badge ${r.provider}">${providerLabel(r.provider)}</span> region ${r.region} · account
-      ${r.account} · platform ${r.platform_version} · agent ${r.agent_version} · ${view.nodes} node(s) · last
-      seen ${seenAge(view.last_seen_ms, formatAge(view.last_seen_ms, nowMs))}
+      ${r.account}${r.platform_version !== '' ? ` · platform ${r.platform_version}` : ''} · agent
+      ${r.agent_version} · ${view.nodes} node(s) · last seen
+      ${seenAge(view.last_seen_ms, formatAge(view.last_seen_ms, nowMs))}
     </p>
     <h2>Namespaces <span class="muted">(${namespaces.length})</span></h2>
     <table id="namespaces">
