@@ -5,7 +5,7 @@
  * few seconds. On a terminal the screen is redrawn in place with the banner (web URL, console
  * address, token file, the commands to try, metrics, logs) always on top, everything fitted to the
  * terminal's size (no line wraps; the oldest sightings give way). Otherwise it prints lines, fitted
- * to $COLUMNS or 120.
+ * to $COLUMNS or 120, and the table whenever it shows something new and every 5 s.
  *
  * The parts are started by demo-stack.ts (ephemeral ports, state in a temporary directory removed
  * at exit). Stops cleanly on Ctrl-C, or after `durationMs` when given. Logs go to
@@ -97,11 +97,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   };
   const timers: NodeJS.Timeout[] = [];
   let tableTicks = 0;
+  let printedShape = '';
   timers.push(
     setInterval(() => {
       void refresh().then(() => {
         tableTicks += 1;
-        if (!redraw && tableTicks % 5 === 1) out.write(`\n${lastTable}${bannerFooter(facts, width())}\n\n`);
+        if (redraw) return;
+        // Printed when it shows something new (a cluster, an activity), else every 5 s.
+        const shape = lastTable.replace(/\b\d+[smhd]\b/g, '');
+        if (shape === printedShape && tableTicks % 5 !== 1) return;
+        printedShape = shape;
+        out.write(`\n${lastTable}${bannerFooter(facts, width())}\n\n`);
       });
     }, refreshIntervalMs),
   );
