@@ -71,6 +71,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
 
   let step = 0;
   let lastTable = '';
+  let stopping = false;
   /** The whole screen: banner, clusters table, as many recent sightings as fit; cursor home first. */
   const screen = (): string => {
     const w = width();
@@ -93,7 +94,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     } catch (err) {
       lastTable = `(console not answering: ${err instanceof Error ? err.message : String(err)})\n`;
     }
-    if (redraw) out.write(screen());
+    // A refresh still in flight when stopping began must not draw over the stopping lines.
+    if (redraw && !stopping) out.write(screen());
   };
   const timers: NodeJS.Timeout[] = [];
   let tableTicks = 0;
@@ -124,6 +126,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     process.once('SIGTERM', done);
     if (options.durationMs !== undefined) timers.push(setTimeout(done, options.durationMs));
   });
+  stopping = true;
   for (const t of timers) clearInterval(t);
   out.write('\nstopping: watcher, console, emulators…\n');
   if (!redraw) {

@@ -62,6 +62,7 @@ describe('demo screen', () => {
       expect(last).toMatch(/NAME\s+PROVIDER\s+REGION/);
       expect(last).toMatch(/recent sightings/);
       expect(tty.text).toContain('stopped cleanly');
+      expect(tty.text.split('\nstopping')[1], 'no redraw over the stopping lines').not.toContain('\x1b[H');
     }, 30_000);
   }
 
