@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { ChannelOptions } from '@grpc/grpc-js';
+import { consoleTlsCredentials } from './tls-credentials.js';
 
 export interface ChannelSecurity {
   plaintext: boolean;
@@ -20,7 +21,7 @@ export const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export function channelCredentials(sec: ChannelSecurity): grpc.ChannelCredentials {
   if (sec.plaintext) return grpc.credentials.createInsecure();
-  if (sec.caFile === undefined) return grpc.credentials.createSsl();
+  if (sec.caFile === undefined) return consoleTlsCredentials();
   let ca: Buffer;
   try {
     ca = readFileSync(sec.caFile);
@@ -32,7 +33,7 @@ export function channelCredentials(sec: ChannelSecurity): grpc.ChannelCredential
       },
     );
   }
-  return grpc.credentials.createSsl(ca);
+  return consoleTlsCredentials(ca);
 }
 
 export function channelOptions(sec: ChannelSecurity, maxReplyBytes: number): ChannelOptions {

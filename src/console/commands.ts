@@ -19,6 +19,7 @@ import {
   renderRecordsTable,
 } from './views.js';
 import type { FetchOptions } from './views.js';
+import { outputWidth } from './table.js';
 import { InvalidReplyError } from './wire-types.js';
 import { renderRejectedTable, rejectedJson } from './views.js';
 import { listRejectedRows, requeueRejectedRow, RejectedRowsError } from '../state/rejected-rows.js';
@@ -33,7 +34,12 @@ export interface ListCommandOptions {
   plaintext: boolean;
   caFile?: string;
   serverName?: string;
-  output: 'table' | 'json';
+  /** `wide`: every column, full digests and names, not fitted to the terminal. */
+  output: 'table' | 'wide' | 'json';
+  /** records list: also superseded and deleted images (marked). */
+  all?: boolean;
+  /** Display columns to fit tables to (default: the terminal's, else $COLUMNS, else 120). */
+  maxWidth?: number;
   /** Where to print (default process.stdout / process.stderr). */
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
@@ -51,6 +57,8 @@ export interface ConsoleServeOptions {
   /** PEM files; both or neither. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** Serve the read-only web view on this address (`HOST:PORT` or `PORT`, loopback by default). */
+  web?: string;
   stderr?: NodeJS.WritableStream;
   /** Resolves when the server should stop (default: SIGINT or SIGTERM). */
   until?: Promise<void>;
@@ -118,7 +126,7 @@ function describeError(err: unknown): string {
 
 async function listCommand(
   opts: ListCommandOptions,
-  run: (fetchOpts: FetchOptions, now: number) => Promise<string>,
+  run: (fetchOpts: FetchOptions, now: number, maxWidth: number) => Promise<string>,
 ): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
@@ -138,7 +146,8 @@ async function listCommand(
     ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
   };
   try {
-    stdout.write(await run(fetchOpts, (opts.nowMs ?? Date.now)()));
+    const maxWidth = opts.maxWidth ?? outputWidth(stdout);
+    stdout.write(await run(fetchOpts, (opts.nowMs ?? Date.now)(), maxWidth));
     return 0;
   } catch (err) {
     stderr.write(`error: ${describeError(err)}\n`);
@@ -147,20 +156,24 @@ async function listCommand(
 }
 
 export function clustersListCommand(opts: ListCommandOptions): Promise<number> {
-  return listCommand(opts, async (f, now) => {
+  return listCommand(opts, async (f, now, maxWidth) => {
     const clusters = await fetchClusters(opts.console, f);
     return opts.output === 'json'
       ? JSON.stringify(clustersJson(clusters), null, 2) + '\n'
-      : renderClustersTable(clusters, now);
+      : renderClustersTable(clusters, now, { maxWidth, wide: opts.output === 'wide' });
   });
 }
 
 export function recordsListCommand(opts: ListCommandOptions): Promise<number> {
-  return listCommand(opts, async (f, now) => {
+  return listCommand(opts, async (f, now, maxWidth) => {
     const records = await fetchRecords(opts.console, f);
     return opts.output === 'json'
       ? JSON.stringify(recordsJson(records), null, 2) + '\n'
-      : renderRecordsTable(records, now);
+      : renderRecordsTable(records, now, {
+          maxWidth,
+          wide: opts.output === 'wide',
+          all: opts.all === true,
+        });
   });
 }
 
@@ -231,10 +244,13 @@ export async function consoleServeCommand(opts: ConsoleServeOptions): Promise<vo
     dbFile: opts.db,
     token,
     ...(tls ? { tls } : {}),
+    ...(opts.web !== undefined ? { web: { listen: opts.web } } : {}),
   });
   stderr.write(
     `reference console listening on ${server.address} (${tls ? 'TLS' : 'plaintext'}), data in ${opts.db}\n`,
   );
+  if (server.webUrl !== undefined)
+    stderr.write(`web view (read-only; sign in with the console token) at ${server.webUrl}\n`);
   opts.onListening?.(server);
   await until;
   await server.stop();

@@ -1,7 +1,8 @@
 /**
  * The console views the CLI prints: `clusters list` (NAME, PROVIDER, REGION, AGENT VERSION,
- * LAST SEEN, ACTIVITY) and `records list` (IMAGE DIGEST, IMAGE, WORKLOADS, LAST SEEN), as tables or
- * JSON, fetched from a console's ConsoleQuery service. Replies are validated; a malformed reply is an
+ * LAST SEEN, ACTIVITY; wide adds WORKLOADS and NODES) and `records list` (one row per image: IMAGE,
+ * DIGEST, WORKLOADS, CLUSTERS, LAST SEEN; superseded images only when asked for), as tables fitted to
+ * the terminal (src/console/table.ts) or JSON, fetched from a console's ConsoleQuery service. Replies are validated; a malformed reply is an
  * InvalidReplyError, never a crash or a garbled table. Also the agent's own `records rejected`
  * (SEQ, REJECTED, RPC, KEY, REASON) from the state database.
  */
@@ -17,6 +18,8 @@ import {
 } from './wire-types.js';
 import { formatGvk } from './wire-mapping.js';
 import type { RejectedListing } from '../state/rejected-rows.js';
+import { fitList, neutralize, renderFittedTable } from './table.js';
+import type { Cell, ColumnSpec } from './table.js';
 
 export interface FetchOptions {
   token?: string;
@@ -83,8 +86,7 @@ export function formatAge(lastSeenMs: number, nowMs: number): string {
 
 /** Replaces control characters so console-supplied text cannot rewrite the terminal. */
 function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return neutralize(text);
 }
 
 export function renderTable(header: string[], rows: string[][]): string {
@@ -102,29 +104,185 @@ export function renderTable(header: string[], rows: string[][]): string {
   );
 }
 
-export function renderClustersTable(clusters: ClusterView[], nowMs: number): string {
-  const rows = clusters.map((c) => [
-    c.registration.name,
-    c.registration.provider,
-    c.registration.region,
-    // With leader election, which replica the console accepts writes from: "0.1.0 (sightline-acme-1_9f3c…)".
-    c.leader ? `${c.registration.agent_version} (${c.leader.holder})` : c.registration.agent_version,
-    formatAge(c.last_seen_ms, nowMs),
-    c.activity.map((a) => `${a.profile}:${formatAge(a.last_seen_ms, nowMs)}`).join(',') || '-',
-  ]);
-  return renderTable(['NAME', 'PROVIDER', 'REGION', 'AGENT VERSION', 'LAST SEEN', 'ACTIVITY'], rows);
+/** How a list view is laid out: the terminal width to fit, and `-o wide` (everything, unfitted). */
+export interface TableLayout {
+  /** Display columns available (default: unlimited). */
+  maxWidth?: number;
+  /** `-o wide`: extra columns, full digests and names, no fitting. */
+  wide?: boolean;
 }
 
-export function renderRecordsTable(records: ImageRecord[], nowMs: number): string {
-  const rows = records.map((r) => [
-    r.image.digest !== '' ? r.image.digest : `(unresolved: ${r.image.unresolved_reason || 'unknown'})`,
-    r.image.ref,
-    r.workloads
-      .map((w) => `${w.kind.kind}/${w.namespace}/${w.name}${w.deleted ? ' (deleted)' : ''}`)
-      .join(','),
-    formatAge(r.last_seen_ms, nowMs),
+export function renderClustersTable(
+  clusters: ClusterView[],
+  nowMs: number,
+  layout: TableLayout = {},
+): string {
+  const wide = layout.wide === true;
+  const columns: ColumnSpec[] = [
+    { header: 'NAME', minColumns: 12, preferColumns: 24, shrinkRank: 2 },
+    { header: 'PROVIDER' },
+    { header: 'REGION', minColumns: 8, shrinkRank: 1 },
+    { header: 'AGENT VERSION', minColumns: 7, shrinkRank: 1 },
+    { header: 'LAST SEEN' },
+    ...(wide ? [{ header: 'WORKLOADS' }, { header: 'NODES' }] : []),
+    { header: 'ACTIVITY', minColumns: 8, preferColumns: 16, shrinkRank: 3 },
+  ];
+  const rows: Cell[][] = clusters.map((c) => {
+    const activity = c.activity.map((a) => `${a.profile}:${formatAge(a.last_seen_ms, nowMs)}`);
+    return [
+      c.registration.name,
+      c.registration.provider,
+      c.registration.region,
+      // With leader election, which replica the console accepts writes from: "0.1.0 (sightline-acme-1_9f3c…)".
+      c.leader ? `${c.registration.agent_version} (${c.leader.holder})` : c.registration.agent_version,
+      formatAge(c.last_seen_ms, nowMs),
+      ...(wide ? [String(c.workloads), String(c.nodes)] : []),
+      activity.length === 0
+        ? '-'
+        : { text: activity.join(','), fit: (w: number) => fitList(activity, w, activity.length, ',') },
+    ];
+  });
+  return renderFittedTable(columns, rows, wide ? Infinity : (layout.maxWidth ?? Infinity));
+}
+
+/** One image (by reference and digest, or reference and unresolved reason) across clusters. */
+export interface ImageRow {
+  ref: string;
+  digest: string;
+  unresolvedReason: string;
+  /** Some workload still runs it. */
+  current: boolean;
+  /** Every workload that ran it is gone. */
+  deleted: boolean;
+  lastSeenMs: number;
+  /** First sighting anywhere (0 when unknown: the query service does not carry it). */
+  firstSeenMs: number;
+  /** Clusters where it runs (where it ran, when not current). */
+  clusters: string[];
+  /** `<region or cluster>/<name>` of the workloads that run it (ran it, when not current). */
+  workloads: string[];
+}
+
+const kindOrder: Record<string, number> = { ReplicaSet: 1, Pod: 2 };
+
+/** Where a workload runs, short: a Cloud Run cluster's region, an ECS cluster's name. */
+function placeOf(clusterName: string): string {
+  const slash = clusterName.lastIndexOf('/');
+  return slash < 0 ? clusterName : clusterName.slice(slash + 1);
+}
+
+/**
+ * Groups records (one per image per cluster) into one row per image reference + digest. A row is
+ * current while any workload runs the image; its clusters and workloads are then only the current
+ * ones. Controllers (Deployment, Job…) are listed before ReplicaSets and Pods.
+ */
+export function imageRows(
+  records: ImageRecord[],
+  firstSeenOf?: (record: ImageRecord) => number | undefined,
+): ImageRow[] {
+  const byKey = new Map<string, { row: ImageRow; all: ImageRecord[] }>();
+  for (const r of records) {
+    const key = `${r.image.ref}\u0000${r.image.digest || `?${r.image.unresolved_reason}`}`;
+    let entry = byKey.get(key);
+    if (entry === undefined) {
+      entry = {
+        row: {
+          ref: r.image.ref,
+          digest: r.image.digest,
+          unresolvedReason: r.image.unresolved_reason,
+          current: false,
+          deleted: true,
+          lastSeenMs: 0,
+          firstSeenMs: 0,
+          clusters: [],
+          workloads: [],
+        },
+        all: [],
+      };
+      byKey.set(key, entry);
+    }
+    entry.all.push(r);
+    entry.row.lastSeenMs = Math.max(entry.row.lastSeenMs, r.last_seen_ms);
+    const first = firstSeenOf?.(r);
+    if (first !== undefined)
+      entry.row.firstSeenMs = entry.row.firstSeenMs === 0 ? first : Math.min(entry.row.firstSeenMs, first);
+    for (const w of r.workloads) {
+      if (w.current) entry.row.current = true;
+      if (!w.deleted) entry.row.deleted = false;
+    }
+  }
+  const rows: ImageRow[] = [];
+  for (const { row, all } of byKey.values()) {
+    const ws: { label: string; rank: number }[] = [];
+    const clusters = new Set<string>();
+    for (const r of all) {
+      for (const w of r.workloads) {
+        if (row.current && !w.current) continue;
+        clusters.add(r.cluster_name);
+        ws.push({ label: `${placeOf(r.cluster_name)}/${w.name}`, rank: kindOrder[w.kind.kind] ?? 0 });
+      }
+      if (r.workloads.length === 0) clusters.add(r.cluster_name);
+    }
+    ws.sort((a, b) => a.rank - b.rank || a.label.localeCompare(b.label));
+    row.workloads = ws.map((w) => w.label);
+    row.clusters = [...clusters].sort();
+    if (row.workloads.length === 0) row.deleted = false;
+    rows.push(row);
+  }
+  return rows.sort(
+    (a, b) =>
+      a.ref.localeCompare(b.ref) || Number(b.current) - Number(a.current) || a.digest.localeCompare(b.digest),
+  );
+}
+
+/** `sha256:` and the first 12 hex digits, like `docker images`; the unresolved reason in parentheses. */
+export function shortDigest(row: Pick<ImageRow, 'digest' | 'unresolvedReason'>, full = false): string {
+  if (row.digest === '') return `(${row.unresolvedReason || 'unresolved'})`;
+  if (full) return row.digest;
+  const colon = row.digest.indexOf(':');
+  return row.digest.slice(0, colon + 13);
+}
+
+export function imageState(row: ImageRow): 'current' | 'superseded' | 'deleted' {
+  return row.current ? 'current' : row.deleted ? 'deleted' : 'superseded';
+}
+
+export interface RecordsTableOptions extends TableLayout {
+  /** Also show superseded and deleted images (marked in a STATE column). */
+  all?: boolean;
+}
+
+/**
+ * `records list`: IMAGE, DIGEST (short; full with wide), WORKLOADS (names up to the width, else
+ * "a, +N" or the count), CLUSTERS, LAST SEEN; with `all` a STATE column marks superseded rows.
+ */
+export function renderRecordsTable(
+  records: ImageRecord[],
+  nowMs: number,
+  options: RecordsTableOptions = {},
+): string {
+  const wide = options.wide === true;
+  const all = options.all === true;
+  const shown = imageRows(records).filter((r) => all || r.current);
+  const columns: ColumnSpec[] = [
+    { header: 'IMAGE', minColumns: 16, preferColumns: 40, shrinkRank: 3, cut: 'start' },
+    { header: 'DIGEST', minColumns: 19, shrinkRank: 2 },
+    { header: 'WORKLOADS', minColumns: 9, preferColumns: 24, shrinkRank: 1 },
+    { header: 'CLUSTERS', minColumns: 6, preferColumns: 14 },
+    { header: 'LAST SEEN' },
+    ...(all ? [{ header: 'STATE' }] : []),
+  ];
+  const rows: Cell[][] = shown.map((r) => [
+    r.ref,
+    shortDigest(r, wide),
+    r.workloads.length === 0
+      ? '-'
+      : { text: r.workloads.join(', '), fit: (w: number) => fitList(r.workloads, w) },
+    { text: r.clusters.join(', '), fit: (w: number) => fitList(r.clusters, w) },
+    formatAge(r.lastSeenMs, nowMs),
+    ...(all ? [imageState(r)] : []),
   ]);
-  return renderTable(['IMAGE DIGEST', 'IMAGE', 'WORKLOADS', 'LAST SEEN'], rows);
+  return renderFittedTable(columns, rows, wide ? Infinity : (options.maxWidth ?? Infinity));
 }
 
 /** JSON forms (camelCase, ISO times) for `-o json`. */
@@ -144,6 +302,7 @@ export function clustersJson(clusters: ClusterView[]): unknown[] {
     registered: new Date(c.registered_ms).toISOString(),
     lastSeen: new Date(c.last_seen_ms).toISOString(),
     workloads: c.workloads,
+    nodes: c.nodes,
     activity: Object.fromEntries(
       c.activity.map((a) => [
         a.controller_name,
@@ -171,6 +330,7 @@ export function recordsJson(records: ImageRecord[]): unknown[] {
       ...(r.image.digest === '' ? { unresolved: r.image.unresolved_reason } : {}),
     },
     lastSeen: new Date(r.last_seen_ms).toISOString(),
+    current: r.workloads.some((w) => w.current),
     contexts: r.workloads.map((w) => ({
       workload: { kind: formatGvk(w.kind), namespace: w.namespace, name: w.name, uid: w.uid },
       lastSeen: new Date(w.last_seen_ms).toISOString(),

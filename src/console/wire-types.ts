@@ -181,6 +181,8 @@ export interface ClusterView {
   last_seen_ms: number;
   activity: Activity[];
   workloads: number;
+  /** Nodes (ECS container instances) on the cluster; 0 from consoles that predate the field. */
+  nodes: number;
   /** The newest leader epoch the console accepted for the cluster; absent or null without election. */
   leader?: WireLeaderEpoch | null;
 }
@@ -283,6 +285,7 @@ export const listClustersReplySchema = z.object({
       last_seen_ms: ms,
       activity: z.array(activitySchema),
       workloads: z.number().int().nonnegative(),
+      nodes: z.number().int().nonnegative().default(0),
       leader: z
         .object({ term: z.number().int().nonnegative(), holder: z.string().max(512) })
         .nullable()

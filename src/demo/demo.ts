@@ -1,34 +1,23 @@
 /**
  * `sightline demo` (`npm start`): the Cloud Run and ECS emulators with a small fleet, the
- * reference console and the watcher, all on 127.0.0.1, plus a live `clusters list` that refreshes
- * every second and a line per sighting while a script changes the fleet every few seconds.
+ * reference console (with its web view) and the watcher, all on 127.0.0.1, plus a live `clusters
+ * list` that refreshes every second and a line per sighting while a script changes the fleet every
+ * few seconds. On a terminal the screen is redrawn in place with the banner (web URL, console
+ * address, token file, the commands to try, metrics, logs) always on top, everything fitted to the
+ * terminal's size (no line wraps; the oldest sightings give way). Otherwise it prints lines, fitted
+ * to $COLUMNS or 120, and the table whenever it shows something new and every 5 s.
  *
- * Ports are ephemeral (the endpoint ports in config/examples/demo.yaml are replaced by the ones
- * actually bound) and the state lives in a temporary directory removed at exit. Stops cleanly on
- * Ctrl-C, or after `durationMs` when given. Logs go to `<tmp>/sightline.log`, not the screen.
+ * The parts are started by demo-stack.ts (ephemeral ports, state in a temporary directory removed
+ * at exit). Stops cleanly on Ctrl-C, or after `durationMs` when given. Logs go to
+ * `<tmp>/sightline.log`, not the screen.
  */
-import { mkdtempSync, rmSync, readFileSync, createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadConfigFile } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { createLogger } from '../runtime/logger.js';
-import { createRegistry } from '../runtime/metrics.js';
-import { agentVersion } from '../runtime/version.js';
-import { Daemon } from '../daemon/daemon.js';
-import { startReferenceConsole, fetchClusters, renderClustersTable } from '../console/index.js';
-import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
-import { startEcsEmulator } from '../../adapters/ecs/emulator/index.js';
-import {
-  demoAccount,
-  demoAwsRegion,
-  demoProject,
-  demoRegions,
-  playDemoStep,
-  seedDemoFleet,
-} from './demo-fleet.js';
+import { fetchClusters, renderClustersTable } from '../console/index.js';
+import { outputWidth, truncateToWidth } from '../console/table.js';
+import { demoAwsRegion, demoRegions, playDemoStep } from './demo-fleet.js';
+import { demoTokenFile, startDemoStack } from './demo-stack.js';
 import { sightingLine } from './sighting-line.js';
+import { bannerFooter, bannerLines } from './banner.js';
+import type { BannerFacts } from './banner.js';
 
 export interface DemoOptions {
   /** Stop by itself after this long (tests); default: run until Ctrl-C. */
@@ -40,112 +29,94 @@ export interface DemoOptions {
   out?: NodeJS.WritableStream;
 }
 
-const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
-export const demoConfigFile = join(repoRoot, 'config', 'examples', 'demo.yaml');
-/** The ECS emulator's static keys, which demo.yaml references (a secret field takes no inline default). */
-export const demoEmulatorKeys = {
-  SIGHTLINE_DEMO_AWS_KEY: 'AKIDDEMOEMULATOR',
-  SIGHTLINE_DEMO_AWS_SECRET: 'demo-emulator-secret',
-};
+export { demoConfigFile } from './demo-stack.js';
 const refreshIntervalMs = 1_000;
-const sightingLinesShown = 14;
+/** Sightings kept for the screen; fewer are shown when the terminal is short. */
+const sightingLinesKept = 100;
 
 export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const out = options.out ?? process.stdout;
   const redraw = options.redraw ?? (process.stdout.isTTY === true && out === process.stdout);
   const stepIntervalMs = options.stepIntervalMs ?? 4_000;
-  const dir = mkdtempSync(join(tmpdir(), 'sightline-demo-'));
-  const logFile = join(dir, 'sightline.log');
-  const logger = createLogger({ level: 'info', destination: createWriteStream(logFile) });
-  const token = readFileSync(join(repoRoot, 'config', 'examples', 'dev-token'), 'utf8').trim();
-
-  const run = await startCloudRunEmulator({ projects: { [demoProject]: demoRegions }, readyDelayMs: 1_500 });
-  const ecs = await startEcsEmulator({ account: demoAccount, region: demoAwsRegion });
-  const console_ = await startReferenceConsole({
-    listen: '127.0.0.1:0',
-    dbFile: join(dir, 'console.db'),
-    token,
-  });
-  seedDemoFleet(run.fleet, ecs.fleet);
-
-  const base = loadConfigFile(demoConfigFile, { env: { ...demoEmulatorKeys, ...process.env } });
-  const cr = base.providers.cloudRun;
-  const ec = base.providers.ecs;
-  if (!cr || !ec) throw new Error(`${demoConfigFile} must configure both providers`);
-  const config: Config = {
-    ...base,
-    providers: {
-      cloudRun: {
-        ...cr,
-        endpoints: {
-          run: `127.0.0.1:${run.runEndpoint.port}`,
-          logging: `127.0.0.1:${run.loggingEndpoint.port}`,
-          runV1: run.runV1BaseUrl,
-          insecure: true,
-        },
-      },
-      ecs: { ...ec, endpoints: { ecs: ecs.endpoint, cloudtrail: ecs.endpoint } },
-    },
-    console: { ...base.console, address: `127.0.0.1:${console_.port}` },
-    stateDir: join(dir, 'state'),
-    http: { listen: '127.0.0.1:0' },
-  };
+  const tty = out as NodeJS.WritableStream & { rows?: number };
+  const width = (): number => outputWidth(out);
 
   const clusterNames = new Map<string, string>();
   const lines: string[] = [];
   const print = (line: string): void => {
     lines.push(line);
-    if (lines.length > sightingLinesShown) lines.shift();
+    if (lines.length > sightingLinesKept) lines.shift();
     if (!redraw) out.write(`${line}\n`);
   };
-  const daemon = new Daemon(config, {
-    logger,
-    registry: createRegistry(),
-    agentVersion,
+  const stack = await startDemoStack({
     onEvent: (event) => {
       if ((event.type === 'ADDED' || event.type === 'MODIFIED') && event.object.kind === 'cluster') {
         clusterNames.set(event.object.cluster.id, event.object.cluster.name);
       }
-      const line = sightingLine(event, clusterNames, Date.now());
+      const line = sightingLine(event, clusterNames, Date.now(), width());
       if (line) print(line);
     },
   });
-  await daemon.start();
-  out.write(
-    `sightline demo: Cloud Run (${demoRegions.join(', ')}) and ECS (${demoAwsRegion}: payments, web) emulated on loopback\n` +
-      `console 127.0.0.1:${console_.port} (try: npx sightline clusters list --console 127.0.0.1:${console_.port} --plaintext --token-file config/examples/dev-token)\n` +
-      `metrics http://127.0.0.1:${daemon.httpPort ?? '?'}/metrics   logs ${logFile}   Ctrl-C to stop\n\n`,
-  );
+  const { run, ecs, token } = stack;
+  const facts: BannerFacts = {
+    what: `sightline demo: Cloud Run (${demoRegions.join(', ')}) and ECS (${demoAwsRegion}: payments, web) emulated on loopback`,
+    webUrl: stack.webUrl,
+    consoleAddress: stack.consoleAddress,
+    tokenFile: demoTokenFile,
+    metricsUrl: `http://127.0.0.1:${stack.daemon.httpPort ?? '?'}/metrics`,
+    logFile: stack.logFile,
+  };
+  if (redraw) out.write('\x1b[2J');
+  else out.write(`${bannerLines(facts, width()).join('\n')}\n\n`);
 
   let step = 0;
   let lastTable = '';
+  let stopping = false;
+  /** The whole screen: banner, clusters table, as many recent sightings as fit; cursor home first. */
+  const screen = (): string => {
+    const w = width();
+    const rows = tty.rows !== undefined && tty.rows > 0 ? tty.rows : 40;
+    const time = new Date().toISOString().slice(11, 19);
+    const top = [...bannerLines(facts, w), '', ...lastTable.trimEnd().split('\n'), ''];
+    const head = `${time}  recent sightings (* = found by relist):`;
+    const room = Math.max(0, rows - 1 - top.length - 1);
+    const shown = room > 0 ? [head, ...lines.slice(-room)] : [];
+    // Leave the last row empty: a newline there would scroll the banner off the top.
+    return `\x1b[H${[...top, ...shown]
+      .slice(0, rows - 1)
+      .map((l) => `${truncateToWidth(l, w)}\x1b[K`)
+      .join('\n')}\n\x1b[J`;
+  };
   const refresh = async (): Promise<void> => {
     try {
-      const clusters = await fetchClusters(`127.0.0.1:${console_.port}`, { token, plaintext: true });
-      lastTable = renderClustersTable(clusters, Date.now());
+      const clusters = await fetchClusters(stack.consoleAddress, { token, plaintext: true });
+      lastTable = renderClustersTable(clusters, Date.now(), { maxWidth: width() });
     } catch (err) {
       lastTable = `(console not answering: ${err instanceof Error ? err.message : String(err)})\n`;
     }
-    if (redraw) {
-      out.write(
-        `\x1b[H\x1b[2J${new Date().toISOString().slice(11, 19)}  sightline demo — Ctrl-C to stop\n\n${lastTable}\nRecent sightings (* = found by relist):\n${lines.join('\n')}\n`,
-      );
-    }
+    // A refresh still in flight when stopping began must not draw over the stopping lines.
+    if (redraw && !stopping) out.write(screen());
   };
   const timers: NodeJS.Timeout[] = [];
   let tableTicks = 0;
+  let printedShape = '';
   timers.push(
     setInterval(() => {
       void refresh().then(() => {
         tableTicks += 1;
-        if (!redraw && tableTicks % 5 === 1) out.write(`\n${lastTable}\n`);
+        if (redraw) return;
+        // Printed when it shows something new (a cluster, an activity), else every 5 s.
+        const shape = lastTable.replace(/\b\d+[smhd]\b/g, '');
+        if (shape === printedShape && tableTicks % 5 !== 1) return;
+        printedShape = shape;
+        out.write(`\n${lastTable}${bannerFooter(facts, width())}\n\n`);
       });
     }, refreshIntervalMs),
   );
   timers.push(
     setInterval(() => {
       const what = playDemoStep(run.fleet, ecs.fleet, step++);
-      print(`${new Date().toISOString().slice(11, 19)} >>> ${what}`);
+      print(truncateToWidth(`${new Date().toISOString().slice(11, 19)} >>> ${what}`, width()));
     }, stepIntervalMs),
   );
 
@@ -155,13 +126,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     process.once('SIGTERM', done);
     if (options.durationMs !== undefined) timers.push(setTimeout(done, options.durationMs));
   });
+  stopping = true;
   for (const t of timers) clearInterval(t);
   out.write('\nstopping: watcher, console, emulators…\n');
-  await refresh();
-  if (!redraw) out.write(`${lastTable}\n`);
-  await daemon.stop();
-  await console_.stop();
-  await Promise.all([run.stop(), ecs.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  if (!redraw) {
+    await refresh();
+    out.write(`${lastTable}\n`);
+  }
+  await stack.stop();
   out.write('stopped cleanly\n');
 }

@@ -1,10 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { clustersJson, formatAge, renderClustersTable, renderRecordsTable } from '../../src/console/views.js';
+import {
+  clustersJson,
+  formatAge,
+  recordsJson,
+  renderClustersTable,
+  renderRecordsTable,
+} from '../../src/console/views.js';
+import { displayWidth, fitList, truncateStartToWidth } from '../../src/console/table.js';
 import { clustersListCommand, consoleServeCommand } from '../../src/console/commands.js';
 import type { ReferenceConsole } from '../../src/console/server/reference-console.js';
-import type { ClusterView, ImageRecord } from '../../src/console/wire-types.js';
+import type { ClusterView, ImageRecord, WorkloadContext } from '../../src/console/wire-types.js';
 import { digestOf, tempDir, writeToken } from './helpers.js';
 
 const NOW = Date.UTC(2026, 0, 10, 12, 0, 0);
@@ -37,6 +44,7 @@ function cluster(name: string, lastSeenAgoMs: number, activityAgoMs: number[]): 
       last_seen_ms: NOW - ago,
     })),
     workloads: 3,
+    nodes: 2,
   };
 }
 
@@ -57,12 +65,15 @@ describe('views', () => {
     );
     expect(out).toBe(
       [
-        'NAME           PROVIDER    REGION         AGENT VERSION   LAST SEEN   ACTIVITY',
-        'europe-west1   CLOUD_RUN   europe-west1   1.2.3           10s         observer:10s,observer:3m',
-        'us-central1    CLOUD_RUN   europe-west1   1.2.3           2h          -',
+        'NAME          PROVIDER   REGION        AGENT VERSION  LAST SEEN  ACTIVITY',
+        'europe-west1  CLOUD_RUN  europe-west1  1.2.3          10s        observer:10s,observer:3m',
+        'us-central1   CLOUD_RUN  europe-west1  1.2.3          2h         -',
         '',
       ].join('\n'),
     );
+    const wide = renderClustersTable([cluster('europe-west1', 10_000, [])], NOW, { wide: true });
+    expect(wide.split('\n')[0]).toMatch(/LAST SEEN\s+WORKLOADS\s+NODES\s+ACTIVITY$/);
+    expect(wide.split('\n')[1]).toMatch(/10s\s+3\s+2\s+-$/);
   });
 
   it('shows which replica leads next to the agent version when the agent runs two replicas', () => {
@@ -77,64 +88,100 @@ describe('views', () => {
     expect(out.split('\n')[2]).toMatch(/^us-central1 +CLOUD_RUN +europe-west1 +1\.2\.3 +2h /);
   });
 
-  it('renders records with digest, ref, workloads and LAST SEEN; neutralises control characters', () => {
-    const records: ImageRecord[] = [
-      {
-        cluster_id: 'c',
-        cluster_name: 'c',
-        image: {
-          ref: 'nginx:1.27',
-          registry: 'docker.io',
-          repository: 'library/nginx',
-          tag: '1.27',
-          digest: digestOf(7),
-          unresolved_reason: '',
-          unresolved_detail: '',
-        },
-        last_seen_ms: NOW - 4 * 86_400_000,
-        workloads: [
-          {
-            kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-            namespace: 'default',
-            name: 'web',
-            uid: 'u1',
-            last_seen_ms: NOW,
-            deleted: false,
-            current: true,
-          },
-          {
-            kind: { group: '', version: 'v1', kind: 'Pod' },
-            namespace: 'default',
-            name: 'old',
-            uid: 'u2',
-            last_seen_ms: NOW,
-            deleted: true,
-            current: false,
-          },
-        ],
-      },
-      {
-        cluster_id: 'c',
-        cluster_name: 'c',
-        image: {
-          ref: 'evil\u001b[2J:1',
-          registry: '',
-          repository: '',
-          tag: '',
-          digest: '',
-          unresolved_reason: 'invalid-reference',
-          unresolved_detail: '',
-        },
-        last_seen_ms: NOW - 30_000,
-        workloads: [],
-      },
-    ];
-    const lines = renderRecordsTable(records, NOW).trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^IMAGE DIGEST\s+IMAGE\s+WORKLOADS\s+LAST SEEN$/);
-    expect(lines[1]).toContain(digestOf(7));
-    expect(lines[1]).toMatch(/nginx:1\.27\s+Deployment\/default\/web,Pod\/default\/old \(deleted\)\s+4d$/);
-    expect(lines[2]).toMatch(/^\(unresolved: invalid-reference\)\s+evil\?\[2J:1\s+30s$/);
+  it('fits the clusters table to the width: activity becomes "a,+N", no line wider', () => {
+    const c = cluster(
+      'a-rather-long-cluster-name-in-some-region',
+      10_000,
+      [1_000, 2_000, 3_000, 4_000, 5_000],
+    );
+    for (const width of [60, 80, 100]) {
+      const lines = renderClustersTable([c], NOW, { maxWidth: width }).trimEnd().split('\n');
+      for (const l of lines) expect(l.length).toBeLessThanOrEqual(width);
+    }
+    const at80 = renderClustersTable([c], NOW, { maxWidth: 80 }).trimEnd().split('\n');
+    expect(at80[1]).toMatch(/observer:1s(,observer:\d+s)*,\+\d$/);
+  });
+
+  it('renders one row per image: IMAGE, short DIGEST, WORKLOADS, CLUSTERS, LAST SEEN; neutralises control characters', () => {
+    const lines = renderRecordsTable(records(), NOW).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^IMAGE\s+DIGEST\s+WORKLOADS\s+CLUSTERS\s+LAST SEEN$/);
+    const nginx = lines.find((l) => l.startsWith('nginx:1.27'));
+    expect(nginx).toMatch(
+      new RegExp(
+        `^nginx:1\\.27\\s+${digestOf(7).slice(0, 19)}\\s+europe-west1/web, us-central1/web\\s+p/europe-west1, p/us-central1\\s+4d$`,
+      ),
+    );
+    expect(lines.join('\n')).not.toContain(digestOf(7));
+    expect(lines.find((l) => l.startsWith('evil'))).toMatch(
+      /^evil\?\[2J:1\s+\(invalid-reference\)\s+us-central1\/x\?\[1m\s+p\/us-central1\s+30s$/,
+    );
     expect(lines.join('\n')).not.toContain('\u001b');
+  });
+
+  it('hides superseded images unless asked for all, and marks them then', () => {
+    const plain = renderRecordsTable(records(), NOW);
+    expect(plain).not.toContain('nginx:1.26');
+    const all = renderRecordsTable(records(), NOW, { all: true }).trimEnd().split('\n');
+    expect(all[0]).toMatch(/LAST SEEN\s+STATE$/);
+    expect(all.find((l) => l.startsWith('nginx:1.26'))).toMatch(
+      /\(pending-start\)\s+us-central1\/web\s+p\/us-central1\s+\d+[smhd]\s+superseded$/,
+    );
+    expect(all.find((l) => l.startsWith('nginx:1.27'))).toMatch(/current$/);
+    expect(all.find((l) => l.startsWith('old:1'))).toMatch(/deleted$/);
+  });
+
+  it('shows the full digest with -o wide and in JSON, with current at record level', () => {
+    const wide = renderRecordsTable(records(), NOW, { wide: true });
+    expect(wide).toContain(digestOf(7));
+    const json = recordsJson(records()) as { current: boolean; image: { ref: string; digest: string } }[];
+    expect(json.find((r) => r.image.ref === 'nginx:1.26')?.current).toBe(false);
+    expect(json.find((r) => r.image.ref === 'nginx:1.27')?.image.digest).toBe(digestOf(7));
+  });
+
+  it('fits the records table to any width: workloads as names, then "a, +N", then a count', () => {
+    const many = records();
+    const first = many[0];
+    if (first === undefined) throw new Error('fixture');
+    first.workloads = Array.from({ length: 12 }, (_, i) => ({
+      ...workload(`service-number-${i}`, true, false),
+      uid: `u${i}`,
+    }));
+    for (const width of [40, 60, 80, 100, 120, 200]) {
+      for (const l of renderRecordsTable(many, NOW, { maxWidth: width, all: true }).trimEnd().split('\n'))
+        expect(displayWidth(l), `${width}: ${l}`).toBeLessThanOrEqual(width);
+    }
+    const row = renderRecordsTable(many, NOW, { maxWidth: 120 })
+      .split('\n')
+      .find((l) => l.startsWith('nginx:1.27'));
+    expect(row).toMatch(/europe-west1\/web, (\S+, )*\+\d+ /);
+    const roomy = renderRecordsTable(many, NOW, { maxWidth: 200 })
+      .split('\n')
+      .find((l) => l.startsWith('nginx:1.27'));
+    expect(roomy).toMatch(/europe-west1\/web, us-central1\/service-number-0, .*\+\d+ /);
+    first.image.ref = '111122223333.dkr.ecr.us-east-1.amazonaws.com/team/ledger:3.2.0';
+    const cut = renderRecordsTable(many, NOW, { maxWidth: 100 })
+      .split('\n')
+      .find((l) => l.startsWith('…'));
+    expect(cut, 'a long image keeps its repository and tag').toMatch(/^…\S*\/team\/ledger:3\.2\.0\s+sha256:/);
+    const narrow = renderRecordsTable(many, NOW, { maxWidth: 72 })
+      .split('\n')
+      .find((l) => l.includes('ledger:3.2.0'));
+    expect(narrow).toMatch(/sha256:[0-9a-f]{12}\s+(12|\S+, \+\d+)\s/);
+  });
+
+  it('measures wide characters as the terminal shows them', () => {
+    const wideChars = records();
+    const first = wideChars[0];
+    if (first === undefined) throw new Error('fixture');
+    first.image.ref = '镜像/服务:最新版本'.repeat(6);
+    for (const width of [50, 80, 120]) {
+      for (const l of renderRecordsTable(wideChars, NOW, { maxWidth: width }).trimEnd().split('\n'))
+        expect(displayWidth(l)).toBeLessThanOrEqual(width);
+    }
+    expect(truncateStartToWidth('us-docker.pkg.dev/p/shop/checkout:1.5.0', 20)).toBe('…shop/checkout:1.5.0');
+    expect(fitList(['a', 'b', 'c'], 5)).toBe('a, +2');
+    expect(fitList(['alpha', 'beta'], 3)).toBe('2');
+    expect(fitList(['alpha', 'beta'], 20)).toBe('alpha, beta');
   });
 
   it('gives console-model field names in JSON output', () => {
@@ -225,6 +272,71 @@ describe('commands', () => {
     expect(log.text()).toMatch(/reference console listening on 127\.0\.0\.1:\d+ \(plaintext\)[\s\S]*stopped/);
   });
 });
+
+function workload(name: string, current: boolean, deleted: boolean): WorkloadContext {
+  return {
+    kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+    namespace: 'p',
+    name,
+    uid: `uid-${name}`,
+    last_seen_ms: NOW,
+    deleted,
+    current,
+  };
+}
+
+function image(ref: string, digest: string, reason = ''): ImageRecord['image'] {
+  return {
+    ref,
+    registry: 'docker.io',
+    repository: ref.split(':')[0] ?? '',
+    tag: ref.split(':')[1] ?? '',
+    digest,
+    unresolved_reason: reason,
+    unresolved_detail: '',
+  };
+}
+
+/** nginx:1.27 current in two Cloud Run regions; nginx:1.26 superseded; old:1 deleted; an evil ref. */
+function records(): ImageRecord[] {
+  return [
+    {
+      cluster_id: 'c1',
+      cluster_name: 'p/us-central1',
+      image: image('nginx:1.27', digestOf(7)),
+      last_seen_ms: NOW - 4 * 86_400_000,
+      workloads: [workload('web', true, false)],
+    },
+    {
+      cluster_id: 'c2',
+      cluster_name: 'p/europe-west1',
+      image: image('nginx:1.27', digestOf(7)),
+      last_seen_ms: NOW - 5 * 86_400_000,
+      workloads: [workload('web', true, false)],
+    },
+    {
+      cluster_id: 'c1',
+      cluster_name: 'p/us-central1',
+      image: image('nginx:1.26', '', 'pending-start'),
+      last_seen_ms: NOW - 60_000,
+      workloads: [workload('web', false, false)],
+    },
+    {
+      cluster_id: 'c1',
+      cluster_name: 'p/us-central1',
+      image: image('old:1', digestOf(9)),
+      last_seen_ms: NOW - 60_000,
+      workloads: [workload('gone', false, true)],
+    },
+    {
+      cluster_id: 'c1',
+      cluster_name: 'p/us-central1',
+      image: { ...image('evil\u001b[2J:1', '', 'invalid-reference'), registry: '' },
+      last_seen_ms: NOW - 30_000,
+      workloads: [workload('x\u001b[1m', true, false)],
+    },
+  ];
+}
 
 function sinkStream(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];

@@ -94,7 +94,7 @@ describe('sightline demo (npm start)', () => {
       expect(out).toContain(name);
     expect(out).toMatch(/ADDED\s+\S+\s+\S+\s+\S+\s+\S+@sha256:[0-9a-f]{12}/);
 
-    const port = /console 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+    const port = /console\s+127\.0\.0\.1:(\d+)/.exec(out)?.[1];
     expect(port).toBeDefined();
     const flags = [
       '--console',

@@ -3,17 +3,22 @@ import { ConsoleUsageError, consoleServeCommand } from '../../console/commands.j
 import type { ConsoleServeOptions } from '../../console/commands.js';
 import type { Command } from '../command.js';
 import { UsageError, parseCommandArgs, requireString } from '../command.js';
+import { parseWebListen } from '../../console/server/web/web-server.js';
 import { EXIT_OK } from '../exit-codes.js';
 
 export const consoleServeCli: Command = {
   name: 'console serve',
   summary: 'run the reference console (gRPC) that the watcher pushes to',
   help: `Usage: sightline console serve --listen HOST:PORT --db FILE --token-file FILE [--tls-cert F --tls-key F]
+       [--web ADDR]
 
 Runs a console implementing sightline.agent.v1 (registrations, sightings, heartbeats,
 deregistration) and the query service behind 'clusters list' / 'records list', persisting to the
 SQLite FILE. Requests must carry the bearer token from --token-file (required unless env
 SIGHTLINE_CONSOLE_TOKEN holds the token).
+--web ADDR also serves a read-only web view (Clusters, a cluster's namespaces and workloads,
+Images with search; live) over HTTP on ADDR (HOST:PORT, or PORT for 127.0.0.1; off by default),
+behind the same token: a login form (HttpOnly cookie) or an Authorization: Bearer header.
 Stops on SIGINT/SIGTERM. Exit codes: 0 stopped, 1 cannot listen, 2 bad usage (no or malformed token).`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
@@ -22,6 +27,7 @@ Stops on SIGINT/SIGTERM. Exit codes: 0 stopped, 1 cannot listen, 2 bad usage (no
       'token-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      web: { type: 'string' },
     });
     if (values.help) {
       process.stdout.write(`${this.help}\n`);
@@ -36,6 +42,14 @@ Stops on SIGINT/SIGTERM. Exit codes: 0 stopped, 1 cannot listen, 2 bad usage (no
     if (opts.tokenFile === undefined && envToken !== undefined) opts.token = envToken;
     if (values['tls-cert'] !== undefined) opts.tlsCertFile = values['tls-cert'];
     if (values['tls-key'] !== undefined) opts.tlsKeyFile = values['tls-key'];
+    if (values.web !== undefined) {
+      try {
+        parseWebListen(values.web);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      opts.web = values.web;
+    }
     try {
       await consoleServeCommand(opts);
     } catch (err) {

@@ -12,6 +12,7 @@ const flags = {
   'ca-file': { type: 'string' },
   'server-name': { type: 'string' },
   output: { type: 'string', short: 'o', default: 'table' },
+  all: { type: 'boolean', default: false },
 } as const;
 
 const flagHelp = `Flags:
@@ -20,18 +21,22 @@ const flagHelp = `Flags:
   --plaintext           no TLS (loopback development consoles only)
   --ca-file FILE        CA bundle for the console's TLS certificate (default: system roots)
   --server-name NAME    TLS server name override
-  -o, --output FORMAT   table (default) or json
+  -o, --output FORMAT   table (default; fitted to the terminal's width, or $COLUMNS, or 120
+                        columns when not a terminal), wide (every column, nothing shortened) or json
 Exit codes: 0 ok, 1 console unreachable or bad reply, 2 bad usage or no token.`;
 
-function toOptions(argv: string[]): ListCommandOptions | 'help' {
+function toOptions(argv: string[], allowAll: boolean): ListCommandOptions | 'help' {
   const { values } = parseCommandArgs(argv, flags);
   if (values.help) return 'help';
   const output = values.output;
-  if (output !== 'table' && output !== 'json') throw new UsageError('--output must be table or json');
+  if (output !== 'table' && output !== 'wide' && output !== 'json')
+    throw new UsageError('--output must be table, wide or json');
+  if (values.all && !allowAll) throw new UsageError('--all applies to records list only');
   const opts: ListCommandOptions = {
     console: requireString(values.console, '--console'),
     plaintext: values.plaintext,
     output,
+    all: values.all,
   };
   if (values['token-file'] !== undefined) opts.tokenFile = values['token-file'];
   const envToken = process.env['SIGHTLINE_CONSOLE_TOKEN'];
@@ -45,9 +50,14 @@ export const clustersListCli: Command = {
   name: 'clusters list',
   summary:
     'list clusters as the console sees them (NAME, PROVIDER, REGION, AGENT VERSION, LAST SEEN, ACTIVITY)',
-  help: `Usage: sightline clusters list --console HOST:PORT [flags]\n\n${flagHelp}`,
+  help: `Usage: sightline clusters list --console HOST:PORT [flags]
+
+One row per cluster: NAME, PROVIDER, REGION, AGENT VERSION, LAST SEEN, ACTIVITY (per controller);
+-o wide adds WORKLOADS (live) and NODES (ECS container instances).
+
+${flagHelp}`,
   async run(argv) {
-    const opts = toOptions(argv);
+    const opts = toOptions(argv, false);
     if (opts === 'help') {
       process.stdout.write(`${this.help}\n`);
       return EXIT_OK;
@@ -58,10 +68,18 @@ export const clustersListCli: Command = {
 
 export const recordsListCli: Command = {
   name: 'records list',
-  summary: 'list image records: each digest with the workloads it runs in and LAST SEEN',
-  help: `Usage: sightline records list --console HOST:PORT [flags]\n\n${flagHelp}`,
+  summary: 'list images: each digest with the workloads and clusters it runs in and LAST SEEN',
+  help: `Usage: sightline records list --console HOST:PORT [--all] [flags]
+
+One row per image (reference + digest): IMAGE, DIGEST (sha256 and 12 hex digits; full with -o wide),
+WORKLOADS (region or cluster / name, as many as fit, then +N), CLUSTERS, LAST SEEN. Images no
+workload runs any more (superseded by a newer digest, or their workloads deleted) are hidden.
+  --all                 also show superseded and deleted images, marked in a STATE column
+-o json prints every record (per image per cluster) with "current" at record and workload level.
+
+${flagHelp}`,
   async run(argv) {
-    const opts = toOptions(argv);
+    const opts = toOptions(argv, true);
     if (opts === 'help') {
       process.stdout.write(`${this.help}\n`);
       return EXIT_OK;

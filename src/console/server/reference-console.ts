@@ -3,7 +3,8 @@
  * ConsoleStore (SQLite). It enforces the bearer token (UNAUTHENTICATED otherwise), validates every
  * request (INVALID_ARGUMENT with the reason), applies each batch at most once (by batch id) inside
  * one transaction, refuses a write from a replaced leader (FAILED_PRECONDITION, see fencing.ts), and
- * serves the clusters / records views. TLS when `tls` is given.
+ * serves the clusters / records views. TLS when `tls` is given; the read-only web view (web/) on its
+ * own HTTP address when `web` is given.
  *
  * Exposure limits (a console is reachable by anyone who can reach its port):
  * - The token is checked by a server interceptor on the request headers, before grpc-js reads the
@@ -44,6 +45,8 @@ import { MAX_ID_CHARS, checkDeregister, checkHeartbeat, checkRegister, checkSigh
 import { checkResync } from './validate-resync.js';
 import { BATCH_MAX_BYTES } from '../client.js';
 import { clustersOf, epochOf } from './fencing.js';
+import { startWebView } from './web/web-server.js';
+import type { WebView } from './web/web-server.js';
 
 export interface ReferenceConsoleOptions {
   /** host:port; port 0 picks a free port. */
@@ -58,6 +61,8 @@ export interface ReferenceConsoleOptions {
   resync?: boolean;
   /** Connection limits (defaults: DEFAULT_CONNECTION_LIMITS); tests shorten them. */
   limits?: Partial<ConnectionLimits>;
+  /** Also serve the read-only web view (web/web-server.ts) on this address. */
+  web?: { listen: string; refreshMs?: number };
 }
 
 export interface ConnectionLimits {
@@ -86,6 +91,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 export interface ReferenceConsole {
   address: string;
   port: number;
+  /** The web view's URL, when `web` was given. */
+  webUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -295,13 +302,30 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
     );
   }
   const host = opts.listen.slice(0, opts.listen.lastIndexOf(':'));
+  let web: WebView | undefined;
+  if (opts.web !== undefined) {
+    try {
+      web = await startWebView({
+        ...opts.web,
+        token: opts.token,
+        store,
+        nowMs: () => scheduler.now(),
+      });
+    } catch (err) {
+      server.forceShutdown();
+      store.close();
+      throw err;
+    }
+  }
   let stopped = false;
   return {
     address: `${host}:${port}`,
     port,
+    ...(web !== undefined ? { webUrl: web.url } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
+      await web?.stop();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();

@@ -418,6 +418,7 @@ export class ConsoleStore {
         last_seen_ms: r.last_seen_ms ?? r.registered_ms,
         activity,
         workloads: this.stmts.liveWorkloads.get(r.id)?.n ?? 0,
+        nodes: this.nodeCount(r.id),
         leader: this.leaderOf(r.id) ?? null,
       });
     }
@@ -467,6 +468,49 @@ export class ConsoleStore {
       entry.rec.last_seen_ms = Math.max(entry.rec.last_seen_ms, lastSeen);
     }
     return records;
+  }
+
+  // Reads for the web view (src/console/server/web/), prepared per call: off the write path.
+
+  /** Nodes (ECS container instances) known on a cluster. */
+  nodeCount(clusterId: string): number {
+    const row = this.db
+      .prepare<[string], { n: number }>('SELECT count(*) AS n FROM nodes WHERE cluster_id = ?')
+      .get(clusterId);
+    return row?.n ?? 0;
+  }
+
+  /** A cluster's namespaces as last reported, by name. */
+  namespacesOf(clusterId: string): NamespaceSighting[] {
+    return this.db
+      .prepare<[string], { data: string; last_seen_ms: number }>(
+        'SELECT data, last_seen_ms FROM namespaces WHERE cluster_id = ? ORDER BY name',
+      )
+      .all(clusterId)
+      .map((r) => ({ ...(JSON.parse(r.data) as NamespaceSighting), last_seen_ms: r.last_seen_ms }));
+  }
+
+  /** A cluster's workloads as last reported (deleted ones with `deleted_ms`), by kind, namespace, name. */
+  workloadsOf(clusterId: string): { workload: WorkloadSighting; deleted_ms: number | null }[] {
+    return this.db
+      .prepare<[string], { data: string; last_seen_ms: number; deleted_ms: number | null }>(
+        'SELECT data, last_seen_ms, deleted_ms FROM workloads WHERE cluster_id = ? ORDER BY kind, namespace, name',
+      )
+      .all(clusterId)
+      .map((r) => ({
+        workload: { ...(JSON.parse(r.data) as WorkloadSighting), last_seen_ms: r.last_seen_ms },
+        deleted_ms: r.deleted_ms,
+      }));
+  }
+
+  /** First time each image (by `imageKey`) was seen on each cluster: key `cluster_id NUL image_key`. */
+  imageFirstSeen(): Map<string, number> {
+    const rows = this.db
+      .prepare<[], { cluster_id: string; image_key: string; first: number }>(
+        'SELECT cluster_id, image_key, min(first_seen_ms) AS first FROM workload_images GROUP BY cluster_id, image_key',
+      )
+      .all();
+    return new Map(rows.map((r) => [`${r.cluster_id}\u0000${r.image_key}`, r.first]));
   }
 
   close(): void {
