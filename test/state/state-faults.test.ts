@@ -62,7 +62,7 @@ providers:
   ecs:
     account: "123456789012"
     regions: [us-east-1]
-    credentials: { source: static, accessKeyId: "\${FAULTS_KEY:-AKIDFAULTS}", secretAccessKey: "\${FAULTS_SECRET:-faults-secret}" }
+    credentials: { source: static, accessKeyId: "\${FAULTS_KEY}", secretAccessKey: "\${FAULTS_SECRET}" }
     endpoints: { ecs: "${ecs.endpoint}", cloudtrail: "${ecs.endpoint}" }
     taskPollIntervalMs: 1000
 intervals: { clusterPollIntervalMs: 1000, heartbeatIntervalMs: 1000 }
@@ -71,6 +71,7 @@ stateDir: "${stateDir}"
 http: { listen: "127.0.0.1:0" }
 `,
     join(dir, 'config.yaml'),
+    { env: { FAULTS_KEY: 'AKIDFAULTS', FAULTS_SECRET: 'faults-secret' } },
   );
   const clock = virtualClock();
   let raw: SqliteDatabase | undefined;
