@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { World, eventually } from './world.js';
+import { World, e2eEmulatorEnv, eventually } from './world.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const sightline = resolve(root, 'bin/sightline.js');
@@ -16,6 +16,7 @@ function runCli(args: string[]): Promise<{ status: number | null; stdout: string
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [sightline, ...args], {
       cwd: root,
+      env: { ...process.env, ...e2eEmulatorEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

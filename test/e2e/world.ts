@@ -29,6 +29,10 @@ import { createRegistry } from '../../src/runtime/metrics.js';
 import type { ClusterObject } from '../../src/model/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
+/** The ECS emulator's static keys, referenced by the config as ${E2E_AWS_KEY} / ${E2E_AWS_SECRET}
+ * (a secret field takes no inline default): give them to every process that loads the config. */
+export const e2eEmulatorEnv = { E2E_AWS_KEY: 'AKIDE2E', E2E_AWS_SECRET: 'e2e-secret' };
+
 export const token = 'e2e-token-0123456789';
 
 export interface WatcherProcess {
@@ -104,8 +108,7 @@ log: { level: info }
         env: {
           ...process.env,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          E2E_AWS_KEY: 'AKIDE2E',
-          E2E_AWS_SECRET: 'e2e-secret',
+          ...e2eEmulatorEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -169,9 +172,7 @@ log: { level: info }
 
   /** The truth: one full inventory pass against the emulators, as `sightline once` does. */
   async truth(): Promise<ClusterObject[]> {
-    const config = loadConfigFile(this.configFile, {
-      env: { E2E_AWS_KEY: 'AKIDE2E', E2E_AWS_SECRET: 'e2e-secret' },
-    });
+    const config = loadConfigFile(this.configFile, { env: e2eEmulatorEnv });
     const r = await inventoryOnce(config, {
       logger: createLogger({ level: 'silent', pretty: false }),
       registry: createRegistry(false),

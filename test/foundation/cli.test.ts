@@ -16,7 +16,8 @@ function sightline(...args: string[]): { code: number | null; stdout: string; st
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('sightline CLI (spawned as a user runs it)', () => {
+// Each spawn compiles the CLI's TypeScript; the test waits as long as spawnSync does (60 s).
+describe('sightline CLI (spawned as a user runs it)', { timeout: 90_000 }, () => {
   it.each(['gcp', 'aws', 'demo'])('validate accepts config/examples/%s.yaml', (name) => {
     const r = sightline('validate', '--config', `config/examples/${name}.yaml`);
     expect(r.stderr).toBe('');
