@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { playDemoStep } from '../../src/demo/demo-fleet.js';
 import { STATE_DB_FILE } from '../../src/state/database.js';
-import { World, difference, eventually, liveSightings, truthSightings } from './world.js';
+import { World, difference, e2eEmulatorEnv, eventually, liveSightings, truthSightings } from './world.js';
 
 const root = resolve(import.meta.dirname, '../..');
 let world: World | undefined;
@@ -53,6 +53,7 @@ async function healthz(w: World): Promise<{ checks: { console?: { detail?: { pen
 function runToExit(w: World, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [join(root, 'bin/sightline.js'), 'run', '--config', w.configFile], {
     cwd: root,
+    env: { ...process.env, ...e2eEmulatorEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -13,6 +13,7 @@ import type { Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { e2eEmulatorEnv } from './world.js';
 import type { World } from './world.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -61,7 +62,12 @@ export function replicaConfig(
 export function spawnReplica(name: string, configFile: string): ReplicaProcess {
   const child = spawn(process.execPath, [join(root, 'bin/sightline.js'), 'run', '--config', configFile], {
     cwd: root,
-    env: { ...process.env, POD_NAME: name, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: {
+      ...process.env,
+      ...e2eEmulatorEnv,
+      POD_NAME: name,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
