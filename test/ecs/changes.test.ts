@@ -93,6 +93,13 @@ function hintsOf(h: Harness, source: WatchSource<ClusterObject>): Hint<ClusterOb
   return h.hints.get(source.id) ?? [];
 }
 
+/** Describe* calls counted since the last reset, except the named actions. */
+function describesOtherThan(h: Harness, except: string[]): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(h.emu.calls.byAction()).filter(([a]) => a.startsWith('Describe') && !except.includes(a)),
+  );
+}
+
 function changedKeys(list: Hint<ClusterObject>[]): string[] {
   return list.flatMap((x) => (x.type === 'changed' ? [x.key] : []));
 }
@@ -111,7 +118,9 @@ describe('ECS change detection', () => {
     await vi.waitFor(
       () => {
         const list = hintsOf(h, h.r.services);
-        const dep = list.find((x) => x.type === 'changed' && x.key.endsWith(svc.arn));
+        // The newest hint for the service: an earlier one (a re-describe before the update) may
+        // still show the old task definition.
+        const dep = list.filter((x) => x.type === 'changed' && x.key.endsWith(svc.arn)).at(-1);
         expect(dep?.type === 'changed' ? dep.state : undefined).toMatchObject({
           kind: 'workload',
           workload: { kind: 'Deployment', containers: [{ image: { tag: '2.0' } }] },
@@ -146,10 +155,13 @@ describe('ECS change detection', () => {
       });
     }
     // One ListTasks, one DescribeTasks for the two new ARNs; vanished ARNs cost nothing. (The
-    // services source re-describes the service whose tasks changed: one DescribeServices.)
+    // services source re-describes the service whose tasks changed: one DescribeServices.) Calls
+    // on their own timers (the CloudTrail poll, the cluster poll) are not part of this round: the
+    // warped clock runs them more often on a loaded machine.
     expect(h.emu.calls.get('ListTasks')).toBe(1);
     expect(h.emu.calls.get('DescribeTasks')).toBe(1);
-    expect(h.emu.calls.total() - 2).toBeLessThanOrEqual(1);
+    expect(h.emu.calls.get('DescribeServices')).toBeLessThanOrEqual(1);
+    expect(describesOtherThan(h, ['DescribeTasks', 'DescribeServices'])).toEqual({});
     // LAST SEEN moved for the polled cluster.
     expect(h.activity.at(-1)).toMatchObject({
       clusterId: clusterId('ECS', f.arn(REGION, 'cluster/prod')),
@@ -166,7 +178,8 @@ describe('ECS change detection', () => {
     h.emu.calls.reset();
     const quiet = await pollTasks(h);
     expect(quiet).toEqual({ added: [], gone: [] });
-    expect(h.emu.calls.byAction()).toEqual({ ListTasks: 1 });
+    expect(h.emu.calls.get('ListTasks')).toBe(1);
+    expect(describesOtherThan(h, [])).toEqual({});
   });
 
   it('a scheduler-only replacement (no CloudTrail event) is found by the cheap poll, with image, digest and node', async () => {
