@@ -19,7 +19,8 @@ import type { Observable } from 'rxjs';
 import { clusterId } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
-import type { WatchStore } from '../../src/watch/store.js';
+import { emptyWatchStore } from '../../src/watch/store.js';
+import type { WatchStore } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
 import { EcsSourceBase, listPage } from './source-base.js';
 import { parseKey, workloadKey } from './keys.js';
@@ -37,12 +38,10 @@ interface VanishedTask {
 
 const TRANSIENT = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 
-const emptyStore: WatchStore<ClusterObject> = new Map<string, ClusterObject>();
-
 export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   readonly cheapPoll: TaskPoll;
   private listedStopped = false;
-  private store: WatchStore<ClusterObject> = emptyStore;
+  private store: WatchStore<ClusterObject> = emptyWatchStore<ClusterObject>();
   /** Known tasks a ListTasks made after we saw them no longer shows: gone, no Describe needed. */
   private readonly vanished = new Map<string, VanishedTask | undefined>();
   /** Keys described while a cheap poll runs (its ListTasks may predate them); undefined otherwise. */

@@ -19,7 +19,7 @@
  * pauses). `activity` never throws: it keeps refused activity in memory and retries with backoff.
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
-import { Backoff } from '../watch/backoff.js';
+import { Backoff } from '../runtime/backoff.js';
 import type { Logger } from 'pino';
 import type { AgentActivity, ClusterObject, ContainerImage } from '../model/index.js';
 import { objectHash, objectKey } from '../model/index.js';

@@ -32,7 +32,7 @@ export interface DeliveryQueueOptions<T> {
   onDepth?: (depth: number) => void;
   /** Returns how long to wait after a failed delivery. */
   onDeliverError: (err: unknown, event: WatchEvent<T>) => number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number) => Promise<unknown>;
 }
 
 function keyOfEvent<T>(event: WatchEvent<T>): string | MarkerKey {

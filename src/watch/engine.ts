@@ -21,7 +21,7 @@ import { BehaviorSubject, Subject, asyncScheduler } from 'rxjs';
 import type { Observable, SchedulerLike, Subscription } from 'rxjs';
 import type { Logger } from '../runtime/logger.js';
 import { jittered } from '../runtime/clock.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../runtime/backoff.js';
 import { DeliveryQueue } from './delivery.js';
 import { DirtySet } from './dirty.js';
 import type { DirtyEntry } from './dirty.js';
@@ -32,7 +32,7 @@ import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
 import { flatString } from '../model/intern.js';
 import { internObject } from '../model/share.js';
-import { Timers } from './timers.js';
+import { Timers } from '../runtime/timers.js';
 import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
 
@@ -51,7 +51,7 @@ interface RelistStats {
 }
 
 export class WatchEngine<T> implements Watch<T> {
-  readonly store = new MapWatchStore<T>();
+  readonly store: MapWatchStore<T>;
   readonly events$: Observable<WatchEvent<T>>;
   readonly synced$: Observable<boolean>;
 
@@ -96,6 +96,7 @@ export class WatchEngine<T> implements Watch<T> {
     private readonly source: WatchSource<T>,
     private readonly options: WatchOptions<T> = {},
   ) {
+    this.store = new MapWatchStore<T>(source.indexers);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.random = options.random ?? Math.random;
     this.backoff = new Backoff(options.backoff, this.scheduler, this.random);
@@ -360,7 +361,7 @@ export class WatchEngine<T> implements Watch<T> {
     cur.seen = seen;
     if (cur.hash !== hash) {
       if (isOlder(order, cur.order)) return; // a stale list entry never overwrites a newer state
-      cur.object = internObject(object);
+      this.store.replaceObject(key, cur, internObject(object));
       cur.hash = hash;
       cur.order = order;
       stats.modified++;
@@ -588,7 +589,7 @@ export class WatchEngine<T> implements Watch<T> {
         if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
         return;
       }
-      cur.object = internObject(object);
+      this.store.replaceObject(key, cur, internObject(object));
       cur.hash = hash;
       cur.order = order;
       const ev = changed('MODIFIED', id, key, object, hash, order);

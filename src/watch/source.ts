@@ -7,7 +7,9 @@
  * engine back off without relisting; any other rejection backs off (client-go constants) and retries.
  */
 import type { Observable } from 'rxjs';
-import type { WatchStore } from './store.js';
+import type { Indexers, WatchStore } from './store.js';
+
+export type { Indexers, WatchStore };
 
 export interface ListPage<T> {
   items: T[];
@@ -63,6 +65,11 @@ export interface WatchSource<T> {
   /** Change hints starting at `fromCursor` (undefined: from "now"). May complete or error: the engine resubscribes. */
   hints(fromCursor: string | undefined): Observable<Hint<T>>;
   cheapPoll?: CheapPoll;
+  /**
+   * Named indexes the engine keeps over its store (e.g. `owner`: an object's owner keys), read
+   * through `WatchStore.byIndex` by the source and by the engine's parent expansion.
+   */
+  readonly indexers?: Indexers<T>;
   /**
    * Called once by the engine, before the first list, with its read-only store: what the engine
    * last knew of every key of this source (as an informer's indexer is shared by its listers). A

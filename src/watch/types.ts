@@ -4,7 +4,7 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { Logger } from '../runtime/logger.js';
 import type { CoreMetrics } from '../runtime/metrics.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../runtime/backoff.js';
 import type { WatchCheckpoint, WatchEvent } from './events.js';
 import type { WatchStore } from './store.js';
 

@@ -3,6 +3,7 @@ import type { Subscription } from 'rxjs';
 import { clusterId, objectKey } from '../../src/model/index.js';
 import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
+import { MapWatchStore } from '../../src/watch/store.js';
 import { createEcsAdapter } from '../../adapters/ecs/index.js';
 import { workloadKey } from '../../adapters/ecs/keys.js';
 import type { EcsAdapter, EcsRegionSources } from '../../adapters/ecs/index.js';
@@ -29,7 +30,7 @@ interface Harness {
   deps: TestDeps;
   sched: WarpScheduler;
   /** Keys known to our little "store" per source (what the engine would hold). */
-  store: Map<string, Map<string, ClusterObject>>;
+  store: Map<string, MapWatchStore<ClusterObject>>;
   hints: Map<string, Hint<ClusterObject>[]>;
   activity: AgentActivity[];
 }
@@ -54,11 +55,11 @@ async function setup(options: { deliveryDelayMs?: number; factor?: number } = {}
   if (!r) throw new Error('no region');
   const activity: AgentActivity[] = [];
   subs.push(adapter.activity$.subscribe((a) => activity.push(a)));
-  const store = new Map<string, Map<string, ClusterObject>>();
+  const store = new Map<string, MapWatchStore<ClusterObject>>();
   const hints = new Map<string, Hint<ClusterObject>[]>();
   for (const s of [r.clusters, r.services, r.tasks, r.nodes] as WatchSource<ClusterObject>[]) {
     const { items, cursor } = await listAll(s);
-    const held = new Map(items.map((o) => [objectKey(o), o]));
+    const held = MapWatchStore.of(items.map((o): [string, ClusterObject] => [objectKey(o), o]));
     store.set(s.id, held);
     s.attachStore?.(held);
     const got: Hint<ClusterObject>[] = [];
@@ -70,7 +71,7 @@ async function setup(options: { deliveryDelayMs?: number; factor?: number } = {}
 
 /** One engine-like cheap-poll round on the tasks source: poll, then getMany new / vanished keys. */
 async function pollTasks(h: Harness): Promise<{ added: ClusterObject[]; gone: string[] }> {
-  const store = h.store.get(h.r.tasks.id) ?? new Map<string, ClusterObject>();
+  const store = h.store.get(h.r.tasks.id) ?? new MapWatchStore<ClusterObject>();
   const tokens = await h.r.tasks.cheapPoll.poll();
   const fetch = [...tokens.keys()].filter((k) => !store.has(k) || tokens.get(k) !== '');
   for (const k of store.keys()) if (!tokens.has(k)) fetch.push(k);
@@ -80,10 +81,11 @@ async function pollTasks(h: Harness): Promise<{ added: ClusterObject[]; gone: st
   const gone: string[] = [];
   for (const [k, v] of got) {
     if (v === undefined) {
-      if (store.delete(k)) gone.push(k);
+      if (store.has(k)) gone.push(k);
+      store.delete(k);
     } else {
       if (!store.has(k)) added.push(v);
-      store.set(k, v);
+      store.set(k, { object: v, hash: '', order: undefined, seen: 0 });
     }
   }
   return { added, gone };
@@ -223,7 +225,7 @@ describe('ECS change detection', () => {
     });
     const otherObj = await h.r.tasks.get(otherKey);
     if (!otherObj) throw new Error('other task not found');
-    held.set(otherKey, otherObj);
+    held.set(otherKey, { object: otherObj, hash: '', order: undefined, seen: 0 });
     const prodKeys = [...held.keys()].filter((k) => k !== otherKey);
     expect(prodKeys).toHaveLength(2);
 
