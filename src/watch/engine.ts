@@ -34,7 +34,6 @@ import { isThrottling } from './source.js';
 import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
 import { flatString } from '../model/intern.js';
-import { internObject } from '../model/share.js';
 import { Timers } from '../runtime/timers.js';
 import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
@@ -69,6 +68,7 @@ export class WatchEngine<T> implements Watch<T> {
   private readonly dirty: DirtySet<T>;
   private readonly metrics: WatchMetrics;
   private readonly logger: Logger | undefined;
+  private readonly retain: (obj: T) => T;
 
   /**
    * Last orders of recently deleted keys (FIFO, at most DELETED_MEMORY entries): a late, older state
@@ -102,6 +102,7 @@ export class WatchEngine<T> implements Watch<T> {
     this.store = new MapWatchStore<T>(source.indexers);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.random = options.random ?? Math.random;
+    this.retain = options.retain ?? ((obj) => obj);
     this.backoff = new Backoff(options.backoff, this.scheduler, this.random);
     this.deliveryBackoff = new Backoff(options.backoff, this.scheduler, this.random);
     this.timers = new Timers(this.scheduler);
@@ -152,7 +153,7 @@ export class WatchEngine<T> implements Watch<T> {
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
-        this.store.set(o.key, { object: internObject(o.object), hash: o.hash, order: o.order, seen: 0 });
+        this.store.set(o.key, { object: this.retain(o.object), hash: o.hash, order: o.order, seen: 0 });
       }
       this.lastCursor = initial.cursor;
       this.relistCause = 'restart';
@@ -356,19 +357,21 @@ export class WatchEngine<T> implements Watch<T> {
     const cur = this.store.entry(key);
     if (!cur) {
       const stored = flatString(key);
-      this.store.set(stored, { object: internObject(object), hash, order, seen });
+      const kept = this.retain(object);
+      this.store.set(stored, { object: kept, hash, order, seen });
       stats.added++;
-      this.emit(changed('ADDED', id, stored, object, hash, order));
+      this.emit(changed('ADDED', id, stored, kept, hash, order));
       return;
     }
     cur.seen = seen;
     if (cur.hash !== hash) {
       if (isOlder(order, cur.order)) return; // a stale list entry never overwrites a newer state
-      this.store.replaceObject(key, cur, internObject(object));
+      const kept = this.retain(object);
+      this.store.replaceObject(key, cur, kept);
       cur.hash = hash;
       cur.order = order;
       stats.modified++;
-      this.emit(changed('MODIFIED', id, key, object, hash, order));
+      this.emit(changed('MODIFIED', id, key, kept, hash, order));
     } else if (order !== undefined && (cur.order === undefined || order > cur.order)) {
       cur.order = order;
     }
@@ -682,10 +685,11 @@ export class WatchEngine<T> implements Watch<T> {
         if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
         return;
       }
-      this.store.replaceObject(key, cur, internObject(object));
+      const kept = this.retain(object);
+      this.store.replaceObject(key, cur, kept);
       cur.hash = hash;
       cur.order = order;
-      const ev = changed('MODIFIED', id, key, object, hash, order);
+      const ev = changed('MODIFIED', id, key, kept, hash, order);
       if (cursor !== undefined) ev.cursor = cursor;
       this.emit(ev);
       return;
@@ -697,8 +701,9 @@ export class WatchEngine<T> implements Watch<T> {
     }
     this.deletedOrders.delete(key);
     const stored = flatString(key);
-    this.store.set(stored, { object: internObject(object), hash, order, seen: this.listGeneration });
-    const ev = changed('ADDED', id, stored, object, hash, order);
+    const kept = this.retain(object);
+    this.store.set(stored, { object: kept, hash, order, seen: this.listGeneration });
+    const ev = changed('ADDED', id, stored, kept, hash, order);
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
   }
