@@ -24,31 +24,65 @@ function writeCanonical(value: unknown): string | undefined {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ',';
-          out += writeCanonical(value[i]) ?? 'null';
-        }
-        return `${out}]`;
+      const memo = sharedJson.get(value);
+      if (memo === undefined) return writeObject(value);
+      if (memo !== null) return memo;
+      // Only the outermost shared part keeps its JSON: the parts inside it are not written again.
+      if (writingShared) return writeObject(value);
+      let json: string;
+      writingShared = true;
+      try {
+        json = flatString(writeObject(value));
+      } finally {
+        writingShared = false;
       }
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record);
-      if (!isSorted(keys)) keys.sort();
-      let out = '{';
-      let first = true;
-      for (const key of keys) {
-        const v = writeCanonical(record[key]);
-        if (v === undefined) continue;
-        out += first ? quotedKey(key) : `,${quotedKey(key)}`;
-        out += v;
-        first = false;
-      }
-      return `${out}}`;
+      sharedJson.set(value, json);
+      return json;
     }
     default:
       return undefined;
   }
+}
+
+function writeObject(value: object): string {
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += writeCanonical(value[i]) ?? 'null';
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (!isSorted(keys)) keys.sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const v = writeCanonical(record[key]);
+    if (v === undefined) continue;
+    out += first ? quotedKey(key) : `,${quotedKey(key)}`;
+    out += v;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/**
+ * Parts shared by several stored objects (share.ts), immutable from then on: their canonical JSON,
+ * written at first use and reused by every later hash of an object holding them (null: not written
+ * yet). Weak: an entry lives as long as its part.
+ */
+const sharedJson = new WeakMap<object, string | null>();
+/** True while a shared part's JSON is being written (writing is synchronous). */
+let writingShared = false;
+
+/**
+ * Declares `part` immutable and shared: its canonical JSON is written once and reused. Only for
+ * parts nothing will modify again.
+ */
+export function reuseCanonicalJson(part: object): void {
+  if (!sharedJson.has(part)) sharedJson.set(part, null);
 }
 
 function isSorted(keys: string[]): boolean {

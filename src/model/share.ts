@@ -18,6 +18,7 @@
  * Bounded: shared parts are found through a GenerationalTable, so parts no longer in use age out.
  */
 import { GenerationalTable } from './generational-table.js';
+import { reuseCanonicalJson } from './hash.js';
 import { flatString, intern } from './intern.js';
 
 export const shareMinDepth = 2;
@@ -88,7 +89,11 @@ function visit(node: object, depth: number): object {
   }
   if (description !== undefined && description.length <= maxDescriptionLength) {
     const shared = table.get(description);
-    if (shared !== undefined) return shared;
+    if (shared !== undefined) {
+      // Held by a second object now: worth keeping its canonical JSON for their hashes.
+      reuseCanonicalJson(shared);
+      return shared;
+    }
   } else {
     description = undefined;
   }

@@ -33,6 +33,7 @@ import { WatchMetrics } from './event-metrics.js';
 import { isThrottling } from './source.js';
 import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
+import type { StoreEntry } from './store.js';
 import { flatString } from '../model/intern.js';
 import { Timers } from '../runtime/timers.js';
 import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
@@ -338,10 +339,14 @@ export class WatchEngine<T> implements Watch<T> {
 
   private diffListed(object: T, seen: number, stats: RelistStats): void {
     let key: string | undefined;
+    let cur: StoreEntry<T> | undefined;
     let hash: string;
     let order: number | undefined;
     try {
       key = this.source.keyOf(object);
+      cur = this.store.entry(key);
+      // A new key is kept whatever its hash: retained first, its hash can reuse what retain shared.
+      if (cur === undefined) object = this.retain(object);
       hash = this.source.hashOf(object);
       order = this.source.orderOf(object);
     } catch (err) {
@@ -354,13 +359,11 @@ export class WatchEngine<T> implements Watch<T> {
     }
     stats.listed++;
     const id = this.source.id;
-    const cur = this.store.entry(key);
     if (!cur) {
       const stored = flatString(key);
-      const kept = this.retain(object);
-      this.store.set(stored, { object: kept, hash, order, seen });
+      this.store.set(stored, { object, hash, order, seen });
       stats.added++;
-      this.emit(changed('ADDED', id, stored, kept, hash, order));
+      this.emit(changed('ADDED', id, stored, object, hash, order));
       return;
     }
     cur.seen = seen;
@@ -667,6 +670,8 @@ export class WatchEngine<T> implements Watch<T> {
     let hash: string;
     let order: number | undefined;
     try {
+      // A new key is kept whatever its hash: retained first, its hash can reuse what retain shared.
+      if (cur === undefined) object = this.retain(object);
       hash = this.source.hashOf(object);
       order = this.source.orderOf(object);
     } catch (err) {
@@ -701,9 +706,8 @@ export class WatchEngine<T> implements Watch<T> {
     }
     this.deletedOrders.delete(key);
     const stored = flatString(key);
-    const kept = this.retain(object);
-    this.store.set(stored, { object: kept, hash, order, seen: this.listGeneration });
-    const ev = changed('ADDED', id, stored, kept, hash, order);
+    this.store.set(stored, { object, hash, order, seen: this.listGeneration });
+    const ev = changed('ADDED', id, stored, object, hash, order);
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
   }

@@ -7,7 +7,7 @@ import {
   internTableSize,
 } from '../../src/model/intern.js';
 import { internObject, shareGenerationMaxEntries, sharedPartCount } from '../../src/model/share.js';
-import { canonicalJson } from '../../src/model/hash.js';
+import { canonicalJson, contentHash } from '../../src/model/hash.js';
 
 /** A task-like object as the ECS normalizer builds it (fresh strings and parts every time). */
 function task(i: number, service: string, tags: Record<string, string> = {}): Record<string, unknown> {
@@ -87,6 +87,15 @@ describe('sharing the repeated parts of long-lived objects', () => {
     // What identifies an object (its uid) repeats nowhere: it is not interned; what repeats is.
     expect(internTableHas('arn:aws:ecs:us-east-1:1:task/c/3')).toBe(false);
     expect(internTableHas('arn:svc/cart')).toBe(true);
+  });
+
+  it('hashes an object holding shared parts exactly as its fresh copy, before and after the parts are reused', () => {
+    const fresh = [task(11, 'hashed'), task(12, 'hashed'), task(13, 'hashed')];
+    const expected = fresh.map((t) => contentHash(structuredClone(t)));
+    const kept = fresh.map((t) => internObject(t));
+    expect(kept.map((t) => contentHash(t))).toEqual(expected);
+    expect(kept.map((t) => contentHash(t))).toEqual(expected); // second time from the reused JSON
+    expect(canonicalJson(kept[2])).toBe(canonicalJson(structuredClone(fresh[2])));
   });
 
   it('tells apart parts that differ only in a member, its type or its absence', () => {
