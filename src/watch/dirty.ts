@@ -17,8 +17,11 @@ export interface DirtyEntry<T> {
 export class DirtySet<T> {
   private map = new Map<string, DirtyEntry<T>>();
 
-  /** `isNewer(a, b)`: true unless `a` is provably older than `b`. */
-  constructor(private readonly notOlder: (a: T, b: T) => boolean) {}
+  /**
+   * `notOlder(candidate, pending)`: false only when `candidate` is provably older than `pending`;
+   * a hint's state replaces the pending one unless it is.
+   */
+  constructor(private readonly notOlder: (candidate: T, pending: T) => boolean) {}
 
   get size(): number {
     return this.map.size;

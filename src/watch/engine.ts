@@ -113,7 +113,9 @@ export class WatchEngine<T> implements Watch<T> {
     this.logger = bound ? options.logger : options.logger?.child({ source: source.id });
     this.events$ = this.subject.asObservable();
     this.synced$ = this.syncedSubject.asObservable();
-    this.dirty = new DirtySet<T>((a, b) => !isOlder(source.orderOf(a), source.orderOf(b)));
+    this.dirty = new DirtySet<T>(
+      (candidate, pending) => !isOlder(source.orderOf(candidate), source.orderOf(pending)),
+    );
     source.attachStore?.(this.store);
     const deliverOpts = {
       emit: (event: WatchEvent<T>) => {
