@@ -63,7 +63,7 @@ export interface Namespace {
   enforcement: boolean;
 }
 
-export const ENFORCEMENT_LABEL = 'policy.sigstore.dev/include';
+const ENFORCEMENT_LABEL = 'policy.sigstore.dev/include';
 
 export function enforcementFromLabels(labels: Record<string, string>): boolean {
   return labels[ENFORCEMENT_LABEL] === 'true';

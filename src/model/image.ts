@@ -8,7 +8,7 @@
 
 export type Digest = `sha256:${string}`;
 
-export interface ParsedImageReference {
+interface ParsedImageReference {
   /** Registry host, with port when given (`docker.io`, `localhost:5000`, `123.dkr.ecr.us-east-1.amazonaws.com`). */
   registry: string;
   /** Repository path within the registry (`library/nginx`, `team/app`). */
@@ -19,9 +19,9 @@ export interface ParsedImageReference {
   normalized: string;
 }
 
-export type ParseResult = { ok: true; value: ParsedImageReference } | { ok: false; error: string };
+type ParseResult = { ok: true; value: ParsedImageReference } | { ok: false; error: string };
 
-export const DEFAULT_REGISTRY = 'docker.io';
+const DEFAULT_REGISTRY = 'docker.io';
 const LEGACY_REGISTRIES = new Set(['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
@@ -30,7 +30,7 @@ const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const HOST_RE =
   /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$/;
 
-export function isDigest(value: string): value is Digest {
+function isDigest(value: string): value is Digest {
   return DIGEST_RE.test(value);
 }
 

@@ -12,7 +12,7 @@ import { GenerationalTable } from './generational-table.js';
 
 export const internGenerationMaxEntries = 100_000;
 /** Longer strings are rarely repeated (and cost more to hash than they save). */
-export const internMaxLength = 512;
+const internMaxLength = 512;
 
 const table = new GenerationalTable<string>(internGenerationMaxEntries, (_key, stored) => stored);
 

@@ -20,21 +20,6 @@ export type ClusterObject = (
   order?: number;
 };
 
-export type ClusterObjectKind = ClusterObject['kind'];
-
-export function objectClusterId(o: ClusterObject): string {
-  switch (o.kind) {
-    case 'cluster':
-      return o.cluster.id;
-    case 'namespace':
-      return o.namespace.clusterId;
-    case 'workload':
-      return o.workload.clusterId;
-    case 'node':
-      return o.node.clusterId;
-  }
-}
-
 export function objectKey(o: ClusterObject): string {
   switch (o.kind) {
     case 'cluster':

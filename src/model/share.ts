@@ -21,13 +21,13 @@ import { GenerationalTable } from './generational-table.js';
 import { reuseCanonicalJson } from './hash.js';
 import { flatString, intern } from './intern.js';
 
-export const shareMinDepth = 2;
+const shareMinDepth = 2;
 /**
  * Members of the payload record (depth 1) that identify the object and repeat nowhere else (a task
  * ARN, a revision name): interning them would only fill the table with strings seen once.
  */
 const identityMembers = new Set(['uid', 'name', 'id']);
-export const shareMaxEntries = 64;
+const shareMaxEntries = 64;
 export const shareGenerationMaxEntries = 20_000;
 const maxDepth = 32;
 /** Parts whose description is longer are left alone (rarely repeated, costly to compare). */

@@ -25,7 +25,7 @@ interface Pending<T> {
   consumerHad: boolean;
 }
 
-export interface DeliveryQueueOptions<T> {
+interface DeliveryQueueOptions<T> {
   deliver?: (event: WatchEvent<T>) => void | Promise<void>;
   /** Called after delivery resolved (or immediately without `deliver`). */
   emit: (event: WatchEvent<T>) => void;
