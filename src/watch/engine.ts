@@ -585,6 +585,8 @@ export class WatchEngine<T> implements Watch<T> {
         const parent = fetched.get(key);
         for (const index of d.families ?? []) {
           for (const child of [...this.store.byIndex(index, key)]) {
+            // A child read in this round already holds its own answer.
+            if (fetched.has(child)) continue;
             if (parent === undefined) this.tombstone(child, d.cursor);
             else children.set(child, d.cursor);
           }

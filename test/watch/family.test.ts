@@ -87,6 +87,17 @@ describe('family hints: a parent and its children', () => {
     expect(h.watch.store.size).toBe(0);
   });
 
+  it('a child read in the same round keeps what its read says, even when its parent is gone', async () => {
+    const h = await family();
+    h.fake.remove('p');
+    h.fake.put('c1', 'c1-2');
+    h.fake.push({ type: 'changed', key: 'c1' });
+    h.fake.push({ type: 'family', key: 'p', index: 'owner' });
+    await h.clock.settle();
+    expect(summary(h.events)).toEqual(['MODIFIED c1 c1-2', 'DELETED p', 'DELETED c2 tombstone']);
+    expect(h.fake.calls.getMany).toBe(1); // c1 and p together; c2 is not read
+  });
+
   it('repeated family hints for one key coalesce into one read round', async () => {
     const h = await family();
     h.fake.put('c2', 'c2-2');
