@@ -2,7 +2,9 @@
  * The configuration file's schema (one YAML file per customer account), validated with zod so that
  * every error names the field path and the problem. Secrets appear only by reference: a file path
  * (console token) or a `${VAR}` environment reference (substituted by load.ts before validation,
- * after which secret fields are marked so they never reach a log line).
+ * after which secret fields are marked so they never reach a log line). The `providers` section has
+ * one optional section per registered provider (adapters/index.ts), each validated by the
+ * provider's own `configSchema`; at least one must be present.
  */
 import { z } from 'zod';
 import { providers } from '../../adapters/index.js';
@@ -89,11 +91,13 @@ type Registered = (typeof providers)[number];
 /** One optional section per registered provider, under its id. */
 type ProvidersShape = { [R in Registered as R['id']]: z.ZodOptional<R['configSchema']> };
 
+// Object.fromEntries forgets which schema belongs to which id; the mapped type states it (same keys,
+// same schemas, built from the same list).
 const providersShape = Object.fromEntries(
   providers.map((p) => [p.id, p.configSchema.optional()]),
 ) as ProvidersShape;
 
-export const providersSchema = z
+const providersSchema = z
   .strictObject(providersShape)
   .refine((p) => Object.values(p).some((section) => section !== undefined), {
     error: `configure at least one provider (${providers.map((p) => p.id).join(' or ')})`,
@@ -148,6 +152,7 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 export type ProvidersConfig = Config['providers'];
+/** The providers' own section types and schemas (adapters/<p>/config.ts), for importers of this module. */
 export type { CloudRunConfig } from '../../adapters/cloudrun/config.js';
 export { ecsSchema } from '../../adapters/ecs/config.js';
 export type { EcsConfig } from '../../adapters/ecs/config.js';
