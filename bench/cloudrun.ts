@@ -20,7 +20,7 @@ import type { ProviderDeps } from '../src/provider/adapter.js';
 import type { ClusterObject } from '../src/model/index.js';
 import type { Hint } from '../src/watch/source.js';
 import { ApiBudget } from '../src/watch/budget.js';
-import { CLOUD_RUN_BUCKETS } from '../src/watch/provider-limits.js';
+import { CLOUD_RUN_BUCKETS } from '../adapters/cloudrun/limits.js';
 import { CoreMetrics, Registry } from '../src/runtime/metrics.js';
 import { MemoryCache } from '../src/state/cache.js';
 

@@ -23,7 +23,7 @@ import { CoreMetrics, Registry } from '../src/runtime/metrics.js';
 import { MemoryCache } from '../src/state/cache.js';
 import { ApiBudget } from '../src/watch/budget.js';
 import type { BucketLimit } from '../src/watch/budget.js';
-import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS, ecsBucketFor } from '../src/watch/provider-limits.js';
+import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS, ecsBucketFor } from '../adapters/ecs/limits.js';
 import { isThrottling } from '../src/watch/source.js';
 import type { WatchSource } from '../src/watch/source.js';
 import { createEcsAdapter } from '../adapters/ecs/index.js';

@@ -12,7 +12,7 @@ import type { ProviderDeps } from '../../src/provider/adapter.js';
 import { delay } from '../../src/runtime/clock.js';
 import { redactSecrets } from '../../src/runtime/logger.js';
 import { ThrottledError, isThrottling } from '../../src/watch/source.js';
-import { ecsBucketFor } from '../../src/watch/provider-limits.js';
+import { ecsBucketFor } from './limits.js';
 
 export const CLOUDTRAIL_BUCKET = 'cloudtrail:lookup-events';
 

@@ -1,4 +1,7 @@
-/** Default intervals and limits, with units in their names. Documented in config/README.md. */
+/**
+ * Default intervals and limits of the core config sections, with units in their names (each
+ * provider states its own in its registration). Documented in README.md, "Configuration".
+ */
 export const defaults = {
   /** controller-runtime's sync period: 10 h, jittered by [0.9, 1.1). */
   resyncPeriodMs: 10 * 60 * 60 * 1000,
@@ -10,18 +13,6 @@ export const defaults = {
   heartbeatIntervalMs: 10_000,
   /** Fraction of each documented provider API bucket the watcher may use. */
   budgetFraction: 0.25,
-  cloudRun: {
-    tailBufferWindowMs: 2_000,
-    /** ListLogEntries fallback polling when tailing is refused. */
-    logPollIntervalMs: 5_000,
-    digestRetryIntervalMs: 60_000,
-  },
-  ecs: {
-    cloudTrailPollIntervalMs: 60_000,
-    cloudTrailOverlapMs: 20 * 60 * 1000,
-    cloudTrailMaxRequestsPerSecond: 1,
-    taskPollIntervalMs: 5_000,
-  },
   console: {
     batchMaxItems: 500,
     batchMaxDelayMs: 1_000,

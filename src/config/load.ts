@@ -11,7 +11,8 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { dirname, resolve, isAbsolute } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema } from './schema.js';
-import type { Config } from './schema.js';
+import type { Config, ProvidersConfig } from './schema.js';
+import { configuredProviders } from './provider-sections.js';
 import { ConfigError, formatPath } from './errors.js';
 import type { ConfigIssue } from './errors.js';
 import { protectReferences, restoreReferences, substituteEnv } from './substitute.js';
@@ -116,6 +117,15 @@ function describeIssue(i: { code: string; message: string; keys?: string[] }): s
   return i.message;
 }
 
+/** Each provider's section with the relative paths of the files it names made absolute. */
+function resolveProviderFiles(sections: ProvidersConfig, abs: (p: string) => string): ProvidersConfig {
+  const out = { ...sections };
+  const byId: Record<string, unknown> = out;
+  for (const { registration, section } of configuredProviders(sections))
+    if (registration.files) byId[registration.id] = registration.files.resolve(section, abs);
+  return out;
+}
+
 /** Relative file paths in the config are relative to the config file's folder. */
 function resolvePaths(config: Config, base: string): Config {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
@@ -130,13 +140,7 @@ function resolvePaths(config: Config, base: string): Config {
   if (config.leaderElection.kubeconfig !== undefined) {
     out.leaderElection = { ...config.leaderElection, kubeconfig: abs(config.leaderElection.kubeconfig) };
   }
-  const cr = config.providers.cloudRun;
-  if (cr && cr.credentials.source === 'keyFile') {
-    out.providers = {
-      ...config.providers,
-      cloudRun: { ...cr, credentials: { source: 'keyFile', keyFile: abs(cr.credentials.keyFile) } },
-    };
-  }
+  out.providers = resolveProviderFiles(config.providers, abs);
   return out;
 }
 
@@ -204,9 +208,9 @@ function checkFiles(config: Config): ConfigIssue[] {
   const le = config.leaderElection;
   if (le.enabled && le.kubeconfig !== undefined)
     checkReadable(le.kubeconfig, 'leaderElection.kubeconfig', issues);
-  const cr = config.providers.cloudRun;
-  if (cr && cr.credentials.source === 'keyFile')
-    checkReadable(cr.credentials.keyFile, 'providers.cloudRun.credentials.keyFile', issues);
+  for (const { registration, section } of configuredProviders(config.providers))
+    for (const ref of registration.files?.list(section) ?? [])
+      checkReadable(ref.file, `providers.${registration.id}.${ref.field}`, issues);
   checkStateDir(config.stateDir, issues);
   return issues;
 }

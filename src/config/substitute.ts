@@ -14,6 +14,7 @@
  */
 import type { ConfigIssue } from './errors.js';
 import { formatPath } from './errors.js';
+import { registeredProviders } from './provider-sections.js';
 
 const REF_RE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const PLACEHOLDER_OPEN = '\uE000';
@@ -52,12 +53,10 @@ export function restoreReferences(node: unknown, references: string[]): unknown 
   return node;
 }
 
-/** Paths (with `*` for any array index or key) whose values are secrets. */
-export const SECRET_PATHS: string[][] = [
-  ['providers', 'ecs', 'credentials', 'accessKeyId'],
-  ['providers', 'ecs', 'credentials', 'secretAccessKey'],
-  ['providers', 'ecs', 'credentials', 'sessionToken'],
-];
+/** Paths (with `*` for any array index or key) whose values are secrets: each provider's `secretPaths`. */
+export const SECRET_PATHS: ReadonlyArray<ReadonlyArray<string>> = registeredProviders.flatMap((p) =>
+  p.secretPaths.map((path) => ['providers', p.id, ...path]),
+);
 
 function isSecretPath(path: ReadonlyArray<PropertyKey>): boolean {
   return SECRET_PATHS.some(

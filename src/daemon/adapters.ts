@@ -1,16 +1,23 @@
 /**
- * Builds the provider adapters a config asks for, sharing one API budget whose buckets carry the
- * providers' documented limits scaled by `budget.fraction`. A third provider is one more entry here.
+ * Builds the provider adapters a config asks for, one per configured section of a registered
+ * provider (adapters/index.ts), sharing one API budget whose buckets carry every registered
+ * provider's documented limits scaled by `budget.fraction`.
  *
  * The budget is per process (one customer account): ECS and CloudTrail buckets are really per
  * account *and region*, so with several regions the watcher stays below its share in each.
  */
 import type { Config } from '../config/schema.js';
+import { configuredProviders, registeredProviders } from '../config/provider-sections.js';
 import type { ProviderAdapter, ProviderDeps } from '../provider/adapter.js';
+import type { BucketLimit } from '../watch/budget.js';
 import { ApiBudget } from '../watch/budget.js';
-import { CLOUD_RUN_BUCKETS, CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from '../watch/provider-limits.js';
-import { createCloudRunAdapter } from '../../adapters/cloudrun/index.js';
-import { createEcsAdapter } from '../../adapters/ecs/index.js';
+
+/** Every registered provider's bucket limits, by bucket name. */
+export function providerLimits(): Record<string, BucketLimit> {
+  const limits: Record<string, BucketLimit> = {};
+  for (const p of registeredProviders) Object.assign(limits, p.limits);
+  return limits;
+}
 
 /** `metrics` feeds sightline_budget_wait_ms_total; `logger` explains waits at debug. */
 export function createBudget(
@@ -19,18 +26,11 @@ export function createBudget(
   metrics?: ProviderDeps['metrics'],
   logger?: ProviderDeps['logger'],
 ): ApiBudget {
-  return new ApiBudget(
-    { ...CLOUD_RUN_BUCKETS, ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS },
-    config.budget.fraction,
-    scheduler,
-    metrics,
-    logger,
-  );
+  return new ApiBudget(providerLimits(), config.budget.fraction, scheduler, metrics, logger);
 }
 
 export function createAdapters(config: Config, deps: ProviderDeps): ProviderAdapter[] {
-  const adapters: ProviderAdapter[] = [];
-  if (config.providers.cloudRun) adapters.push(createCloudRunAdapter(config.providers.cloudRun, deps));
-  if (config.providers.ecs) adapters.push(createEcsAdapter(config.providers.ecs, deps));
-  return adapters;
+  return configuredProviders(config.providers).map(({ registration, section }) =>
+    registration.create(section, deps),
+  );
 }

@@ -49,10 +49,11 @@ export async function inventoryOnce(
   deps: { logger: Logger; registry: Registry; agentVersion: string; scheduler?: SchedulerLike },
 ): Promise<InventoryResult> {
   const scheduler = deps.scheduler ?? systemScheduler;
+  const metrics = new CoreMetrics(deps.registry);
   const adapters = createAdapters(config, {
     logger: deps.logger,
-    metrics: new CoreMetrics(deps.registry),
-    budget: createBudget(config, scheduler),
+    metrics,
+    budget: createBudget(config, scheduler, metrics, deps.logger),
     scheduler,
     cache: new MemoryCache(),
     tenant: config.tenant,

@@ -1,11 +1,6 @@
 /**
- * Providers sightline watches, with the console's enum numbers (docs/reference/console-model.md: CLOUD_RUN = 10,
- * ECS = 20, APP_RUNNER = 21) so the wire value never depends on declaration order.
+ * The provider a cluster belongs to: a value of the console model's provider enum
+ * (docs/reference/console-model.md) for the platforms a watcher reports, carried on the wire by
+ * name. Each adapter names its own; a provider the console does not know needs the proto first.
  */
-export const PROVIDERS = ['CLOUD_RUN', 'ECS'] as const;
-export type Provider = (typeof PROVIDERS)[number];
-
-export const providerConsoleNumber: Record<Provider, number> = {
-  CLOUD_RUN: 10,
-  ECS: 20,
-};
+export type Provider = 'CLOUD_RUN' | 'ECS' | 'APP_RUNNER';

@@ -20,7 +20,6 @@ export { Backoff, CLIENT_GO_BACKOFF } from '../runtime/backoff.js';
 export type { BackoffOptions } from '../runtime/backoff.js';
 export { ApiBudget } from './budget.js';
 export type { BucketLimit } from './budget.js';
-export { ECS_BUCKETS, CLOUDTRAIL_BUCKETS, CLOUD_RUN_BUCKETS, ecsBucketFor } from './provider-limits.js';
 export { stretchedIntervalMs } from './rate.js';
 export { CheckpointTracker } from './checkpoint.js';
 

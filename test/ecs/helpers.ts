@@ -14,7 +14,7 @@ import type { ProviderDeps } from '../../src/provider/adapter.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { MemoryCache } from '../../src/state/cache.js';
 import { ApiBudget } from '../../src/watch/budget.js';
-import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from '../../src/watch/provider-limits.js';
+import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from '../../adapters/ecs/limits.js';
 import type { WatchSource } from '../../src/watch/source.js';
 
 export const ACCOUNT = '123456789012';

@@ -1,6 +1,7 @@
 /** `sightline validate --config FILE`: loads and checks a config; prints every problem with its field path. */
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
+import { configuredProviders } from '../../config/provider-sections.js';
 import type { Command } from '../command.js';
 import { parseCommandArgs, requireString } from '../command.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -22,17 +23,9 @@ Exit codes: 0 valid, 2 invalid.`,
     const file = requireString(values.config, '--config');
     try {
       const config = loadConfigFile(file);
-      const parts: string[] = [];
-      const cr = config.providers.cloudRun;
-      if (cr)
-        parts.push(
-          `cloudRun: ${cr.projects.length} project(s), regions ${cr.regions === 'all' ? 'all' : cr.regions.join(',')}`,
-        );
-      const ecs = config.providers.ecs;
-      if (ecs)
-        parts.push(
-          `ecs: account ${ecs.account}, regions ${ecs.regions.join(',')}, credentials ${ecs.credentials.source}`,
-        );
+      const parts = configuredProviders(config.providers).map(
+        ({ registration, section }) => `${registration.id}: ${registration.summary(section)}`,
+      );
       process.stdout.write(`${file}: valid (${parts.join('; ')}; console ${config.console.address})\n`);
       return EXIT_OK;
     } catch (err) {

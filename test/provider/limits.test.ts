@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CLOUD_RUN_BUCKETS,
-  CLOUDTRAIL_BUCKETS,
-  ECS_BUCKETS,
-  ecsBucketFor,
-} from '../../src/watch/provider-limits.js';
+import { CLOUD_RUN_BUCKETS } from '../../adapters/cloudrun/limits.js';
+import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS, ecsBucketFor } from '../../adapters/ecs/limits.js';
+import { providerLimits } from '../../src/daemon/adapters.js';
 
 describe('provider bucket tables', () => {
   it('carries the documented ECS, CloudTrail and Cloud Run limits', () => {
@@ -27,5 +24,9 @@ describe('provider bucket tables', () => {
     expect(ecsBucketFor('DescribeTaskDefinition')).toBe('ecs:task-definition-read');
     expect(ecsBucketFor('ListTagsForResource')).toBe('ecs:tag-read');
     expect(ecsBucketFor('RunTask')).toBe('ecs:unclassified');
+  });
+
+  it('gives the budget the buckets of every registered provider', () => {
+    expect(providerLimits()).toEqual({ ...CLOUD_RUN_BUCKETS, ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS });
   });
 });

@@ -1,11 +1,12 @@
 /**
- * Providers' documented API rate limits as token buckets (docs/reference/cloud-apis.md), for `ApiBudget`, which
- * applies its own safety fraction on top. ECS buckets are per account and region and shared with
- * everything else the customer runs; `ecsBucketFor` maps an ECS action (or SDK command name) to
- * its bucket. An action outside the documented table maps to `ecs:unclassified`, which has no
- * limit defined here (ApiBudget does not limit unknown buckets): define one if you use such calls.
+ * ECS's and CloudTrail's documented API rate limits as token buckets (docs/reference/cloud-apis.md),
+ * registered with the daemon's `ApiBudget`, which applies its own safety fraction on top. ECS
+ * buckets are per account and region and shared with everything else the customer runs;
+ * `ecsBucketFor` maps an ECS action (or SDK command name) to its bucket. An action outside the
+ * documented table maps to `ecs:unclassified`, which has no limit defined here (ApiBudget does not
+ * limit unknown buckets): define one if you use such calls.
  */
-import type { BucketLimit } from './budget.js';
+import type { BucketLimit } from '../../src/watch/budget.js';
 
 export const ECS_BUCKETS: Record<string, BucketLimit> = {
   'ecs:cluster-read': { burst: 50, refillPerSecond: 20 },
@@ -18,14 +19,6 @@ export const ECS_BUCKETS: Record<string, BucketLimit> = {
 /** LookupEvents: 2 requests per second per account and region. */
 export const CLOUDTRAIL_BUCKETS: Record<string, BucketLimit> = {
   'cloudtrail:lookup-events': { burst: 2, refillPerSecond: 2 },
-};
-
-export const CLOUD_RUN_BUCKETS: Record<string, BucketLimit> = {
-  // GUESS: Cloud Run Admin API read quota taken as 1000 requests per minute per region
-  // (~16.7/s); burst 50 is our choice, not a documented figure. Verify against the project's quota page.
-  'run:read': { burst: 50, refillPerSecond: 16 },
-  // Cloud Logging: about 60 read requests per minute per project (docs/reference/cloud-apis.md: "verify").
-  'logging:read': { burst: 5, refillPerSecond: 1 },
 };
 
 const ECS_ACTION_BUCKET: Record<string, string> = {
@@ -48,7 +41,7 @@ const ECS_ACTION_BUCKET: Record<string, string> = {
   ListTagsForResource: 'ecs:tag-read',
 };
 
-export const ECS_UNCLASSIFIED_BUCKET = 'ecs:unclassified';
+const ECS_UNCLASSIFIED_BUCKET = 'ecs:unclassified';
 
 /** `DescribeTasks`, `DescribeTasksCommand` or `ecs:DescribeTasks` -> `ecs:cluster-resource-read`. */
 export function ecsBucketFor(operation: string): string {

@@ -1,0 +1,82 @@
+/**
+ * The `providers.cloudRun` section of the config file: projects, regions, credentials, endpoint
+ * overrides (emulator) and the adapter's intervals, with their defaults. Validated with zod so every
+ * error names the field path; `none` credentials are refused unless the endpoints are insecure (an
+ * emulator), since Google's endpoints would refuse every call.
+ */
+import { z } from 'zod';
+import { durationMs, hostPort } from '../../src/config/fields.js';
+import type { DurationRange } from '../../src/config/fields.js';
+
+const GCP_REGION_RE = /^[a-z]+-[a-z]+[0-9]+$/;
+const GCP_PROJECT_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+/** Default intervals of the section, with units in their names. */
+export const cloudRunDefaults = {
+  tailBufferWindowMs: 2_000,
+  /** ListLogEntries fallback polling when tailing is refused. */
+  logPollIntervalMs: 5_000,
+  digestRetryIntervalMs: 60_000,
+} as const;
+
+const cloudRunDurationRanges = {
+  tailBufferWindowMs: { minMs: 0, maxMs: 60_000 },
+  logPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+  digestRetryIntervalMs: { minMs: 100, maxMs: 24 * 3_600_000 },
+} as const satisfies Record<string, DurationRange>;
+
+const cloudRunCredentials = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('adc') }),
+  z.strictObject({ source: z.literal('keyFile'), keyFile: z.string().min(1) }),
+  z.strictObject({
+    source: z.literal('impersonate'),
+    serviceAccount: z.string().email({ error: 'must be a service account e-mail' }),
+  }),
+  /** Emulator only: no credentials at all, plaintext gRPC. */
+  z.strictObject({ source: z.literal('none') }),
+]);
+
+export const cloudRunSchema = z
+  .strictObject({
+    projects: z.array(z.string().regex(GCP_PROJECT_RE, { error: 'not a GCP project id' })).min(1),
+    regions: z.union([
+      z.literal('all'),
+      z.array(z.string().regex(GCP_REGION_RE, { error: 'not a GCP region (e.g. us-central1)' })).min(1),
+    ]),
+    credentials: cloudRunCredentials.default({ source: 'adc' }),
+    endpoints: z
+      .strictObject({
+        /** Run Admin v2 gRPC host:port. */
+        run: hostPort.optional(),
+        /** Logging v2 gRPC host:port. */
+        logging: hostPort.optional(),
+        /** Base URL of the v1 (Knative) REST API; `{region}` is replaced. */
+        runV1: z.string().min(1).optional(),
+        /** Plaintext gRPC (emulator only). */
+        insecure: z.boolean().default(false),
+      })
+      .default({ insecure: false }),
+    tailBufferWindowMs: durationMs('tailBufferWindowMs', cloudRunDurationRanges.tailBufferWindowMs).default(
+      cloudRunDefaults.tailBufferWindowMs,
+    ),
+    logPollIntervalMs: durationMs('logPollIntervalMs', cloudRunDurationRanges.logPollIntervalMs).default(
+      cloudRunDefaults.logPollIntervalMs,
+    ),
+    digestRetryIntervalMs: durationMs(
+      'digestRetryIntervalMs',
+      cloudRunDurationRanges.digestRetryIntervalMs,
+    ).default(cloudRunDefaults.digestRetryIntervalMs),
+  })
+  .superRefine((cr, ctx) => {
+    // Google's endpoints refuse unauthenticated calls: without `insecure` (an emulator) every call
+    // would fail UNAUTHENTICATED and be retried forever.
+    if (cr.credentials.source === 'none' && !cr.endpoints.insecure)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials', 'source'],
+        message:
+          '`none` (no credentials) is for an emulator only: set endpoints.insecure: true and the emulator endpoints, or use adc, keyFile or impersonate',
+      });
+  });
+
+export type CloudRunConfig = z.infer<typeof cloudRunSchema>;

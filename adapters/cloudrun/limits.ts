@@ -1,0 +1,14 @@
+/**
+ * Cloud Run's API rate limits as token buckets (docs/reference/cloud-apis.md), registered with the
+ * daemon's `ApiBudget`, which applies its own safety fraction on top. The Admin API quota is per
+ * region, the Logging read quota per project; both are shared with everything else the customer runs.
+ */
+import type { BucketLimit } from '../../src/watch/budget.js';
+
+export const CLOUD_RUN_BUCKETS: Record<string, BucketLimit> = {
+  // GUESS: Cloud Run Admin API read quota taken as 1000 requests per minute per region
+  // (~16.7/s); burst 50 is our choice, not a documented figure. Verify against the project's quota page.
+  'run:read': { burst: 50, refillPerSecond: 16 },
+  // Cloud Logging: about 60 read requests per minute per project (docs/reference/cloud-apis.md: "verify").
+  'logging:read': { burst: 5, refillPerSecond: 1 },
+};

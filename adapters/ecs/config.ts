@@ -1,0 +1,84 @@
+/**
+ * The `providers.ecs` section of the config file: account, regions, credentials (default chain,
+ * assume-role, or static keys by `${VAR}` reference), endpoint overrides (emulator), CloudTrail
+ * polling and the task poll interval, with their defaults. Validated with zod so every error names
+ * the field path; CloudTrail's documented 2 requests per second is the ceiling of its rate.
+ */
+import { z } from 'zod';
+import { durationMs, httpUrl } from '../../src/config/fields.js';
+import type { DurationRange } from '../../src/config/fields.js';
+
+const AWS_REGION_RE = /^(?:[a-z]{2}|us-gov|us-iso[a-z]?|cn)-[a-z]+-[0-9]$/;
+const AWS_ACCOUNT_RE = /^[0-9]{12}$/;
+const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+/** Default intervals and rates of the section, with units in their names. */
+export const ecsDefaults = {
+  cloudTrailPollIntervalMs: 60_000,
+  cloudTrailOverlapMs: 20 * 60 * 1000,
+  cloudTrailMaxRequestsPerSecond: 1,
+  taskPollIntervalMs: 5_000,
+} as const;
+
+const ecsDurationRanges = {
+  pollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+  overlapMs: { minMs: 1_000, maxMs: 24 * 3_600_000 },
+  taskPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
+} as const satisfies Record<string, DurationRange>;
+
+const awsCredentials = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('default') }),
+  z.strictObject({
+    source: z.literal('assumeRole'),
+    roleArn: z
+      .string()
+      .regex(ROLE_ARN_RE, { error: 'not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)' }),
+    /** Secret by reference: `${VAR}`. */
+    externalId: z.string().min(2).max(1224),
+    sessionName: z
+      .string()
+      .regex(/^[\w+=,.@-]{2,64}$/)
+      .default('sightline'),
+  }),
+  /** Static keys, by `${VAR}` reference only (emulator / tests). */
+  z.strictObject({
+    source: z.literal('static'),
+    accessKeyId: z.string().min(1),
+    secretAccessKey: z.string().min(1),
+    sessionToken: z.string().optional(),
+  }),
+]);
+
+export const ecsSchema = z.strictObject({
+  account: z.string().regex(AWS_ACCOUNT_RE, { error: 'must be a 12-digit AWS account id' }),
+  regions: z.array(z.string().regex(AWS_REGION_RE, { error: 'not an AWS region (e.g. us-east-1)' })).min(1),
+  credentials: awsCredentials.default({ source: 'default' }),
+  endpoints: z.strictObject({ ecs: httpUrl.optional(), cloudtrail: httpUrl.optional() }).default({}),
+  cloudTrail: z
+    .strictObject({
+      /** ReadOnly=false by default: EventSource=ecs.amazonaws.com also returns our own List/Describe calls (adapters/ecs/README.md). */
+      lookupAttribute: z.enum(['EventSource', 'ReadOnly']).default('ReadOnly'),
+      pollIntervalMs: durationMs('pollIntervalMs', ecsDurationRanges.pollIntervalMs).default(
+        ecsDefaults.cloudTrailPollIntervalMs,
+      ),
+      overlapMs: durationMs('overlapMs', ecsDurationRanges.overlapMs).default(
+        ecsDefaults.cloudTrailOverlapMs,
+      ),
+      maxRequestsPerSecond: z
+        .number()
+        .positive()
+        .max(2, { error: 'CloudTrail allows at most 2 requests per second per account and region' })
+        .default(ecsDefaults.cloudTrailMaxRequestsPerSecond),
+    })
+    .default({
+      lookupAttribute: 'ReadOnly',
+      pollIntervalMs: ecsDefaults.cloudTrailPollIntervalMs,
+      overlapMs: ecsDefaults.cloudTrailOverlapMs,
+      maxRequestsPerSecond: ecsDefaults.cloudTrailMaxRequestsPerSecond,
+    }),
+  taskPollIntervalMs: durationMs('taskPollIntervalMs', ecsDurationRanges.taskPollIntervalMs).default(
+    ecsDefaults.taskPollIntervalMs,
+  ),
+});
+
+export type EcsConfig = z.infer<typeof ecsSchema>;

@@ -1,0 +1,25 @@
+/**
+ * ECS's registration with sightline (src/provider/registration.ts): the `providers.ecs` config
+ * section with its static-key secrets, the ECS and CloudTrail API limits, the IAM policy, and the
+ * adapter.
+ */
+import { defineProvider } from '../../src/provider/registration.js';
+import { createEcsAdapter } from './adapter.js';
+import { ecsDefaults, ecsSchema } from './config.js';
+import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from './limits.js';
+
+export const ecs = defineProvider({
+  id: 'ecs',
+  configSchema: ecsSchema,
+  defaults: ecsDefaults,
+  limits: { ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS },
+  secretPaths: [
+    ['credentials', 'accessKeyId'],
+    ['credentials', 'secretAccessKey'],
+    ['credentials', 'sessionToken'],
+  ],
+  iamDoc: 'config/iam/ecs-policy.json',
+  create: (config, deps) => createEcsAdapter(config, deps),
+  summary: (config) =>
+    `account ${config.account}, regions ${config.regions.join(',')}, credentials ${config.credentials.source}`,
+});
