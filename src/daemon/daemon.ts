@@ -22,6 +22,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ClusterObject } from '../model/index.js';
+import { internObject } from '../model/share.js';
 import type { ProviderAdapter } from '../provider/adapter.js';
 import { Health } from '../runtime/health.js';
 import { startHttpServer } from '../runtime/http-server.js';
@@ -234,6 +235,7 @@ export class Daemon {
         resyncPeriodMs: this.config.intervals.resyncPeriodMs,
         watchdogTimeoutMs: this.config.intervals.watchdogTimeoutMs,
         deliver,
+        retain: internObject,
         metrics: this.metrics,
         logger: logger.child({ source: source.id }),
         ...(initial ? { initial } : {}),
