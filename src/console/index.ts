@@ -1,9 +1,12 @@
 /** The console side of sightline: proto loading, sink, durable batched client, reference console, views. */
 export { ConsoleSink } from './sink.js';
 export type { ConsoleSinkDeps } from './sink.js';
-export { ConsoleClient, consoleCheck } from './client.js';
-export type { ConsoleClientDeps, ConsoleHealth, ConsoleCheck, AgentRpc, RejectReason } from './client.js';
-export type { BackoffPolicy } from './backoff.js';
+export { ConsoleClient } from './client.js';
+export type { ConsoleClientDeps } from './client.js';
+export { consoleCheck } from './push-health.js';
+export type { ConsoleHealth, ConsoleCheck } from './push-health.js';
+export type { AgentRpc } from './agent-rpc.js';
+export type { RejectReason } from './outbox-sender.js';
 export { startReferenceConsole } from './server/reference-console.js';
 export type { ReferenceConsole, ReferenceConsoleOptions } from './server/reference-console.js';
 export {

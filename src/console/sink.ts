@@ -26,7 +26,7 @@ import { objectHash, objectKey } from '../model/index.js';
 import type { WatchEvent } from '../watch/events.js';
 import { systemScheduler } from '../runtime/clock.js';
 import type { StateDatabase } from '../state/database.js';
-import type { OutboxRpc } from '../state/outbox.js';
+import type { OutboxRpc } from '../state/outbox-row.js';
 import type { DeregisterClustersRequest, ObjectRef, ResyncClusterRequest, Sighting } from './wire-types.js';
 
 /** Object ids per ResyncCluster part (~40 bytes each on the wire: well under a batch's size). */

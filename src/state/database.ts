@@ -36,7 +36,8 @@ import { StateRefusedError } from './refused.js';
 
 export { StateRefusedError } from './refused.js';
 import { counter } from '../runtime/metrics.js';
-import { DEFAULT_MAX_REJECTED_ROWS, Outbox } from './outbox.js';
+import { Outbox } from './outbox.js';
+import { DEFAULT_MAX_REJECTED_ROWS } from './rejected-table.js';
 import { SnapshotStore } from './snapshots.js';
 import { ActivityStore } from './activity-store.js';
 import { BackgroundCheckpointer } from './checkpointer.js';

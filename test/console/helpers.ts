@@ -176,7 +176,7 @@ export function clientRig(
     logger: log.logger,
     metrics,
     heartbeatIntervalMs: 50,
-    backoff: { initialMs: 10, maxMs: 50 },
+    backoff: { initialMs: 10, capMs: 50 },
     tokenPollMs: 10,
     ...extra,
   });

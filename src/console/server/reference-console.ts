@@ -43,7 +43,7 @@ import type {
 import { ConsoleStore } from './store.js';
 import { MAX_ID_CHARS, checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
 import { checkResync } from './validate-resync.js';
-import { BATCH_MAX_BYTES } from '../client.js';
+import { BATCH_MAX_BYTES } from '../outbox-batch.js';
 import { clustersOf, epochOf } from './fencing.js';
 import { startWebView } from './web/web-server.js';
 import type { WebView } from './web/web-server.js';
