@@ -115,8 +115,8 @@ function openAndCheck(file: string): SqliteDatabase {
     db.pragma('busy_timeout = 5000');
     // The background checkpointer copies WAL frames into the database file as they come; SQLite's own
     // checkpoint on commit (the only fsyncs in WAL + NORMAL) is the backstop that bounds the WAL and
-    // restarts it, every ~64 MiB (the journal_size_limit): each one still fsyncs on the event loop,
-    // so it runs half as often as at 32 MiB (~5 us less per sink event), and finds little to copy.
+    // restarts it every ~64 MiB (the journal_size_limit). Each one fsyncs on the event loop, so the
+    // bound is large enough that it runs rarely and finds little to copy.
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     const check = db.pragma('quick_check', { simple: true });
