@@ -1,4 +1,4 @@
-/** Default intervals and limits, with units in their names. Documented in config/README.md. */
+/** Default intervals and limits, with units in their names. Documented in README.md (Configuration). */
 export const defaults = {
   /** controller-runtime's sync period: 10 h, jittered by [0.9, 1.1). */
   resyncPeriodMs: 10 * 60 * 60 * 1000,

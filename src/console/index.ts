@@ -22,19 +22,8 @@ export {
   rejectedJson,
 } from './views.js';
 export type { FetchOptions } from './views.js';
-export {
-  clustersListCommand,
-  recordsListCommand,
-  consoleServeCommand,
-  rejectedListCommand,
-  requeueCommand,
-} from './commands.js';
-export type {
-  ListCommandOptions,
-  ConsoleServeOptions,
-  RejectedCommandOptions,
-  RequeueCommandOptions,
-} from './commands.js';
+export { clustersListCommand, recordsListCommand, consoleServeCommand } from './commands.js';
+export type { ListCommandOptions, ConsoleServeOptions } from './commands.js';
 export { InvalidReplyError } from './wire-types.js';
 export type * from './wire-types.js';
 export { findProtoFile, loadServices, serializeRequest } from './proto.js';
