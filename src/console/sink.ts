@@ -67,20 +67,6 @@ export class ConsoleSink {
   }
 
   /**
-   * Like `handle` for a burst (a relist, a drained queue): all events in ONE transaction, in order,
-   * durable on return. Several times faster per event than `handle`, since a commit costs more than
-   * the writes in it.
-   */
-  handleBatch(events: readonly WatchEvent<ClusterObject>[]): void {
-    const appended = this.db.transaction(() => {
-      let any = false;
-      for (const e of events) any = this.apply(e) || any;
-      return any;
-    });
-    if (appended) this.db.outbox.notify();
-  }
-
-  /**
    * Records the controller's activity on a cluster (moves LAST SEEN); coalesced until sent. Never
    * throws: when the database refuses the write (disk full, read-only) the newest activity per
    * (cluster, controller) is kept in memory and written on a retry with backoff.
