@@ -70,7 +70,7 @@ function describe(rpc: AgentRpc, err: grpc.ServiceError): string {
   return `${rpc} failed: ${grpc.status[err.code] ?? err.code}: ${redactSecrets(err.details ?? err.message)}`;
 }
 
-export interface AgentCallerDeps {
+interface AgentCallerDeps {
   logger: Logger;
   metrics: CoreMetrics;
   token: TokenFile;

@@ -20,7 +20,7 @@ import type { AgentCaller } from './agent-rpc.js';
 import { sendSplitting } from './split-send.js';
 import type { HeartbeatRequest } from './wire-types.js';
 
-export interface HeartbeatSenderDeps {
+interface HeartbeatSenderDeps {
   db: StateDatabase;
   logger: Logger;
   scheduler: SchedulerLike;

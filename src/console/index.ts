@@ -26,4 +26,3 @@ export { clustersListCommand, recordsListCommand, consoleServeCommand } from './
 export type { ListCommandOptions, ConsoleServeOptions } from './commands.js';
 export { InvalidReplyError } from './wire-types.js';
 export type * from './wire-types.js';
-export { findProtoFile, loadServices, serializeRequest } from './proto.js';

@@ -36,7 +36,7 @@ export interface Batch {
 }
 
 /** The oldest pending row, which this version cannot send. */
-export interface Unsendable {
+interface Unsendable {
   kind: 'unsendable';
   row: PendingRow;
   reason: 'unknown_rpc' | 'unreadable_payload';

@@ -33,7 +33,7 @@ export type RejectReason = 'invalid_argument' | 'unknown_rpc' | 'unreadable_payl
 
 export const DEFAULT_MAX_REJECTED_IN_A_ROW = 100;
 
-export interface OutboxSenderDeps {
+interface OutboxSenderDeps {
   db: StateDatabase;
   logger: Logger;
   scheduler: SchedulerLike;

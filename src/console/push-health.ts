@@ -62,7 +62,7 @@ export function consoleCheck(h: ConsoleHealth): ConsoleCheck {
   return h.ok ? { ok: true, detail } : { ok: false, reason: h.reason ?? 'console unavailable', detail };
 }
 
-export interface PushHealthDeps {
+interface PushHealthDeps {
   logger: Logger;
   metrics: CoreMetrics;
   scheduler: SchedulerLike;

@@ -12,7 +12,7 @@
  */
 import type { CallRejection, CallResult } from './agent-rpc.js';
 
-export interface SplitSendSteps<P> {
+interface SplitSendSteps<P> {
   /** Before each call: whether the client may start one. */
   canCall(): boolean;
   call(part: P): Promise<CallResult>;

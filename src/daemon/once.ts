@@ -17,7 +17,7 @@ import { MemoryCache } from '../state/cache.js';
 import type { WatchSource } from '../watch/source.js';
 import { createAdapters, createBudget } from './adapters.js';
 
-export interface InventoryResult {
+interface InventoryResult {
   objects: ClusterObject[];
   errors: Array<{ source: string; message: string }>;
 }

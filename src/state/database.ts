@@ -44,11 +44,11 @@ import { BackgroundCheckpointer } from './checkpointer.js';
 
 export const STATE_DB_FILE = 'sightline.db';
 /** Meta key holding the generation of a resync owed to the console (see StateDatabase.resyncPending). */
-export const RESYNC_META_KEY = 'resync_pending';
+const RESYNC_META_KEY = 'resync_pending';
 export const WAL_AUTOCHECKPOINT_PAGES = 16384;
-export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
-export interface StateDatabaseOptions {
+interface StateDatabaseOptions {
   logger: Logger;
   metrics?: CoreMetrics;
   /** Outbox size (payload bytes) past which health reports unhealthy. Default console.outboxMaxBytes. */
@@ -63,7 +63,7 @@ export interface StateDatabaseOptions {
   onOpen?: (db: SqliteDatabase) => void;
 }
 
-export type OpenStatus =
+type OpenStatus =
   | { state: 'created' | 'opened' }
   /** The file existed with 0 bytes (e.g. a crash while it was created, a truncated copy): used as new. */
   | { state: 'created'; empty: true }

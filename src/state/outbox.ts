@@ -37,7 +37,7 @@ import type { OutboxRpc, PendingRow, RawRow } from './outbox-row.js';
 import { DEFAULT_MAX_REJECTED_ROWS, RejectedTable, summarize } from './rejected-table.js';
 import type { RejectedGauges, RejectedRow, RejectedSummary } from './rejected-table.js';
 
-export interface OutboxGauges extends RejectedGauges {
+interface OutboxGauges extends RejectedGauges {
   depth?: Gauge<'queue'>;
   bytes?: Gauge<'queue'>;
 }

@@ -51,7 +51,7 @@ export interface RejectedListing {
   rows: RejectedRow[];
 }
 
-export interface RequeueResult {
+interface RequeueResult {
   /** The row as it was kept in `outbox_rejected` (its seq is the old one). */
   row: RejectedRow;
   /** Its new seq at the end of the outbox. */

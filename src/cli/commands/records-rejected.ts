@@ -12,7 +12,7 @@ import type { Command } from '../command.js';
 import { UsageError, parseCommandArgs, requireString } from '../command.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
-export const MAX_LIST_LIMIT = 10_000;
+const MAX_LIST_LIMIT = 10_000;
 
 interface RejectedCommandOptions {
   /** The daemon's stateDir (holds sightline.db). */
