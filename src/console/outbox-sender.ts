@@ -12,8 +12,10 @@
  *   their own with nothing accepted in between, the row is kept and push health blocks for the
  *   permanent-error cooldown, until a batch is accepted again (or the process restarts).
  * - `setAside` moves the oldest pending row that this version cannot send (unknown rpc, unreadable
- *   or unserializable payload) to `outbox_rejected` likewise, counted with its reason; the console
- *   did not judge it, so it is neither progress nor a step towards the limit above.
+ *   or unserializable payload) to `outbox_rejected` likewise, counted with its reason
+ *   (`unknown_rpc`, `unreadable_payload`, `unserializable`); the console did not judge it, so it is
+ *   neither progress nor a step towards the limit above.
+ * Health stays ok while rows are set aside; it reports how many are kept and the newest (no payload).
  * Never throws on the console's answers; a state database error propagates to the loop.
  */
 import type { Logger } from 'pino';
