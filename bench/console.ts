@@ -112,17 +112,19 @@ async function quietFleet(
   const db = openStateDatabase(join(dir, 'quiet-state'), { logger, metrics });
   const sink = new ConsoleSink(db, { logger });
   const clusters = Array.from({ length: clusterCount }, (_, i) => cluster(1000 + i));
-  sink.handleBatch(
-    clusters.map((c) => ({
-      type: 'ADDED',
-      sourceId: 'clusters',
-      key: c.remoteId,
-      object: { kind: 'cluster', cluster: c },
-    })),
+  db.transaction(() =>
+    clusters
+      .map((c): WatchEvent<ClusterObject> => ({
+        type: 'ADDED',
+        sourceId: 'clusters',
+        key: c.remoteId,
+        object: { kind: 'cluster', cluster: c },
+      }))
+      .forEach((e) => sink.handle(e)),
   );
   const events: WatchEvent<ClusterObject>[] = [];
   for (let i = 0; i < workloads; i++) events.push(event(clusters[i % clusterCount] as Cluster, i, 0));
-  sink.handleBatch(events);
+  db.transaction(() => events.forEach((e) => sink.handle(e)));
   const client = new ConsoleClient(
     {
       address,
@@ -214,7 +216,7 @@ export async function run(): Promise<BenchSection> {
       );
     }
     t0 = performance.now();
-    for (const b of bursts) sink.handleBatch(b);
+    for (const b of bursts) db.transaction(() => b.forEach((e) => sink.handle(e)));
     const batchRate = perEvent / ((performance.now() - t0) / 1000);
     progress(`handleBatch: ${batchRate.toFixed(0)} records/s`);
 

@@ -10,14 +10,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { consoleTlsCredentials } from './tls-credentials.js';
 
-export interface ChannelSecurity {
+interface ChannelSecurity {
   plaintext: boolean;
   caFile?: string;
   serverName?: string;
 }
 
-export const KEEPALIVE_TIME_MS = 60_000;
-export const KEEPALIVE_TIMEOUT_MS = 20_000;
+const KEEPALIVE_TIME_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export function channelCredentials(sec: ChannelSecurity): grpc.ChannelCredentials {
   if (sec.plaintext) return grpc.credentials.createInsecure();

@@ -1,10 +1,8 @@
 /**
- * CLI command bodies (the lead wires them into src/cli): `clusters list`, `records list` and
- * `console serve`. They print to the given streams and return an exit code: 0 ok, 1 the console
- * could not be reached or replied badly, 2 bad usage (no, unreadable or malformed token: a
- * ConsoleUsageError from `console serve`). Tokens are never
- * printed. `records rejected` and `records requeue` read (and, for requeue, change) the agent's own
- * state database rather than the console: 0 ok, 1 no readable database or the row was not requeued.
+ * The bodies of the console commands `clusters list`, `records list` and `console serve` (src/cli
+ * parses their flags). They print to the given streams and return an exit code: 0 ok, 1 the
+ * console could not be reached or replied badly, 2 bad usage (no, unreadable or malformed token: a
+ * ConsoleUsageError from `console serve`). Tokens are never printed.
  */
 import { readFileSync } from 'node:fs';
 import { TokenError, readTokenFile, tokenProblem } from './token.js';
@@ -21,8 +19,6 @@ import {
 import type { FetchOptions } from './views.js';
 import { outputWidth } from './table.js';
 import { InvalidReplyError } from './wire-types.js';
-import { renderRejectedTable, rejectedJson } from './views.js';
-import { listRejectedRows, requeueRejectedRow, RejectedRowsError } from '../state/rejected-rows.js';
 import { startReferenceConsole } from './server/reference-console.js';
 import type { ReferenceConsole } from './server/reference-console.js';
 
@@ -64,24 +60,6 @@ export interface ConsoleServeOptions {
   until?: Promise<void>;
   /** Called once listening (tests). */
   onListening?: (c: ReferenceConsole) => void;
-}
-
-export interface RejectedCommandOptions {
-  /** The daemon's stateDir (holds sightline.db). */
-  stateDir: string;
-  /** At most this many rows, newest first. */
-  limit: number;
-  output: 'table' | 'json';
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
-}
-
-export interface RequeueCommandOptions {
-  stateDir: string;
-  /** The rejected row's seq, as `records rejected` prints it. */
-  seq: number;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
 }
 
 /** Bad usage of a console command (exit 2): a missing or malformed token, inconsistent TLS flags. */
@@ -175,43 +153,6 @@ export function recordsListCommand(opts: ListCommandOptions): Promise<number> {
           all: opts.all === true,
         });
   });
-}
-
-/** `records rejected`: the rows set aside in the state database, read-only (safe while the daemon runs). */
-export function rejectedListCommand(opts: RejectedCommandOptions): number {
-  const stdout = opts.stdout ?? process.stdout;
-  const stderr = opts.stderr ?? process.stderr;
-  try {
-    const listing = listRejectedRows(opts.stateDir, opts.limit);
-    stdout.write(
-      opts.output === 'json'
-        ? JSON.stringify(rejectedJson(listing), null, 2) + '\n'
-        : renderRejectedTable(listing),
-    );
-    return 0;
-  } catch (err) {
-    if (!(err instanceof RejectedRowsError)) throw err;
-    stderr.write(`error: ${redactSecrets(err.message)}\n`);
-    return 1;
-  }
-}
-
-/** `records requeue`: moves one rejected row back to the end of the outbox (also while the daemon runs). */
-export function requeueCommand(opts: RequeueCommandOptions): number {
-  const stdout = opts.stdout ?? process.stdout;
-  const stderr = opts.stderr ?? process.stderr;
-  try {
-    const { row, newSeq } = requeueRejectedRow(opts.stateDir, opts.seq);
-    stdout.write(
-      `requeued rejected row ${row.seq} (${row.rpc} ${row.key}) as outbox seq ${newSeq}: a running daemon ` +
-        'sends it within its heartbeat interval, a stopped one once it starts\n',
-    );
-    return 0;
-  } catch (err) {
-    if (!(err instanceof RejectedRowsError)) throw err;
-    stderr.write(`error: ${redactSecrets(err.message)}\n`);
-    return 1;
-  }
 }
 
 function signalled(): Promise<void> {

@@ -9,13 +9,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { ServiceClientConstructor } from '@grpc/grpc-js';
 
-export const PROTO_RELATIVE_PATH = join('proto', 'sightline', 'agent', 'v1', 'agent.proto');
-export const AGENT_SERVICE = 'sightline.agent.v1.AgentService';
-export const QUERY_SERVICE = 'sightline.agent.v1.ConsoleQuery';
+const PROTO_RELATIVE_PATH = join('proto', 'sightline', 'agent', 'v1', 'agent.proto');
+const AGENT_SERVICE = 'sightline.agent.v1.AgentService';
+const QUERY_SERVICE = 'sightline.agent.v1.ConsoleQuery';
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -25,7 +24,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-export function findProtoFile(): string {
+function findProtoFile(): string {
   const tried: string[] = [];
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
@@ -41,32 +40,9 @@ export function findProtoFile(): string {
 
 let cached: protoLoader.PackageDefinition | undefined;
 
-export function packageDefinition(): protoLoader.PackageDefinition {
+function packageDefinition(): protoLoader.PackageDefinition {
   cached ??= protoLoader.loadSync(findProtoFile(), LOADER_OPTIONS);
   return cached;
-}
-
-export interface LoadedServices {
-  AgentService: ServiceClientConstructor;
-  ConsoleQuery: ServiceClientConstructor;
-}
-
-export function loadServices(): LoadedServices {
-  const def = packageDefinition();
-  const agent = def[AGENT_SERVICE];
-  const query = def[QUERY_SERVICE];
-  if (
-    agent === undefined ||
-    query === undefined ||
-    !('RegisterClusters' in agent) ||
-    !('ListClusters' in query)
-  ) {
-    throw new Error('agent.proto does not define AgentService and ConsoleQuery');
-  }
-  return {
-    AgentService: grpc.makeClientConstructor(agent as grpc.ServiceDefinition, 'AgentService'),
-    ConsoleQuery: grpc.makeClientConstructor(query as grpc.ServiceDefinition, 'ConsoleQuery'),
-  };
 }
 
 /** Service definitions for a grpc.Server. */

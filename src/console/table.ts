@@ -11,11 +11,11 @@
 import stringWidth from 'string-width';
 
 /** Width used when the output is not a terminal and COLUMNS is not set. */
-export const defaultTableWidthColumns = 120;
+const defaultTableWidthColumns = 120;
 /** A list item is cut no shorter than this; below it a list shows its count instead. */
-export const minCutItemColumns = 8;
+const minCutItemColumns = 8;
 /** Spaces between columns. */
-export const columnGapColumns = 2;
+const columnGapColumns = 2;
 
 /** A cell: plain text, or text that can re-render itself for a smaller width. */
 export type Cell = string | { text: string; fit: (widthColumns: number) => string };

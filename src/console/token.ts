@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import { FileReadError, readBoundedTextFile } from '../config/read.js';
 
 /** The largest token file read (real bearer tokens and JWTs are a few KiB). */
-export const TOKEN_MAX_BYTES = 16 * 1024;
+const TOKEN_MAX_BYTES = 16 * 1024;
 
 export class TokenError extends Error {
   constructor(message: string) {

@@ -31,8 +31,8 @@ export interface FetchOptions {
   clusterId?: string;
 }
 
-export const VIEW_DEADLINE_MS = 15_000;
-export const VIEW_MAX_REPLY_BYTES = 256 * 1024 * 1024;
+const VIEW_DEADLINE_MS = 15_000;
+const VIEW_MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
 async function query(
   address: string,
@@ -89,7 +89,7 @@ function clean(text: string): string {
   return neutralize(text);
 }
 
-export function renderTable(header: string[], rows: string[][]): string {
+function renderTable(header: string[], rows: string[][]): string {
   const all = [header, ...rows.map((r) => r.map(clean))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return (
@@ -105,7 +105,7 @@ export function renderTable(header: string[], rows: string[][]): string {
 }
 
 /** How a list view is laid out: the terminal width to fit, and `-o wide` (everything, unfitted). */
-export interface TableLayout {
+interface TableLayout {
   /** Display columns available (default: unlimited). */
   maxWidth?: number;
   /** `-o wide`: extra columns, full digests and names, no fitting. */
@@ -146,7 +146,7 @@ export function renderClustersTable(
 }
 
 /** One image (by reference and digest, or reference and unresolved reason) across clusters. */
-export interface ImageRow {
+interface ImageRow {
   ref: string;
   digest: string;
   unresolvedReason: string;
@@ -247,7 +247,7 @@ export function imageState(row: ImageRow): 'current' | 'superseded' | 'deleted' 
   return row.current ? 'current' : row.deleted ? 'deleted' : 'superseded';
 }
 
-export interface RecordsTableOptions extends TableLayout {
+interface RecordsTableOptions extends TableLayout {
   /** Also show superseded and deleted images (marked in a STATE column). */
   all?: boolean;
 }

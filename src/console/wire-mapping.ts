@@ -2,10 +2,9 @@
  * Maps the cluster model (src/model) to agent.proto messages. Pure functions; absent optional model
  * fields become the proto3 defaults (empty string), never `undefined`.
  */
-import type { AgentActivity, Cluster, ContainerImage, Namespace, Node, Workload } from '../model/index.js';
+import type { Cluster, ContainerImage, Namespace, Node, Workload } from '../model/index.js';
 import { kubernetesGroupVersionKind } from '../model/index.js';
 import type {
-  Activity,
   ClusterRegistration,
   GroupVersionKind,
   NamespaceSighting,
@@ -15,7 +14,7 @@ import type {
   WorkloadSighting,
 } from './wire-types.js';
 
-export function toWireProvider(p: Cluster['provider']): WireProvider {
+function toWireProvider(p: Cluster['provider']): WireProvider {
   return p;
 }
 
@@ -39,7 +38,7 @@ export function toRegistration(c: Cluster, observedMs: number): ClusterRegistrat
 }
 
 /** `apps/v1/Deployment` → {group: apps, version: v1, kind: Deployment}; `v1/Pod` → core group. */
-export function parseGvk(gvk: string): GroupVersionKind {
+function parseGvk(gvk: string): GroupVersionKind {
   const parts = gvk.split('/');
   if (parts.length >= 3)
     return { group: parts[0] ?? '', version: parts[1] ?? '', kind: parts.slice(2).join('/') };
@@ -51,7 +50,7 @@ export function formatGvk(g: GroupVersionKind): string {
   return [g.group, g.version, g.kind].filter((s) => s !== '').join('/');
 }
 
-export function toWireImage(img: ContainerImage): WireImage {
+function toWireImage(img: ContainerImage): WireImage {
   return {
     ref: img.reference,
     registry: img.registry,
@@ -68,7 +67,7 @@ export function imageSeenKey(containerName: string, img: ContainerImage): string
   return `${containerName}\u0000${img.digest ?? img.reference}`;
 }
 
-export interface SeenWindow {
+interface SeenWindow {
   firstSeenMs: number;
   lastSeenMs: number;
 }
@@ -122,15 +121,5 @@ export function toNodeSighting(n: Node, seen: SeenWindow): NodeSighting {
     metadata: { ...n.metadata },
     first_seen_ms: seen.firstSeenMs,
     last_seen_ms: seen.lastSeenMs,
-  };
-}
-
-export function toWireActivity(a: AgentActivity): Activity {
-  return {
-    cluster_id: a.clusterId,
-    controller_name: a.controllerName,
-    profile: a.profile,
-    namespace: '',
-    last_seen_ms: a.lastSeenMs,
   };
 }

@@ -7,14 +7,7 @@
 import { z } from 'zod';
 
 export type WireProvider = 'PROVIDER_UNSPECIFIED' | 'GKE' | 'EKS' | 'CLOUD_RUN' | 'ECS' | 'APP_RUNNER';
-export const WIRE_PROVIDERS = [
-  'PROVIDER_UNSPECIFIED',
-  'GKE',
-  'EKS',
-  'CLOUD_RUN',
-  'ECS',
-  'APP_RUNNER',
-] as const;
+const WIRE_PROVIDERS = ['PROVIDER_UNSPECIFIED', 'GKE', 'EKS', 'CLOUD_RUN', 'ECS', 'APP_RUNNER'] as const;
 
 export type WireObjectType = 'OBJECT_TYPE_UNSPECIFIED' | 'WORKLOAD' | 'NAMESPACE' | 'NODE';
 

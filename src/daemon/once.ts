@@ -10,17 +10,21 @@ import type { Config } from '../config/schema.js';
 import type { ClusterObject } from '../model/index.js';
 import { CoreMetrics } from '../runtime/metrics.js';
 import type { Registry } from '../runtime/metrics.js';
+import { backoffDelayMs } from '../runtime/backoff.js';
+import type { BackoffOptions } from '../runtime/backoff.js';
 import { delay, systemScheduler } from '../runtime/clock.js';
 import { MemoryCache } from '../state/cache.js';
 import type { WatchSource } from '../watch/source.js';
 import { createAdapters, createBudget } from './adapters.js';
 
-export interface InventoryResult {
+interface InventoryResult {
   objects: ClusterObject[];
   errors: Array<{ source: string; message: string }>;
 }
 
 const maxAttempts = 5;
+/** Between attempts of one page: the runtime backoff without jitter (800 ms, 1.6 s, 3.2 s, 6.4 s). */
+const pageRetryBackoff: Partial<BackoffOptions> = { jitter: 0 };
 
 async function listAll(
   source: WatchSource<ClusterObject>,
@@ -39,7 +43,7 @@ async function listAll(
     } catch (err) {
       attempt += 1;
       if (attempt >= maxAttempts) throw err;
-      await delay(800 * 2 ** (attempt - 1), scheduler);
+      await delay(backoffDelayMs(attempt, pageRetryBackoff), scheduler);
     }
   }
 }

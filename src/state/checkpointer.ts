@@ -20,8 +20,8 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 
 /** Wait after a checkpoint that copied frames (lets a few ms of commits gather), and after one that found none. */
-export const CHECKPOINT_BUSY_MS = 10;
-export const CHECKPOINT_IDLE_MS = 100;
+const CHECKPOINT_BUSY_MS = 10;
+const CHECKPOINT_IDLE_MS = 100;
 
 // CommonJS run with `eval: true`, so it works the same from src/ (tsx) and from dist/; the driver
 // is resolved by the main thread and passed as a path.
@@ -61,7 +61,7 @@ try {
 }
 `;
 
-export interface CheckpointerOptions {
+interface CheckpointerOptions {
   busyMs?: number;
   idleMs?: number;
 }

@@ -36,18 +36,19 @@ import { StateRefusedError } from './refused.js';
 
 export { StateRefusedError } from './refused.js';
 import { counter } from '../runtime/metrics.js';
-import { DEFAULT_MAX_REJECTED_ROWS, Outbox } from './outbox.js';
+import { Outbox } from './outbox.js';
+import { DEFAULT_MAX_REJECTED_ROWS } from './rejected-table.js';
 import { SnapshotStore } from './snapshots.js';
 import { ActivityStore } from './activity-store.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 
 export const STATE_DB_FILE = 'sightline.db';
 /** Meta key holding the generation of a resync owed to the console (see StateDatabase.resyncPending). */
-export const RESYNC_META_KEY = 'resync_pending';
+const RESYNC_META_KEY = 'resync_pending';
 export const WAL_AUTOCHECKPOINT_PAGES = 16384;
-export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
-export interface StateDatabaseOptions {
+interface StateDatabaseOptions {
   logger: Logger;
   metrics?: CoreMetrics;
   /** Outbox size (payload bytes) past which health reports unhealthy. Default console.outboxMaxBytes. */
@@ -62,7 +63,7 @@ export interface StateDatabaseOptions {
   onOpen?: (db: SqliteDatabase) => void;
 }
 
-export type OpenStatus =
+type OpenStatus =
   | { state: 'created' | 'opened' }
   /** The file existed with 0 bytes (e.g. a crash while it was created, a truncated copy): used as new. */
   | { state: 'created'; empty: true }
@@ -114,8 +115,8 @@ function openAndCheck(file: string): SqliteDatabase {
     db.pragma('busy_timeout = 5000');
     // The background checkpointer copies WAL frames into the database file as they come; SQLite's own
     // checkpoint on commit (the only fsyncs in WAL + NORMAL) is the backstop that bounds the WAL and
-    // restarts it, every ~64 MiB (the journal_size_limit): each one still fsyncs on the event loop,
-    // so it runs half as often as at 32 MiB (~5 us less per sink event), and finds little to copy.
+    // restarts it every ~64 MiB (the journal_size_limit). Each one fsyncs on the event loop, so the
+    // bound is large enough that it runs rarely and finds little to copy.
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     const check = db.pragma('quick_check', { simple: true });

@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StateRefusedError } from './refused.js';
 
-export const STATE_LOCK_FILE = 'sightline.lock';
-export const STATE_LOCK_PID_FILE = 'sightline.lock.pid';
+const STATE_LOCK_FILE = 'sightline.lock';
+const STATE_LOCK_PID_FILE = 'sightline.lock.pid';
 
 export interface StateDirLock {
   readonly file: string;

@@ -12,16 +12,14 @@
  *   SQLITE_FULL inside `ConsoleSink.handle`, the transaction rolls back (no half-written event) and
  *   the caller (the watch engine) sees the error.
  *
- * Rejected rows: `reject` moves ONE row into the `outbox_rejected` table, with the reason and the
- * time, in one transaction, so it is never both re-sent and kept, nor lost. The client rejects a row
- * the console refused on its own (INVALID_ARGUMENT for a batch of just that row; the reason is the
- * console's redacted message) and a row it cannot send at all: an rpc this version does not know
- * (`peek` returns such rows as they are; see `isOutboxRow`) or a payload that is not a JSON object.
- * Nothing else ever removes a row without an acknowledgement. Rejected rows are never re-sent
- * unless an operator requeues one (`sightline records requeue`, see rejected-rows.ts). The table
- * keeps the newest `maxRejectedRows` (default 10,000) by seq; older ones are deleted and counted
- * (meta `outbox_rejected_evicted`, gauge `sightline_outbox_rejected_evicted_rows`); gauge
- * `sightline_outbox_rejected_rows` is its size. Like `ack`, the client only rejects the oldest
+ * Rejected rows: `reject` moves ONE row into the rejected table (rejected-table.ts), with the reason
+ * and the time, in one transaction, so it is never both re-sent and kept, nor lost. The client
+ * rejects a row the console refused on its own (INVALID_ARGUMENT for a batch of just that row; the
+ * reason is the console's redacted message) and a row it cannot send at all: an rpc this version
+ * does not know (`peek` returns such rows as they are; see `isOutboxRow`) or a payload that is not a
+ * JSON object. Nothing else ever removes a row without an acknowledgement. Rejected rows are never
+ * re-sent unless an operator requeues one (`sightline records requeue`, see rejected-rows.ts). Like
+ * `ack`, the client only rejects the oldest
  * unacknowledged row (everything before it was acknowledged or rejected), so rows leave the outbox
  * in seq order and a batch id (a seq range) always names the same rows.
  *
@@ -35,107 +33,19 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
+import type { OutboxRpc, PendingRow, RawRow } from './outbox-row.js';
+import { DEFAULT_MAX_REJECTED_ROWS, RejectedTable, summarize } from './rejected-table.js';
+import type { RejectedGauges, RejectedRow, RejectedSummary } from './rejected-table.js';
 
-export type OutboxRpc = 'register' | 'sightings' | 'deregister' | 'resync';
-
-/** A pending row as stored. `rpc` is an OutboxRpc unless something else wrote the row (see isOutboxRow). */
-export interface PendingRow {
-  seq: number;
-  rpc: string;
-  key: string;
-  payload: string;
-  createdMs: number;
-}
-
-/** A pending row this version can send. */
-export interface OutboxRow extends PendingRow {
-  rpc: OutboxRpc;
-}
-
-/** A rejected row in short, for health: no payload. */
-export interface RejectedSummary {
-  seq: number;
-  rpc: string;
-  key: string;
-  /** Why it was set aside (the console's redacted message or the agent's own reason), at most 300 characters. */
-  reason: string;
-  rejectedMs: number;
-}
-
-export const REJECTED_SUMMARY_REASON_CHARS = 300;
-
-interface RawRow {
-  seq: number;
-  rpc: string;
-  key: string;
-  payload: string;
-  created_ms: number;
-}
-
-/** An outbox row set aside (rejected by the console on its own, or unsendable), as kept in `outbox_rejected`. */
-export interface RejectedRow {
-  seq: number;
-  /** The outbox rpc (`register` | `sightings` | `deregister`, or whatever an unknown row held). */
-  rpc: string;
-  key: string;
-  payload: string;
-  /** Why: the console's error or the agent's own reason, secrets redacted by the caller. */
-  error: string;
-  createdMs: number;
-  rejectedMs: number;
-}
-
-/** An `outbox_rejected` row as SQLite returns it. */
-export interface RawRejected extends RawRow {
-  error: string;
-  rejected_ms: number;
-}
-
-export interface OutboxGauges {
+interface OutboxGauges extends RejectedGauges {
   depth?: Gauge<'queue'>;
   bytes?: Gauge<'queue'>;
-  /** Rows in `outbox_rejected`. */
-  rejected?: Gauge;
-  /** Rejected rows evicted past the cap, ever (from meta, so it survives restarts). */
-  rejectedEvicted?: Gauge;
 }
-
-export const DEFAULT_MAX_REJECTED_ROWS = 10_000;
 
 const OUTBOX_LABELS = { queue: 'outbox' } as const;
 
 /** Meta key bumped by another process that changed the outbox (a requeue), so counts are re-read. */
 export const EXTERNAL_CHANGES_META_KEY = 'outbox_external_changes';
-
-export function isOutboxRpc(v: string): v is OutboxRpc {
-  return v === 'register' || v === 'sightings' || v === 'deregister' || v === 'resync';
-}
-
-/** Whether this version knows the row's rpc (a newer version, or a hand edit, may have written others). */
-export function isOutboxRow(r: PendingRow): r is OutboxRow {
-  return isOutboxRpc(r.rpc);
-}
-
-function summarize(r: RejectedRow | undefined): RejectedSummary | undefined {
-  if (r === undefined) return undefined;
-  const reason =
-    r.error.length > REJECTED_SUMMARY_REASON_CHARS
-      ? `${r.error.slice(0, REJECTED_SUMMARY_REASON_CHARS - 1)}…`
-      : r.error;
-  return { seq: r.seq, rpc: r.rpc, key: r.key, reason, rejectedMs: r.rejectedMs };
-}
-
-export function fromRawRejected(r: RawRejected): RejectedRow {
-  return {
-    seq: r.seq,
-    rpc: r.rpc,
-    key: r.key,
-    payload: r.payload,
-    error: r.error,
-    createdMs: r.created_ms,
-    rejectedMs: r.rejected_ms,
-  };
-}
 
 export class Outbox {
   private readonly insertStmt: Statement<[number, string, string, string, number, number]>;
@@ -147,11 +57,6 @@ export class Outbox {
   private readonly ackTx: (throughSeq: number) => number;
   private readonly rowStmt: Statement<[number]>;
   private readonly deleteOneStmt: Statement<[number]>;
-  private readonly rejectInsert: Statement<[number, string, string, string, string, number, number]>;
-  private readonly rejectEvict: Statement<[number]>;
-  private readonly evictedPut: Statement<[string]>;
-  private readonly rejectedStatsStmt: Statement<[]>;
-  private readonly rejectedListStmt: Statement<[number]>;
   private readonly maxSeqStmt: Statement<[]>;
   private readonly externalGet: Statement<[]>;
   private readonly rejectTx: (seq: number, error: string, nowMs: number) => RejectedRow | undefined;
@@ -164,14 +69,9 @@ export class Outbox {
   private countValue = 0;
   private bytesValue = 0;
   private overLimitValue = false;
-  private rejectedValue = 0;
-  private rejectedEvictedValue = 0;
-  private lastRejectedValue: RejectedSummary | undefined;
+  private readonly rejected: RejectedTable;
   /** Last seen value of meta `outbox_external_changes` (see the module comment). */
   private externalChanges: string | undefined;
-  /** What the rejected gauges were last set to (-1: never). */
-  private publishedRejected = -1;
-  private publishedEvicted = -1;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -181,8 +81,7 @@ export class Outbox {
     private readonly gauges: OutboxGauges = {},
     readonly maxRejectedRows: number = DEFAULT_MAX_REJECTED_ROWS,
   ) {
-    if (!Number.isInteger(maxRejectedRows) || maxRejectedRows < 1)
-      throw new Error(`maxRejectedRows must be a positive integer, got ${maxRejectedRows}`);
+    this.rejected = new RejectedTable(db, maxRejectedRows);
     this.insertStmt = db.prepare(
       'INSERT INTO outbox (seq, rpc, key, payload, bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -217,47 +116,16 @@ export class Outbox {
     }).immediate;
     this.rowStmt = db.prepare('SELECT seq, rpc, key, payload, bytes, created_ms FROM outbox WHERE seq = ?');
     this.deleteOneStmt = db.prepare('DELETE FROM outbox WHERE seq = ?');
-    this.rejectInsert = db.prepare(
-      `INSERT INTO outbox_rejected (seq, rpc, key, payload, error, created_ms, rejected_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    // Keep the newest maxRejectedRows by seq: delete every row at or below the (cap+1)-th newest.
-    this.rejectEvict = db.prepare(
-      `DELETE FROM outbox_rejected
-       WHERE seq <= (SELECT seq FROM outbox_rejected ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-    );
-    this.evictedPut = db.prepare(
-      `INSERT INTO meta (key, value) VALUES ('outbox_rejected_evicted', ?)
-       ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)`,
-    );
-    this.rejectedStatsStmt = db.prepare(
-      `SELECT (SELECT count(*) FROM outbox_rejected) AS n,
-              (SELECT value FROM meta WHERE key = 'outbox_rejected_evicted') AS e`,
-    );
-    this.rejectedListStmt = db.prepare(
-      `SELECT seq, rpc, key, payload, error, created_ms, rejected_ms FROM outbox_rejected
-       ORDER BY seq DESC LIMIT ?`,
-    );
     this.rejectTx = db.transaction((seq: number, error: string, nowMs: number): RejectedRow | undefined => {
       const r = this.rowStmt.get(seq) as (RawRow & { bytes: number }) | undefined;
       if (r === undefined) return undefined;
-      this.rejectInsert.run(r.seq, r.rpc, r.key, r.payload, error, r.created_ms, nowMs);
+      const kept = this.rejected.add(r, error, nowMs);
       this.deleteOneStmt.run(seq);
       this.floorPut.run(String(seq));
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
-      const evicted = this.rejectEvict.run(this.maxRejectedRows).changes;
-      if (evicted > 0) this.evictedPut.run(String(evicted));
       this.countValue = Math.max(0, this.countValue - 1);
       this.bytesValue = Math.max(0, this.bytesValue - r.bytes);
-      return {
-        seq: r.seq,
-        rpc: r.rpc,
-        key: r.key,
-        payload: r.payload,
-        error,
-        createdMs: r.created_ms,
-        rejectedMs: nowMs,
-      };
+      return kept;
     }).immediate;
     this.externalChanges = this.readExternalChanges();
     this.recount();
@@ -341,8 +209,8 @@ export class Outbox {
     }
     if (row !== undefined) {
       // The outbox counts were kept up to date by the transaction; re-read only the rejected table's.
-      this.refreshRejected();
-      this.lastRejectedValue = summarize(row);
+      this.rejected.refresh();
+      this.rejected.newest = summarize(row);
       this.publish();
     }
     return row;
@@ -350,22 +218,22 @@ export class Outbox {
 
   /** The newest `limit` rejected rows, newest first. */
   rejectedRows(limit = 100): RejectedRow[] {
-    return (this.rejectedListStmt.all(limit) as RawRejected[]).map(fromRawRejected);
+    return this.rejected.rows(limit);
   }
 
   /** The newest row in `outbox_rejected` (kept across restarts), without its payload. */
   get lastRejected(): RejectedSummary | undefined {
-    return this.lastRejectedValue;
+    return this.rejected.newest;
   }
 
   /** Rows in `outbox_rejected` now. */
   get rejectedCount(): number {
-    return this.rejectedValue;
+    return this.rejected.count;
   }
 
   /** Rejected rows evicted past `maxRejectedRows`, over the database's life. */
   get rejectedEvicted(): number {
-    return this.rejectedEvictedValue;
+    return this.rejected.evicted;
   }
 
   /** Re-reads count and size from disk (after a rolled-back transaction or an ack). */
@@ -373,16 +241,8 @@ export class Outbox {
     const s = this.statsStmt.get() as { n: number; b: number };
     this.countValue = s.n;
     this.bytesValue = s.b;
-    this.refreshRejected();
+    this.rejected.refresh();
     this.publish();
-  }
-
-  private refreshRejected(): void {
-    const r = this.rejectedStatsStmt.get() as { n: number; e: string | null };
-    this.rejectedValue = r.n;
-    this.rejectedEvictedValue = Number(r.e ?? 0) || 0;
-    const newest = this.rejectedListStmt.get(1) as RawRejected | undefined;
-    this.lastRejectedValue = summarize(newest === undefined ? undefined : fromRawRejected(newest));
   }
 
   get count(): number {
@@ -411,15 +271,8 @@ export class Outbox {
   private publish(): void {
     this.gauges.depth?.set(OUTBOX_LABELS, this.countValue);
     this.gauges.bytes?.set(OUTBOX_LABELS, this.bytesValue);
-    // Every append publishes: set the rejected gauges only when they moved (each set costs a label hash).
-    if (this.rejectedValue !== this.publishedRejected) {
-      this.publishedRejected = this.rejectedValue;
-      this.gauges.rejected?.set(this.rejectedValue);
-    }
-    if (this.rejectedEvictedValue !== this.publishedEvicted) {
-      this.publishedEvicted = this.rejectedEvictedValue;
-      this.gauges.rejectedEvicted?.set(this.rejectedEvictedValue);
-    }
+    // Every append publishes: the rejected gauges are set only when they moved.
+    this.rejected.publish(this.gauges);
     const over = this.bytesValue > this.maxBytes;
     if (over !== this.overLimitValue) {
       this.overLimitValue = over;

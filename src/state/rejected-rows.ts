@@ -25,8 +25,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { STATE_DB_FILE } from './database.js';
-import type { RawRejected, RejectedRow } from './outbox.js';
-import { EXTERNAL_CHANGES_META_KEY, fromRawRejected, isOutboxRpc } from './outbox.js';
+import { EXTERNAL_CHANGES_META_KEY } from './outbox.js';
+import { isOutboxRpc } from './outbox-row.js';
+import type { RawRejected, RejectedRow } from './rejected-table.js';
+import { fromRawRejected } from './rejected-table.js';
 import { SCHEMA_VERSION } from './schema.js';
 
 /** The first schema version with `outbox_rejected`. */
@@ -49,7 +51,7 @@ export interface RejectedListing {
   rows: RejectedRow[];
 }
 
-export interface RequeueResult {
+interface RequeueResult {
   /** The row as it was kept in `outbox_rejected` (its seq is the old one). */
   row: RejectedRow;
   /** Its new seq at the end of the outbox. */

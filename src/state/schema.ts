@@ -6,11 +6,13 @@
  *
  * Versions: 1 the base tables; 2 adds `outbox_rejected` (outbox rows the console rejected on their
  * own, moved out of the outbox; see Outbox.reject); 3 makes `snapshot` a rowid table with a unique
- * index on (source_id, key) instead of a WITHOUT ROWID table (same columns, rows copied).
+ * index on (source_id, key) instead of a WITHOUT ROWID table (same columns, rows copied); 4 deletes
+ * the `kv` rows of namespace `cloudrun-keys` (a Cloud Run key cache that this version neither reads
+ * nor writes; the engine's store holds those keys), every other namespace kept.
  */
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * The database was written by a newer sightline (a rollback): it is not corrupt, and its outbox
@@ -112,8 +114,12 @@ ALTER TABLE snapshot_v3 RENAME TO snapshot;
 CREATE UNIQUE INDEX snapshot_key ON snapshot (source_id, key);
 `;
 
+const DDL_V4 = `
+DELETE FROM kv WHERE ns = 'cloudrun-keys';
+`;
+
 /** MIGRATIONS[v] upgrades a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [DDL_V1, DDL_V2, DDL_V3];
+const MIGRATIONS: readonly string[] = [DDL_V1, DDL_V2, DDL_V3, DDL_V4];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true });

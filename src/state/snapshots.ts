@@ -10,13 +10,13 @@ import type { ClusterObject } from '../model/index.js';
 import type { CheckpointObject, WatchCheckpoint } from '../watch/events.js';
 
 /** An object a snapshot holds, by kind, cluster id and id (cluster id; workload uid; namespace name; node id). */
-export interface SnapshotRef {
+interface SnapshotRef {
   kind: ClusterObject['kind'];
   clusterId: string;
   id: string;
 }
 
-export interface SnapshotEntry {
+interface SnapshotEntry {
   hash: string;
   firstSeenMs: number;
   /** First-seen time per image key of the object's current images (workloads only). */

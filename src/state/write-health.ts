@@ -12,9 +12,9 @@
  */
 import type { Counter } from 'prom-client';
 
-export type StateWriteFailureKind = 'disk_full' | 'read_only' | 'io_error' | 'locked' | 'unopenable';
+type StateWriteFailureKind = 'disk_full' | 'read_only' | 'io_error' | 'locked' | 'unopenable';
 
-export interface StateWriteFailure {
+interface StateWriteFailure {
   kind: StateWriteFailureKind;
   /** The SQLite extended code, e.g. SQLITE_FULL, SQLITE_READONLY_DBMOVED, SQLITE_IOERR_WRITE. */
   code: string;
@@ -35,7 +35,7 @@ const KIND_TEXT: Record<StateWriteFailureKind, string> = {
 };
 
 /** The storage failure an error stands for, or undefined when it is something else. */
-export function storageFailureOf(err: unknown): { kind: StateWriteFailureKind; code: string } | undefined {
+function storageFailureOf(err: unknown): { kind: StateWriteFailureKind; code: string } | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
   if (code === 'SQLITE_FULL') return { kind: 'disk_full', code };

@@ -17,6 +17,7 @@ import { STATE_DB_FILE } from '../../src/state/database.js';
 import {
   clientRig,
   consoleConfig,
+  handleBurst,
   makeCluster,
   makeWorkload,
   startRecordingConsole,
@@ -112,7 +113,11 @@ async function daemonWithRejections(): Promise<{ rec: Recorder; d: Daemon; dir: 
   const rec = await recorder();
   const dir = workDir();
   const d = daemonAt(dir, rec.address);
-  d.sink.handleBatch([0, 1, 2, 3].map((k) => upsert(k, k % 2 === 1 ? { name: `poison-${k}` } : {})));
+  handleBurst(
+    d.db,
+    d.sink,
+    [0, 1, 2, 3].map((k) => upsert(k, k % 2 === 1 ? { name: `poison-${k}` } : {})),
+  );
   d.client.start();
   await drained(d);
   expect(d.db.outbox.rejectedRows().map((r) => r.seq)).toEqual([4, 2]);

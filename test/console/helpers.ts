@@ -17,6 +17,7 @@ import type { WatchEvent } from '../../src/watch/events.js';
 import { openStateDatabase } from '../../src/state/database.js';
 import type { StateDatabase } from '../../src/state/database.js';
 import { ConsoleClient } from '../../src/console/client.js';
+import type { ConsoleSink } from '../../src/console/sink.js';
 import type { ConsoleClientDeps } from '../../src/console/client.js';
 import type { ConsoleConfig } from '../../src/config/schema.js';
 import { serviceDefinitions } from '../../src/console/proto.js';
@@ -176,7 +177,7 @@ export function clientRig(
     logger: log.logger,
     metrics,
     heartbeatIntervalMs: 50,
-    backoff: { initialMs: 10, maxMs: 50 },
+    backoff: { initialMs: 10, capMs: 50 },
     tokenPollMs: 10,
     ...extra,
   });
@@ -309,4 +310,15 @@ export async function startRecordingConsole(): Promise<Recorder> {
   );
   rec.address = `127.0.0.1:${port}`;
   return rec;
+}
+
+/** Delivers a burst through `ConsoleSink.handle`, in order, in ONE state database transaction (all or nothing). */
+export function handleBurst(
+  db: StateDatabase,
+  sink: ConsoleSink,
+  events: readonly WatchEvent<ClusterObject>[],
+): void {
+  db.transaction(() => {
+    for (const e of events) sink.handle(e);
+  });
 }

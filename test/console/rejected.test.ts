@@ -21,11 +21,12 @@ import {
   clientRig,
   consoleConfig,
   digestOf,
+  handleBurst,
   makeCluster,
   makeWorkload,
   metricValue,
-  tempDir,
   startRecordingConsole,
+  tempDir,
   until,
   virtualClock,
   writeToken,
@@ -121,7 +122,9 @@ describe('a batch with rejected items (reference console)', () => {
     registerCluster(rig, c);
     await drained(rig, 'registration');
     // 200 sightings in one transaction, so one batch of 200 with row 117 poisoned.
-    rig.sink.handleBatch(
+    handleBurst(
+      rig.db,
+      rig.sink,
       Array.from({ length: 200 }, (_, k) => upsert(`w${k}`, k === 117 ? poisoned(c, k) : makeWorkload(c, k))),
     );
     await drained(rig, 'the batch with a poisoned row');
@@ -183,7 +186,9 @@ describe('a batch with rejected items (reference console)', () => {
     const rig = rigAt(workDir(), server.address);
     const c = makeCluster(1);
     registerCluster(rig, c);
-    rig.sink.handleBatch(
+    handleBurst(
+      rig.db,
+      rig.sink,
       Array.from({ length: 64 }, (_, k) =>
         upsert(`w${k}`, k === 0 || k === 63 ? poisoned(c, k) : makeWorkload(c, k)),
       ),
@@ -234,7 +239,9 @@ describe('a batch with rejected items (reference console)', () => {
     const first = rigAt(dir, server.address);
     const c = makeCluster(1);
     registerCluster(first, c);
-    first.sink.handleBatch(
+    handleBurst(
+      first.db,
+      first.sink,
       Array.from({ length: 10 }, (_, k) => upsert(`w${k}`, k === 4 ? poisoned(c, k) : makeWorkload(c, k))),
     );
     first.client.start();
@@ -282,7 +289,7 @@ describe('a batch with rejected items (test console)', () => {
         if (!poison.has(id)) expected.push(id);
       }
     }
-    rig.sink.handleBatch(events);
+    handleBurst(rig.db, rig.sink, events);
     rig.client.start();
     await drained(rig);
 
@@ -309,7 +316,11 @@ describe('a batch with rejected items (test console)', () => {
     const rig = rigAt(workDir(), rec.address);
     const c = makeCluster(1);
     const names = Array.from({ length: 32 }, (_, k) => (k === 12 ? 'poison-12' : `w${k}`));
-    rig.sink.handleBatch(names.map((name, k) => upsert(`w${k}`, makeWorkload(c, k, k, { name }))));
+    handleBurst(
+      rig.db,
+      rig.sink,
+      names.map((name, k) => upsert(`w${k}`, makeWorkload(c, k, k, { name }))),
+    );
     rig.client.start();
     await until(async () => (await pushes(rig, { outcome: 'unavailable' })) === 1, 10_000, 'the failure');
     expect(rig.db.outbox.count).toBe(32);
@@ -352,7 +363,11 @@ describe('a batch with rejected items (test console)', () => {
       { maxRejectedInARow: 3, permanentErrorCooldownMs: cooldown, tokenPollMs: 60_000 },
     );
     const c = makeCluster(1);
-    rig.sink.handleBatch(Array.from({ length: 10 }, (_, k) => upsert(`w${k}`, makeWorkload(c, k))));
+    handleBurst(
+      rig.db,
+      rig.sink,
+      Array.from({ length: 10 }, (_, k) => upsert(`w${k}`, makeWorkload(c, k))),
+    );
     rig.client.start();
     await until(() => rig.client.health().reason !== undefined, 10_000, 'the client to pause');
     const h = rig.client.health();
@@ -389,7 +404,9 @@ describe('a batch with rejected items (test console)', () => {
     rec.mode = 'permission-denied';
     const rig = rigAt(workDir(), rec.address, {}, { permanentErrorCooldownMs: 60_000 });
     const c = makeCluster(1);
-    rig.sink.handleBatch(
+    handleBurst(
+      rig.db,
+      rig.sink,
       Array.from({ length: 8 }, (_, k) =>
         upsert(`w${k}`, makeWorkload(c, k, k, k === 2 ? { name: 'poison' } : {})),
       ),
@@ -426,7 +443,11 @@ describe('outbox rows this version cannot send', () => {
     const dir = workDir();
     const c = makeCluster(1);
     const seed = rigAt(dir, rec.address);
-    seed.sink.handleBatch([0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    handleBurst(
+      seed.db,
+      seed.sink,
+      [0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))),
+    );
     await seed.close();
     const planted = [
       { rpc: 'frobnicate', key: 'future/1', payload: '{"from":"a newer sightline"}' },
@@ -437,7 +458,11 @@ describe('outbox rows this version cannot send', () => {
     plant(dir, planted);
     // maxRejectedInARow 1: rows the console never judged must not trip the reject-everything valve.
     const rig = rigAt(dir, rec.address, {}, { maxRejectedInARow: 1 });
-    rig.sink.handleBatch([3, 4, 5].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    handleBurst(
+      rig.db,
+      rig.sink,
+      [3, 4, 5].map((k) => upsert(`w${k}`, makeWorkload(c, k))),
+    );
     rig.client.start();
     await drained(rig);
 
@@ -486,12 +511,20 @@ describe('outbox rows this version cannot send', () => {
     const dir = workDir();
     const c = makeCluster(1);
     const seed = rigAt(dir, rec.address);
-    seed.sink.handleBatch([0, 1].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    handleBurst(
+      seed.db,
+      seed.sink,
+      [0, 1].map((k) => upsert(`w${k}`, makeWorkload(c, k))),
+    );
     await seed.close();
     const odd = '{"workload":{"uid":"odd","containers":5}}';
     plant(dir, [{ rpc: 'sightings', key: 'workload/c/odd', payload: odd }]);
     const rig = rigAt(dir, rec.address);
-    rig.sink.handleBatch([2, 3].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    handleBurst(
+      rig.db,
+      rig.sink,
+      [2, 3].map((k) => upsert(`w${k}`, makeWorkload(c, k))),
+    );
     rig.client.start();
     await drained(rig);
 
@@ -519,7 +552,11 @@ describe('rejected heartbeats', () => {
     // The reference console rejects a heartbeat without a controller name.
     for (const controllerName of ['observer', '', 'enforcer'])
       rig.sink.activity({ clusterId: c.id, controllerName, profile: 'observer', lastSeenMs: 1_000 });
-    rig.sink.handleBatch([0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    handleBurst(
+      rig.db,
+      rig.sink,
+      [0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))),
+    );
     rig.client.start();
     await until(
       () => rig.db.outbox.count === 0 && rig.db.activity.pendingCount() === 0,
@@ -568,7 +605,11 @@ describe('rejected heartbeats', () => {
         rig.sink.activity({ clusterId: c.id, controllerName: `ctl-${k}`, profile: 'observer', lastSeenMs });
     };
     activity(1_000);
-    rig.sink.handleBatch([0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))));
+    handleBurst(
+      rig.db,
+      rig.sink,
+      [0, 1, 2].map((k) => upsert(`w${k}`, makeWorkload(c, k))),
+    );
     rig.client.start();
     await drained(rig);
     await until(() => rig.db.activity.pendingCount() === 0, 10_000, 'heartbeats dropped');

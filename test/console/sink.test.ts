@@ -8,7 +8,7 @@ import type {
   Sighting,
 } from '../../src/console/wire-types.js';
 import { objectHash, toContainerImage } from '../../src/model/index.js';
-import { captureLogger, digestOf, makeCluster, makeWorkload, tempDir } from './helpers.js';
+import { captureLogger, digestOf, handleBurst, makeCluster, makeWorkload, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -224,12 +224,12 @@ describe('ConsoleSink', () => {
   });
 });
 
-describe('ConsoleSink.handleBatch', () => {
+describe('ConsoleSink.handle in one state database transaction', () => {
   it('applies a burst in order in one transaction, all or nothing', () => {
     const { db, sink, rows } = setup();
     const c = makeCluster(1);
     const w = makeWorkload(c, 1);
-    sink.handleBatch([
+    handleBurst(db, sink, [
       { type: 'ADDED', sourceId: 's', key: 'w', object: { kind: 'workload', workload: w } },
       {
         type: 'DELETED',
@@ -254,6 +254,6 @@ describe('ConsoleSink.handleBatch', () => {
     expect([...(db.loadCheckpoint('s')?.objects ?? [])].map((o) => o.key)).toEqual(['w2']);
     expect(db.loadCheckpoint('s')?.cursor).toBe('c9');
     db.close();
-    expect(() => sink.handleBatch([{ type: 'BOOKMARK', sourceId: 's', cursor: 'c10' }])).toThrow();
+    expect(() => handleBurst(db, sink, [{ type: 'BOOKMARK', sourceId: 's', cursor: 'c10' }])).toThrow();
   });
 });

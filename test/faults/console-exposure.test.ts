@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinitions } from '../../src/console/proto.js';
 import { unaryCall } from '../../src/console/channel.js';
-import { BATCH_MAX_BYTES } from '../../src/console/client.js';
+import { BATCH_MAX_BYTES } from '../../src/console/outbox-batch.js';
 import {
   SERVER_MAX_RECEIVE_BYTES,
   startReferenceConsole,

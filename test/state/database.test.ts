@@ -246,6 +246,30 @@ describe('snapshots through the sink', () => {
     expect(JSON.stringify(ddl)).not.toContain('WITHOUT ROWID');
   });
 
+  it('upgrades a schema-3 database by deleting the cloudrun-keys cache rows, keeping every other cache row', () => {
+    const { dir, db } = fresh();
+    db.set('cloudrun-keys', 'projects/p/locations/r/services/a', '{"uid":"1"}');
+    db.set('cloudrun-keys', 'projects/p/locations/r/services/b', '{"uid":"2"}');
+    db.set('ecs-taskdefs', 'arn:aws:ecs:us-east-1:1:task-definition/web:1', '{"family":"web"}');
+    db.close();
+    const raw = new Database(join(dir, STATE_DB_FILE));
+    raw.pragma('user_version = 3');
+    raw.close();
+
+    const again = open(dir);
+    expect(again.db.openStatus.state).toBe('opened');
+    expect(again.db.get('cloudrun-keys', 'projects/p/locations/r/services/a')).toBeUndefined();
+    expect(again.db.get('cloudrun-keys', 'projects/p/locations/r/services/b')).toBeUndefined();
+    expect(again.db.get('ecs-taskdefs', 'arn:aws:ecs:us-east-1:1:task-definition/web:1')).toBe(
+      '{"family":"web"}',
+    );
+    again.db.close();
+    const check = new Database(join(dir, STATE_DB_FILE), { readonly: true });
+    cleanups.unshift(() => check.close());
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(check.prepare("SELECT count(*) AS n FROM kv WHERE ns = 'cloudrun-keys'").get()).toEqual({ n: 0 });
+  });
+
   it('waits for another connection holding the write lock instead of failing the event (BEGIN IMMEDIATE)', async () => {
     const { dir, db } = fresh();
     const sink = sinkOn(db, { now: 1_000 });

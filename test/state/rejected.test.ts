@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStateDatabase, STATE_DB_FILE } from '../../src/state/database.js';
 import { SCHEMA_VERSION } from '../../src/state/schema.js';
-import { isOutboxRow } from '../../src/state/outbox.js';
+import { isOutboxRow } from '../../src/state/outbox-row.js';
 import { listRejectedRows, requeueRejectedRow } from '../../src/state/rejected-rows.js';
 import { captureLogger, metricValue, newMetrics, tempDir } from '../console/helpers.js';
 

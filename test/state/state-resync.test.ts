@@ -24,6 +24,7 @@ import {
   clientRig,
   consoleConfig,
   deleted,
+  handleBurst,
   makeCluster,
   makeWorkload,
   metricValue,
@@ -74,7 +75,7 @@ async function firstLifeThenCorruption(
   const rig = clientRig(dir, consoleConfig(server.address, tokenFile));
   expect(rig.db.openStatus.state).toBe('created');
   const sink = new ConsoleSink(rig.db, { logger: rig.log.logger });
-  sink.handleBatch([
+  handleBurst(rig.db, sink, [
     added('clusters', clusterObj),
     ...[1, 2, 3, 4, 5, 6].map((n) => added('tasks', workload(n))),
   ]);
@@ -109,7 +110,7 @@ describe('full-state resync after loss of state', () => {
     expect(rig.db.resyncPending).toBeGreaterThan(0);
     const sink = new ConsoleSink(rig.db, { logger: rig.log.logger });
     // The relist of the rebuilt state: the current full list (4 workloads, one with a new image).
-    sink.handleBatch([
+    handleBurst(rig.db, sink, [
       added('clusters', clusterObj),
       ...[1, 2, 3].map((n) => added('tasks', workload(n))),
       added('tasks', workload(4, 40)),
@@ -206,7 +207,11 @@ describe('full-state resync after loss of state', () => {
     cleanups.push(() => db.close());
     const sink = new ConsoleSink(db, { logger: log.logger });
     const n = RESYNC_PART_MAX_IDS + 10;
-    sink.handleBatch(Array.from({ length: n }, (_, i) => added('tasks', workload(i + 1))));
+    handleBurst(
+      db,
+      sink,
+      Array.from({ length: n }, (_, i) => added('tasks', workload(i + 1))),
+    );
     expect(sink.resync()).toMatchObject({ clusters: 1, objects: n });
     const parts = db.outbox.peek(n + 10).filter((r) => r.rpc === 'resync');
     expect(parts).toHaveLength(2);
@@ -260,7 +265,7 @@ describe('full-state resync after loss of state', () => {
     const rig = clientRig(join(t.dir, 'state'), consoleConfig(server.address, tokenFile));
     cleanups.push(() => rig.db.close());
     const sink = new ConsoleSink(rig.db, { logger: rig.log.logger });
-    sink.handleBatch([added('clusters', clusterObj), added('tasks', workload(1))]);
+    handleBurst(rig.db, sink, [added('clusters', clusterObj), added('tasks', workload(1))]);
     sink.resync();
     sink.handle(added('tasks', workload(2)));
     rig.client.start();

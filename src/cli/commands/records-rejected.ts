@@ -1,14 +1,73 @@
 /**
  * `sightline records rejected` and `sightline records requeue`: the outbox rows the agent set aside
  * (`outbox_rejected` in the state database), and putting one back once the console is fixed. Both
- * work on the state directory, not the console, and are safe while the daemon runs.
+ * work on the state directory, not the console, and are safe while the daemon runs. Exit codes: 0
+ * ok; 1 no readable state database, or the row was not requeued (the reason on stderr, secrets
+ * redacted); 2 bad usage. Other errors propagate.
  */
-import { rejectedListCommand, requeueCommand } from '../../console/commands.js';
+import { renderRejectedTable, rejectedJson } from '../../console/views.js';
+import { redactSecrets } from '../../runtime/logger.js';
+import { listRejectedRows, requeueRejectedRow, RejectedRowsError } from '../../state/rejected-rows.js';
 import type { Command } from '../command.js';
 import { UsageError, parseCommandArgs, requireString } from '../command.js';
-import { EXIT_OK } from '../exit-codes.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
-export const MAX_LIST_LIMIT = 10_000;
+const MAX_LIST_LIMIT = 10_000;
+
+interface RejectedCommandOptions {
+  /** The daemon's stateDir (holds sightline.db). */
+  stateDir: string;
+  /** At most this many rows, newest first. */
+  limit: number;
+  output: 'table' | 'json';
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+interface RequeueCommandOptions {
+  stateDir: string;
+  /** The rejected row's seq, as `records rejected` prints it. */
+  seq: number;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+/** `records rejected`: the rows set aside in the state database, read-only (safe while the daemon runs). */
+function rejectedListCommand(opts: RejectedCommandOptions): number {
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  try {
+    const listing = listRejectedRows(opts.stateDir, opts.limit);
+    stdout.write(
+      opts.output === 'json'
+        ? JSON.stringify(rejectedJson(listing), null, 2) + '\n'
+        : renderRejectedTable(listing),
+    );
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof RejectedRowsError)) throw err;
+    stderr.write(`error: ${redactSecrets(err.message)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** `records requeue`: moves one rejected row back to the end of the outbox (also while the daemon runs). */
+function requeueCommand(opts: RequeueCommandOptions): number {
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  try {
+    const { row, newSeq } = requeueRejectedRow(opts.stateDir, opts.seq);
+    stdout.write(
+      `requeued rejected row ${row.seq} (${row.rpc} ${row.key}) as outbox seq ${newSeq}: a running daemon ` +
+        'sends it within its heartbeat interval, a stopped one once it starts\n',
+    );
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof RejectedRowsError)) throw err;
+    stderr.write(`error: ${redactSecrets(err.message)}\n`);
+    return EXIT_FAILURE;
+  }
+}
 
 function positiveInteger(value: string | undefined, flag: string, max = Number.MAX_SAFE_INTEGER): number {
   const text = requireString(value, flag);

@@ -43,7 +43,7 @@ import type {
 import { ConsoleStore } from './store.js';
 import { MAX_ID_CHARS, checkDeregister, checkHeartbeat, checkRegister, checkSightings } from './validate.js';
 import { checkResync } from './validate-resync.js';
-import { BATCH_MAX_BYTES } from '../client.js';
+import { BATCH_MAX_BYTES } from '../outbox-batch.js';
 import { clustersOf, epochOf } from './fencing.js';
 import { startWebView } from './web/web-server.js';
 import type { WebView } from './web/web-server.js';
@@ -65,7 +65,7 @@ export interface ReferenceConsoleOptions {
   web?: { listen: string; refreshMs?: number };
 }
 
-export interface ConnectionLimits {
+interface ConnectionLimits {
   /** Close a connection with no call in flight for this long (also one that never sent the HTTP/2 preface). */
   maxConnectionIdleMs: number;
   /** Recycle every connection after this long (GOAWAY, clients reconnect). */
@@ -79,7 +79,7 @@ export interface ConnectionLimits {
   maxConcurrentStreams: number;
 }
 
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnectionIdleMs: 5 * 60_000,
   maxConnectionAgeMs: 60 * 60_000,
   maxConnectionAgeGraceMs: 30_000,
@@ -105,7 +105,7 @@ export interface ReferenceConsole {
  */
 export const SERVER_MAX_RECEIVE_BYTES = BATCH_MAX_BYTES + 1024 * 1024;
 /** Replies are small (a write ack) or a view; views are capped by the client at its own limit. */
-export const SERVER_MAX_SEND_BYTES = 64 * 1024 * 1024;
+const SERVER_MAX_SEND_BYTES = 64 * 1024 * 1024;
 
 class RpcError extends Error {
   constructor(

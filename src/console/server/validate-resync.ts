@@ -7,7 +7,7 @@ import type { ResyncClusterRequest } from '../wire-types.js';
 import { MAX_BATCH_ID_CHARS, MAX_BATCH_ITEMS, MAX_ID_CHARS } from './validate.js';
 
 /** Parts above this are refused: with MAX_BATCH_ITEMS ids each, far beyond any cluster. */
-export const MAX_RESYNC_PARTS = 10_000;
+const MAX_RESYNC_PARTS = 10_000;
 
 export function checkResync(req: ResyncClusterRequest): string | undefined {
   if (typeof req.batch_id !== 'string' || req.batch_id.length === 0) return 'batch_id is required';

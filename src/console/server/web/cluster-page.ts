@@ -18,7 +18,7 @@ function labels(map: Record<string, string>): SafeHtml | SafeHtml[] {
   return entries.map(([k, v]) => html`<span class="label">${k}=${v}</span>`);
 }
 
-export function imageHtml(img: WireImage): SafeHtml {
+function imageHtml(img: WireImage): SafeHtml {
   const digest =
     img.digest !== ''
       ? html`<code class="digest" title="${img.digest}"

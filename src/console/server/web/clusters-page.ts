@@ -13,7 +13,7 @@ export function providerLabel(provider: string): string {
   return provider === 'CLOUD_RUN' ? 'Cloud Run' : provider;
 }
 
-export function clusterHref(id: string): string {
+function clusterHref(id: string): string {
   return `/clusters/${encodeURIComponent(id)}`;
 }
 

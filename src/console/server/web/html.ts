@@ -25,7 +25,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => entities[c] ?? c);
 }
 
-export type HtmlValue = SafeHtml | string | number | undefined | null | false | HtmlValue[];
+type HtmlValue = SafeHtml | string | number | undefined | null | false | HtmlValue[];
 
 function render(value: HtmlValue): string {
   if (value === undefined || value === null || value === false) return '';

@@ -9,7 +9,7 @@ import type { SafeHtml } from './html.js';
 
 export type Section = 'clusters' | 'images';
 
-export interface PageFrame {
+interface PageFrame {
   title: string;
   section: Section;
   nowMs: number;

@@ -9,15 +9,15 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-export const sessionCookieName = 'sightline_session';
-export const sessionTtlMs = 12 * 60 * 60 * 1000;
+const sessionCookieName = 'sightline_session';
+const sessionTtlMs = 12 * 60 * 60 * 1000;
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
 /** Constant-time equality of two secrets of any length. */
-export function secretsEqual(a: string, b: string): boolean {
+function secretsEqual(a: string, b: string): boolean {
   return timingSafeEqual(sha256(a), sha256(b));
 }
 

@@ -26,7 +26,7 @@ import { loginPage, page } from './layout.js';
 import type { Section } from './layout.js';
 import { WebAuth } from './web-auth.js';
 
-export interface WebViewOptions {
+interface WebViewOptions {
   /** `HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT` (loopback); port 0 picks a free one. */
   listen: string;
   token: string;
@@ -43,8 +43,8 @@ export interface WebView {
   stop(): Promise<void>;
 }
 
-export const defaultWebRefreshMs = 2_000;
-export const maxLoginBodyBytes = 8 * 1024;
+const defaultWebRefreshMs = 2_000;
+const maxLoginBodyBytes = 8 * 1024;
 
 const securityHeaders: Record<string, string> = {
   'Content-Security-Policy':
