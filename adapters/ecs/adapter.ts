@@ -14,7 +14,8 @@ import type { EcsConfig } from '../../src/config/schema.js';
 import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
 import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
 import type { WatchSource } from '../../src/watch/source.js';
-import { AuditFeed } from './audit-source.js';
+import { createAuditFeed } from './audit-source.js';
+import type { AuditFeed } from './audit-source.js';
 import { createRegionClients, destroyRegionClients } from './client.js';
 import type { EcsClientOptions, RegionClients } from './client.js';
 import { ClusterSource } from './cluster-source.js';
@@ -55,7 +56,7 @@ export function createEcsAdapter(
     clients = createRegionClients(config, options);
     built = clients.map((rcClients) => {
       const rc = new RegionContext(config.account, rcClients, deps, taskDefs, activity);
-      const feed = new AuditFeed(rc, config.cloudTrail);
+      const feed = createAuditFeed(rc, config.cloudTrail);
       const services = new ServiceSource(rc, feed);
       const tasks = new TaskSource(rc, feed, config.taskPollIntervalMs, (t) => services.touches.next(t));
       return {

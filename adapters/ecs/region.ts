@@ -11,11 +11,11 @@ import type { Subject } from 'rxjs';
 import { clusterId } from '../../src/model/index.js';
 import type { AgentActivity } from '../../src/model/index.js';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
-import { callAws } from './call.js';
+import { callEcs } from './call.js';
 import type { RegionClients } from './client.js';
 import type { NormalizeContext, UnresolvedSighting } from './normalizer.js';
 import { clusterNameOf, ecsArn } from './normalizer.js';
-import { checkPageCount, nextPageToken } from './paging.js';
+import { checkPageCount, nextPageToken } from '../aws/paging.js';
 import type { TaskDefinitions } from './task-definitions.js';
 
 export const CONTROLLER_NAME = 'sightline-ecs';
@@ -67,7 +67,7 @@ export class ClusterDirectory {
     do {
       checkPageCount('ListClusters', ++pages);
       const sent = nextToken;
-      const out = await callAws(this.rc.deps, 'ListClusters', () =>
+      const out = await callEcs(this.rc.deps, 'ListClusters', () =>
         this.rc.clients.ecs.send(
           new ListClustersCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
         ),

@@ -13,7 +13,7 @@
 import type { CheapPoll } from '../../src/watch/source.js';
 import { listTaskPage } from './lister.js';
 import { workloadKey } from './keys.js';
-import { checkPageCount } from './paging.js';
+import { checkPageCount } from '../aws/paging.js';
 import type { RegionContext } from './region.js';
 
 /** How stale the cluster list used by the poll may be (new clusters also arrive by CloudTrail). */

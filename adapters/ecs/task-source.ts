@@ -25,7 +25,7 @@ import type { AuditFeed } from './audit-source.js';
 import { EcsSourceBase, listPage } from './source-base.js';
 import { parseKey, workloadKey } from './keys.js';
 import { describeTasks, listTaskPage, normalizeTasks } from './lister.js';
-import { decodePageToken, encodePageToken } from './paging.js';
+import { clusterPageTokens } from './paging.js';
 import type { RegionContext } from './region.js';
 import type { ServiceTouch } from './service-source.js';
 import { TaskPoll } from './task-poll.js';
@@ -72,7 +72,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
 
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
     const cursor = await this.startListing(pageToken);
-    const tok = decodePageToken(pageToken);
+    const tok = this.pagePosition(pageToken);
     const phase = tok.p === 'STOPPED' ? 'STOPPED' : 'RUNNING';
     const clusterArn = this.snapshot[tok.c];
     let items: ClusterObject[] = [];
@@ -90,9 +90,9 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
         }
       }
       const stoppedToo = !this.listedStopped;
-      if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken, p: phase });
-      else if (phase === 'RUNNING' && stoppedToo) next = encodePageToken({ c: tok.c, p: 'STOPPED' });
-      else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
+      if (page.nextToken) next = clusterPageTokens.encode({ c: tok.c, t: page.nextToken, p: phase });
+      else if (phase === 'RUNNING' && stoppedToo) next = clusterPageTokens.encode({ c: tok.c, p: 'STOPPED' });
+      else if (tok.c + 1 < this.snapshot.length) next = clusterPageTokens.encode({ c: tok.c + 1 });
       else this.listedStopped = true;
     }
     return listPage(items, next, cursor);

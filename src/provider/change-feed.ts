@@ -80,10 +80,10 @@ export abstract class ChangeFeed<I, S> {
 
   constructor(
     protected readonly feedDeps: ChangeFeedDeps,
-    private readonly options: ChangeFeedOptions<I>,
+    private readonly feedOptions: ChangeFeedOptions<I>,
   ) {
-    this.backoff = new Backoff(options.backoff ?? {}, feedDeps.scheduler, feedDeps.random);
-    this.restarts = new TokenRestarts(feedDeps.logger, options.name);
+    this.backoff = new Backoff(feedOptions.backoff ?? {}, feedDeps.scheduler, feedDeps.random);
+    this.restarts = new TokenRestarts(feedDeps.logger, feedOptions.name);
   }
 
   /** The subscriber state for a start at `fromCursor` (undefined: now). May throw PageTokenError or CursorExpiredError. */
@@ -136,7 +136,7 @@ export abstract class ChangeFeed<I, S> {
         state = this.join(fromCursor);
       } catch (err) {
         if (err instanceof CursorExpiredError) {
-          sub.next(this.options.gapItem(err.message));
+          sub.next(this.feedOptions.gapItem(err.message));
           sub.complete();
           return undefined;
         }
@@ -145,7 +145,7 @@ export abstract class ChangeFeed<I, S> {
           return undefined;
         }
         this.restarts.report(err);
-        sub.next(this.options.gapItem(err.message));
+        sub.next(this.feedOptions.gapItem(err.message));
         state = this.join(undefined);
       }
       const member: Member<I, S> = {
@@ -189,10 +189,11 @@ export abstract class ChangeFeed<I, S> {
   }
 
   private async run(timers: Timers): Promise<void> {
-    const healthyResetMs = this.options.healthyResetMs ?? FEED_HEALTHY_RESET_MS;
+    const healthyResetMs = this.feedOptions.healthyResetMs ?? FEED_HEALTHY_RESET_MS;
     let first = true;
     while (this.members.size > 0 && !timers.isCancelled) {
-      if (!first && !this.options.resumable) this.broadcast(this.options.gapItem('change feed reconnected'));
+      if (!first && !this.feedOptions.resumable)
+        this.broadcast(this.feedOptions.gapItem('change feed reconnected'));
       first = false;
       const startedMs = this.now;
       try {
@@ -200,7 +201,7 @@ export abstract class ChangeFeed<I, S> {
       } catch (err) {
         if (timers.isCancelled) return;
         if (!this.isRetryable(err)) {
-          this.feedDeps.logger.warn({ err, feed: this.options.name }, 'change feed failed');
+          this.feedDeps.logger.warn({ err, feed: this.feedOptions.name }, 'change feed failed');
           for (const m of [...this.members]) {
             this.members.delete(m);
             m.error(err);
