@@ -5,7 +5,7 @@
 import type { Provider } from './provider.js';
 import type { ContainerImage, Digest } from './image.js';
 import { stableId } from './hash.js';
-import { LruMap } from '../runtime/lru-map.js';
+import { GenerationalTable } from './generational-table.js';
 
 export interface Cluster {
   /** Stable id derived from provider + remoteId (see clusterId). */
@@ -30,8 +30,11 @@ export interface Cluster {
   metadata: Record<string, string>;
 }
 
-/** Recently computed cluster ids: every task and every polled ARN needs its cluster's id. */
-const clusterIds = new LruMap<string, string>(10_000);
+/**
+ * Recently computed cluster ids: every task and every polled ARN needs its cluster's id. Bounded
+ * (at most 10,000 entries); ids in use stay, others age out.
+ */
+const clusterIds = new GenerationalTable<string>(5_000);
 
 export function clusterId(provider: Provider, remoteId: string): string {
   const memoKey = `${provider}\u0000${remoteId}`;
