@@ -8,15 +8,26 @@
  */
 import { mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
+import { clusterId } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { TokenRestarts, decodeOrRestart } from '../../src/provider/page-token.js';
 import { ClusterObjectSource } from '../../src/provider/source-base.js';
-import type { Hint, ListPage } from '../../src/watch/source.js';
+import type { Hint, ListPage, WatchStore } from '../../src/watch/source.js';
+import { emptyWatchStore } from '../../src/watch/store.js';
 import type { AuditRef } from './audit-mapping.js';
 import type { AuditFeed } from './audit-source.js';
 import { FIRST_CLUSTER_PAGE, clusterPageTokens } from './paging.js';
 import type { ClusterPageToken } from './paging.js';
 import type { RegionContext } from './region.js';
+
+/** The store index of a source's objects by cluster id (workloads and nodes). */
+export const CLUSTER_INDEX = 'cluster';
+
+export function clusterIdOf(o: ClusterObject): readonly string[] {
+  if (o.kind === 'workload') return [o.workload.clusterId];
+  if (o.kind === 'node') return [o.node.clusterId];
+  return [];
+}
 
 /** Sources listing within this long of each other share one ListClusters. */
 export const DIRECTORY_SHARE_MS = 30_000;
@@ -47,6 +58,22 @@ export abstract class EcsSourceBase extends ClusterObjectSource {
     super();
     this.id = `${rc.idPrefix}/${kind}`;
     this.tokenRestarts = new TokenRestarts(rc.deps.logger, this.id);
+  }
+
+  /** What the engine holds of this source (attachStore); empty until attached. */
+  protected store: WatchStore<ClusterObject> = emptyWatchStore<ClusterObject>();
+
+  attachStore(store: WatchStore<ClusterObject>): void {
+    this.store = store;
+  }
+
+  /** `deleted` hints for every object the store files under the cluster (the engine confirms each). */
+  protected clusterGone(clusterArn: string): Hint<ClusterObject>[] {
+    const id = clusterId('ECS', clusterArn);
+    return [...this.store.byIndex(CLUSTER_INDEX, id)].map((key): Hint<ClusterObject> => ({
+      type: 'deleted',
+      key,
+    }));
   }
 
   /** The position a page token holds; the first cluster for no token or an unreadable one. */
