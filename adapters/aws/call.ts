@@ -16,7 +16,7 @@ import { redactSecrets } from '../../src/runtime/logger.js';
 export const CLOUDTRAIL_BUCKET = 'cloudtrail:lookup-events';
 
 /** Throttled calls are retried this many times (each waiting for budget again) before surfacing. */
-export const AWS_THROTTLE_RETRIES = 3;
+const AWS_THROTTLE_RETRIES = 3;
 
 export class AwsCallError extends Error {
   constructor(

@@ -9,7 +9,7 @@ import type { Credentials } from './credentials.js';
 // The SDK warns on Node 20 at every client construction; the versions are pinned (docs/reference/cloud-apis.md).
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
-export const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_MAX_ATTEMPTS = 3;
 
 export interface AwsClientConfig {
   region: string;

@@ -28,7 +28,7 @@ import type { Timers } from '../../src/runtime/timers.js';
 import { callAws } from './call.js';
 import { checkPageCount, nextPageToken } from './paging.js';
 
-export const CLOUDTRAIL_RETENTION_MS = 90 * 24 * 3600 * 1000;
+const CLOUDTRAIL_RETENTION_MS = 90 * 24 * 3600 * 1000;
 const CLOUDTRAIL_MAX_TPS = 2;
 const LOOKUP_PAGE_SIZE = 50;
 /** Dedupe memory per subscriber (ids of events that mapped to something). */

@@ -34,10 +34,10 @@ import {
 import type { RegionContext } from './region.js';
 
 export const DESCRIBE_CLUSTERS_MAX = 100;
-export const DESCRIBE_SERVICES_MAX = 10;
-export const DESCRIBE_TASKS_MAX = 100;
-export const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
-export const LIST_MAX_RESULTS = 100;
+const DESCRIBE_SERVICES_MAX = 10;
+const DESCRIBE_TASKS_MAX = 100;
+const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
+const LIST_MAX_RESULTS = 100;
 
 export interface ArnPage {
   arns: string[];

@@ -27,7 +27,7 @@ import { ecsArn } from './normalizer.js';
 import type { RegionContext } from './region.js';
 
 /** The store index of ReplicaSets by the key of their service (a family hint's parent). */
-export const SERVICE_INDEX = 'service';
+const SERVICE_INDEX = 'service';
 /** How long the last DescribeServices round may answer the children read of a family expansion. */
 const FAMILY_READ_MAX_AGE_MS = 5_000;
 

@@ -29,7 +29,7 @@ import { isThrottling } from '../watch/source.js';
 import { PageTokenError, TokenRestarts } from './page-token.js';
 
 /** A session that stayed up this long resets the reconnect backoff. */
-export const FEED_HEALTHY_RESET_MS = 120_000;
+const FEED_HEALTHY_RESET_MS = 120_000;
 
 /** The cursor is older than what the upstream still holds (e.g. CloudTrail's 90 days). */
 export class CursorExpiredError extends Error {
