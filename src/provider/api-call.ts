@@ -14,9 +14,9 @@
 import type { SchedulerLike } from 'rxjs';
 import { backoffDelayMs } from '../runtime/backoff.js';
 import type { BackoffOptions } from '../runtime/backoff.js';
-import { delay } from '../runtime/clock.js';
 import { redactSecrets } from '../runtime/logger.js';
 import type { CoreMetrics } from '../runtime/metrics.js';
+import { Timers } from '../runtime/timers.js';
 import type { ApiBudget } from '../watch/budget.js';
 import { ThrottledError, isThrottling } from '../watch/source.js';
 
@@ -81,7 +81,7 @@ export async function apiCall<T>(
         throw new ThrottledError(message, retryAfterMs);
       }
       // The bucket shared with the customer is empty: wait, then take a budget token again.
-      await delay(backoffDelayMs(attempt + 1, policy.throttleBackoff, random), deps.scheduler);
+      await new Timers(deps.scheduler).sleep(backoffDelayMs(attempt + 1, policy.throttleBackoff, random));
     }
   }
 }
