@@ -11,9 +11,10 @@
  * holds), and tombstones the ReplicaSets that are gone. A deleted cluster gives a `deleted` hint per
  * object the store holds in it. No provider call is made inside the hint stream.
  *
- * Reads: the services of the last DescribeServices round are kept until the next getMany (at most
- * FAMILY_READ_MAX_AGE_MS), so a family expansion (the parents, then their children) costs one
- * DescribeServices; any other read describes again.
+ * Reads: a family expansion (the parents, then their children) costs one DescribeServices: the
+ * services of the last DescribeServices round are kept until the next getMany or list, and that
+ * next getMany is answered from them when it asks only for ReplicaSets of services whose children
+ * `childKeysOf` just named (the engine's children read). Any other read describes again.
  */
 import { Observable, Subject } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
@@ -28,8 +29,6 @@ import type { RegionContext } from './region.js';
 
 /** The store index of ReplicaSets by the key of their service (a family hint's parent). */
 const SERVICE_INDEX = 'service';
-/** How long the last DescribeServices round may answer the children read of a family expansion. */
-const FAMILY_READ_MAX_AGE_MS = 5_000;
 
 export interface ServiceTouch {
   clusterArn: string;
@@ -45,7 +44,6 @@ function serviceKeyOf(o: ClusterObject): readonly string[] {
 }
 
 interface DescribeRound {
-  atMs: number;
   /** serviceArn -> its objects (none: gone). */
   byService: Map<string, ClusterObject[]>;
   /** Services whose children `childKeysOf` named since. */
@@ -66,6 +64,7 @@ export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterO
   }
 
   list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
+    this.lastRound = undefined;
     return this.listPerCluster(pageToken, async (clusterArn, apiToken) => {
       const page = await listServicePage(this.rc, clusterArn, apiToken);
       let items: ClusterObject[] = [];
@@ -91,11 +90,11 @@ export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterO
       set.add(serviceArn);
     }
     const found = new Map<string, ClusterObject>();
-    const served = round !== undefined && this.answersFrom(round, byCluster);
+    const served = round !== undefined && this.answersFrom(round, keys, byCluster);
     if (served) {
       for (const objs of round.byService.values()) for (const o of objs) found.set(objectKey(o), o);
     } else {
-      const next: DescribeRound = { atMs: 0, byService: new Map(), expanded: new Set() };
+      const next: DescribeRound = { byService: new Map(), expanded: new Set() };
       for (const [clusterArn, services] of byCluster) {
         for (const s of services) next.byService.set(s, []);
         const objs = await this.describe(clusterArn, [...services]);
@@ -106,16 +105,18 @@ export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterO
         }
         if (objs.length > 0) this.rc.touch(clusterArn);
       }
-      next.atMs = this.rc.deps.scheduler.now();
       this.lastRound = next;
     }
     return new Map(keys.map((k) => [k, found.get(k)]));
   }
 
-  /** Whether the last round read every service of this request and was asked for their children. */
-  private answersFrom(round: DescribeRound, byCluster: Map<string, Set<string>>): boolean {
-    if (this.rc.deps.scheduler.now() - round.atMs > FAMILY_READ_MAX_AGE_MS) return false;
+  /** Whether `keys` are only ReplicaSets of services the round read and was asked the children of. */
+  private answersFrom(round: DescribeRound, keys: string[], byCluster: Map<string, Set<string>>): boolean {
     if (byCluster.size === 0) return false;
+    for (const key of keys) {
+      const p = parseKey(key);
+      if (p?.kind === 'workload' && round.byService.has(p.uid)) return false; // a service itself
+    }
     for (const services of byCluster.values()) {
       for (const s of services) if (!round.expanded.has(s)) return false;
     }

@@ -182,6 +182,7 @@ describe('ECS change detection', () => {
     // No RunTask/StopTask in CloudTrail: the cheap poll finds the new tasks and the vanished ones.
     h.emu.calls.reset();
     const serviceHintsBefore = hintsOf(h, h.r.services).length;
+    const pollStartedMs = h.sched.now();
     const { added, gone } = await pollTasks(h);
     expect(gone.sort()).toEqual(before.sort());
     expect(added).toHaveLength(2);
@@ -216,7 +217,7 @@ describe('ECS change detection', () => {
       controllerName: 'sightline-ecs',
       profile: 'observer',
     });
-    expect(h.activity.at(-1)?.lastSeenMs).toBeGreaterThanOrEqual(h.sched.now() - 60_000);
+    expect(h.activity.at(-1)?.lastSeenMs).toBeGreaterThanOrEqual(pollStartedMs);
 
     // The tasks' service is re-described once (deployment progress: one DescribeServices for the
     // service and its ReplicaSets), then a quiet poll: no Describe at all.
