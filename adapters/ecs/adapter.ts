@@ -8,18 +8,18 @@
  * errors surface from the sources' methods. `close()` ends hint streams, completes `activity$` and
  * destroys the SDK clients; it is idempotent.
  */
-import { Subject } from 'rxjs';
-import type { Observable } from 'rxjs';
 import type { EcsConfig } from '../../src/config/schema.js';
-import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
+import type { ClusterObject } from '../../src/model/index.js';
+import { ActivityReporter } from '../../src/provider/activity.js';
 import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
 import type { WatchSource } from '../../src/watch/source.js';
-import { AuditFeed } from './audit-source.js';
+import { createAuditFeed } from './audit-source.js';
+import type { AuditFeed } from './audit-source.js';
 import { createRegionClients, destroyRegionClients } from './client.js';
 import type { EcsClientOptions, RegionClients } from './client.js';
 import { ClusterSource } from './cluster-source.js';
 import { NodeSource } from './node-source.js';
-import { RegionContext } from './region.js';
+import { CONTROLLER_NAME, RegionContext } from './region.js';
 import { ServiceSource } from './service-source.js';
 import { TaskDefinitions } from './task-definitions.js';
 import { TaskSource } from './task-source.js';
@@ -43,7 +43,7 @@ export function createEcsAdapter(
   deps: ProviderDeps,
   options: EcsClientOptions = {},
 ): EcsAdapter {
-  const activity = new Subject<AgentActivity>();
+  const activity = new ActivityReporter(CONTROLLER_NAME, deps.scheduler);
   const taskDefs = new TaskDefinitions(deps);
   let clients: RegionClients[] | undefined;
   let built: EcsRegionSources[] | undefined;
@@ -55,7 +55,7 @@ export function createEcsAdapter(
     clients = createRegionClients(config, options);
     built = clients.map((rcClients) => {
       const rc = new RegionContext(config.account, rcClients, deps, taskDefs, activity);
-      const feed = new AuditFeed(rc, config.cloudTrail);
+      const feed = createAuditFeed(rc, config.cloudTrail);
       const services = new ServiceSource(rc, feed);
       const tasks = new TaskSource(rc, feed, config.taskPollIntervalMs, (t) => services.touches.next(t));
       return {
@@ -72,7 +72,7 @@ export function createEcsAdapter(
 
   return {
     provider: 'ECS',
-    activity$: activity.asObservable() as Observable<AgentActivity>,
+    activity$: activity.activity$,
     regions,
     sources(): Promise<WatchSource<ClusterObject>[]> {
       try {
@@ -88,7 +88,7 @@ export function createEcsAdapter(
         r.feed.close();
         r.services.touches.complete();
       }
-      activity.complete();
+      activity.close();
       if (clients) destroyRegionClients(clients);
       return Promise.resolve();
     },

@@ -24,34 +24,6 @@ export interface MappedEvent {
   refs: AuditRef[];
 }
 
-/** ECS write events that can change a watched object (docs/reference/cloud-apis.md). */
-export const WATCHED_EVENT_NAMES = [
-  'CreateService',
-  'UpdateService',
-  'DeleteService',
-  'CreateTaskSet',
-  'UpdateTaskSet',
-  'DeleteTaskSet',
-  'UpdateServicePrimaryTaskSet',
-  'RunTask',
-  'StartTask',
-  'StopTask',
-  'RegisterTaskDefinition',
-  'DeregisterTaskDefinition',
-  'CreateCluster',
-  'DeleteCluster',
-  'UpdateCluster',
-  'UpdateClusterSettings',
-  'PutClusterCapacityProviders',
-  'RegisterContainerInstance',
-  'DeregisterContainerInstance',
-  'UpdateContainerInstancesState',
-  'UpdateContainerAgent',
-  'TagResource',
-  'UntagResource',
-  'SubmitTaskStateChange',
-] as const;
-
 type Obj = Record<string, unknown>;
 
 function obj(v: unknown): Obj | undefined {

@@ -13,6 +13,7 @@ import type { AuditFeed } from './audit-source.js';
 import { clusterKey, namespaceKey, parseKey } from './keys.js';
 import { DESCRIBE_CLUSTERS_MAX, describeClusters, normalizeClusters } from './lister.js';
 import { clusterNameOf } from './normalizer.js';
+import { clusterPageTokens } from './paging.js';
 import type { RegionContext } from './region.js';
 import { EcsSourceBase, listPage } from './source-base.js';
 
@@ -25,11 +26,15 @@ export class ClusterSource extends EcsSourceBase implements WatchSource<ClusterO
 
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
     const cursor = await this.startListing(pageToken);
-    const offset = pageToken === undefined ? 0 : Number(pageToken) || 0;
+    const offset = this.pagePosition(pageToken).c;
     const arns = this.snapshot.slice(offset, offset + DESCRIBE_CLUSTERS_MAX);
     const items = arns.length > 0 ? normalizeClusters(this.rc, await describeClusters(this.rc, arns)) : [];
     const next = offset + DESCRIBE_CLUSTERS_MAX;
-    return listPage(items, next < this.snapshot.length ? String(next) : undefined, cursor);
+    return listPage(
+      items,
+      next < this.snapshot.length ? clusterPageTokens.encode({ c: next }) : undefined,
+      cursor,
+    );
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {

@@ -5,7 +5,6 @@
  * or a task-set ARN). `parseKey` returns undefined for anything else (never throws).
  */
 import { clusterId } from '../../src/model/index.js';
-import { replicaSetUid } from './normalizer.js';
 
 export type ParsedKey =
   | { kind: 'cluster'; clusterId: string }
@@ -37,8 +36,6 @@ export const workloadKey = (clusterArn: string, uid: string): string =>
   `workload/${clusterId('ECS', clusterArn)}/${uid}`;
 export const nodeKey = (clusterArn: string, arn: string): string =>
   `node/${clusterId('ECS', clusterArn)}/${arn}`;
-export const replicaSetKey = (clusterArn: string, serviceArn: string, deploymentId: string): string =>
-  workloadKey(clusterArn, replicaSetUid(serviceArn, deploymentId));
 
 /** The service ARN a workload uid belongs to (service, deployment `#id`, or task-set ARN), if any. */
 export function serviceArnOfUid(uid: string): string | undefined {

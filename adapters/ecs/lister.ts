@@ -17,14 +17,14 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { Cluster, ContainerInstance, Service, Task } from '@aws-sdk/client-ecs';
 import type { ClusterObject } from '../../src/model/index.js';
-import { callAws, chunks } from './call.js';
+import { callEcs, chunks } from './call.js';
 import {
   normalizeCluster,
   normalizeContainerInstance,
   normalizeService,
   normalizeTask,
 } from './normalizer.js';
-import { nextPageToken } from './paging.js';
+import { nextPageToken } from '../aws/paging.js';
 import {
   wellFormedClusters,
   wellFormedContainerInstances,
@@ -34,10 +34,10 @@ import {
 import type { RegionContext } from './region.js';
 
 export const DESCRIBE_CLUSTERS_MAX = 100;
-export const DESCRIBE_SERVICES_MAX = 10;
-export const DESCRIBE_TASKS_MAX = 100;
-export const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
-export const LIST_MAX_RESULTS = 100;
+const DESCRIBE_SERVICES_MAX = 10;
+const DESCRIBE_TASKS_MAX = 100;
+const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
+const LIST_MAX_RESULTS = 100;
 
 export interface ArnPage {
   arns: string[];
@@ -47,7 +47,7 @@ export interface ArnPage {
 export async function describeClusters(rc: RegionContext, arns: string[]): Promise<Cluster[]> {
   const out: Cluster[] = [];
   for (const batch of chunks(arns, DESCRIBE_CLUSTERS_MAX)) {
-    const r = await callAws(rc.deps, 'DescribeClusters', () =>
+    const r = await callEcs(rc.deps, 'DescribeClusters', () =>
       rc.clients.ecs.send(new DescribeClustersCommand({ clusters: batch, include: ['TAGS', 'SETTINGS'] })),
     );
     for (const c of wellFormedClusters(rc.deps, r.clusters)) {
@@ -69,7 +69,7 @@ export async function listServicePage(
   clusterArn: string,
   token: string | undefined,
 ): Promise<ArnPage> {
-  const r = await callAws(rc.deps, 'ListServices', () =>
+  const r = await callEcs(rc.deps, 'ListServices', () =>
     rc.clients.ecs.send(
       new ListServicesCommand({
         cluster: clusterArn,
@@ -89,7 +89,7 @@ export async function describeServices(
 ): Promise<Service[]> {
   const out: Service[] = [];
   for (const batch of chunks(arns, DESCRIBE_SERVICES_MAX)) {
-    const r = await callAws(rc.deps, 'DescribeServices', () =>
+    const r = await callEcs(rc.deps, 'DescribeServices', () =>
       rc.clients.ecs.send(
         new DescribeServicesCommand({ cluster: clusterArn, services: batch, include: ['TAGS'] }),
       ),
@@ -118,7 +118,7 @@ export async function listTaskPage(
   desiredStatus: 'RUNNING' | 'STOPPED',
   token: string | undefined,
 ): Promise<ArnPage> {
-  const r = await callAws(rc.deps, 'ListTasks', () =>
+  const r = await callEcs(rc.deps, 'ListTasks', () =>
     rc.clients.ecs.send(
       new ListTasksCommand({
         cluster: clusterArn,
@@ -135,7 +135,7 @@ export async function listTaskPage(
 export async function describeTasks(rc: RegionContext, clusterArn: string, arns: string[]): Promise<Task[]> {
   const out: Task[] = [];
   for (const batch of chunks(arns, DESCRIBE_TASKS_MAX)) {
-    const r = await callAws(rc.deps, 'DescribeTasks', () =>
+    const r = await callEcs(rc.deps, 'DescribeTasks', () =>
       rc.clients.ecs.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch, include: ['TAGS'] })),
     );
     for (const t of wellFormedTasks(rc.deps, r.tasks)) out.push(t);
@@ -156,7 +156,7 @@ export async function listContainerInstancePage(
   clusterArn: string,
   token: string | undefined,
 ): Promise<ArnPage> {
-  const r = await callAws(rc.deps, 'ListContainerInstances', () =>
+  const r = await callEcs(rc.deps, 'ListContainerInstances', () =>
     rc.clients.ecs.send(
       new ListContainerInstancesCommand({
         cluster: clusterArn,
@@ -176,7 +176,7 @@ export async function describeContainerInstances(
 ): Promise<ContainerInstance[]> {
   const out: ContainerInstance[] = [];
   for (const batch of chunks(arns, DESCRIBE_CONTAINER_INSTANCES_MAX)) {
-    const r = await callAws(rc.deps, 'DescribeContainerInstances', () =>
+    const r = await callEcs(rc.deps, 'DescribeContainerInstances', () =>
       rc.clients.ecs.send(
         new DescribeContainerInstancesCommand({
           cluster: clusterArn,

@@ -3,14 +3,15 @@
  * instance type, AMI, AZ, OS, agent and Docker versions). List: per cluster ListContainerInstances
  * (100 a page) + DescribeContainerInstances (100 a call). get/getMany: DescribeContainerInstances per
  * cluster. Hints: CloudTrail Register/DeregisterContainerInstance, UpdateContainerInstancesState,
- * UpdateContainerAgent, TagResource. An INACTIVE or missing instance is gone.
+ * UpdateContainerAgent, TagResource; a deleted cluster gives a `deleted` hint per node the engine's
+ * store holds in it (its CLUSTER_INDEX). An INACTIVE or missing instance is gone.
  */
 import type { Observable } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
-import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
+import type { Hint, Indexers, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
-import { EcsSourceBase } from './source-base.js';
+import { CLUSTER_INDEX, EcsSourceBase, clusterIdOf } from './source-base.js';
 import { nodeKey, parseKey } from './keys.js';
 import {
   describeContainerInstances,
@@ -20,7 +21,7 @@ import {
 import type { RegionContext } from './region.js';
 
 export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObject> {
-  private readonly known = new Map<string, string>(); // key -> clusterArn
+  readonly indexers: Indexers<ClusterObject> = { [CLUSTER_INDEX]: clusterIdOf };
 
   constructor(rc: RegionContext, feed: AuditFeed) {
     super(rc, feed, 'nodes');
@@ -35,7 +36,6 @@ export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObje
           clusterArn,
           await describeContainerInstances(this.rc, clusterArn, page.arns),
         );
-        for (const o of items) this.known.set(objectKey(o), clusterArn);
       }
       return { items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
     });
@@ -59,15 +59,11 @@ export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObje
           clusterArn,
           await describeContainerInstances(this.rc, clusterArn, arns),
         );
-        for (const o of objs) {
-          found.set(objectKey(o), o);
-          this.known.set(objectKey(o), clusterArn);
-        }
+        for (const o of objs) found.set(objectKey(o), o);
       } catch (err) {
         if (!(err instanceof Error && err.name === 'ClusterNotFoundException')) throw err;
       }
     }
-    for (const k of keys) if (!found.has(k)) this.known.delete(k);
     return new Map(keys.map((k) => [k, found.get(k)]));
   }
 
@@ -80,11 +76,7 @@ export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObje
           { type: r.deleted ? 'deleted' : 'changed', key: nodeKey(r.clusterArn, r.containerInstanceArn) },
         ];
       }
-      if (r.kind === 'cluster' && r.deleted) {
-        return [...this.known]
-          .filter(([, c]) => c === r.clusterArn)
-          .map(([key]) => ({ type: 'deleted', key }));
-      }
+      if (r.kind === 'cluster' && r.deleted) return this.clusterGone(r.clusterArn);
       return [];
     });
   }

@@ -48,7 +48,7 @@ function withOrder(o: ClusterObject, order: number | undefined): ClusterObject {
   return o;
 }
 
-export function tagsToLabels(
+function tagsToLabels(
   tags: Array<{ key?: string | undefined; value?: string | undefined }> | undefined,
 ): Record<string, string> {
   const out: Record<string, string> = {};
@@ -57,7 +57,7 @@ export function tagsToLabels(
 }
 
 /** Last path segment of an ARN (`.../service/c/name` -> `name`). */
-export function arnName(arn: string): string {
+function arnName(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
 }
 
@@ -227,7 +227,7 @@ function showsOnlyDigest(image: string): boolean {
   return p.ok && p.value.digest !== undefined && p.value.tag === undefined;
 }
 
-export function taskImage(
+function taskImage(
   container: { name?: string | undefined; image?: string | undefined; imageDigest?: string | undefined },
   td: TaskDefinitionInfo | undefined,
   lastStatus: string | undefined,

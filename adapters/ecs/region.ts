@@ -7,15 +7,14 @@
  * Failure: directory refreshes reject with the call's error; concurrent refreshes share one call.
  */
 import { ListClustersCommand } from '@aws-sdk/client-ecs';
-import type { Subject } from 'rxjs';
 import { clusterId } from '../../src/model/index.js';
-import type { AgentActivity } from '../../src/model/index.js';
+import type { ActivityReporter } from '../../src/provider/activity.js';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
-import { callAws } from './call.js';
+import { callEcs } from './call.js';
 import type { RegionClients } from './client.js';
 import type { NormalizeContext, UnresolvedSighting } from './normalizer.js';
 import { clusterNameOf, ecsArn } from './normalizer.js';
-import { checkPageCount, nextPageToken } from './paging.js';
+import { checkPageCount, nextPageToken } from '../aws/paging.js';
 import type { TaskDefinitions } from './task-definitions.js';
 
 export const CONTROLLER_NAME = 'sightline-ecs';
@@ -67,7 +66,7 @@ export class ClusterDirectory {
     do {
       checkPageCount('ListClusters', ++pages);
       const sent = nextToken;
-      const out = await callAws(this.rc.deps, 'ListClusters', () =>
+      const out = await callEcs(this.rc.deps, 'ListClusters', () =>
         this.rc.clients.ecs.send(
           new ListClustersCommand({ maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
         ),
@@ -92,7 +91,7 @@ export class RegionContext {
     readonly clients: RegionClients,
     readonly deps: ProviderDeps,
     readonly taskDefs: TaskDefinitions,
-    readonly activity: Subject<AgentActivity>,
+    private readonly activity: ActivityReporter,
   ) {
     this.ctx = { account, region: clients.region, tenant: deps.tenant, agentVersion: deps.agentVersion };
     this.directory = new ClusterDirectory(this);
@@ -127,11 +126,6 @@ export class RegionContext {
 
   /** LAST SEEN: a successful cluster-wide poll or an observed change. */
   touch(clusterArn: string): void {
-    this.activity.next({
-      clusterId: clusterId('ECS', clusterArn),
-      controllerName: CONTROLLER_NAME,
-      profile: 'observer',
-      lastSeenMs: this.deps.scheduler.now(),
-    });
+    this.activity.touch(clusterId('ECS', clusterArn));
   }
 }

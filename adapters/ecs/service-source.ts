@@ -6,51 +6,78 @@
  *
  * Hints: CloudTrail service events (Create/Update/DeleteService, task-set calls, TagResource) and
  * "a task of this service started or stopped" from the tasks source (scheduler work CloudTrail does
- * not show). Because a service change can create or retire deployments the engine does not know,
- * a hinted service is described here and every object of it is sent with its state; ReplicaSets that
- * vanished are sent as `deleted`.
+ * not show) become `family` hints of the service (index SERVICE_INDEX): the engine's serial worker
+ * reads the service, then its ReplicaSets (those `childKeysOf` names and those the store's index
+ * holds), and tombstones the ReplicaSets that are gone. A deleted cluster gives a `deleted` hint per
+ * object the store holds in it. No provider call is made inside the hint stream.
+ *
+ * Reads: a family expansion (the parents, then their children) costs one DescribeServices: the
+ * services of the last DescribeServices round are kept until the next getMany or list, and that
+ * next getMany is answered from them when it asks only for ReplicaSets of services whose children
+ * `childKeysOf` just named (the engine's children read). Any other read describes again.
  */
 import { Observable, Subject } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
-import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
+import type { Hint, Indexers, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
-import { EcsSourceBase } from './source-base.js';
+import { CLUSTER_INDEX, EcsSourceBase, clusterIdOf } from './source-base.js';
 import { parseKey, serviceArnOfUid, workloadKey } from './keys.js';
 import { describeServices, listServicePage, normalizeServices } from './lister.js';
 import { ecsArn } from './normalizer.js';
 import type { RegionContext } from './region.js';
 
+/** The store index of ReplicaSets by the key of their service (a family hint's parent). */
+const SERVICE_INDEX = 'service';
+
 export interface ServiceTouch {
   clusterArn: string;
   /** Service ARN or name. */
   service: string;
-  deleted?: boolean;
+}
+
+/** The key of the service a ReplicaSet belongs to (none for a service itself). */
+function serviceKeyOf(o: ClusterObject): readonly string[] {
+  if (o.kind !== 'workload' || o.workload.kind !== 'ReplicaSet') return [];
+  const serviceArn = serviceArnOfUid(o.workload.uid);
+  return serviceArn === undefined ? [] : [`workload/${o.workload.clusterId}/${serviceArn}`];
+}
+
+interface DescribeRound {
+  /** serviceArn -> its objects (none: gone). */
+  byService: Map<string, ClusterObject[]>;
+  /** Services whose children `childKeysOf` named since. */
+  expanded: Set<string>;
 }
 
 export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   /** Scheduler activity seen by the tasks source. */
   readonly touches = new Subject<ServiceTouch[]>();
-  /** serviceArn -> keys of its objects we have reported (service + replica sets). */
-  private readonly known = new Map<string, Set<string>>();
+  readonly indexers: Indexers<ClusterObject> = {
+    [SERVICE_INDEX]: serviceKeyOf,
+    [CLUSTER_INDEX]: clusterIdOf,
+  };
+  private lastRound: DescribeRound | undefined;
 
   constructor(rc: RegionContext, feed: AuditFeed) {
     super(rc, feed, 'services');
   }
 
   list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
+    this.lastRound = undefined;
     return this.listPerCluster(pageToken, async (clusterArn, apiToken) => {
       const page = await listServicePage(this.rc, clusterArn, apiToken);
       let items: ClusterObject[] = [];
       if (page.arns.length > 0) {
         items = await normalizeServices(this.rc, await describeServices(this.rc, clusterArn, page.arns));
-        this.remember(items);
       }
       return { items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
     });
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
+    const round = this.lastRound;
+    this.lastRound = undefined;
     const byCluster = new Map<string, Set<string>>();
     for (const key of keys) {
       const p = parseKey(key);
@@ -63,32 +90,57 @@ export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterO
       set.add(serviceArn);
     }
     const found = new Map<string, ClusterObject>();
-    for (const [clusterArn, services] of byCluster) {
-      for (const o of await this.describe(clusterArn, [...services])) found.set(objectKey(o), o);
+    const served = round !== undefined && this.answersFrom(round, keys, byCluster);
+    if (served) {
+      for (const objs of round.byService.values()) for (const o of objs) found.set(objectKey(o), o);
+    } else {
+      const next: DescribeRound = { byService: new Map(), expanded: new Set() };
+      for (const [clusterArn, services] of byCluster) {
+        for (const s of services) next.byService.set(s, []);
+        const objs = await this.describe(clusterArn, [...services]);
+        for (const o of objs) {
+          found.set(objectKey(o), o);
+          const serviceArn = o.kind === 'workload' ? serviceArnOfUid(o.workload.uid) : undefined;
+          if (serviceArn !== undefined) next.byService.get(serviceArn)?.push(o);
+        }
+        if (objs.length > 0) this.rc.touch(clusterArn);
+      }
+      this.lastRound = next;
     }
     return new Map(keys.map((k) => [k, found.get(k)]));
   }
 
+  /** Whether `keys` are only ReplicaSets of services the round read and was asked the children of. */
+  private answersFrom(round: DescribeRound, keys: string[], byCluster: Map<string, Set<string>>): boolean {
+    if (byCluster.size === 0) return false;
+    for (const key of keys) {
+      const p = parseKey(key);
+      if (p?.kind === 'workload' && round.byService.has(p.uid)) return false; // a service itself
+    }
+    for (const services of byCluster.values()) {
+      for (const s of services) if (!round.expanded.has(s)) return false;
+    }
+    return true;
+  }
+
+  /** The ReplicaSet keys of a service as its last read showed them. */
+  childKeysOf(parent: ClusterObject): string[] {
+    if (parent.kind !== 'workload' || parent.workload.kind !== 'Deployment') return [];
+    const round = this.lastRound;
+    const objs = round?.byService.get(parent.workload.uid);
+    if (round === undefined || objs === undefined) return [];
+    round.expanded.add(parent.workload.uid);
+    const parentKey = objectKey(parent);
+    return objs.map((o) => objectKey(o)).filter((k) => k !== parentKey);
+  }
+
   private async describe(clusterArn: string, services: string[]): Promise<ClusterObject[]> {
     try {
-      const objs = await normalizeServices(this.rc, await describeServices(this.rc, clusterArn, services));
-      this.remember(objs);
-      return objs;
+      return await normalizeServices(this.rc, await describeServices(this.rc, clusterArn, services));
     } catch (err) {
       // The cluster is gone: so are its services.
       if (err instanceof Error && err.name === 'ClusterNotFoundException') return [];
       throw err;
-    }
-  }
-
-  private remember(objs: ClusterObject[]): void {
-    for (const o of objs) {
-      if (o.kind !== 'workload') continue;
-      const serviceArn = serviceArnOfUid(o.workload.uid);
-      if (serviceArn === undefined) continue;
-      let set = this.known.get(serviceArn);
-      if (!set) this.known.set(serviceArn, (set = new Set()));
-      set.add(objectKey(o));
     }
   }
 
@@ -98,81 +150,21 @@ export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterO
     return ecsArn(this.rc.region, this.rc.account, `service/${clusterName}/${t.service}`);
   }
 
-  /** Describes the touched services of one batch and turns them into hints with state. */
-  private async resolve(touches: ServiceTouch[]): Promise<Hint<ClusterObject>[]> {
-    const byCluster = new Map<string, Map<string, boolean>>();
-    for (const t of touches) {
-      const arn = this.serviceArn(t);
-      let m = byCluster.get(t.clusterArn);
-      if (!m) byCluster.set(t.clusterArn, (m = new Map()));
-      m.set(arn, (m.get(arn) ?? false) || t.deleted === true);
-    }
-    const hints: Hint<ClusterObject>[] = [];
-    for (const [clusterArn, services] of byCluster) {
-      this.rc.directory.learn(clusterArn);
-      const objs = await this.describe(clusterArn, [...services.keys()]);
-      const present = new Set(objs.map((o) => objectKey(o)));
-      for (const o of objs) hints.push({ type: 'changed', key: objectKey(o), state: o });
-      for (const serviceArn of services.keys()) {
-        const known = this.known.get(serviceArn) ?? new Set<string>();
-        known.add(workloadKey(clusterArn, serviceArn));
-        for (const key of known) if (!present.has(key)) hints.push({ type: 'deleted', key });
-        const live = [...known].filter((k) => present.has(k));
-        if (live.length > 0) this.known.set(serviceArn, new Set(live));
-        else this.known.delete(serviceArn);
-      }
-      if (objs.length > 0) this.rc.touch(clusterArn);
-    }
-    return hints;
+  private familyOf(t: ServiceTouch): Hint<ClusterObject> {
+    this.rc.directory.learn(t.clusterArn);
+    return { type: 'family', key: workloadKey(t.clusterArn, this.serviceArn(t)), index: SERVICE_INDEX };
   }
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
+    const fromFeed = this.feedHints(fromCursor, (r) => {
+      if (r.kind === 'service') return [this.familyOf({ clusterArn: r.clusterArn, service: r.service })];
+      if (r.kind === 'cluster' && r.deleted) return this.clusterGone(r.clusterArn);
+      return [];
+    });
+    // The stream ends with the feed's (the engine resubscribes); touches only add to it.
     return new Observable<Hint<ClusterObject>>((sub) => {
-      // Hints are produced in order: each batch is described before the next is looked at.
-      let chain = Promise.resolve();
-      const enqueue = (touches: ServiceTouch[], after?: Hint<ClusterObject>): void => {
-        chain = chain.then(async () => {
-          if (sub.closed) return;
-          try {
-            if (touches.length > 0) for (const h of await this.resolve(touches)) sub.next(h);
-            if (after) sub.next(after);
-          } catch (err) {
-            sub.error(err);
-          }
-        });
-      };
-      const touchSub = this.touches.subscribe((t) => enqueue(t));
-      const s = this.feed.items(fromCursor).subscribe({
-        next: (item) => {
-          if (item.type === 'refs') {
-            const touches: ServiceTouch[] = [];
-            for (const r of item.refs) {
-              if (r.kind === 'service')
-                touches.push({ clusterArn: r.clusterArn, service: r.service, deleted: r.deleted });
-              if (r.kind === 'cluster' && r.deleted) {
-                for (const serviceArn of this.known.keys()) {
-                  if (
-                    serviceArn.includes(
-                      `:service/${r.clusterArn.slice(r.clusterArn.indexOf(':cluster/') + 9)}/`,
-                    )
-                  ) {
-                    touches.push({ clusterArn: r.clusterArn, service: serviceArn, deleted: true });
-                  }
-                }
-              }
-            }
-            enqueue(touches);
-            return;
-          }
-          // Bookmarks and gaps follow the hints of their window.
-          enqueue([], item);
-        },
-        error: (err: unknown) => sub.error(err),
-        complete: () => {
-          chain = chain.then(() => sub.complete());
-        },
-      });
-      s.add(touchSub);
+      const s = fromFeed.subscribe(sub);
+      s.add(this.touches.subscribe((touches) => touches.forEach((t) => sub.next(this.familyOf(t)))));
       return () => s.unsubscribe();
     });
   }

@@ -1,19 +1,33 @@
 /**
- * What every ECS WatchSource shares: keys, monotonic orders and content hashes of model objects;
- * the cluster snapshot and feed cursor taken on the first page of a listing (the cursor before any
- * list call, so nothing that happens during the listing is missed); get() through getMany();
- * hints from the region's audit feed; and per-cluster paging (one API page of one cluster per list page, the position kept in the page
- * token). Listing a third kind of ECS resource is a subclass with `getMany` and a page function.
+ * What every ECS WatchSource shares beyond the kit's ClusterObjectSource (keys, orders, hashes,
+ * get through getMany): the cluster snapshot and feed cursor taken on the first page of a listing
+ * (the cursor before any list call, so nothing that happens during the listing is missed); hints
+ * from the region's audit feed; and per-cluster paging (one API page of one cluster per list page,
+ * the position kept in the page token; an unreadable token restarts from the first cluster).
+ * Listing another kind of ECS resource is a subclass with `getMany` and a page function.
  */
 import { mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { objectHash, objectKey, objectOrder } from '../../src/model/index.js';
+import { clusterId } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
-import type { Hint, ListPage } from '../../src/watch/source.js';
+import { TokenRestarts, decodeOrRestart } from '../../src/provider/page-token.js';
+import { ClusterObjectSource } from '../../src/provider/source-base.js';
+import type { Hint, ListPage, WatchStore } from '../../src/watch/source.js';
+import { emptyWatchStore } from '../../src/watch/store.js';
 import type { AuditRef } from './audit-mapping.js';
 import type { AuditFeed } from './audit-source.js';
-import { decodePageToken, encodePageToken } from './paging.js';
+import { FIRST_CLUSTER_PAGE, clusterPageTokens } from './paging.js';
+import type { ClusterPageToken } from './paging.js';
 import type { RegionContext } from './region.js';
+
+/** The store index of a source's objects by cluster id (workloads and nodes). */
+export const CLUSTER_INDEX = 'cluster';
+
+export function clusterIdOf(o: ClusterObject): readonly string[] {
+  if (o.kind === 'workload') return [o.workload.clusterId];
+  if (o.kind === 'node') return [o.node.clusterId];
+  return [];
+}
 
 /** Sources listing within this long of each other share one ListClusters. */
 export const DIRECTORY_SHARE_MS = 30_000;
@@ -30,33 +44,41 @@ export function listPage(
   };
 }
 
-export abstract class EcsSourceBase {
+export abstract class EcsSourceBase extends ClusterObjectSource {
   readonly id: string;
   /** Cluster ARNs as of the first page of the current listing. */
   protected snapshot: string[] = [];
+  private readonly tokenRestarts: TokenRestarts;
 
   constructor(
     protected readonly rc: RegionContext,
     protected readonly feed: AuditFeed,
     kind: string,
   ) {
+    super();
     this.id = `${rc.idPrefix}/${kind}`;
+    this.tokenRestarts = new TokenRestarts(rc.deps.logger, this.id);
   }
 
-  keyOf(o: ClusterObject): string {
-    return objectKey(o);
-  }
-  orderOf(o: ClusterObject): number | undefined {
-    return objectOrder(o);
-  }
-  hashOf(o: ClusterObject): string {
-    return objectHash(o);
+  /** What the engine holds of this source (attachStore); empty until attached. */
+  protected store: WatchStore<ClusterObject> = emptyWatchStore<ClusterObject>();
+
+  attachStore(store: WatchStore<ClusterObject>): void {
+    this.store = store;
   }
 
-  abstract getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>>;
+  /** `deleted` hints for every object the store files under the cluster (the engine confirms each). */
+  protected clusterGone(clusterArn: string): Hint<ClusterObject>[] {
+    const id = clusterId('ECS', clusterArn);
+    return [...this.store.byIndex(CLUSTER_INDEX, id)].map((key): Hint<ClusterObject> => ({
+      type: 'deleted',
+      key,
+    }));
+  }
 
-  async get(key: string): Promise<ClusterObject | undefined> {
-    return (await this.getMany([key])).get(key);
+  /** The position a page token holds; the first cluster for no token or an unreadable one. */
+  protected pagePosition(pageToken: string | undefined): ClusterPageToken {
+    return decodeOrRestart(clusterPageTokens, pageToken, FIRST_CLUSTER_PAGE, this.tokenRestarts);
   }
 
   /** On a listing's first page (no token): the feed cursor, then a fresh cluster snapshot. */
@@ -76,13 +98,13 @@ export abstract class EcsSourceBase {
     ) => Promise<{ items: ClusterObject[]; nextToken?: string }>,
   ): Promise<ListPage<ClusterObject>> {
     const cursor = await this.startListing(pageToken);
-    const tok = decodePageToken(pageToken);
+    const tok = this.pagePosition(pageToken);
     const clusterArn = this.snapshot[tok.c];
     if (clusterArn === undefined) return listPage([], undefined, cursor);
     const page = await fetch(clusterArn, tok.t);
     let next: string | undefined;
-    if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken });
-    else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
+    if (page.nextToken) next = clusterPageTokens.encode({ c: tok.c, t: page.nextToken });
+    else if (tok.c + 1 < this.snapshot.length) next = clusterPageTokens.encode({ c: tok.c + 1 });
     return listPage(page.items, next, cursor);
   }
 

@@ -8,9 +8,9 @@
  */
 import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import type { KeyValueCache } from '../../src/state/cache.js';
+import type { KeyValueCache } from '../../src/provider/cache.js';
 import { isThrottling } from '../../src/watch/source.js';
-import { callAws } from './call.js';
+import { callEcs } from './call.js';
 import type { CallDeps } from './call.js';
 
 export const TASKDEF_CACHE_NAMESPACE = 'ecs-taskdef';
@@ -70,7 +70,7 @@ export class TaskDefinitions {
 
   private async describe(ecs: ECSClient, arn: string): Promise<TaskDefinitionInfo | undefined> {
     try {
-      const out = await callAws(this.deps, 'DescribeTaskDefinition', () =>
+      const out = await callEcs(this.deps, 'DescribeTaskDefinition', () =>
         ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
       );
       const td = out.taskDefinition;

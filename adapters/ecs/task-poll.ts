@@ -13,11 +13,11 @@
 import type { CheapPoll } from '../../src/watch/source.js';
 import { listTaskPage } from './lister.js';
 import { workloadKey } from './keys.js';
-import { checkPageCount } from './paging.js';
+import { checkPageCount } from '../aws/paging.js';
 import type { RegionContext } from './region.js';
 
 /** How stale the cluster list used by the poll may be (new clusters also arrive by CloudTrail). */
-export const POLL_DIRECTORY_MAX_AGE_MS = 5 * 60 * 1000;
+const POLL_DIRECTORY_MAX_AGE_MS = 5 * 60 * 1000;
 const POLL_PARALLEL_CLUSTERS = 4;
 
 export interface TaskPollState {

@@ -11,21 +11,20 @@
  * New or gone service tasks are reported to the services source (deployment progress).
  *
  * Memory: what is known of each task (cluster, service, whether it is still starting) is read from
- * the engine's store (`attachStore`), not kept a second time here; at 100,000 tasks a copy of every
- * key and fact cost about 40 MB. Without an attached store the source still answers correctly, but
- * vanished tasks cost a DescribeTasks call each.
+ * the engine's store (`attachStore`, the task keys of a cluster through its CLUSTER_INDEX), not kept
+ * a second time here. Without an attached store the source still answers correctly, but vanished
+ * tasks cost a DescribeTasks call each. Kept here only until the engine reads them: the keys a
+ * ListTasks showed gone (answered without a Describe call).
  */
 import type { Observable } from 'rxjs';
 import { clusterId } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
-import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
-import { emptyWatchStore } from '../../src/watch/store.js';
-import type { WatchStore } from '../../src/watch/source.js';
+import type { Hint, Indexers, ListPage, WatchSource } from '../../src/watch/source.js';
 import type { AuditFeed } from './audit-source.js';
-import { EcsSourceBase, listPage } from './source-base.js';
+import { CLUSTER_INDEX, EcsSourceBase, clusterIdOf, listPage } from './source-base.js';
 import { parseKey, workloadKey } from './keys.js';
 import { describeTasks, listTaskPage, normalizeTasks } from './lister.js';
-import { decodePageToken, encodePageToken } from './paging.js';
+import { clusterPageTokens } from './paging.js';
 import type { RegionContext } from './region.js';
 import type { ServiceTouch } from './service-source.js';
 import { TaskPoll } from './task-poll.js';
@@ -41,7 +40,7 @@ const TRANSIENT = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   readonly cheapPoll: TaskPoll;
   private listedStopped = false;
-  private store: WatchStore<ClusterObject> = emptyWatchStore<ClusterObject>();
+  readonly indexers: Indexers<ClusterObject> = { [CLUSTER_INDEX]: clusterIdOf };
   /** Known tasks a ListTasks made after we saw them no longer shows: gone, no Describe needed. */
   private readonly vanished = new Map<string, VanishedTask | undefined>();
   /** Keys described while a cheap poll runs (its ListTasks may predate them); undefined otherwise. */
@@ -66,13 +65,9 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     });
   }
 
-  attachStore(store: WatchStore<ClusterObject>): void {
-    this.store = store;
-  }
-
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
     const cursor = await this.startListing(pageToken);
-    const tok = decodePageToken(pageToken);
+    const tok = this.pagePosition(pageToken);
     const phase = tok.p === 'STOPPED' ? 'STOPPED' : 'RUNNING';
     const clusterArn = this.snapshot[tok.c];
     let items: ClusterObject[] = [];
@@ -90,9 +85,9 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
         }
       }
       const stoppedToo = !this.listedStopped;
-      if (page.nextToken) next = encodePageToken({ c: tok.c, t: page.nextToken, p: phase });
-      else if (phase === 'RUNNING' && stoppedToo) next = encodePageToken({ c: tok.c, p: 'STOPPED' });
-      else if (tok.c + 1 < this.snapshot.length) next = encodePageToken({ c: tok.c + 1 });
+      if (page.nextToken) next = clusterPageTokens.encode({ c: tok.c, t: page.nextToken, p: phase });
+      else if (phase === 'RUNNING' && stoppedToo) next = clusterPageTokens.encode({ c: tok.c, p: 'STOPPED' });
+      else if (tok.c + 1 < this.snapshot.length) next = clusterPageTokens.encode({ c: tok.c + 1 });
       else this.listedStopped = true;
     }
     return listPage(items, next, cursor);
@@ -102,13 +97,12 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
   private polled(current: ReadonlyMap<string, string>, clusters: string[]): void {
     const described = this.describedDuringPoll;
     this.describedDuringPoll = undefined;
-    const polled = new Map(clusters.map((arn) => [clusterId('ECS', arn), arn]));
-    for (const key of this.store.keys()) {
-      if (current.has(key) || described?.has(key)) continue;
-      const o = this.store.get(key);
-      if (o?.kind !== 'workload') continue;
-      const clusterArn = polled.get(o.workload.clusterId);
-      if (clusterArn !== undefined) this.vanished.set(key, { clusterArn, service: serviceOf(o) });
+    for (const clusterArn of clusters) {
+      for (const key of this.store.byIndex(CLUSTER_INDEX, clusterId('ECS', clusterArn))) {
+        if (current.has(key) || described?.has(key)) continue;
+        const o = this.store.get(key);
+        if (o?.kind === 'workload') this.vanished.set(key, { clusterArn, service: serviceOf(o) });
+      }
     }
   }
 
@@ -169,15 +163,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
         this.vanished.delete(workloadKey(r.clusterArn, r.taskArn));
         return [{ type: 'changed', key: workloadKey(r.clusterArn, r.taskArn) }];
       }
-      if (r.kind === 'cluster' && r.deleted) {
-        const id = clusterId('ECS', r.clusterArn);
-        const gone: Hint<ClusterObject>[] = [];
-        for (const key of this.store.keys()) {
-          const o = this.store.get(key);
-          if (o?.kind === 'workload' && o.workload.clusterId === id) gone.push({ type: 'deleted', key });
-        }
-        return gone;
-      }
+      if (r.kind === 'cluster' && r.deleted) return this.clusterGone(r.clusterArn);
       return [];
     });
   }

@@ -13,7 +13,7 @@ import type { Registry } from '../runtime/metrics.js';
 import { backoffDelayMs } from '../runtime/backoff.js';
 import type { BackoffOptions } from '../runtime/backoff.js';
 import { delay, systemScheduler } from '../runtime/clock.js';
-import { MemoryCache } from '../state/cache.js';
+import { MemoryCache } from '../provider/cache.js';
 import type { WatchSource } from '../watch/source.js';
 import { createAdapters, createBudget } from './adapters.js';
 

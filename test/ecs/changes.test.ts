@@ -59,7 +59,10 @@ async function setup(options: { deliveryDelayMs?: number; factor?: number } = {}
   const hints = new Map<string, Hint<ClusterObject>[]>();
   for (const s of [r.clusters, r.services, r.tasks, r.nodes] as WatchSource<ClusterObject>[]) {
     const { items, cursor } = await listAll(s);
-    const held = MapWatchStore.of(items.map((o): [string, ClusterObject] => [objectKey(o), o]));
+    const held = MapWatchStore.of(
+      items.map((o): [string, ClusterObject] => [objectKey(o), o]),
+      s.indexers,
+    );
     store.set(s.id, held);
     s.attachStore?.(held);
     const got: Hint<ClusterObject>[] = [];
@@ -106,6 +109,46 @@ function changedKeys(list: Hint<ClusterObject>[]): string[] {
   return list.flatMap((x) => (x.type === 'changed' ? [x.key] : []));
 }
 
+function familyKeys(list: Hint<ClusterObject>[]): string[] {
+  return list.flatMap((x) => (x.type === 'family' ? [x.key] : []));
+}
+
+/**
+ * What the engine's serial worker does with family hints: read each parent, then its children (the
+ * keys `childKeysOf` names and the store's index holds) in one read; a child read as gone, and every
+ * indexed child of a parent read as gone, is deleted. Returns the outcome as hints with state.
+ */
+async function expandFamilies(
+  h: Harness,
+  source: WatchSource<ClusterObject>,
+  list: Hint<ClusterObject>[],
+): Promise<Hint<ClusterObject>[]> {
+  const store = h.store.get(source.id) ?? new MapWatchStore<ClusterObject>();
+  const families = new Map<string, string>();
+  for (const x of list) if (x.type === 'family') families.set(x.key, x.index);
+  if (families.size === 0 || !source.getMany) return [];
+  const parents = await source.getMany([...families.keys()]);
+  const out: Hint<ClusterObject>[] = [];
+  const children = new Set<string>();
+  for (const [key, index] of families) {
+    const parent = parents.get(key);
+    if (parent === undefined) {
+      if (store.has(key)) out.push({ type: 'deleted', key });
+      for (const child of store.byIndex(index, key)) out.push({ type: 'deleted', key: child });
+      continue;
+    }
+    out.push({ type: 'changed', key, state: parent });
+    for (const child of store.byIndex(index, key)) children.add(child);
+    for (const child of (await source.childKeysOf?.(parent)) ?? []) children.add(child);
+  }
+  const read = children.size > 0 ? await source.getMany([...children]) : new Map<string, ClusterObject>();
+  for (const key of children) {
+    const state = read.get(key);
+    out.push(state === undefined ? { type: 'deleted', key } : { type: 'changed', key, state });
+  }
+  return out;
+}
+
 describe('ECS change detection', () => {
   it('a deployment (UpdateService) reaches the services hints and the scheduler-started tasks reach the cheap poll', async () => {
     const h = await setup();
@@ -115,11 +158,14 @@ describe('ECS change detection', () => {
     const td2 = f.registerTaskDefinition({ family: 'shop', containers: [{ name: 'shop', image: IMAGE_V2 }] });
     const svc = f.updateService({ cluster: 'prod', service: 'shop', taskDefinition: td2.arn });
     const newDeployment = svc.deployments[0]?.id ?? '';
+    const svcKey = workloadKey(f.arn(REGION, 'cluster/prod'), svc.arn);
 
-    // CloudTrail: UpdateService -> the service and its new ReplicaSet with state; the old one deleted.
+    // CloudTrail: UpdateService -> a family hint of the service; the engine's read of it gives the
+    // service and its new ReplicaSet with state, and the old one deleted.
     await vi.waitFor(
-      () => {
-        const list = hintsOf(h, h.r.services);
+      async () => {
+        expect(familyKeys(hintsOf(h, h.r.services))).toContain(svcKey);
+        const list = await expandFamilies(h, h.r.services, hintsOf(h, h.r.services));
         // The newest hint for the service: an earlier one (a re-describe before the update) may
         // still show the old task definition.
         const dep = list.filter((x) => x.type === 'changed' && x.key.endsWith(svc.arn)).at(-1);
@@ -136,6 +182,7 @@ describe('ECS change detection', () => {
     // No RunTask/StopTask in CloudTrail: the cheap poll finds the new tasks and the vanished ones.
     h.emu.calls.reset();
     const serviceHintsBefore = hintsOf(h, h.r.services).length;
+    const pollStartedMs = h.sched.now();
     const { added, gone } = await pollTasks(h);
     expect(gone.sort()).toEqual(before.sort());
     expect(added).toHaveLength(2);
@@ -157,9 +204,9 @@ describe('ECS change detection', () => {
       });
     }
     // One ListTasks, one DescribeTasks for the two new ARNs; vanished ARNs cost nothing. (The
-    // services source re-describes the service whose tasks changed: one DescribeServices.) Calls
-    // on their own timers (the CloudTrail poll, the cluster poll) are not part of this round: the
-    // warped clock runs them more often on a loaded machine.
+    // services source hints the service whose tasks changed; the engine reads it.) Calls on their
+    // own timers (the CloudTrail poll, the cluster poll) are not part of this round: the warped
+    // clock runs them more often on a loaded machine.
     expect(h.emu.calls.get('ListTasks')).toBe(1);
     expect(h.emu.calls.get('DescribeTasks')).toBe(1);
     expect(h.emu.calls.get('DescribeServices')).toBeLessThanOrEqual(1);
@@ -170,13 +217,22 @@ describe('ECS change detection', () => {
       controllerName: 'sightline-ecs',
       profile: 'observer',
     });
-    expect(h.activity.at(-1)?.lastSeenMs).toBeGreaterThanOrEqual(h.sched.now() - 60_000);
+    expect(h.activity.at(-1)?.lastSeenMs).toBeGreaterThanOrEqual(pollStartedMs);
 
-    // The tasks' service is re-described once (deployment progress), then a quiet poll: no Describe at all.
+    // The tasks' service is re-described once (deployment progress: one DescribeServices for the
+    // service and its ReplicaSets), then a quiet poll: no Describe at all.
     await vi.waitFor(() => expect(hintsOf(h, h.r.services).length).toBeGreaterThan(serviceHintsBefore), {
       timeout: 5000,
       interval: 10,
     });
+    h.emu.calls.reset();
+    const progress = await expandFamilies(
+      h,
+      h.r.services,
+      hintsOf(h, h.r.services).slice(serviceHintsBefore),
+    );
+    expect(changedKeys(progress)).toContain(svcKey);
+    expect(h.emu.calls.get('DescribeServices')).toBe(1);
     h.emu.calls.reset();
     const quiet = await pollTasks(h);
     expect(quiet).toEqual({ added: [], gone: [] });
@@ -200,7 +256,7 @@ describe('ECS change detection', () => {
       workload: { containers: [{ image: { tag: '1.0', digest: f.digestOf(IMAGE_V1) } }], status: 'RUNNING' },
     });
     // The services source is told (task started/stopped) and re-describes the service.
-    await vi.waitFor(() => expect(changedKeys(hintsOf(h, h.r.services)).length).toBeGreaterThan(0), {
+    await vi.waitFor(() => expect(familyKeys(hintsOf(h, h.r.services)).length).toBeGreaterThan(0), {
       timeout: 5000,
       interval: 20,
     });
@@ -266,7 +322,7 @@ describe('ECS change detection', () => {
           expect.arrayContaining(['staging', 'prod']),
         );
         expect(changedKeys(hintsOf(h, h.r.nodes)).some((k) => k.endsWith(ci.arn))).toBe(true);
-        expect(hintsOf(h, h.r.services).filter((x) => x.type === 'deleted').length).toBeGreaterThanOrEqual(2);
+        expect(familyKeys(hintsOf(h, h.r.services)).length).toBeGreaterThan(0);
       },
       { timeout: 5000, interval: 20 },
     );
@@ -285,9 +341,10 @@ describe('ECS change detection', () => {
     expect([...clusters.values()].some((o) => o?.kind === 'cluster' && o.cluster.remoteId === c2.arn)).toBe(
       true,
     );
-    const deleted = hintsOf(h, h.r.services)
+    const deleted = (await expandFamilies(h, h.r.services, hintsOf(h, h.r.services)))
       .filter((x) => x.type === 'deleted')
       .map((x) => (x.type === 'deleted' ? x.key : ''));
+    expect(deleted.length).toBeGreaterThanOrEqual(2);
     for (const k of deleted) expect(await h.r.services.get(k)).toBeUndefined();
     // Bookmarks arrive after complete windows.
     expect(hintsOf(h, h.r.tasks).some((x) => x.type === 'bookmark')).toBe(true);

@@ -9,7 +9,7 @@ import type { Hint, WatchSource } from '../../src/watch/source.js';
 import { createEcsAdapter } from '../../adapters/ecs/index.js';
 import type { EcsAdapter, EcsRegionSources } from '../../adapters/ecs/index.js';
 import { mapCloudTrailEvent } from '../../adapters/ecs/audit-mapping.js';
-import { encodeCursor } from '../../adapters/ecs/audit-source.js';
+import { auditCursors } from '../../adapters/aws/cloudtrail-feed.js';
 import { startEcsEmulator } from '../../adapters/ecs/emulator/index.js';
 import type { EcsEmulator } from '../../adapters/ecs/emulator/index.js';
 import { ACCOUNT, REGION, WarpScheduler, auditCount, ecsConfig, makeDeps } from './helpers.js';
@@ -152,7 +152,10 @@ describe('CloudTrail audit source', () => {
 
   it('a cursor older than 90 days is a gap', async () => {
     const s = await setup();
-    const hints = collect(s.r.clusters, encodeCursor({ t: s.sched.now() - 91 * 24 * 60 * MIN, ids: [] }));
+    const hints = collect(
+      s.r.clusters,
+      auditCursors.encode({ t: s.sched.now() - 91 * 24 * 60 * MIN, ids: [] }),
+    );
     await vi.waitFor(() => expect(hints[0]).toMatchObject({ type: 'gap' }), { timeout: 2000, interval: 10 });
   });
 

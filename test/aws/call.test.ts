@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { AwsCallError, CLOUDTRAIL_BUCKET, awsCallPolicy, callAws } from '../../adapters/aws/call.js';
+import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
+import { ThrottledError } from '../../src/watch/source.js';
+import { VirtualClock } from '../watch/virtual-clock.js';
+
+class AwsError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+function setup() {
+  const clock = new VirtualClock();
+  const metrics = new CoreMetrics(new Registry());
+  const buckets: string[] = [];
+  const deps = {
+    budget: { acquire: (bucket: string) => (buckets.push(bucket), Promise.resolve()) },
+    metrics,
+    scheduler: clock.scheduler,
+  };
+  const outcomes = async (): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    for (const v of (await metrics.apiCalls.get()).values)
+      out[`${String(v.labels['provider'])}:${String(v.labels['operation'])}:${String(v.labels['outcome'])}`] =
+        v.value;
+    return out;
+  };
+  return { clock, deps, buckets, outcomes };
+}
+
+const policy = awsCallPolicy('LAMBDA', (op) => `lambda:${op}`);
+
+describe('AWS call policy', () => {
+  it('takes the provider bucket, or the CloudTrail one for LookupEvents, and counts SDK retries', async () => {
+    const { deps, buckets, outcomes } = setup();
+    await callAws(deps, policy, 'ListFunctions', () => Promise.resolve({ $metadata: { attempts: 3 } }));
+    await callAws(deps, policy, 'LookupEvents', () => Promise.resolve({ $metadata: { attempts: 1 } }));
+    expect(buckets).toEqual(['lambda:ListFunctions', CLOUDTRAIL_BUCKET]);
+    expect(await outcomes()).toEqual({
+      'LAMBDA:ListFunctions:ok': 1,
+      'LAMBDA:ListFunctions:retried': 2,
+      'LAMBDA:LookupEvents:ok': 1,
+    });
+  });
+
+  it('an AWS error is an AwsCallError named after it, with secrets redacted', async () => {
+    const { deps } = setup();
+    const err = await callAws(deps, policy, 'GetFunction', () =>
+      Promise.reject(new AwsError('ResourceNotFoundException', 'Function not found: secretAccessKey=abc123')),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AwsCallError);
+    expect((err as AwsCallError).name).toBe('ResourceNotFoundException');
+    expect((err as AwsCallError).operation).toBe('GetFunction');
+    expect((err as Error).message).toMatch(
+      /^GetFunction failed: ResourceNotFoundException: Function not found/,
+    );
+  });
+
+  it('throttling is retried 3 times, 250 ms doubling, then surfaces as ThrottledError', async () => {
+    const { clock, deps, outcomes } = setup();
+    const times: number[] = [];
+    let result: unknown;
+    void callAws(deps, policy, 'ListFunctions', () => {
+      times.push(clock.now());
+      return Promise.reject(new AwsError('ThrottlingException', 'Rate exceeded'));
+    }).catch((e: unknown) => (result = e));
+    await clock.advance(5_000);
+    expect(times).toEqual([0, 250, 750, 1_750]);
+    expect(result).toBeInstanceOf(ThrottledError);
+    expect(await outcomes()).toEqual({ 'LAMBDA:ListFunctions:throttled': 4 });
+  });
+});
