@@ -204,9 +204,7 @@ export async function run(): Promise<BenchSection> {
 
     // 1b. The same through ConsoleSink.handle in bursts of 250, one transaction per burst: MODIFIED events.
     const burst = 250;
-    progress(
-      `appending ${perEvent} MODIFIED events through ConsoleSink.handle (${burst} per transaction)`,
-    );
+    progress(`appending ${perEvent} MODIFIED events through ConsoleSink.handle (${burst} per transaction)`);
     const bursts: WatchEvent<ClusterObject>[][] = [];
     for (let i = 0; i < perEvent; i += burst) {
       bursts.push(
