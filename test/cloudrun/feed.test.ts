@@ -4,15 +4,19 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
-import type { Subscription } from 'rxjs';
-import { asyncScheduler } from 'rxjs';
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
+import { VirtualTimeScheduler, asyncScheduler } from 'rxjs';
 import { pino } from 'pino';
 import type { CloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
 import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
 import type { CloudRunClients } from '../../adapters/cloudrun/client.js';
 import { createCloudRunClients } from '../../adapters/cloudrun/client.js';
 import type { FeedItem } from '../../adapters/cloudrun/audit-source.js';
-import { AuditFeed, TAIL_RETRY_EVERY_POLLS } from '../../adapters/cloudrun/audit-source.js';
+import {
+  AuditFeed,
+  TAIL_OPEN_GRACE_MS,
+  TAIL_RETRY_EVERY_POLLS,
+} from '../../adapters/cloudrun/audit-source.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { configFor } from './harness.js';
@@ -158,5 +162,98 @@ describe('audit feed', () => {
     const got = collect('garbage');
     await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
     expect(got.items[0]).toMatchObject({ kind: 'gap', reason: 'unreadable audit cursor' });
+  });
+});
+
+/** A virtual clock that records when each scheduled action is due, and moves only when told. */
+class RecordingClock implements SchedulerLike {
+  readonly time = new VirtualTimeScheduler();
+  /** Due times (virtual ms) of every action scheduled so far. */
+  readonly due: number[] = [];
+
+  now(): number {
+    return this.time.now();
+  }
+
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    this.due.push(this.time.now() + delay);
+    return this.time.schedule(work, delay, state);
+  }
+
+  /** Runs every action due within `ms` and moves the clock by `ms`. */
+  advance(ms: number): void {
+    const target = this.time.now() + ms;
+    this.time.maxFrames = target;
+    this.time.flush();
+    this.time.frame = target;
+  }
+}
+
+describe('audit feed waits on the injected clock', () => {
+  let clock: RecordingClock;
+  beforeEach(() => {
+    clock = new RecordingClock();
+    feed = new AuditFeed(
+      P,
+      clients.logging,
+      {
+        budget: new ApiBudget({}),
+        metrics: new CoreMetrics(new Registry()),
+        scheduler: clock,
+        logger: pino({ level: 'silent' }),
+      },
+      { bufferWindowMs: 0, logPollIntervalMs: 100 },
+    );
+  });
+
+  it('an unconfirmed tail is given the open grace in virtual time before catch-up starts', async () => {
+    emu.faults.withholdTailConfirmation(1);
+    const got = collect();
+    await vi.waitFor(() => expect(clock.due).toContain(TAIL_OPEN_GRACE_MS));
+    expect(emu.openTails()).toBe(1);
+    clock.advance(TAIL_OPEN_GRACE_MS - 1);
+    expect(emu.calls.count(LIST)).toBe(0);
+    expect(got.items).toEqual([]);
+    clock.advance(1);
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    expect(emu.calls.count(LIST)).toBe(1);
+    deploy('a');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(2));
+    expect(got.errors).toEqual([]);
+  });
+
+  it('reconnects after 800 ms then 1600 ms of virtual time, and unsubscribing leaves no timer', async () => {
+    const got = collect();
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    emu.faults.cutTails(status.UNAVAILABLE);
+    const firstWait = clock.now() + 800;
+    await vi.waitFor(() => expect(clock.due).toContain(firstWait));
+    clock.advance(799);
+    expect(emu.calls.count(TAIL)).toBe(1);
+    const caughtUp = got.items.filter((i) => i.kind === 'caughtUp').length;
+    clock.advance(1);
+    await vi.waitFor(() => expect(emu.openTails()).toBe(1));
+    expect(emu.calls.count(TAIL)).toBe(2);
+    // A clean end: the end event gives a pending error a turn (0 ms on the clock), then backs off.
+    await vi.waitFor(() =>
+      expect(got.items.filter((i) => i.kind === 'caughtUp').length).toBeGreaterThan(caughtUp),
+    );
+    emu.faults.cutTails();
+    const cutAt = clock.now();
+    await vi.waitFor(() => {
+      clock.advance(0);
+      expect(clock.due).toContain(cutAt + 1600);
+    });
+    clock.advance(1599);
+    expect(emu.calls.count(TAIL)).toBe(2);
+    clock.advance(1);
+    await vi.waitFor(() => expect(emu.calls.count(TAIL)).toBe(3));
+    deploy('b');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(2));
+    sub?.unsubscribe();
+    sub = undefined;
+    await vi.waitFor(() => expect(emu.openTails()).toBe(0));
+    expect(clock.time.actions).toHaveLength(0);
+    expect(got.errors).toEqual([]);
   });
 });
