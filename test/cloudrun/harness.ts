@@ -1,6 +1,8 @@
 /**
  * Test harness: an emulator, a CloudRunConfig pointing at it (plaintext, no credentials), ProviderDeps
- * with a private metrics registry, and helpers to drain list pages and collect hints.
+ * with a private metrics registry, and helpers to drain list pages and collect hints. A source under
+ * test gets a store attached as the watch engine would (`storeOf`), holding what it listed and the
+ * states its hints carried, so per-object reads go through the store as they do under the engine.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,7 @@ import { ApiBudget } from '../../src/watch/budget.js';
 import type { BucketLimit } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { MemoryCache } from '../../src/state/cache.js';
+import { MapWatchStore } from '../../src/watch/store.js';
 
 /** RPCs the adapter may call: read-only methods covered by roles/run.viewer + roles/logging.viewer. */
 export const LEAST_PRIVILEGE_RPCS: ReadonlySet<string> = new Set([
@@ -124,6 +127,28 @@ export async function sourceFor(h: Harness, project: string): Promise<WatchSourc
   return s;
 }
 
+const stores = new WeakMap<WatchSource<ClusterObject>, MapWatchStore<ClusterObject>>();
+
+/** The store attached to `source` (created and attached on first use), as the watch engine keeps it. */
+export function storeOf(source: WatchSource<ClusterObject>): MapWatchStore<ClusterObject> {
+  let store = stores.get(source);
+  if (store === undefined) {
+    store = new MapWatchStore<ClusterObject>(source.indexers);
+    stores.set(source, store);
+    source.attachStore?.(store);
+  }
+  return store;
+}
+
+function keep(source: WatchSource<ClusterObject>, object: ClusterObject): void {
+  storeOf(source).set(source.keyOf(object), {
+    object,
+    hash: source.hashOf(object),
+    order: source.orderOf(object),
+    seen: 0,
+  });
+}
+
 export async function listAll(
   source: WatchSource<ClusterObject>,
 ): Promise<{ items: ClusterObject[]; pages: number; cursor?: string }> {
@@ -136,6 +161,7 @@ export async function listAll(
     pages += 1;
     if (pages === 1) cursor = page.cursor;
     items.push(...page.items);
+    for (const o of page.items) keep(source, o);
     token = page.nextPageToken;
   } while (token !== undefined);
   return cursor === undefined ? { items, pages } : { items, pages, cursor };
@@ -166,9 +192,15 @@ export interface HintLog {
 export function collectHints(source: WatchSource<ClusterObject>, fromCursor?: string): HintLog {
   const hints: Hint<ClusterObject>[] = [];
   const errors: unknown[] = [];
-  const sub = source
-    .hints(fromCursor)
-    .subscribe({ next: (h) => hints.push(h), error: (e: unknown) => errors.push(e) });
+  const store = storeOf(source);
+  const sub = source.hints(fromCursor).subscribe({
+    next: (h) => {
+      hints.push(h);
+      if (h.type === 'changed' && h.state !== undefined) keep(source, h.state);
+      if (h.type === 'deleted') store.delete(h.key);
+    },
+    error: (e: unknown) => errors.push(e),
+  });
   const waitFor = (pred: (h: Hint<ClusterObject>) => boolean, what = 'hint', timeoutMs = 10_000) =>
     vi.waitFor(
       () => {
