@@ -10,6 +10,7 @@ import { loadavg } from 'node:os';
 import { Subject, firstValueFrom, filter } from 'rxjs';
 import type { ClusterObject } from '../src/model/index.js';
 import { objectHash, objectKey, toContainerImage } from '../src/model/index.js';
+import { internObject } from '../src/model/share.js';
 import { createWatch } from '../src/watch/index.js';
 import type { Hint, ListPage, WatchSource } from '../src/watch/source.js';
 import type { BenchFigure, BenchSection } from './report.js';
@@ -114,7 +115,8 @@ async function measure(precomputedHash: boolean): Promise<{
   const hadGc = !precomputedHash && gc();
   const heapBefore = process.memoryUsage().heapUsed;
 
-  const w = createWatch(src);
+  // As the daemon runs it: stored objects are interned and their repeated parts shared.
+  const w = createWatch(src, { retain: internObject });
   let objectEvents = 0;
   w.events$.subscribe((e) => {
     if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') objectEvents++;

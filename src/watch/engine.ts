@@ -9,9 +9,12 @@
  * checkpoint) diff against the store: vanished objects become DELETED tombstones, unchanged ones
  * emit nothing. A relist resets the cursor (no relist loops).
  *
- * One serial worker does all provider reads (list, get/getMany, cheap poll), so reads for one key
- * never race each other. Hints only mark keys dirty (one entry per key), and delivery coalesces per
- * key, so memory stays bounded by the number of objects however slow the consumer is.
+ * One serial worker does all provider reads (list, get/getMany, childKeysOf, cheap poll), so reads
+ * for one key never race each other. Hints only mark keys dirty (one entry per key), and delivery
+ * coalesces per key, so memory stays bounded by the number of objects however slow the consumer is.
+ * A family hint is expanded by that worker: the parent is read, then in one round its children (the
+ * keys `childKeysOf` names and the store's index holds); a child read as gone, and every indexed
+ * child of a parent read as gone, becomes a DELETED tombstone.
  *
  * Failure: every provider error backs off (client-go constants) and retries; throttling backs off
  * without relisting; an unexpected internal error is logged, backed off and answered by a relist.
@@ -31,7 +34,6 @@ import { isThrottling } from './source.js';
 import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
 import { flatString } from '../model/intern.js';
-import { internObject } from '../model/share.js';
 import { Timers } from '../runtime/timers.js';
 import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
@@ -66,6 +68,7 @@ export class WatchEngine<T> implements Watch<T> {
   private readonly dirty: DirtySet<T>;
   private readonly metrics: WatchMetrics;
   private readonly logger: Logger | undefined;
+  private readonly retain: (obj: T) => T;
 
   /**
    * Last orders of recently deleted keys (FIFO, at most DELETED_MEMORY entries): a late, older state
@@ -99,6 +102,7 @@ export class WatchEngine<T> implements Watch<T> {
     this.store = new MapWatchStore<T>(source.indexers);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.random = options.random ?? Math.random;
+    this.retain = options.retain ?? ((obj) => obj);
     this.backoff = new Backoff(options.backoff, this.scheduler, this.random);
     this.deliveryBackoff = new Backoff(options.backoff, this.scheduler, this.random);
     this.timers = new Timers(this.scheduler);
@@ -149,7 +153,7 @@ export class WatchEngine<T> implements Watch<T> {
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
-        this.store.set(o.key, { object: internObject(o.object), hash: o.hash, order: o.order, seen: 0 });
+        this.store.set(o.key, { object: this.retain(o.object), hash: o.hash, order: o.order, seen: 0 });
       }
       this.lastCursor = initial.cursor;
       this.relistCause = 'restart';
@@ -353,19 +357,21 @@ export class WatchEngine<T> implements Watch<T> {
     const cur = this.store.entry(key);
     if (!cur) {
       const stored = flatString(key);
-      this.store.set(stored, { object: internObject(object), hash, order, seen });
+      const kept = this.retain(object);
+      this.store.set(stored, { object: kept, hash, order, seen });
       stats.added++;
-      this.emit(changed('ADDED', id, stored, object, hash, order));
+      this.emit(changed('ADDED', id, stored, kept, hash, order));
       return;
     }
     cur.seen = seen;
     if (cur.hash !== hash) {
       if (isOlder(order, cur.order)) return; // a stale list entry never overwrites a newer state
-      this.store.replaceObject(key, cur, internObject(object));
+      const kept = this.retain(object);
+      this.store.replaceObject(key, cur, kept);
       cur.hash = hash;
       cur.order = order;
       stats.modified++;
-      this.emit(changed('MODIFIED', id, key, object, hash, order));
+      this.emit(changed('MODIFIED', id, key, kept, hash, order));
     } else if (order !== undefined && (cur.order === undefined || order > cur.order)) {
       cur.order = order;
     }
@@ -433,7 +439,10 @@ export class WatchEngine<T> implements Watch<T> {
 
   private onHint(h: Hint<T>): void {
     this.touchWatchdog();
-    if ((h.type === 'changed' || h.type === 'deleted') && (typeof h.key !== 'string' || h.key === '')) {
+    if (
+      (h.type === 'changed' || h.type === 'deleted' || h.type === 'family') &&
+      (typeof h.key !== 'string' || h.key === '')
+    ) {
       this.logger?.warn({ hintType: h.type }, 'skipped a hint without a key');
       return;
     }
@@ -447,6 +456,15 @@ export class WatchEngine<T> implements Watch<T> {
         this.hintSeq++;
         if (h.cursor !== undefined) this.lastCursor = h.cursor;
         this.dirty.needsFetch(h.key, h.cursor);
+        break;
+      case 'family':
+        if (typeof h.index !== 'string' || h.index === '') {
+          this.logger?.warn('skipped a family hint without an index');
+          return;
+        }
+        this.hintSeq++;
+        if (h.cursor !== undefined) this.lastCursor = h.cursor;
+        this.dirty.family(h.key, h.index, h.cursor);
         break;
       case 'gap':
         this.logger?.info({ reason: h.reason }, 'change feed reported a gap; relisting');
@@ -525,6 +543,7 @@ export class WatchEngine<T> implements Watch<T> {
       }
       if (this.stopped || this.relistCause !== undefined) return;
       for (const key of toFetch) this.apply(key, fetched.get(key), batch.get(key)?.cursor, true);
+      if (!(await this.expandFamilies(batch, fetched))) return;
     }
     this.flushBookmark(reconciledSeq);
   }
@@ -534,7 +553,67 @@ export class WatchEngine<T> implements Watch<T> {
     fetched: Map<string, T | undefined>,
     batch: Map<string, DirtyEntry<T>>,
   ): void {
-    for (const key of keys) if (!fetched.has(key)) this.dirty.needsFetch(key, batch.get(key)?.cursor);
+    for (const key of keys) {
+      const entry = batch.get(key);
+      if (fetched.has(key) || entry === undefined) continue;
+      this.dirty.restore(key, entry);
+    }
+  }
+
+  /**
+   * Reads the children of every family parent in `batch` (its parent already read into `fetched`
+   * and applied): the keys `childKeysOf` names unioned with the store's index, one read round for
+   * all of them. A child read as gone, and every indexed child of a gone parent, becomes a DELETED
+   * tombstone. Returns false when the round did not complete (the families are marked again).
+   */
+  private async expandFamilies(
+    batch: Map<string, DirtyEntry<T>>,
+    fetched: Map<string, T | undefined>,
+  ): Promise<boolean> {
+    const parents: Array<[string, DirtyEntry<T>]> = [];
+    for (const [key, d] of batch) if (d.families !== undefined) parents.push([key, d]);
+    if (parents.length === 0) return true;
+    /** Child key -> the cursor of the family hint that named it. */
+    const children = new Map<string, string | undefined>();
+    try {
+      for (const [key, d] of parents) {
+        const parent = fetched.get(key);
+        for (const index of d.families ?? []) {
+          for (const child of [...this.store.byIndex(index, key)]) {
+            if (parent === undefined) this.tombstone(child, d.cursor);
+            else children.set(child, d.cursor);
+          }
+        }
+        if (parent === undefined || this.source.childKeysOf === undefined) continue;
+        for (const child of await this.source.childKeysOf(parent)) children.set(child, d.cursor);
+        if (this.stopped || this.relistCause !== undefined) return false;
+      }
+    } catch (err) {
+      return this.familyFailed(err, parents);
+    }
+    const toRead = [...children.keys()].filter((k) => !fetched.has(k));
+    if (toRead.length === 0) return true;
+    const read = new Map<string, T | undefined>();
+    try {
+      await this.fetch(toRead, read);
+    } catch (err) {
+      if (this.stopped || this.relistCause !== undefined) return false;
+      return this.familyFailed(err, parents);
+    }
+    if (this.stopped || this.relistCause !== undefined) return false;
+    for (const key of toRead) {
+      const child = read.get(key);
+      if (child === undefined) this.tombstone(key, children.get(key));
+      else this.apply(key, child, children.get(key), true);
+    }
+    return true;
+  }
+
+  private async familyFailed(err: unknown, parents: Array<[string, DirtyEntry<T>]>): Promise<false> {
+    if (this.stopped || this.relistCause !== undefined) return false;
+    for (const [key, d] of parents) this.dirty.restore(key, d);
+    await this.timers.sleep(this.failureDelay(err, 'family read'));
+    return false;
   }
 
   private async fetch(keys: string[], out: Map<string, T | undefined>): Promise<void> {
@@ -549,6 +628,23 @@ export class WatchEngine<T> implements Watch<T> {
       if (this.stopped) return;
       out.set(key, obj);
     }
+  }
+
+  /** Removes a stored key whose deletion was inferred, not read: a DELETED tombstone. */
+  private tombstone(key: string, cursor: string | undefined): void {
+    const cur = this.store.entry(key);
+    if (cur === undefined) return;
+    this.store.delete(key);
+    this.rememberDeleted(key, cur.order);
+    const ev: WatchEvent<T> = {
+      type: 'DELETED',
+      sourceId: this.source.id,
+      key,
+      object: cur.object,
+      tombstone: true,
+    };
+    if (cursor !== undefined) ev.cursor = cursor;
+    this.emit(ev);
   }
 
   /** Reconciles one key with a state read from a hint or the provider (`undefined`: gone). */
@@ -589,10 +685,11 @@ export class WatchEngine<T> implements Watch<T> {
         if (order !== undefined && (cur.order === undefined || order > cur.order)) cur.order = order;
         return;
       }
-      this.store.replaceObject(key, cur, internObject(object));
+      const kept = this.retain(object);
+      this.store.replaceObject(key, cur, kept);
       cur.hash = hash;
       cur.order = order;
-      const ev = changed('MODIFIED', id, key, object, hash, order);
+      const ev = changed('MODIFIED', id, key, kept, hash, order);
       if (cursor !== undefined) ev.cursor = cursor;
       this.emit(ev);
       return;
@@ -604,8 +701,9 @@ export class WatchEngine<T> implements Watch<T> {
     }
     this.deletedOrders.delete(key);
     const stored = flatString(key);
-    this.store.set(stored, { object: internObject(object), hash, order, seen: this.listGeneration });
-    const ev = changed('ADDED', id, stored, object, hash, order);
+    const kept = this.retain(object);
+    this.store.set(stored, { object: kept, hash, order, seen: this.listGeneration });
+    const ev = changed('ADDED', id, stored, kept, hash, order);
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
   }

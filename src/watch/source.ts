@@ -28,6 +28,13 @@ export type Hint<T> =
   | { type: 'changed'; key: string; state?: T; cursor?: string }
   /** The object is gone according to the feed (a delete event). The engine confirms with get(). */
   | { type: 'deleted'; key: string; cursor?: string }
+  /**
+   * This parent object and its children (the store's objects filed under `key` in the index
+   * `index`) may have changed. The engine reads the parent, then every child it names
+   * (`childKeysOf`) or the index holds; an indexed child the reads find gone, or every indexed
+   * child of a parent found gone, becomes a DELETED tombstone.
+   */
+  | { type: 'family'; key: string; index: string; cursor?: string }
   /** The feed cannot prove it delivered everything since the cursor (410 analogue): relist. */
   | { type: 'gap'; reason: string }
   /** Nothing changed up to `cursor`; persist it. */
@@ -62,6 +69,11 @@ export interface WatchSource<T> {
   get(key: string): Promise<T | undefined>;
   /** Batched get (adapters map it to their batch Describe calls). Missing keys mean "gone". */
   getMany?(keys: string[]): Promise<Map<string, T | undefined>>;
+  /**
+   * The keys of the children `parent` says it has now (read with the parent when expanding a
+   * `family` hint). Absent: only the children the store's index holds are read.
+   */
+  childKeysOf?(parent: T): Promise<string[]> | string[];
   /** Change hints starting at `fromCursor` (undefined: from "now"). May complete or error: the engine resubscribes. */
   hints(fromCursor: string | undefined): Observable<Hint<T>>;
   cheapPoll?: CheapPoll;

@@ -36,6 +36,12 @@ export interface WatchOptions<T> {
   logger?: Logger;
   random?: () => number;
   backoff?: Partial<BackoffOptions>;
+  /**
+   * Applied to every object before the store keeps it (e.g. interning its strings and sharing its
+   * repeated parts); returns the object to keep and emit, equal in content to the one given.
+   * Default: the object as given.
+   */
+  retain?: (obj: T) => T;
 }
 
 export const DEFAULT_RESYNC_PERIOD_MS = 10 * 60 * 60 * 1000;

@@ -12,6 +12,10 @@ export interface FakeObj {
   kind?: string;
   version: number;
   data: string;
+  /** The parent's key (family tests: filed under the `owner` index). */
+  owner?: string;
+  /** The children's keys the parent names (family tests: `childKeysOf`). */
+  children?: string[];
 }
 
 type Failure = Error | undefined;

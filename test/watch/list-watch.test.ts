@@ -49,6 +49,25 @@ describe('list, then watch from the list cursor', () => {
     expect(changes[1]?.order).toBeGreaterThan(changes[0]?.order ?? Infinity);
   });
 
+  it('retain is applied to every object before the store keeps it; the kept object is the one emitted', async () => {
+    const retained: string[] = [];
+    const h = harness({
+      retain: (o) => {
+        retained.push(o.key);
+        return { ...o, data: o.data.toUpperCase() };
+      },
+    });
+    h.fake.put('a', 'a1');
+    await started(h);
+    h.fake.hintWithState = true;
+    h.fake.put('a', 'a2');
+    h.fake.put('b', 'b1');
+    await h.clock.settle();
+    expect(retained).toEqual(['a', 'a', 'b']);
+    expect(h.watch.store.get('a')?.data).toBe('A2');
+    expect(summary(h.changes())).toEqual(['ADDED a A1', 'MODIFIED a A2', 'ADDED b B1']);
+  });
+
   it('hands its store to a source that asks for it: the source reads what the engine holds, read-only', async () => {
     const fake = new FakeProvider();
     let attached: WatchStore<FakeObj> | undefined;
