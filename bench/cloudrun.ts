@@ -22,7 +22,7 @@ import type { Hint } from '../src/watch/source.js';
 import { ApiBudget } from '../src/watch/budget.js';
 import { CLOUD_RUN_BUCKETS } from '../src/watch/provider-limits.js';
 import { CoreMetrics, Registry } from '../src/runtime/metrics.js';
-import { MemoryCache } from '../src/state/cache.js';
+import { MemoryCache } from '../src/provider/cache.js';
 
 const PROJECT = 'bench-project';
 const REGIONS = [

@@ -20,7 +20,7 @@ import { ecsSchema } from '../src/config/schema.js';
 import type { ClusterObject } from '../src/model/index.js';
 import { objectKey } from '../src/model/index.js';
 import { CoreMetrics, Registry } from '../src/runtime/metrics.js';
-import { MemoryCache } from '../src/state/cache.js';
+import { MemoryCache } from '../src/provider/cache.js';
 import { ApiBudget } from '../src/watch/budget.js';
 import type { BucketLimit } from '../src/watch/budget.js';
 import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS, ecsBucketFor } from '../src/watch/provider-limits.js';

@@ -8,7 +8,7 @@
  */
 import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import type { KeyValueCache } from '../../src/state/cache.js';
+import type { KeyValueCache } from '../../src/provider/cache.js';
 import { isThrottling } from '../../src/watch/source.js';
 import { callAws } from './call.js';
 import type { CallDeps } from './call.js';

@@ -11,7 +11,7 @@ import type { ClusterObject } from '../model/index.js';
 import { CoreMetrics } from '../runtime/metrics.js';
 import type { Registry } from '../runtime/metrics.js';
 import { delay, systemScheduler } from '../runtime/clock.js';
-import { MemoryCache } from '../state/cache.js';
+import { MemoryCache } from '../provider/cache.js';
 import type { WatchSource } from '../watch/source.js';
 import { createAdapters, createBudget } from './adapters.js';
 

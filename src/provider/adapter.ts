@@ -13,7 +13,7 @@ import type { AgentActivity, ClusterObject, Provider } from '../model/index.js';
 import type { WatchSource } from '../watch/source.js';
 import type { ApiBudget } from '../watch/budget.js';
 import type { CoreMetrics } from '../runtime/metrics.js';
-import type { KeyValueCache } from '../state/cache.js';
+import type { KeyValueCache } from './cache.js';
 
 export interface ProviderDeps {
   logger: Logger;

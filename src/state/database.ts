@@ -29,7 +29,7 @@ import type { WatchCheckpoint } from '../watch/events.js';
 import type { CoreMetrics } from '../runtime/metrics.js';
 import { gauge } from '../runtime/metrics.js';
 import { defaults } from '../config/defaults.js';
-import type { KeyValueCache } from './cache.js';
+import type { KeyValueCache } from '../provider/cache.js';
 import { migrate, SCHEMA_VERSION, SchemaTooNewError } from './schema.js';
 import { StateWriteHealth } from './write-health.js';
 import { StateRefusedError } from './refused.js';

@@ -1,5 +1,4 @@
 /** The state database and its stores (outbox, snapshots, heartbeats, KeyValueCache), and operator access to rejected rows. */
-export * from './cache.js';
 export * from './database.js';
 export * from './outbox.js';
 export * from './snapshots.js';

@@ -4,7 +4,7 @@ import { asyncScheduler } from 'rxjs';
 import { createCloudRunAdapter } from '../../adapters/cloudrun/index.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
-import { MemoryCache } from '../../src/state/cache.js';
+import { MemoryCache } from '../../src/provider/cache.js';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
 import type { Harness } from './harness.js';
 import { collectHints, configFor, sourceFor, startHarness } from './harness.js';

@@ -12,7 +12,7 @@ import {
   revisionFullName,
 } from '../../adapters/cloudrun/digests.js';
 import type { Digest } from '../../src/model/index.js';
-import { MemoryCache } from '../../src/state/cache.js';
+import { MemoryCache } from '../../src/provider/cache.js';
 import { makeDeps } from '../ecs/helpers.js';
 import type { Harness } from './harness.js';
 import { changedState, collectHints, metricValue, sourceFor, startHarness } from './harness.js';

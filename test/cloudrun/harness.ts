@@ -20,7 +20,7 @@ import type { Hint, WatchSource } from '../../src/watch/source.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import type { BucketLimit } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
-import { MemoryCache } from '../../src/state/cache.js';
+import { MemoryCache } from '../../src/provider/cache.js';
 import { MapWatchStore } from '../../src/watch/store.js';
 
 /** RPCs the adapter may call: read-only methods covered by roles/run.viewer + roles/logging.viewer. */

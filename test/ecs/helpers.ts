@@ -12,7 +12,7 @@ import type { EcsConfig } from '../../src/config/schema.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
-import { MemoryCache } from '../../src/state/cache.js';
+import { MemoryCache } from '../../src/provider/cache.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from '../../src/watch/provider-limits.js';
 import type { WatchSource } from '../../src/watch/source.js';

@@ -1,7 +1,9 @@
 /**
- * A small persistent key-value cache for immutable provider facts (ECS task definitions by ARN).
- * The SQLite state database implements it; `MemoryCache` serves tests and `once`.
- * Contract: `get` never throws for a missing key; values are opaque strings (JSON by convention).
+ * The adapters' port to a small persistent key-value cache of immutable provider facts (ECS task
+ * definitions by ARN, Cloud Run digests by revision). The state database implements it;
+ * `MemoryCache` serves tests and `once`.
+ * Contract: `get` returns undefined for a missing key and never throws; values are opaque strings
+ * (JSON by convention); a namespace separates the facts of different adapters.
  */
 export interface KeyValueCache {
   get(namespace: string, key: string): string | undefined;
