@@ -16,7 +16,7 @@ import type { ClusterObject } from '../../src/model/index.js';
 import type { FeedItem } from './audit-source.js';
 import type { AuditHint } from './audit-mapper.js';
 import { auditEntryToHints } from './audit-mapper.js';
-import { PROVIDER } from './api-call.js';
+import { PROVIDER } from './call-policy.js';
 import type { KeyNames } from './key-names.js';
 import type { RunResourceRef } from './names.js';
 import { parseResourceName, resourceName } from './names.js';

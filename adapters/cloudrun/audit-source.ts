@@ -32,7 +32,7 @@ import { Backoff } from '../../src/runtime/backoff.js';
 import type { BackoffOptions } from '../../src/runtime/backoff.js';
 import { Timers } from '../../src/runtime/timers.js';
 import type { JsonObject } from './json.js';
-import { LOGGING_BUCKET, PROVIDER, apiCall, countCall, grpcCode, outcomeOf } from './api-call.js';
+import { LOGGING_BUCKET, PROVIDER, countCall, grpcCode, outcomeOf, runCall } from './call-policy.js';
 import { logEntryToJson } from './log-entry.js';
 import type { LogCursor } from './log-cursor.js';
 import {
@@ -385,7 +385,7 @@ class FeedRun {
     let pageToken = '';
     do {
       if (this.stopped) return;
-      const [entries, , response] = await apiCall(this.deps, LOGGING_BUCKET, 'ListLogEntries', () =>
+      const [entries, , response] = await runCall(this.deps, 'ListLogEntries', () =>
         this.logging.listLogEntries(
           {
             resourceNames: [`projects/${this.feed.project}`],

@@ -1,11 +1,12 @@
 /**
- * The Cloud Run project source's list page token: the region index, the step index (see
- * `LIST_STEPS`) and the Run API's own page token within that step. Opaque to the engine
- * (base64url JSON); it lives only as long as one list.
+ * The Cloud Run project source's list position: the region index, the step index (see
+ * `LIST_STEPS`) and the Run API's own page token within that step, carried as a page token of the
+ * provider kit's codec (`listTokens`); it lives only as long as one list.
  *
- * Failure: `decodeListToken` throws on a token it cannot read; the engine answers a failed list page
- * by listing again from the first page.
+ * Failure: the kit's rule: an unreadable token is a PageTokenError, which the source turns into a
+ * restart of the list from `LIST_START` (reported once per source).
  */
+import { PageTokenCodec } from '../../src/provider/page-token.js';
 
 export const LIST_STEPS = ['cluster', 'services', 'revisions', 'jobs', 'executions', 'workerPools'] as const;
 export type ListStep = (typeof LIST_STEPS)[number];
@@ -19,21 +20,17 @@ export interface ListPosition {
   t: string;
 }
 
-export function encodeListToken(p: ListPosition): string {
-  return Buffer.from(JSON.stringify(p)).toString('base64url');
+function readPosition(v: unknown): ListPosition | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const p = v as Partial<ListPosition>;
+  if (typeof p.r !== 'number' || typeof p.s !== 'number' || typeof p.t !== 'string') return undefined;
+  return { r: p.r, s: p.s, t: p.t };
 }
 
-export function decodeListToken(token: string): ListPosition {
-  try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<ListPosition>;
-    if (typeof v.r === 'number' && typeof v.s === 'number' && typeof v.t === 'string') {
-      return { r: v.r, s: v.s, t: v.t };
-    }
-  } catch {
-    // not JSON: an unreadable token, reported below
-  }
-  throw new Error('invalid Cloud Run page token');
-}
+export const listTokens = new PageTokenCodec<ListPosition>('cloudrun-list-page', readPosition);
+
+/** Where a list starts: the first step of the first region. */
+export const LIST_START: ListPosition = { r: 0, s: 0, t: '' };
 
 /** The position after a page of `p` that ended with the API's `next` token, or undefined at the end. */
 export function nextPosition(p: ListPosition, next: string, regionCount: number): ListPosition | undefined {

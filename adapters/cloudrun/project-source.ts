@@ -15,7 +15,7 @@
  * - `cheapPoll` fingerprints the whole scope with list calls only (see projectFingerprint).
  *
  * Failure: every method rejects with the failing API call's error (throttling as ThrottledError);
- * an unreadable page token rejects (the engine lists again from the first page).
+ * an unreadable page token restarts the list from its first step (the kit's page-token rule).
  */
 import { from, merge, concatMap, filter, mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
@@ -28,7 +28,8 @@ import { AuditHints } from './audit-hints.js';
 import { projectFingerprint } from './fingerprint.js';
 import { KeyNames, projectIndexers } from './key-names.js';
 import type { ListPosition, ListStep } from './list-token.js';
-import { LIST_STEPS, decodeListToken, encodeListToken, nextPosition } from './list-token.js';
+import { LIST_START, LIST_STEPS, listTokens, nextPosition } from './list-token.js';
+import { TokenRestarts, decodeOrRestart } from '../../src/provider/page-token.js';
 import { parseResourceName, resourceName } from './names.js';
 import { isCurrentExecution, servingRevisions } from './normalizer.js';
 import { RunObjectBuilder } from './object-builder.js';
@@ -58,6 +59,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   private readonly build: RunObjectBuilder;
   private readonly auditHints: AuditHints;
   private run: ListRun = { prefetched: new Set(), servingRegion: '', serving: new Set() };
+  private readonly restarts: TokenRestarts;
 
   constructor(
     private readonly scope: ProjectScope,
@@ -66,6 +68,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     this.id = `cloudrun/${scope.project}`;
     this.names = new KeyNames(scope);
     this.build = new RunObjectBuilder(scope);
+    this.restarts = new TokenRestarts(scope.deps.logger, this.id);
     this.auditHints = new AuditHints(this.id, scope, this.names, this.build);
     this.cheapPoll = {
       intervalMs: scope.deps.clusterPollIntervalMs,
@@ -95,14 +98,15 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   }
 
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
-    let pos: ListPosition;
+    const pos: ListPosition = decodeOrRestart(listTokens, pageToken, LIST_START, this.restarts);
     let cursor: string | undefined;
-    if (pageToken === undefined) {
-      cursor = this.feed.cursorAt(this.scope.deps.scheduler.now() - LIST_CURSOR_MARGIN_MS);
-      pos = { r: 0, s: 0, t: '' };
+    // LIST_START itself (never a decoded token): a list starts, or restarts after an unreadable token.
+    if (pos === LIST_START) {
+      if (pageToken === undefined)
+        cursor = this.feed.cursorAt(this.scope.deps.scheduler.now() - LIST_CURSOR_MARGIN_MS);
       this.run = { prefetched: new Set(), servingRegion: '', serving: new Set() };
       await this.scope.refreshRegions();
-    } else pos = decodeListToken(pageToken);
+    }
     const regions = await this.scope.regions();
     const region = regions[pos.r];
     const step: ListStep | undefined = LIST_STEPS[pos.s];
@@ -111,7 +115,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     const nextPos = nextPosition(pos, next, regions.length);
     if (step === 'workerPools' && next === '') this.scope.activity(region);
     const page: ListPage<ClusterObject> = { items };
-    if (nextPos) page.nextPageToken = encodeListToken(nextPos);
+    if (nextPos) page.nextPageToken = listTokens.encode(nextPos);
     if (cursor !== undefined) page.cursor = cursor;
     return page;
   }
