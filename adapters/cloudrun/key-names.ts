@@ -10,6 +10,7 @@
  * Failure: never throws; a key it cannot read back resolves to undefined (reported gone).
  */
 import type { ClusterObject } from '../../src/model/index.js';
+import { objectKey } from '../../src/model/index.js';
 import { LruMap } from '../../src/runtime/lru-map.js';
 import type { Indexers, WatchStore } from '../../src/watch/store.js';
 import { emptyWatchStore } from '../../src/watch/store.js';
@@ -69,16 +70,21 @@ export class KeyNames {
       if (!this.store.has(key)) return pending;
       this.pending.delete(key);
     }
-    const project = this.scope.project;
     const obj = this.store.get(key);
-    if (obj === undefined || obj.kind !== 'workload') {
-      for (const region of await this.scope.regions()) {
-        if (key === clusterKey(project, region)) return { kind: 'cluster', region };
-        if (key === namespaceKey(project, region)) return { kind: 'namespace', region };
-      }
-      return undefined;
+    if (obj !== undefined && obj.kind === 'workload') return this.refOf(obj);
+    const project = this.scope.project;
+    for (const region of await this.scope.regions()) {
+      if (key === clusterKey(project, region)) return { kind: 'cluster', region };
+      if (key === namespaceKey(project, region)) return { kind: 'namespace', region };
     }
+    return undefined;
+  }
+
+  /** The resource a workload of this project is (its cluster, kind, name and owner spell it). */
+  async refOf(obj: ClusterObject): Promise<RunResourceRef | undefined> {
+    if (obj.kind !== 'workload') return undefined;
     const w = obj.workload;
+    const project = this.scope.project;
     const region = await this.scope.regionOfCluster(w.clusterId);
     const kind = NATIVE_KINDS[w.nativeKind];
     if (region === undefined || kind === undefined) return undefined;
@@ -87,6 +93,6 @@ export class KeyNames {
     if (kind === 'revision') ref = { kind, project, region, service: owner, name: w.name };
     else if (kind === 'execution') ref = { kind, project, region, job: owner, name: w.name };
     else ref = { kind, project, region, name: w.name };
-    return workloadKey(project, region, resourceName(ref)) === key ? ref : undefined;
+    return workloadKey(project, region, resourceName(ref)) === objectKey(obj) ? ref : undefined;
   }
 }

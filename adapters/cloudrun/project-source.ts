@@ -11,7 +11,9 @@
  *   the audit cursor taken `LIST_CURSOR_MARGIN_MS` before listing.
  * - `get` re-reads one object (NOT_FOUND, out of scope, or a key it cannot read back -> undefined);
  *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time.
- * - `hints` maps the project's audit feed (see AuditHints) plus digests resolved later.
+ * - `hints` maps the project's audit feed (see AuditHints) plus digests resolved later; a service or
+ *   job comes as a `family` hint whose children `childKeysOf` names (the reads happen in the
+ *   engine's worker, none in the hint stream).
  * - `cheapPoll` fingerprints the whole scope with list calls only (see projectFingerprint).
  *
  * Failure: every method rejects with the failing API call's error (throttling as ThrottledError);
@@ -69,7 +71,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     this.names = new KeyNames(scope);
     this.build = new RunObjectBuilder(scope);
     this.restarts = new TokenRestarts(scope.deps.logger, this.id);
-    this.auditHints = new AuditHints(this.id, scope, this.names, this.build);
+    this.auditHints = new AuditHints(this.id, scope, this.names);
     this.cheapPoll = {
       intervalMs: scope.deps.clusterPollIntervalMs,
       poll: () => projectFingerprint(scope, this.names, this.build),
@@ -208,6 +210,30 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
         return w ? this.build.workerPool(region, w) : undefined;
       }
     }
+  }
+
+  /**
+   * A service's serving revisions (GetService) or a job's current executions (ListExecutions of the
+   * job), as keys; nothing for other objects. Read by the engine's worker for a `family` hint.
+   */
+  async childKeysOf(parent: ClusterObject): Promise<string[]> {
+    const ref = await this.names.refOf(parent);
+    const l = this.scope.lister;
+    if (ref?.kind === 'service') {
+      const s = await l.getService(resourceName(ref));
+      return [...(s ? servingRevisions(s) : [])].map((name) =>
+        this.names.keyOf({ ...ref, kind: 'revision', service: ref.name, name }),
+      );
+    }
+    if (ref?.kind === 'job') {
+      const execs = await l.all((tok) => l.executions(ref.project, ref.region, tok, ref.name));
+      const now = this.scope.deps.scheduler.now();
+      return execs.flatMap((e) => {
+        const child = parseResourceName(e.name ?? '');
+        return child?.kind === 'execution' && isCurrentExecution(e, now) ? [this.names.keyOf(child)] : [];
+      });
+    }
+    return [];
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {

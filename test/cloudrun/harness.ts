@@ -17,6 +17,9 @@ import type { CloudRunConfig } from '../../src/config/schema.js';
 import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
 import type { AgentActivity, ClusterObject, Workload } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
+import { createWatch } from '../../src/watch/engine.js';
+import type { WatchEvent } from '../../src/watch/events.js';
+import type { Watch } from '../../src/watch/types.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import type { BucketLimit } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
@@ -224,10 +227,61 @@ export function collectHints(source: WatchSource<ClusterObject>, fromCursor?: st
   };
 }
 
-/** The state carried by a `changed` hint for a workload with this native kind and name. */
-export function changedState(h: Hint<ClusterObject>, nativeKind: string, name: string): Workload | undefined {
-  if (h.type !== 'changed' || !h.state || h.state.kind !== 'workload') return undefined;
-  const w = h.state.workload;
+export interface EventLog {
+  watch: Watch<ClusterObject>;
+  events: WatchEvent<ClusterObject>[];
+  errors: unknown[];
+  /** Waits until an event matching `pred` was emitted and returns it. */
+  waitFor(
+    pred: (e: WatchEvent<ClusterObject>) => boolean,
+    what?: string,
+    timeoutMs?: number,
+  ): Promise<WatchEvent<ClusterObject>>;
+  stop(): Promise<void>;
+}
+
+/** Runs the watch engine over `source` (list, then hints from the list's cursor) and records its events. */
+export async function watchSource(source: WatchSource<ClusterObject>): Promise<EventLog> {
+  const watch = createWatch(source, { logger: pino({ level: 'silent' }) });
+  const events: WatchEvent<ClusterObject>[] = [];
+  const errors: unknown[] = [];
+  const sub = watch.events$.subscribe({ next: (e) => events.push(e), error: (e: unknown) => errors.push(e) });
+  watch.start();
+  await vi.waitFor(
+    () => {
+      if (!watch.synced) throw new Error('not synced yet');
+    },
+    { timeout: 10_000, interval: 10 },
+  );
+  const waitFor = (pred: (e: WatchEvent<ClusterObject>) => boolean, what = 'event', timeoutMs = 10_000) =>
+    vi.waitFor(
+      () => {
+        const e = events.find(pred);
+        if (!e) throw new Error(`no ${what} yet; got ${events.map((x) => x.type).join(',')}`);
+        return e;
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
+  return {
+    watch,
+    events,
+    errors,
+    waitFor,
+    async stop() {
+      await watch.stop();
+      sub.unsubscribe();
+    },
+  };
+}
+
+/** The workload of an ADDED / MODIFIED event with this native kind and name. */
+export function eventWorkload(
+  e: WatchEvent<ClusterObject>,
+  nativeKind: string,
+  name: string,
+): Workload | undefined {
+  if ((e.type !== 'ADDED' && e.type !== 'MODIFIED') || e.object.kind !== 'workload') return undefined;
+  const w = e.object.workload;
   return w.nativeKind === nativeKind && w.name === name ? w : undefined;
 }
 
