@@ -50,11 +50,11 @@ export type FeedItem =
   | { kind: 'gap'; reason: string }
   | { kind: 'caughtUp'; cursor: string };
 
-export const LOG_PAGE_SIZE = 1000;
-export const LATE_ENTRY_WINDOW_MS = 60_000;
+const LOG_PAGE_SIZE = 1000;
+const LATE_ENTRY_WINDOW_MS = 60_000;
 export const TAIL_OPEN_GRACE_MS = 1_000;
 /** Reconnect waits: client-go's constants without jitter; reset after a session that lived 2 min. */
-export const TAIL_RECONNECT_BACKOFF: Partial<BackoffOptions> = { jitter: 0 };
+const TAIL_RECONNECT_BACKOFF: Partial<BackoffOptions> = { jitter: 0 };
 const TAIL_HEALTHY_AFTER_MS = 120_000;
 /** In polling fallback, the tail is tried again after this many polls. */
 export const TAIL_RETRY_EVERY_POLLS = 60;

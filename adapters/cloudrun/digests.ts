@@ -26,7 +26,7 @@ import { locationName } from './names.js';
 import { flatString, intern } from '../../src/model/intern.js';
 import { LruMap } from '../../src/runtime/lru-map.js';
 
-export const DIGEST_CACHE_NAMESPACE = 'cloudrun-digests';
+const DIGEST_CACHE_NAMESPACE = 'cloudrun-digests';
 export const V1_LIST_LIMIT = 500;
 /** Revisions whose digests are kept in memory (the rest are read back from the state database). */
 export const DIGEST_MEMORY_MAX_REVISIONS = 10_000;

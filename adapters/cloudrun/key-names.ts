@@ -20,7 +20,7 @@ import { clusterKey, namespaceKey, workloadKey } from './normalizer.js';
 import type { ProjectScope } from './project-scope.js';
 
 /** Names of keys announced but not yet in the store, at most this many. */
-export const PENDING_NAMES_MAX = 4096;
+const PENDING_NAMES_MAX = 4096;
 
 export type KeyRef = { kind: 'cluster' | 'namespace'; region: string } | RunResourceRef;
 

@@ -26,8 +26,6 @@ export interface Page<T> {
   next: string;
 }
 
-export type RunListKind = 'services' | 'revisions' | 'jobs' | 'executions' | 'workerPools';
-
 export class RunLister {
   constructor(
     private readonly clients: CloudRunClients,
