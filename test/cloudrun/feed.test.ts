@@ -4,8 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
-import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
-import { VirtualTimeScheduler, asyncScheduler } from 'rxjs';
+import type { Subscription } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
 import { pino } from 'pino';
 import type { CloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
 import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
@@ -19,7 +19,7 @@ import {
 } from '../../adapters/cloudrun/audit-source.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
-import { configFor } from './harness.js';
+import { RecordingClock, configFor } from './harness.js';
 
 const P = 'proj-feed';
 const TAIL = 'google.logging.v2.LoggingServiceV2/TailLogEntries';
@@ -167,30 +167,6 @@ describe('audit feed', () => {
 
 /** Waits for loopback I/O (gRPC round trips) in the virtual-time tests: the clock itself never runs on its own. */
 const IO = { timeout: 10_000, interval: 5 };
-
-/** A virtual clock that records when each scheduled action is due, and moves only when told. */
-class RecordingClock implements SchedulerLike {
-  readonly time = new VirtualTimeScheduler();
-  /** Due times (virtual ms) of every action scheduled so far. */
-  readonly due: number[] = [];
-
-  now(): number {
-    return this.time.now();
-  }
-
-  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
-    this.due.push(this.time.now() + delay);
-    return this.time.schedule(work, delay, state);
-  }
-
-  /** Runs every action due within `ms` and moves the clock by `ms`. */
-  advance(ms: number): void {
-    const target = this.time.now() + ms;
-    this.time.maxFrames = target;
-    this.time.flush();
-    this.time.frame = target;
-  }
-}
 
 describe('audit feed waits on the injected clock', () => {
   let clock: RecordingClock;

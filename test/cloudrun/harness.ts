@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { asyncScheduler } from 'rxjs';
-import type { SchedulerLike, Subscription } from 'rxjs';
+import { VirtualTimeScheduler, asyncScheduler } from 'rxjs';
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { pino } from 'pino';
 import { vi } from 'vitest';
 import type { CloudRunEmulator, CloudRunEmulatorOptions } from '../../adapters/cloudrun/emulator/index.js';
@@ -296,4 +296,28 @@ export async function metricValue(
     if (Object.entries(labels).every(([k, x]) => v.labels[k] === x)) total += v.value;
   }
   return total;
+}
+
+/** A virtual clock that records when each scheduled action is due, and moves only when told. */
+export class RecordingClock implements SchedulerLike {
+  readonly time = new VirtualTimeScheduler();
+  /** Due times (virtual ms) of every action scheduled so far. */
+  readonly due: number[] = [];
+
+  now(): number {
+    return this.time.now();
+  }
+
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    this.due.push(this.time.now() + delay);
+    return this.time.schedule(work, delay, state);
+  }
+
+  /** Runs every action due within `ms` and moves the clock by `ms`. */
+  advance(ms: number): void {
+    const target = this.time.now() + ms;
+    this.time.maxFrames = target;
+    this.time.flush();
+    this.time.frame = target;
+  }
 }
