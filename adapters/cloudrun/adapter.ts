@@ -20,6 +20,7 @@ import { RunLister } from './lister.js';
 import { DigestResolver } from './digests.js';
 import { AuditFeed } from './audit-source.js';
 import { CONTROLLER_NAME, CloudRunProjectSource } from './project-source.js';
+import { ProjectScope } from './project-scope.js';
 
 export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps): ProviderAdapter {
   const activity$ = new Subject<AgentActivity>();
@@ -46,18 +47,19 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
     digests.start();
     const sources = config.projects.map((project) => {
       const regions = config.regions;
-      return new CloudRunProjectSource({
+      const scope = new ProjectScope({
         project,
         regions: regions === 'all' ? () => lister.locations(project) : () => Promise.resolve([...regions]),
         lister,
-        feed: new AuditFeed(project, clients.logging, deps, {
-          bufferWindowMs: config.tailBufferWindowMs,
-          logPollIntervalMs: config.logPollIntervalMs,
-        }),
         digests,
         deps,
         onActivity,
       });
+      const feed = new AuditFeed(project, clients.logging, deps, {
+        bufferWindowMs: config.tailBufferWindowMs,
+        logPollIntervalMs: config.logPollIntervalMs,
+      });
+      return new CloudRunProjectSource(scope, feed);
     });
     return { clients, digests, sources };
   };

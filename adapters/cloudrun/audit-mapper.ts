@@ -10,7 +10,6 @@
  * Never throws: bad input comes back as `{ outcome: 'malformed' | 'unknown', reason }`.
  */
 import type { Digest } from '../../src/model/index.js';
-import type { JsonObject } from './json.js';
 import { arr, isObject, obj, str } from './json.js';
 import type { RunResourceRef } from './names.js';
 import { AUDIT_LOG_TYPE_URL } from './audit-proto.js';
@@ -60,7 +59,7 @@ function ignored(reason: string, method?: string): AuditMapping {
 }
 
 /** Extracts `sha256:<hex>` from `image@sha256:<hex>` or a bare digest. */
-export function digestIn(text: string | undefined): Digest | undefined {
+function digestIn(text: string | undefined): Digest | undefined {
   if (text === undefined) return undefined;
   const m = DIGEST_RE.exec(text);
   return m ? (m[0] as Digest) : undefined;
@@ -199,14 +198,4 @@ export function auditEntryToHints(entry: unknown): AuditMapping {
     default:
       return ignored(`resource.type ${str(resource, 'type') ?? '(none)'} is not watched`, method);
   }
-}
-
-/** The entry's position fields, read from the JSON form. */
-export function entryPosition(entry: JsonObject): { timestamp?: string; insertId?: string } {
-  const out: { timestamp?: string; insertId?: string } = {};
-  const ts = str(entry, 'timestamp') ?? str(entry, 'receiveTimestamp');
-  if (ts !== undefined) out.timestamp = ts;
-  const id = str(entry, 'insertId');
-  if (id !== undefined) out.insertId = id;
-  return out;
 }

@@ -51,7 +51,7 @@ function findVendoredProtosDir(): string {
   return join(here, 'protos');
 }
 
-export const vendoredProtosDir = findVendoredProtosDir();
+const vendoredProtosDir = findVendoredProtosDir();
 
 let cachedType: protobuf.Type | undefined;
 
@@ -85,7 +85,7 @@ function valueToJson(v: unknown): JsonValue {
   return null;
 }
 
-export function structToJson(s: unknown): JsonObject {
+function structToJson(s: unknown): JsonObject {
   const out: JsonObject = {};
   if (!isObject(s) || !isObject(s['fields'])) return out;
   for (const [k, v] of Object.entries(s['fields'])) out[k] = valueToJson(v);
@@ -101,7 +101,7 @@ function jsonToValue(v: JsonValue | undefined): JsonObject {
   return { structValue: jsonToStruct(v) };
 }
 
-export function jsonToStruct(o: JsonObject): JsonObject {
+function jsonToStruct(o: JsonObject): JsonObject {
   const fields: JsonObject = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) fields[k] = jsonToValue(v);
   return { fields };

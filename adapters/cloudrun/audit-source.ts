@@ -6,8 +6,9 @@
  * - every entry after `fromCursor` ((timestamp, insertId) order) is delivered once: the tail is
  *   opened first (and confirmed, or given a grace period), then ListLogEntries catches up from the
  *   cursor, then live tail entries follow; entries seen on both paths are dropped by insertId;
- * - the stream ending (1 h deadline, OUT_OF_RANGE), a cut or UNAVAILABLE reconnects with client-go
- *   backoff (800 ms doubling, 30 s cap) and catches up again from the last entry: no gap, no
+ * - the stream ending (1 h deadline, OUT_OF_RANGE), a cut or UNAVAILABLE reconnects with the runtime
+ *   backoff (`TAIL_RECONNECT_BACKOFF`: 800 ms doubling, 30 s cap, no jitter, back to 800 ms after a
+ *   session that lived 2 minutes) and catches up again from the last entry: no gap, no
  *   duplicate. Entries up to `LATE_ENTRY_WINDOW_MS` older than the cursor that were not seen yet are
  *   still delivered on a catch-up (with the cursor of the newest entry, so cursors never go back);
  * - `suppression_info` yields a `gap` item (the engine relists);
@@ -18,15 +19,20 @@
  * - a failing catch-up ListLogEntries errors the Observable (throttling as ThrottledError): the
  *   engine backs off and resubscribes from its last cursor.
  * Entries that do not decode are counted (`auditEntries{outcome="malformed"}`) and skipped.
+ * Every wait (tail-open grace, reconnect backoff, poll interval, the turn given to a stream's error
+ * after its end) runs on the injected scheduler; unsubscribing cancels them all.
  */
 import { Observable } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { LoggingServiceV2Client } from '@google-cloud/logging-api';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
-import { delay } from '../../src/runtime/clock.js';
+import type { SchedulerLike } from 'rxjs';
+import { Backoff } from '../../src/runtime/backoff.js';
+import type { BackoffOptions } from '../../src/runtime/backoff.js';
+import { Timers } from '../../src/runtime/timers.js';
 import type { JsonObject } from './json.js';
-import { LOGGING_BUCKET, PROVIDER, apiCall, countCall, grpcCode, outcomeOf } from './api-call.js';
+import { LOGGING_BUCKET, PROVIDER, countCall, grpcCode, outcomeOf, runCall } from './call-policy.js';
 import { logEntryToJson } from './log-entry.js';
 import type { LogCursor } from './log-cursor.js';
 import {
@@ -44,12 +50,12 @@ export type FeedItem =
   | { kind: 'gap'; reason: string }
   | { kind: 'caughtUp'; cursor: string };
 
-export const LOG_PAGE_SIZE = 1000;
-export const LATE_ENTRY_WINDOW_MS = 60_000;
+const LOG_PAGE_SIZE = 1000;
+const LATE_ENTRY_WINDOW_MS = 60_000;
 export const TAIL_OPEN_GRACE_MS = 1_000;
-export const BACKOFF_INITIAL_MS = 800;
-export const BACKOFF_MAX_MS = 30_000;
-export const BACKOFF_RESET_AFTER_MS = 120_000;
+/** Reconnect waits: client-go's constants without jitter; reset after a session that lived 2 min. */
+const TAIL_RECONNECT_BACKOFF: Partial<BackoffOptions> = { jitter: 0 };
+const TAIL_HEALTHY_AFTER_MS = 120_000;
 /** In polling fallback, the tail is tried again after this many polls. */
 export const TAIL_RETRY_EVERY_POLLS = 60;
 /** Tail statuses after which we reconnect (anything else except RESOURCE_EXHAUSTED errors the feed). */
@@ -95,9 +101,10 @@ class TailSession {
 
   constructor(
     private readonly stream: TailStream,
-    nowMs: number,
+    scheduler: SchedulerLike,
+    timers: Timers,
   ) {
-    this.startedMs = nowMs;
+    this.startedMs = scheduler.now();
     this.opened = new Promise<void>((resolve) => (this.markOpened = resolve));
     stream.on('data', (r) => {
       this.markOpened();
@@ -106,8 +113,8 @@ class TailSession {
     });
     stream.on('error', (e) => this.finish(grpcCode(e) ?? GrpcStatus.UNKNOWN, e.message));
     // 'end' / 'close' may precede the 'error' carrying the status: give the error a turn first.
-    stream.on('end', () => setImmediate(() => this.finish(GrpcStatus.OK, 'stream ended')));
-    stream.on('close', () => setImmediate(() => this.finish(GrpcStatus.OK, 'stream closed')));
+    stream.on('end', () => timers.set('tail-end', 0, () => this.finish(GrpcStatus.OK, 'stream ended')));
+    stream.on('close', () => timers.set('tail-close', 0, () => this.finish(GrpcStatus.OK, 'stream closed')));
   }
 
   private finish(code: number, message: string): void {
@@ -195,6 +202,8 @@ class FeedRun {
   private trackingFrom = '';
   private readonly seen = new Map<string, string>();
   private session: TailSession | undefined;
+  private readonly timers: Timers;
+  private readonly backoff: Backoff;
 
   constructor(
     private readonly feed: AuditFeed,
@@ -202,7 +211,10 @@ class FeedRun {
     private readonly deps: FeedDeps,
     private readonly options: AuditFeedOptions,
     private readonly out: Subscriber<FeedItem>,
-  ) {}
+  ) {
+    this.timers = new Timers(deps.scheduler);
+    this.backoff = new Backoff(TAIL_RECONNECT_BACKOFF, deps.scheduler);
+  }
 
   start(fromCursor: string | undefined): void {
     const parsed = fromCursor === undefined ? undefined : parseCursor(fromCursor);
@@ -224,10 +236,10 @@ class FeedRun {
   stop(): void {
     this.stopped = true;
     this.session?.cancel();
+    this.timers.cancelAll();
   }
 
   private async loop(): Promise<void> {
-    let backoffMs = BACKOFF_INITIAL_MS;
     let polling = false;
     let polls = 0;
     while (!this.stopped) {
@@ -235,7 +247,7 @@ class FeedRun {
         await this.catchUp();
         if (this.stopped) return;
         this.emitCaughtUp();
-        await delay(this.options.logPollIntervalMs, this.deps.scheduler);
+        await this.timers.sleep(this.options.logPollIntervalMs);
         polls += 1;
         // Try the tail again now and then: the quota refusal is usually temporary.
         if (polls % TAIL_RETRY_EVERY_POLLS === 0) polling = false;
@@ -276,21 +288,20 @@ class FeedRun {
           { code: end.code },
         );
       }
-      if (this.deps.scheduler.now() - session.startedMs > BACKOFF_RESET_AFTER_MS)
-        backoffMs = BACKOFF_INITIAL_MS;
+      if (this.deps.scheduler.now() - session.startedMs > TAIL_HEALTHY_AFTER_MS) this.backoff.reset();
+      const waitMs = this.backoff.next();
       this.deps.logger.info(
-        { project: this.feed.project, code: end.code },
+        { project: this.feed.project, code: end.code, waitMs },
         'audit tail ended: reconnecting and catching up',
       );
-      await delay(backoffMs, this.deps.scheduler);
-      backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
+      await this.timers.sleep(waitMs);
     }
   }
 
   private async openTail(): Promise<TailSession> {
     await this.deps.budget.acquire(LOGGING_BUCKET);
     const stream = this.logging.tailLogEntries() as unknown as TailStream;
-    const session = new TailSession(stream, this.deps.scheduler.now());
+    const session = new TailSession(stream, this.deps.scheduler, this.timers);
     this.session = session;
     const windowMs = this.options.bufferWindowMs;
     stream.write({
@@ -298,14 +309,9 @@ class FeedRun {
       filter: this.feed.filter,
       bufferWindow: { seconds: Math.floor(windowMs / 1000), nanos: (windowMs % 1000) * 1_000_000 },
     });
-    let graceTimer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      session.opened,
-      new Promise<void>((resolve) => {
-        graceTimer = setTimeout(resolve, TAIL_OPEN_GRACE_MS);
-      }),
-    ]);
-    if (graceTimer) clearTimeout(graceTimer);
+    const grace = new Timers(this.deps.scheduler);
+    await Promise.race([session.opened, grace.sleep(TAIL_OPEN_GRACE_MS)]);
+    grace.cancelAll();
     if (session.end && session.end.code !== GrpcStatus.OK) {
       countCall(this.deps, 'TailLogEntries', outcomeOf({ code: session.end.code }));
     } else countCall(this.deps, 'TailLogEntries', 'ok');
@@ -379,7 +385,7 @@ class FeedRun {
     let pageToken = '';
     do {
       if (this.stopped) return;
-      const [entries, , response] = await apiCall(this.deps, LOGGING_BUCKET, 'ListLogEntries', () =>
+      const [entries, , response] = await runCall(this.deps, 'ListLogEntries', () =>
         this.logging.listLogEntries(
           {
             resourceNames: [`projects/${this.feed.project}`],

@@ -24,8 +24,8 @@ import { GoogleAuth, Impersonated } from 'google-auth-library';
 import type { AuthClient } from 'google-auth-library';
 import type { CloudRunConfig } from '../../src/config/schema.js';
 
-export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
-export const DEFAULT_RUN_V1_BASE_URL = 'https://{region}-run.googleapis.com';
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const DEFAULT_RUN_V1_BASE_URL = 'https://{region}-run.googleapis.com';
 export const V1_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface V1Response {
@@ -46,7 +46,7 @@ export interface CloudRunClients {
 }
 
 /** Thrown for configuration mistakes (e.g. `source: 'none'` against a TLS endpoint). */
-export class CloudRunConfigError extends Error {
+class CloudRunConfigError extends Error {
   override name = 'CloudRunConfigError';
 }
 

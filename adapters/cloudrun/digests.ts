@@ -20,13 +20,13 @@ import { toContainerImage, parseImageReference } from '../../src/model/index.js'
 import type { CloudRunClients } from './client.js';
 import type { ContainerDigest } from './audit-mapper.js';
 import { v1RevisionDigests } from './audit-mapper.js';
-import { PROVIDER, RUN_BUCKET, apiCall } from './api-call.js';
+import { PROVIDER, runCall } from './call-policy.js';
 import { arr, isObject, obj, str } from './json.js';
 import { locationName } from './names.js';
 import { flatString, intern } from '../../src/model/intern.js';
 import { LruMap } from '../../src/runtime/lru-map.js';
 
-export const DIGEST_CACHE_NAMESPACE = 'cloudrun-digests';
+const DIGEST_CACHE_NAMESPACE = 'cloudrun-digests';
 export const V1_LIST_LIMIT = 500;
 /** Revisions whose digests are kept in memory (the rest are read back from the state database). */
 export const DIGEST_MEMORY_MAX_REVISIONS = 10_000;
@@ -146,7 +146,7 @@ export class DigestResolver {
     if (known) return { kind: 'resolved', containers: known };
     let state: DigestState;
     try {
-      const res = await apiCall(this.deps, RUN_BUCKET, 'v1.GetRevision', () =>
+      const res = await runCall(this.deps, 'v1.GetRevision', () =>
         this.clients.getV1(id.region, v1Path(id.project, id.revision)),
       );
       if (res.status === 200 && isObject(res.body)) {
@@ -206,7 +206,7 @@ export class DigestResolver {
       do {
         const q = `?limit=${V1_LIST_LIMIT}${token ? `&continue=${encodeURIComponent(token)}` : ''}`;
         calls += 1;
-        const res = await apiCall(this.deps, RUN_BUCKET, 'v1.ListRevisions', () =>
+        const res = await runCall(this.deps, 'v1.ListRevisions', () =>
           this.clients.getV1(region, v1Path(project) + q),
         );
         if (res.status !== 200 || !isObject(res.body)) {

@@ -1,14 +1,14 @@
 /**
  * One page of each Run Admin v2 list call the adapter makes (ListServices, ListRevisions with
  * service `-`, ListJobs, ListExecutions with job `-`, ListWorkerPools, ListLocations), and the
- * matching Get calls, each through `apiCall` (budget `run:read`, counted). Page size
+ * matching Get calls, each through `runCall` (budget `run:read`, counted). Page size
  * `RUN_PAGE_SIZE`; the server may return fewer, and the next page token is always followed.
  * NOT_FOUND on a Get resolves to undefined; every other error rejects.
  */
 import type { protos } from '@google-cloud/run';
 import type { CloudRunClients } from './client.js';
-import type { CallDeps } from './api-call.js';
-import { RUN_BUCKET, apiCall, isNotFound } from './api-call.js';
+import type { ApiCallDeps } from '../../src/provider/api-call.js';
+import { isNotFound, runCall } from './call-policy.js';
 import { locationName } from './names.js';
 
 type IService = protos.google.cloud.run.v2.IService;
@@ -26,16 +26,14 @@ export interface Page<T> {
   next: string;
 }
 
-export type RunListKind = 'services' | 'revisions' | 'jobs' | 'executions' | 'workerPools';
-
 export class RunLister {
   constructor(
     private readonly clients: CloudRunClients,
-    private readonly deps: CallDeps,
+    private readonly deps: ApiCallDeps,
   ) {}
 
   async services(project: string, region: string, pageToken: string): Promise<Page<IService>> {
-    const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListServices', () =>
+    const [items, , res] = await runCall(this.deps, 'ListServices', () =>
       this.clients.services.listServices(
         { parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken },
         { autoPaginate: false },
@@ -50,7 +48,7 @@ export class RunLister {
     pageToken: string,
     service = '-',
   ): Promise<Page<IRevision>> {
-    const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListRevisions', () =>
+    const [items, , res] = await runCall(this.deps, 'ListRevisions', () =>
       this.clients.revisions.listRevisions(
         {
           parent: `${locationName(project, region)}/services/${service}`,
@@ -64,7 +62,7 @@ export class RunLister {
   }
 
   async jobs(project: string, region: string, pageToken: string): Promise<Page<IJob>> {
-    const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListJobs', () =>
+    const [items, , res] = await runCall(this.deps, 'ListJobs', () =>
       this.clients.jobs.listJobs(
         { parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken },
         { autoPaginate: false },
@@ -74,7 +72,7 @@ export class RunLister {
   }
 
   async executions(project: string, region: string, pageToken: string, job = '-'): Promise<Page<IExecution>> {
-    const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListExecutions', () =>
+    const [items, , res] = await runCall(this.deps, 'ListExecutions', () =>
       this.clients.executions.listExecutions(
         { parent: `${locationName(project, region)}/jobs/${job}`, pageSize: RUN_PAGE_SIZE, pageToken },
         { autoPaginate: false },
@@ -84,7 +82,7 @@ export class RunLister {
   }
 
   async workerPools(project: string, region: string, pageToken: string): Promise<Page<IWorkerPool>> {
-    const [items, , res] = await apiCall(this.deps, RUN_BUCKET, 'ListWorkerPools', () =>
+    const [items, , res] = await runCall(this.deps, 'ListWorkerPools', () =>
       this.clients.workerPools.listWorkerPools(
         { parent: locationName(project, region), pageSize: RUN_PAGE_SIZE, pageToken },
         { autoPaginate: false },
@@ -107,7 +105,7 @@ export class RunLister {
 
   /** Region ids of a project (Locations.ListLocations through the Services client). */
   async locations(project: string): Promise<string[]> {
-    return apiCall(this.deps, RUN_BUCKET, 'ListLocations', async () => {
+    return runCall(this.deps, 'ListLocations', async () => {
       const out: string[] = [];
       for await (const l of this.clients.services.listLocationsAsync(
         { name: `projects/${project}` },
@@ -124,7 +122,7 @@ export class RunLister {
     fn: () => Promise<[T, unknown, unknown]>,
   ): Promise<T | undefined> {
     try {
-      const [v] = await apiCall(this.deps, RUN_BUCKET, operation, fn);
+      const [v] = await runCall(this.deps, operation, fn);
       return v;
     } catch (err) {
       if (isNotFound(err)) return undefined;

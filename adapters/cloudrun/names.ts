@@ -4,8 +4,6 @@
  * parsing `resourceName` (whose form differs between API versions).
  */
 
-export type RunResourceKind = 'service' | 'revision' | 'job' | 'execution' | 'workerPool';
-
 export type RunResourceRef =
   | { kind: 'service'; project: string; region: string; name: string }
   | { kind: 'revision'; project: string; region: string; service: string; name: string }

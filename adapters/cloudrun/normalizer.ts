@@ -27,9 +27,9 @@ export type IContainer = protos.google.cloud.run.v2.IContainer;
 type ICondition = protos.google.cloud.run.v2.ICondition;
 type ITimestamp = protos.google.protobuf.ITimestamp;
 
-export const CLOUD_RUN_PLATFORM_VERSION = 'run.googleapis.com/v2';
+const CLOUD_RUN_PLATFORM_VERSION = 'run.googleapis.com/v2';
 /** Executions that completed within this window still count as "recent" (listed as Pods). */
-export const RECENT_EXECUTION_WINDOW_MS = 60 * 60 * 1000;
+const RECENT_EXECUTION_WINDOW_MS = 60 * 60 * 1000;
 
 export interface ClusterContext {
   tenant: { group: string; issuer: string };
@@ -219,7 +219,7 @@ export function jobToObject(project: string, region: string, j: IJob, resolve: I
   );
 }
 
-export function executionStatus(e: IExecution): string {
+function executionStatus(e: IExecution): string {
   if ((e.runningCount ?? 0) > 0 || !e.completionTime) return 'RUNNING';
   if ((e.cancelledCount ?? 0) > 0) return 'CANCELLED';
   if ((e.failedCount ?? 0) > 0) return 'FAILED';

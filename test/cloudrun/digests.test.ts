@@ -15,11 +15,10 @@ import type { Digest } from '../../src/model/index.js';
 import { MemoryCache } from '../../src/provider/cache.js';
 import { makeDeps } from '../ecs/helpers.js';
 import type { Harness } from './harness.js';
-import { changedState, collectHints, metricValue, sourceFor, startHarness } from './harness.js';
+import { collectHints, metricValue, sourceFor, startHarness } from './harness.js';
 
 const P = 'proj-digest';
 const R = 'us-central1';
-const SVC = 'run.googleapis.com/Service';
 const svcKey = (name: string) => workloadKey(P, R, `projects/${P}/locations/${R}/services/${name}`);
 
 let h: Harness | undefined;
@@ -110,15 +109,21 @@ describe('digests', () => {
     await log.ready();
     const image = `gcr.io/${P}/slow:1`;
     h.emu.fleet.deployService(P, R, 'slow', image);
-    const first = await log.waitFor((x) => changedState(x, SVC, 'slow') !== undefined, 'deploy hint');
-    expect(changedState(first, SVC, 'slow')?.containers[0]?.image.unresolved?.reason).toBe('pending-start');
+    const key = svcKey('slow');
+    const first = await log.waitFor((x) => x.type === 'family' && x.key === key, 'deploy hint');
+    // The engine's worker reads the hinted service: its image is pending-start.
+    const deployed = await source.get(key);
+    expect(deployed?.kind === 'workload' && deployed.workload.containers[0]?.image.unresolved?.reason).toBe(
+      'pending-start',
+    );
     const v1Calls = h.emu.calls.count('v1:GetRevision');
     fleetTime.flush(); // 30 s of fleet time: the revision becomes Ready, the system event is written
-    const ready = await log.waitFor(
-      (x) => changedState(x, SVC, 'slow')?.containers[0]?.image.digest === digestOf(image),
-      'resolved',
+    await log.waitFor(
+      (x) => log.hints.indexOf(x) > log.hints.indexOf(first) && x.type === 'family' && x.key === key,
+      'ready hint',
     );
-    expect(ready.type).toBe('changed');
+    const ready = await source.get(key);
+    expect(ready?.kind === 'workload' && ready.workload.containers[0]?.image.digest).toBe(digestOf(image));
     // The digest came from the audit entry's v1 Revision, not from another v1 lookup.
     expect(h.emu.calls.count('v1:GetRevision')).toBe(v1Calls);
     log.sub.unsubscribe();

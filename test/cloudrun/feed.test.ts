@@ -12,10 +12,14 @@ import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js
 import type { CloudRunClients } from '../../adapters/cloudrun/client.js';
 import { createCloudRunClients } from '../../adapters/cloudrun/client.js';
 import type { FeedItem } from '../../adapters/cloudrun/audit-source.js';
-import { AuditFeed, TAIL_RETRY_EVERY_POLLS } from '../../adapters/cloudrun/audit-source.js';
+import {
+  AuditFeed,
+  TAIL_OPEN_GRACE_MS,
+  TAIL_RETRY_EVERY_POLLS,
+} from '../../adapters/cloudrun/audit-source.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
-import { configFor } from './harness.js';
+import { RecordingClock, configFor } from './harness.js';
 
 const P = 'proj-feed';
 const TAIL = 'google.logging.v2.LoggingServiceV2/TailLogEntries';
@@ -158,5 +162,78 @@ describe('audit feed', () => {
     const got = collect('garbage');
     await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true));
     expect(got.items[0]).toMatchObject({ kind: 'gap', reason: 'unreadable audit cursor' });
+  });
+});
+
+/** Waits for loopback I/O (gRPC round trips) in the virtual-time tests: the clock itself never runs on its own. */
+const IO = { timeout: 10_000, interval: 5 };
+
+describe('audit feed waits on the injected clock', () => {
+  let clock: RecordingClock;
+  beforeEach(() => {
+    clock = new RecordingClock();
+    feed = new AuditFeed(
+      P,
+      clients.logging,
+      {
+        budget: new ApiBudget({}),
+        metrics: new CoreMetrics(new Registry()),
+        scheduler: clock,
+        logger: pino({ level: 'silent' }),
+      },
+      { bufferWindowMs: 0, logPollIntervalMs: 100 },
+    );
+  });
+
+  it('an unconfirmed tail is given the open grace in virtual time before catch-up starts', async () => {
+    emu.faults.withholdTailConfirmation(1);
+    const got = collect();
+    await vi.waitFor(() => expect(clock.due).toContain(TAIL_OPEN_GRACE_MS), IO);
+    await vi.waitFor(() => expect(emu.openTails()).toBe(1), IO);
+    clock.advance(TAIL_OPEN_GRACE_MS - 1);
+    expect(emu.calls.count(LIST)).toBe(0);
+    expect(got.items).toEqual([]);
+    clock.advance(1);
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true), IO);
+    expect(emu.calls.count(LIST)).toBe(1);
+    deploy('a');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(2), IO);
+    expect(got.errors).toEqual([]);
+  });
+
+  it('reconnects after 800 ms then 1600 ms of virtual time, and unsubscribing leaves no timer', async () => {
+    const got = collect();
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true), IO);
+    emu.faults.cutTails(status.UNAVAILABLE);
+    const firstWait = clock.now() + 800;
+    await vi.waitFor(() => expect(clock.due).toContain(firstWait), IO);
+    clock.advance(799);
+    expect(emu.calls.count(TAIL)).toBe(1);
+    const caughtUp = got.items.filter((i) => i.kind === 'caughtUp').length;
+    clock.advance(1);
+    await vi.waitFor(() => expect(emu.openTails()).toBe(1), IO);
+    expect(emu.calls.count(TAIL)).toBe(2);
+    // A clean end: the end event gives a pending error a turn (0 ms on the clock), then backs off.
+    await vi.waitFor(
+      () => expect(got.items.filter((i) => i.kind === 'caughtUp').length).toBeGreaterThan(caughtUp),
+      IO,
+    );
+    emu.faults.cutTails();
+    const cutAt = clock.now();
+    await vi.waitFor(() => {
+      clock.advance(0);
+      expect(clock.due).toContain(cutAt + 1600);
+    }, IO);
+    clock.advance(1599);
+    expect(emu.calls.count(TAIL)).toBe(2);
+    clock.advance(1);
+    await vi.waitFor(() => expect(emu.calls.count(TAIL)).toBe(3), IO);
+    deploy('b');
+    await vi.waitFor(() => expect(insertIds(got.items)).toHaveLength(2), IO);
+    sub?.unsubscribe();
+    sub = undefined;
+    await vi.waitFor(() => expect(emu.openTails()).toBe(0), IO);
+    expect(clock.time.actions).toHaveLength(0);
+    expect(got.errors).toEqual([]);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Test harness: an emulator, a CloudRunConfig pointing at it (plaintext, no credentials), ProviderDeps
- * with a private metrics registry, and helpers to drain list pages and collect hints.
+ * with a private metrics registry, and helpers to drain list pages and collect hints. A source under
+ * test gets a store attached as the watch engine would (`storeOf`), holding what it listed and the
+ * states its hints carried, so per-object reads go through the store as they do under the engine.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { asyncScheduler } from 'rxjs';
-import type { SchedulerLike, Subscription } from 'rxjs';
+import { VirtualTimeScheduler, asyncScheduler } from 'rxjs';
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { pino } from 'pino';
 import { vi } from 'vitest';
 import type { CloudRunEmulator, CloudRunEmulatorOptions } from '../../adapters/cloudrun/emulator/index.js';
@@ -15,10 +17,14 @@ import type { CloudRunConfig } from '../../src/config/schema.js';
 import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
 import type { AgentActivity, ClusterObject, Workload } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
+import { createWatch } from '../../src/watch/engine.js';
+import type { WatchEvent } from '../../src/watch/events.js';
+import type { Watch } from '../../src/watch/types.js';
 import { ApiBudget } from '../../src/watch/budget.js';
 import type { BucketLimit } from '../../src/watch/budget.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { MemoryCache } from '../../src/provider/cache.js';
+import { MapWatchStore } from '../../src/watch/store.js';
 
 /** RPCs the adapter may call: read-only methods covered by roles/run.viewer + roles/logging.viewer. */
 export const LEAST_PRIVILEGE_RPCS: ReadonlySet<string> = new Set([
@@ -124,6 +130,28 @@ export async function sourceFor(h: Harness, project: string): Promise<WatchSourc
   return s;
 }
 
+const stores = new WeakMap<WatchSource<ClusterObject>, MapWatchStore<ClusterObject>>();
+
+/** The store attached to `source` (created and attached on first use), as the watch engine keeps it. */
+export function storeOf(source: WatchSource<ClusterObject>): MapWatchStore<ClusterObject> {
+  let store = stores.get(source);
+  if (store === undefined) {
+    store = new MapWatchStore<ClusterObject>(source.indexers);
+    stores.set(source, store);
+    source.attachStore?.(store);
+  }
+  return store;
+}
+
+function keep(source: WatchSource<ClusterObject>, object: ClusterObject): void {
+  storeOf(source).set(source.keyOf(object), {
+    object,
+    hash: source.hashOf(object),
+    order: source.orderOf(object),
+    seen: 0,
+  });
+}
+
 export async function listAll(
   source: WatchSource<ClusterObject>,
 ): Promise<{ items: ClusterObject[]; pages: number; cursor?: string }> {
@@ -136,6 +164,7 @@ export async function listAll(
     pages += 1;
     if (pages === 1) cursor = page.cursor;
     items.push(...page.items);
+    for (const o of page.items) keep(source, o);
     token = page.nextPageToken;
   } while (token !== undefined);
   return cursor === undefined ? { items, pages } : { items, pages, cursor };
@@ -166,9 +195,15 @@ export interface HintLog {
 export function collectHints(source: WatchSource<ClusterObject>, fromCursor?: string): HintLog {
   const hints: Hint<ClusterObject>[] = [];
   const errors: unknown[] = [];
-  const sub = source
-    .hints(fromCursor)
-    .subscribe({ next: (h) => hints.push(h), error: (e: unknown) => errors.push(e) });
+  const store = storeOf(source);
+  const sub = source.hints(fromCursor).subscribe({
+    next: (h) => {
+      hints.push(h);
+      if (h.type === 'changed' && h.state !== undefined) keep(source, h.state);
+      if (h.type === 'deleted') store.delete(h.key);
+    },
+    error: (e: unknown) => errors.push(e),
+  });
   const waitFor = (pred: (h: Hint<ClusterObject>) => boolean, what = 'hint', timeoutMs = 10_000) =>
     vi.waitFor(
       () => {
@@ -192,10 +227,61 @@ export function collectHints(source: WatchSource<ClusterObject>, fromCursor?: st
   };
 }
 
-/** The state carried by a `changed` hint for a workload with this native kind and name. */
-export function changedState(h: Hint<ClusterObject>, nativeKind: string, name: string): Workload | undefined {
-  if (h.type !== 'changed' || !h.state || h.state.kind !== 'workload') return undefined;
-  const w = h.state.workload;
+export interface EventLog {
+  watch: Watch<ClusterObject>;
+  events: WatchEvent<ClusterObject>[];
+  errors: unknown[];
+  /** Waits until an event matching `pred` was emitted and returns it. */
+  waitFor(
+    pred: (e: WatchEvent<ClusterObject>) => boolean,
+    what?: string,
+    timeoutMs?: number,
+  ): Promise<WatchEvent<ClusterObject>>;
+  stop(): Promise<void>;
+}
+
+/** Runs the watch engine over `source` (list, then hints from the list's cursor) and records its events. */
+export async function watchSource(source: WatchSource<ClusterObject>): Promise<EventLog> {
+  const watch = createWatch(source, { logger: pino({ level: 'silent' }) });
+  const events: WatchEvent<ClusterObject>[] = [];
+  const errors: unknown[] = [];
+  const sub = watch.events$.subscribe({ next: (e) => events.push(e), error: (e: unknown) => errors.push(e) });
+  watch.start();
+  await vi.waitFor(
+    () => {
+      if (!watch.synced) throw new Error('not synced yet');
+    },
+    { timeout: 10_000, interval: 10 },
+  );
+  const waitFor = (pred: (e: WatchEvent<ClusterObject>) => boolean, what = 'event', timeoutMs = 10_000) =>
+    vi.waitFor(
+      () => {
+        const e = events.find(pred);
+        if (!e) throw new Error(`no ${what} yet; got ${events.map((x) => x.type).join(',')}`);
+        return e;
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
+  return {
+    watch,
+    events,
+    errors,
+    waitFor,
+    async stop() {
+      await watch.stop();
+      sub.unsubscribe();
+    },
+  };
+}
+
+/** The workload of an ADDED / MODIFIED event with this native kind and name. */
+export function eventWorkload(
+  e: WatchEvent<ClusterObject>,
+  nativeKind: string,
+  name: string,
+): Workload | undefined {
+  if ((e.type !== 'ADDED' && e.type !== 'MODIFIED') || e.object.kind !== 'workload') return undefined;
+  const w = e.object.workload;
   return w.nativeKind === nativeKind && w.name === name ? w : undefined;
 }
 
@@ -210,4 +296,28 @@ export async function metricValue(
     if (Object.entries(labels).every(([k, x]) => v.labels[k] === x)) total += v.value;
   }
   return total;
+}
+
+/** A virtual clock that records when each scheduled action is due, and moves only when told. */
+export class RecordingClock implements SchedulerLike {
+  readonly time = new VirtualTimeScheduler();
+  /** Due times (virtual ms) of every action scheduled so far. */
+  readonly due: number[] = [];
+
+  now(): number {
+    return this.time.now();
+  }
+
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    this.due.push(this.time.now() + delay);
+    return this.time.schedule(work, delay, state);
+  }
+
+  /** Runs every action due within `ms` and moves the clock by `ms`. */
+  advance(ms: number): void {
+    const target = this.time.now() + ms;
+    this.time.maxFrames = target;
+    this.time.flush();
+    this.time.frame = target;
+  }
 }

@@ -3,8 +3,8 @@ import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
 import { cloudRunClusterId, workloadKey } from '../../adapters/cloudrun/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { WatchSource } from '../../src/watch/source.js';
-import type { Harness, HintLog } from './harness.js';
-import { LEAST_PRIVILEGE_RPCS, changedState, collectHints, sourceFor, startHarness } from './harness.js';
+import type { EventLog, Harness } from './harness.js';
+import { LEAST_PRIVILEGE_RPCS, eventWorkload, sourceFor, startHarness, watchSource } from './harness.js';
 
 const P = 'proj-alpha';
 const R = 'us-central1';
@@ -13,37 +13,34 @@ const REV = 'run.googleapis.com/Revision';
 
 let h: Harness;
 let source: WatchSource<ClusterObject>;
-let log: HintLog;
+let log: EventLog;
 
 beforeAll(async () => {
   h = await startHarness({ projects: [P], regions: [R, 'europe-west1'] });
   source = await sourceFor(h, P);
-  log = collectHints(source);
-  await log.ready();
+  log = await watchSource(source);
 });
 afterAll(async () => {
-  log.sub.unsubscribe();
+  await log.stop();
   await h.close();
 });
 
 const svcKey = (name: string) => workloadKey(P, R, `projects/${P}/locations/${R}/services/${name}`);
 
-describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
-  it('deploy: a changed hint with the service, its image and the resolved digest; get agrees', async () => {
+describe('audit tail -> hints -> watch events, through TailLogEntries on the emulator', () => {
+  it('deploy: an event with the service, its image and the resolved digest; get agrees', async () => {
     const image = 'us-docker.pkg.dev/proj-alpha/app/web:1.0';
     const { revisionShort } = h.emu.fleet.deployService(P, R, 'web', image);
     const svc = await log.waitFor(
-      (x) => changedState(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image),
+      (x) => eventWorkload(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image),
       'web with digest',
     );
-    expect(svc.type === 'changed' && svc.key).toBe(svcKey('web'));
+    expect(svc.type === 'ADDED' && svc.key).toBe(svcKey('web'));
     const rev = await log.waitFor(
-      (x) => changedState(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image),
+      (x) => eventWorkload(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image),
       'revision',
     );
-    expect(
-      rev.type === 'changed' && rev.state?.kind === 'workload' && rev.state.workload.owners[0]?.name,
-    ).toBe('web');
+    expect(eventWorkload(rev, REV, revisionShort)?.owners[0]?.name).toBe('web');
     const got = await source.get(svcKey('web'));
     expect(got?.kind === 'workload' && got.workload.containers[0]?.image).toMatchObject({
       reference: image,
@@ -59,36 +56,35 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
     const image = 'us-docker.pkg.dev/proj-alpha/app/web:2.0';
     const { revisionShort } = h.emu.fleet.rollService(P, R, 'web', image);
     await log.waitFor(
-      (x) => changedState(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image),
+      (x) => eventWorkload(x, SVC, 'web')?.containers[0]?.image.digest === digestOf(image),
       'rolled web',
     );
     await log.waitFor(
-      (x) => changedState(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image),
+      (x) => eventWorkload(x, REV, revisionShort)?.containers[0]?.image.digest === digestOf(image),
       'new revision',
     );
     await log.waitFor(
-      (x) => x.type === 'deleted' && x.key === workloadKey(P, R, first),
+      (x) => x.type === 'DELETED' && x.key === workloadKey(P, R, first),
       'old revision deleted',
     );
     expect(await source.get(workloadKey(P, R, first))).toBeUndefined();
   });
 
-  it('split traffic: both revisions serve again and come back as changed', async () => {
+  it('split traffic: both revisions serve again and the old one is read back as a child of the service', async () => {
     const revs = [...h.emu.fleet.revisions.entries()].filter(([k]) => k.includes('/services/web/'));
     const [oldName, oldRec] = revs[0] ?? ['', undefined];
-    const before = log.hints.length;
     h.emu.fleet.splitTraffic(
       P,
       R,
       'web',
       revs.map(([, r]) => ({ revision: r.short, percent: 50 })),
     );
-    const back = await log.waitFor(
-      (x) => log.hints.indexOf(x) >= before && changedState(x, REV, oldRec?.short ?? '') !== undefined,
-      'old revision back',
-    );
-    expect(back.type === 'changed' && back.key).toBe(workloadKey(P, R, oldName));
-    expect(changedState(back, REV, oldRec?.short ?? '')?.containers[0]?.image.digest).toBe(oldRec?.digest);
+    // The engine expands the service's family hint with these reads (its worker, not the hint stream).
+    const svc = await source.get(svcKey('web'));
+    expect(svc && (await source.childKeysOf?.(svc))).toContain(workloadKey(P, R, oldName));
+    const back = await source.get(workloadKey(P, R, oldName));
+    expect(back?.kind === 'workload' && back.workload.name).toBe(oldRec?.short);
+    expect(back?.kind === 'workload' && back.workload.containers[0]?.image.digest).toBe(oldRec?.digest);
   });
 
   it('delete: the service and its revisions are reported deleted and get finds nothing', async () => {
@@ -96,40 +92,40 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
       .filter((k) => k.includes('/services/web/'))
       .map((k) => workloadKey(P, R, k));
     h.emu.fleet.deleteService(P, R, 'web');
-    await log.waitFor((x) => x.type === 'deleted' && x.key === svcKey('web'), 'service deleted');
+    await log.waitFor((x) => x.type === 'DELETED' && x.key === svcKey('web'), 'service deleted');
     for (const k of revKeys)
-      await log.waitFor((x) => x.type === 'deleted' && x.key === k, 'revision deleted');
+      await log.waitFor((x) => x.type === 'DELETED' && x.key === k, 'revision deleted');
     expect(await source.get(svcKey('web'))).toBeUndefined();
   });
 
   it('v1 method names (ReplaceService via the Knative API) map the same way', async () => {
     const image = 'gcr.io/proj-alpha/legacy:7';
     h.emu.fleet.deployService(P, 'europe-west1', 'legacy', image, { api: 'v1' });
-    const hint = await log.waitFor(
-      (x) => changedState(x, SVC, 'legacy')?.containers[0]?.image.digest === digestOf(image),
+    const event = await log.waitFor(
+      (x) => eventWorkload(x, SVC, 'legacy')?.containers[0]?.image.digest === digestOf(image),
       'legacy',
     );
-    expect(changedState(hint, SVC, 'legacy')?.clusterId).toBe(cloudRunClusterId(P, 'europe-west1'));
+    expect(eventWorkload(event, SVC, 'legacy')?.clusterId).toBe(cloudRunClusterId(P, 'europe-west1'));
   });
 
   it('job create and run: the job, then the running execution as a Pod owned by it', async () => {
     const image = 'europe-docker.pkg.dev/proj-alpha/jobs/etl:3';
     h.emu.fleet.createJob(P, R, 'etl', image);
     const job = await log.waitFor(
-      (x) => changedState(x, 'run.googleapis.com/Job', 'etl') !== undefined,
+      (x) => eventWorkload(x, 'run.googleapis.com/Job', 'etl') !== undefined,
       'job',
     );
-    const jobW = changedState(job, 'run.googleapis.com/Job', 'etl');
+    const jobW = eventWorkload(job, 'run.googleapis.com/Job', 'etl');
     expect(jobW?.containers[0]?.image).toMatchObject({
       reference: image,
       unresolved: { reason: 'not-reported-by-provider' },
     });
     const { executionShort } = h.emu.fleet.runJob(P, R, 'etl');
     const pod = await log.waitFor(
-      (x) => changedState(x, 'run.googleapis.com/Execution', executionShort) !== undefined,
+      (x) => eventWorkload(x, 'run.googleapis.com/Execution', executionShort) !== undefined,
       'execution',
     );
-    const podW = changedState(pod, 'run.googleapis.com/Execution', executionShort);
+    const podW = eventWorkload(pod, 'run.googleapis.com/Execution', executionShort);
     expect(podW).toMatchObject({
       kind: 'Pod',
       status: 'RUNNING',
@@ -137,10 +133,10 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
     });
   });
 
-  it('worker pool create: a changed hint whose get is the pool', async () => {
+  it('worker pool create: an event whose get is the pool', async () => {
     h.emu.fleet.createWorkerPool(P, R, 'consumers', 'gcr.io/proj-alpha/consumer:1');
     const key = workloadKey(P, R, `projects/${P}/locations/${R}/workerPools/consumers`);
-    await log.waitFor((x) => x.type === 'changed' && x.key === key, 'pool hint');
+    await log.waitFor((x) => x.type === 'ADDED' && x.key === key, 'pool event');
     const got = await source.get(key);
     expect(got?.kind === 'workload' && got.workload).toMatchObject({
       kind: 'Deployment',
@@ -149,14 +145,15 @@ describe('audit tail -> hints, through TailLogEntries on the emulator', () => {
     });
   });
 
-  it('hint cursors never go back, and no error reached the stream', () => {
-    const cursors = log.hints.flatMap((x) =>
-      x.type === 'bookmark' ? [x.cursor] : x.type !== 'gap' && x.cursor ? [x.cursor] : [],
-    );
+  it('cursors never go back, and no error or gap reached the watch', () => {
+    const cursors = log.events.flatMap((x) => (x.type !== 'RELIST' && x.cursor ? [x.cursor] : []));
     expect(cursors.length).toBeGreaterThan(5);
     expect([...cursors].sort()).toEqual(cursors);
     expect(log.errors).toEqual([]);
-    expect(log.hints.some((x) => x.type === 'gap')).toBe(false);
+    expect(log.events.filter((x) => x.type === 'RELIST').map((x) => x.type === 'RELIST' && x.cause)).toEqual([
+      'initial',
+      'initial',
+    ]);
   });
 
   it('tailing, catch-up and hint expansion call only least-privilege read RPCs', () => {

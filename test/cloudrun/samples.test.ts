@@ -161,33 +161,33 @@ describe('the samples through the emulator and the adapter source', () => {
 
   const OLD_CURSOR = 'v1|2020-01-01T00:00:00.000000000Z|';
 
-  it('CreateService gives the service with its state; SetIamPolicy and a broken entry are counted and skipped', async () => {
-    const log = collectHints(await sourceFor(h, 'some-project'), OLD_CURSOR);
+  it('CreateService gives a hint for the service, whose read is its state; SetIamPolicy and a broken entry are counted and skipped', async () => {
+    const source = await sourceFor(h, 'some-project');
+    const log = collectHints(source, OLD_CURSOR);
     const key = workloadKey(
       'some-project',
       'us-west1',
       'projects/some-project/locations/us-west1/services/cloudrun-exfil',
     );
-    const hint = await log.waitFor((x) => x.type === 'changed' && x.key === key, 'exfil');
-    expect(hint.type === 'changed' && hint.state?.kind === 'workload' && hint.state.workload.name).toBe(
-      'cloudrun-exfil',
-    );
+    await log.waitFor((x) => x.type === 'family' && x.key === key, 'exfil');
+    const state = await source.get(key);
+    expect(state?.kind === 'workload' && state.workload.name).toBe('cloudrun-exfil');
     await log.ready();
     log.sub.unsubscribe();
     expect(log.errors).toEqual([]);
     expect(await metricValue(h.metrics, 'sightline_audit_entries_total', { outcome: 'ignored' })).toBe(1);
     expect(await metricValue(h.metrics, 'sightline_audit_entries_total', { outcome: 'malformed' })).toBe(1);
-    expect(log.hints.filter((x) => x.type === 'changed' && x.key === key)).toHaveLength(1);
+    expect(log.hints.filter((x) => x.type === 'family' && x.key === key)).toHaveLength(1);
   });
 
-  it('the system event (no methodName) gives a changed hint for its service', async () => {
+  it('the system event (no methodName) gives a hint for its service', async () => {
     const log = collectHints(await sourceFor(h, 'dynatrace-gcp-extension'), OLD_CURSOR);
     const key = workloadKey(
       'dynatrace-gcp-extension',
       'us-central1',
       'projects/dynatrace-gcp-extension/locations/us-central1/services/user-test',
     );
-    await log.waitFor((x) => x.type === 'changed' && x.key === key, 'user-test');
+    await log.waitFor((x) => x.type === 'family' && x.key === key, 'user-test');
     log.sub.unsubscribe();
     expect(log.errors).toEqual([]);
   });

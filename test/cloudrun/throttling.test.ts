@@ -3,12 +3,11 @@
  * becomes a throttling error (engine backs off, no relist); every call waits for the API budget and is
  * counted with its outcome.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
-import { VirtualTimeScheduler } from 'rxjs';
 import { isThrottling } from '../../src/watch/source.js';
 import type { Harness } from './harness.js';
-import { listAll, metricValue, sourceFor, startHarness } from './harness.js';
+import { RecordingClock, listAll, metricValue, sourceFor, startHarness } from './harness.js';
 
 const P = 'proj-throttle';
 const LIST_SERVICES = 'google.cloud.run.v2.Services/ListServices';
@@ -54,21 +53,22 @@ describe('throttling and unavailability', () => {
   });
 
   it('every Run call waits for a run:read token (budget on virtual time)', async () => {
-    const time = new VirtualTimeScheduler();
+    const clock = new RecordingClock();
     h = await startHarness({
       projects: [P],
       regions: ['us-central1'],
-      scheduler: time,
+      scheduler: clock,
       budget: { 'run:read': { burst: 1, refillPerSecond: 1 } },
     });
     const source = await sourceFor(h, P);
     const first = await source.list(undefined);
     let done = false;
     const p = source.list(first.nextPageToken).then(() => (done = true)); // prefetch (1 token) + ListServices (1 token)
-    await new Promise((r) => setTimeout(r, 100));
+    // The prefetch took the one token; ListServices waits 1 s of virtual time for the next.
+    await vi.waitFor(() => expect(clock.due).toContain(1_000), { timeout: 10_000, interval: 5 });
     expect(done).toBe(false);
     expect(h.emu.calls.count(LIST_SERVICES)).toBe(0);
-    time.flush();
+    clock.time.flush();
     await p;
     expect(h.emu.calls.count(LIST_SERVICES)).toBe(1);
     expect(h.deps.budget.waitedMs('run:read')).toBeGreaterThan(0);

@@ -18,6 +18,8 @@ export class Faults {
   slowPageMs = 0;
   /** Tail sessions refused with RESOURCE_EXHAUSTED while > 0 (decremented per refusal). */
   tailRefusals = 0;
+  /** Tail sessions opened without the confirming empty response while > 0 (decremented per session). */
+  unconfirmedTails = 0;
   /** Entries still to drop from tails (reported as suppression_info). */
   suppressRemaining = 0;
   suppressReason: SuppressionReason = 'RATE_LIMIT';
@@ -35,6 +37,11 @@ export class Faults {
   /** The next `times` TailLogEntries calls are refused with RESOURCE_EXHAUSTED. */
   refuseTail(times = 1): void {
     this.tailRefusals += times;
+  }
+
+  /** The next `times` TailLogEntries sessions open without sending the confirming empty response. */
+  withholdTailConfirmation(times = 1): void {
+    this.unconfirmedTails += times;
   }
 
   /** Drops the next `count` entries from every open tail and reports them as suppressed. */

@@ -4,7 +4,7 @@
  * server streams entries written after the session opened, batched per buffer window, in
  * (timestamp, insertId) order). At most `maxTailSessionsPerProject` (10) open sessions per project;
  * more are refused with RESOURCE_EXHAUSTED, as Cloud Logging does. Faults: refused tails, cut
- * streams, suppression_info, errors and slow pages (see Faults).
+ * streams, unconfirmed tails, suppression_info, errors and slow pages (see Faults).
  */
 import { Server, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
@@ -129,7 +129,8 @@ export function createLoggingServer(
       };
       // The emulator confirms the session with an empty response once it is registered (the adapter
       // waits for it, with a grace timeout, so it also copes with a server that sends none).
-      call.write({ entries: [] });
+      if (faults.unconfirmedTails > 0) faults.unconfirmedTails -= 1;
+      else call.write({ entries: [] });
     });
   };
 
