@@ -10,7 +10,8 @@
  *   ListJobs, ListExecutions (job `-`, running or recent), ListWorkerPools. The first page carries
  *   the audit cursor taken `LIST_CURSOR_MARGIN_MS` before listing.
  * - `get` re-reads one object (NOT_FOUND, out of scope, or a key it cannot read back -> undefined);
- *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time.
+ *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time. Each `get`/`getMany` is a read round that
+ *   reads a service once, and the family expansion after it reuses that read (ServiceRound).
  * - `hints` maps the project's audit feed (see AuditHints) plus digests resolved later; a service or
  *   job comes as a `family` hint whose children `childKeysOf` names (the reads happen in the
  *   engine's worker, none in the hint stream).
@@ -36,6 +37,7 @@ import { parseResourceName, resourceName } from './names.js';
 import { isCurrentExecution, servingRevisions } from './normalizer.js';
 import { RunObjectBuilder } from './object-builder.js';
 import type { ProjectScope } from './project-scope.js';
+import { ServiceRound } from './service-round.js';
 
 /** The first list page's cursor is taken this long before the list starts (audit timestamps lag). */
 const LIST_CURSOR_MARGIN_MS = 10_000;
@@ -62,6 +64,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   private readonly auditHints: AuditHints;
   private run: ListRun = { prefetched: new Set(), servingRegion: '', serving: new Set() };
   private readonly restarts: TokenRestarts;
+  private serviceRound: ServiceRound;
 
   constructor(
     private readonly scope: ProjectScope,
@@ -72,10 +75,15 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     this.build = new RunObjectBuilder(scope);
     this.restarts = new TokenRestarts(scope.deps.logger, this.id);
     this.auditHints = new AuditHints(this.id, scope, this.names);
+    this.serviceRound = this.firstServiceRound();
     this.cheapPoll = {
       intervalMs: scope.deps.clusterPollIntervalMs,
       poll: () => projectFingerprint(scope, this.names, this.build),
     };
+  }
+
+  private firstServiceRound(): ServiceRound {
+    return new ServiceRound((name) => this.scope.lister.getService(name));
   }
 
   attachStore(store: WatchStore<ClusterObject>): void {
@@ -107,6 +115,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       if (pageToken === undefined)
         cursor = this.feed.cursorAt(this.scope.deps.scheduler.now() - LIST_CURSOR_MARGIN_MS);
       this.run = { prefetched: new Set(), servingRegion: '', serving: new Set() };
+      this.serviceRound = this.firstServiceRound();
       await this.scope.refreshRegions();
     }
     const regions = await this.scope.regions();
@@ -176,6 +185,11 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   }
 
   async get(key: string): Promise<ClusterObject | undefined> {
+    return (await this.getMany([key])).get(key);
+  }
+
+  /** Reads one key within a read round (services come from `round`, see ServiceRound). */
+  private async read(key: string, round: ServiceRound): Promise<ClusterObject | undefined> {
     const ref = await this.names.resolve(key);
     if (!ref || !(await this.scope.inScope(ref.region))) return undefined;
     const l = this.scope.lister;
@@ -186,11 +200,11 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
       case 'namespace':
         return this.build.namespace(region);
       case 'service': {
-        const s = await l.getService(resourceName(ref));
+        const s = await round.service(resourceName(ref));
         return s ? this.build.service(region, s) : undefined;
       }
       case 'revision': {
-        const s = await l.getService(resourceName({ ...ref, kind: 'service', name: ref.service }));
+        const s = await round.service(resourceName({ ...ref, kind: 'service', name: ref.service }));
         if (!s || !servingRevisions(s).has(ref.name)) return undefined;
         const r = await l.getRevision(resourceName(ref));
         return r ? this.build.revision(region, r) : undefined;
@@ -220,7 +234,7 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     const ref = await this.names.refOf(parent);
     const l = this.scope.lister;
     if (ref?.kind === 'service') {
-      const s = await l.getService(resourceName(ref));
+      const s = await this.serviceRound.service(resourceName(ref));
       return [...(s ? servingRevisions(s) : [])].map((name) =>
         this.names.keyOf({ ...ref, kind: 'revision', service: ref.name, name }),
       );
@@ -236,14 +250,16 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
     return [];
   }
 
+  /** One read round: `GET_MANY_CONCURRENCY` reads at a time, each service read once (ServiceRound). */
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
+    const round = (this.serviceRound = this.serviceRound.next());
     const out = new Map<string, ClusterObject | undefined>();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < keys.length) {
         const key = keys[next] as string;
         next += 1;
-        out.set(key, await this.get(key));
+        out.set(key, await this.read(key, round));
       }
     };
     await Promise.all(Array.from({ length: Math.min(GET_MANY_CONCURRENCY, keys.length) }, () => worker()));

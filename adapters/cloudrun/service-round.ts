@@ -1,0 +1,42 @@
+/**
+ * The services one read round fetched (GetService), so that a family expansion reads each service
+ * once: the engine's worker reads a hinted service (round N), asks `childKeysOf` for its serving
+ * revisions (answered from round N), then reads those revisions (round N+1, which checks each
+ * revision against its service as round N read it). Concurrent reads of one service in a round
+ * share one call.
+ *
+ * Promises: a service is reused for at most the round that read it and the one after; a new round
+ * replaces the old one and a list drops it, so nothing here outlives one family expansion and no
+ * per-object memory is kept beside the engine's store.
+ *
+ * Failure: a failed read rejects the reads of that service waiting on it and is forgotten, so the
+ * engine's retry of the round reads it again.
+ */
+import type { protos } from '@google-cloud/run';
+
+type IService = protos.google.cloud.run.v2.IService;
+
+export class ServiceRound {
+  private readonly fetched = new Map<string, Promise<IService | undefined>>();
+
+  constructor(
+    private readonly read: (name: string) => Promise<IService | undefined>,
+    private readonly previous?: ReadonlyMap<string, Promise<IService | undefined>>,
+  ) {}
+
+  /** The service `name` as this round (or the round before it) read it, reading it if neither did. */
+  service(name: string): Promise<IService | undefined> {
+    const known = this.fetched.get(name) ?? this.previous?.get(name);
+    if (known) return known;
+    const reading = this.read(name);
+    this.fetched.set(name, reading);
+    // A failed read is not reused: the retry reads again.
+    reading.catch(() => this.fetched.delete(name));
+    return reading;
+  }
+
+  /** The next round: it may reuse what this one read, and nothing older. */
+  next(): ServiceRound {
+    return new ServiceRound(this.read, this.fetched);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * What a service's family expansion costs: the engine's worker reads the hinted service, asks
+ * `childKeysOf` for its serving revisions, then reads them. The service is read once for all three
+ * steps (GetService), each revision once (GetRevision). No engine runs here, so the counts are the
+ * expansion's own.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workloadKey } from '../../adapters/cloudrun/index.js';
+import type { ClusterObject } from '../../src/model/index.js';
+import type { WatchSource } from '../../src/watch/source.js';
+import type { Harness } from './harness.js';
+import { listAll, sourceFor, startHarness } from './harness.js';
+
+const P = 'proj-alpha';
+const R = 'us-central1';
+const GET_SERVICE = 'google.cloud.run.v2.Services/GetService';
+const GET_REVISION = 'google.cloud.run.v2.Revisions/GetRevision';
+
+let h: Harness;
+let source: WatchSource<ClusterObject>;
+
+beforeAll(async () => {
+  h = await startHarness({ projects: [P], regions: [R] });
+  h.emu.fleet.deployService(P, R, 'web', 'us-docker.pkg.dev/proj-alpha/app/web:1.0');
+  h.emu.fleet.rollService(P, R, 'web', 'us-docker.pkg.dev/proj-alpha/app/web:2.0');
+  const revs = [...h.emu.fleet.revisions.values()].filter((r) => r.short.startsWith('web-'));
+  h.emu.fleet.splitTraffic(
+    P,
+    R,
+    'web',
+    revs.map((r) => ({ revision: r.short, percent: 50 })),
+  );
+  source = await sourceFor(h, P);
+  await listAll(source);
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('a Cloud Run family expansion', () => {
+  it('reads the service once and each serving revision once', async () => {
+    const key = workloadKey(P, R, `projects/${P}/locations/${R}/services/web`);
+    const services = h.emu.calls.count(GET_SERVICE);
+    const revisions = h.emu.calls.count(GET_REVISION);
+
+    const parent = (await source.getMany?.([key, `${key}-absent`]))?.get(key);
+    expect(parent?.kind).toBe('workload');
+    const children = parent ? ((await source.childKeysOf?.(parent)) ?? []) : [];
+    expect(children).toHaveLength(2);
+    const read = (await source.getMany?.(children)) ?? new Map<string, ClusterObject | undefined>();
+    expect(children.map((k) => read.get(k)?.kind)).toEqual(['workload', 'workload']);
+
+    expect(h.emu.calls.count(GET_SERVICE) - services).toBe(1);
+    expect(h.emu.calls.count(GET_REVISION) - revisions).toBe(2);
+  });
+
+  it('a later round reads the service again (no read outlives the expansion after it)', async () => {
+    const key = workloadKey(P, R, `projects/${P}/locations/${R}/services/web`);
+    await source.get(key);
+    await source.get(key);
+    const services = h.emu.calls.count(GET_SERVICE);
+    await source.get(key);
+    expect(h.emu.calls.count(GET_SERVICE) - services).toBe(1);
+  });
+});
