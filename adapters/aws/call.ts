@@ -11,9 +11,7 @@
 import { apiCall } from '../../src/provider/api-call.js';
 import type { ApiCallDeps, ApiCallPolicy } from '../../src/provider/api-call.js';
 import { redactSecrets } from '../../src/runtime/logger.js';
-
-/** The budget bucket of CloudTrail LookupEvents (2 requests per second per account and region). */
-export const CLOUDTRAIL_BUCKET = 'cloudtrail:lookup-events';
+import { CLOUDTRAIL_BUCKET } from './limits.js';
 
 /** Throttled calls are retried this many times (each waiting for budget again) before surfacing. */
 const AWS_THROTTLE_RETRIES = 3;

@@ -1,6 +1,6 @@
 /**
- * ECS's and CloudTrail's documented API rate limits as token buckets (docs/reference/cloud-apis.md),
- * registered with the daemon's `ApiBudget`, which applies its own safety fraction on top. ECS
+ * ECS's documented API rate limits as token buckets (docs/reference/cloud-apis.md),
+ * registered with the daemon's `ApiBudget` (with CloudTrail's, adapters/aws/limits.ts), which applies its own safety fraction on top. ECS
  * buckets are per account and region and shared with everything else the customer runs;
  * `ecsBucketFor` maps an ECS action (or SDK command name) to its bucket. An action outside the
  * documented table maps to `ecs:unclassified`, which has no limit defined here (ApiBudget does not
@@ -14,11 +14,6 @@ export const ECS_BUCKETS: Record<string, BucketLimit> = {
   'ecs:service-read': { burst: 100, refillPerSecond: 20 },
   'ecs:task-definition-read': { burst: 50, refillPerSecond: 20 },
   'ecs:tag-read': { burst: 50, refillPerSecond: 20 },
-};
-
-/** LookupEvents: 2 requests per second per account and region. */
-export const CLOUDTRAIL_BUCKETS: Record<string, BucketLimit> = {
-  'cloudtrail:lookup-events': { burst: 2, refillPerSecond: 2 },
 };
 
 const ECS_ACTION_BUCKET: Record<string, string> = {

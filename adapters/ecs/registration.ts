@@ -6,7 +6,8 @@
 import { defineProvider } from '../../src/provider/registration.js';
 import { createEcsAdapter } from './adapter.js';
 import { ecsDefaults, ecsSchema } from './config.js';
-import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from './limits.js';
+import { CLOUDTRAIL_BUCKETS } from '../aws/limits.js';
+import { ECS_BUCKETS } from './limits.js';
 
 export const ecs = defineProvider({
   id: 'ecs',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AwsCallError, CLOUDTRAIL_BUCKET, awsCallPolicy, callAws } from '../../adapters/aws/call.js';
+import { AwsCallError, awsCallPolicy, callAws } from '../../adapters/aws/call.js';
+import { CLOUDTRAIL_BUCKET } from '../../adapters/aws/limits.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { ThrottledError } from '../../src/watch/source.js';
 import { VirtualClock } from '../watch/virtual-clock.js';

@@ -14,7 +14,8 @@ import type { ProviderDeps } from '../../src/provider/adapter.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { MemoryCache } from '../../src/provider/cache.js';
 import { ApiBudget } from '../../src/watch/budget.js';
-import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from '../../adapters/ecs/limits.js';
+import { CLOUDTRAIL_BUCKETS } from '../../adapters/aws/limits.js';
+import { ECS_BUCKETS } from '../../adapters/ecs/limits.js';
 import type { WatchSource } from '../../src/watch/source.js';
 
 export const ACCOUNT = '123456789012';

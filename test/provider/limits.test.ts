@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLOUD_RUN_BUCKETS } from '../../adapters/cloudrun/limits.js';
-import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS, ecsBucketFor } from '../../adapters/ecs/limits.js';
+import { CLOUDTRAIL_BUCKETS } from '../../adapters/aws/limits.js';
+import { ECS_BUCKETS, ecsBucketFor } from '../../adapters/ecs/limits.js';
 import { providerLimits } from '../../src/daemon/adapters.js';
 
 describe('provider bucket tables', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CoreMetrics, createRegistry } from '../../src/runtime/metrics.js';
 import { ApiBudget } from '../../src/watch/budget.js';
-import { CLOUDTRAIL_BUCKETS, ECS_BUCKETS } from '../../adapters/ecs/limits.js';
+import { CLOUDTRAIL_BUCKETS } from '../../adapters/aws/limits.js';
+import { ECS_BUCKETS } from '../../adapters/ecs/limits.js';
 import { stretchedIntervalMs } from '../../src/watch/rate.js';
 import { VirtualClock } from './virtual-clock.js';
 
