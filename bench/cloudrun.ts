@@ -15,7 +15,7 @@ import { startCloudRunEmulator } from '../adapters/cloudrun/emulator/index.js';
 import { createCloudRunAdapter, workloadKey } from '../adapters/cloudrun/index.js';
 import { RUN_PAGE_SIZE } from '../adapters/cloudrun/lister.js';
 import { V1_LIST_LIMIT } from '../adapters/cloudrun/digests.js';
-import type { CloudRunConfig } from '../src/config/schema.js';
+import type { CloudRunConfig } from '../adapters/cloudrun/config.js';
 import type { ProviderDeps } from '../src/provider/adapter.js';
 import type { ClusterObject } from '../src/model/index.js';
 import type { Hint } from '../src/watch/source.js';

@@ -16,7 +16,7 @@ import type { SchedulerAction, SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
 import { pino } from 'pino';
 import type { BenchFigure, BenchSection } from './report.js';
-import { ecsSchema } from '../src/config/schema.js';
+import { ecsSchema } from '../adapters/ecs/config.js';
 import type { ClusterObject } from '../src/model/index.js';
 import { objectKey } from '../src/model/index.js';
 import { CoreMetrics, Registry } from '../src/runtime/metrics.js';

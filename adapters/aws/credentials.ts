@@ -9,10 +9,10 @@
  */
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { EcsConfig } from '../../src/config/schema.js';
+import type { AwsCredentialsConfig } from './config.js';
 
 /** The `credentials` block every AWS adapter config shares. */
-export type AwsCredentialsConfig = EcsConfig['credentials'];
+export type { AwsCredentialsConfig };
 
 export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
 

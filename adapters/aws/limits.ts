@@ -4,7 +4,7 @@
  * bucket is per account and region and shared with everything else the customer runs; the daemon's
  * `ApiBudget` applies its safety fraction on top. AWS calls take it through `awsCallPolicy`.
  */
-import type { BucketLimit } from '../../src/watch/budget.js';
+import type { BucketLimit } from '../../src/provider/registration.js';
 
 /** The budget bucket of CloudTrail LookupEvents. */
 export const CLOUDTRAIL_BUCKET = 'cloudtrail:lookup-events';

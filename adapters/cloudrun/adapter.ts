@@ -11,7 +11,7 @@
  */
 import { Subject } from 'rxjs';
 import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
-import type { CloudRunConfig } from '../../src/config/schema.js';
+import type { CloudRunConfig } from './config.js';
 import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
 import type { WatchSource } from '../../src/watch/source.js';
 import type { CloudRunClients } from './client.js';

@@ -22,7 +22,7 @@ import { v2 as loggingV2 } from '@google-cloud/logging';
 import type { LoggingServiceV2Client } from '@google-cloud/logging-api';
 import { GoogleAuth, Impersonated } from 'google-auth-library';
 import type { AuthClient } from 'google-auth-library';
-import type { CloudRunConfig } from '../../src/config/schema.js';
+import type { CloudRunConfig } from './config.js';
 
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const DEFAULT_RUN_V1_BASE_URL = 'https://{region}-run.googleapis.com';

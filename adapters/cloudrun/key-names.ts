@@ -12,8 +12,8 @@
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectKey } from '../../src/model/index.js';
 import { LruMap } from '../../src/runtime/lru-map.js';
-import type { Indexers, WatchStore } from '../../src/watch/store.js';
-import { emptyWatchStore } from '../../src/watch/store.js';
+import type { Indexers, WatchStore } from '../../src/watch/source.js';
+import { emptyWatchStore } from '../../src/watch/source.js';
 import type { RunResourceRef } from './names.js';
 import { resourceName } from './names.js';
 import { clusterKey, namespaceKey, workloadKey } from './normalizer.js';

@@ -3,7 +3,7 @@
  * daemon's `ApiBudget`, which applies its own safety fraction on top. The Admin API quota is per
  * region, the Logging read quota per project; both are shared with everything else the customer runs.
  */
-import type { BucketLimit } from '../../src/watch/budget.js';
+import type { BucketLimit } from '../../src/provider/registration.js';
 
 export const CLOUD_RUN_BUCKETS: Record<string, BucketLimit> = {
   // GUESS: Cloud Run Admin API read quota taken as 1000 requests per minute per region

@@ -22,8 +22,7 @@
  */
 import { from, merge, concatMap, filter, mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { CheapPoll, Hint, ListPage, WatchSource } from '../../src/watch/source.js';
-import type { WatchStore } from '../../src/watch/store.js';
+import type { CheapPoll, Hint, ListPage, WatchSource, WatchStore } from '../../src/watch/source.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectHash, objectKey, objectOrder } from '../../src/model/index.js';
 import type { AuditFeed } from './audit-source.js';

@@ -8,7 +8,7 @@
  * errors surface from the sources' methods. `close()` ends hint streams, completes `activity$` and
  * destroys the SDK clients; it is idempotent.
  */
-import type { EcsConfig } from '../../src/config/schema.js';
+import type { EcsConfig } from './config.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { ActivityReporter } from '../../src/provider/activity.js';
 import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';

@@ -4,7 +4,7 @@
  * objects it touches (audit-mapping.ts). Its contract (windows, overlap, dedupe, pacing, gaps,
  * failures) is the shared feed's; every ECS source of the region subscribes to this one feed.
  */
-import type { EcsConfig } from '../../src/config/schema.js';
+import type { EcsConfig } from './config.js';
 import { CloudTrailFeed } from '../aws/cloudtrail-feed.js';
 import { mapCloudTrailEvent } from './audit-mapping.js';
 import type { AuditRef } from './audit-mapping.js';

@@ -8,7 +8,7 @@
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import type { EcsConfig } from '../../src/config/schema.js';
+import type { EcsConfig } from './config.js';
 import { awsClientConfig } from '../aws/client-config.js';
 import { credentialsFor } from '../aws/credentials.js';
 import type { AwsClientOptions } from '../aws/credentials.js';

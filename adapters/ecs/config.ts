@@ -7,10 +7,7 @@
 import { z } from 'zod';
 import { durationMs, httpUrl } from '../../src/config/fields.js';
 import type { DurationRange } from '../../src/config/fields.js';
-
-const AWS_REGION_RE = /^(?:[a-z]{2}|us-gov|us-iso[a-z]?|cn)-[a-z]+-[0-9]$/;
-const AWS_ACCOUNT_RE = /^[0-9]{12}$/;
-const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
+import { AWS_ACCOUNT_RE, AWS_REGION_RE, awsCredentials } from '../aws/config.js';
 
 /** Default intervals and rates of the section, with units in their names. */
 export const ecsDefaults = {
@@ -25,29 +22,6 @@ const ecsDurationRanges = {
   overlapMs: { minMs: 1_000, maxMs: 24 * 3_600_000 },
   taskPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
 } as const satisfies Record<string, DurationRange>;
-
-const awsCredentials = z.discriminatedUnion('source', [
-  z.strictObject({ source: z.literal('default') }),
-  z.strictObject({
-    source: z.literal('assumeRole'),
-    roleArn: z
-      .string()
-      .regex(ROLE_ARN_RE, { error: 'not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)' }),
-    /** Secret by reference: `${VAR}`. */
-    externalId: z.string().min(2).max(1224),
-    sessionName: z
-      .string()
-      .regex(/^[\w+=,.@-]{2,64}$/)
-      .default('sightline'),
-  }),
-  /** Static keys, by `${VAR}` reference only (emulator / tests). */
-  z.strictObject({
-    source: z.literal('static'),
-    accessKeyId: z.string().min(1),
-    secretAccessKey: z.string().min(1),
-    sessionToken: z.string().optional(),
-  }),
-]);
 
 export const ecsSchema = z.strictObject({
   account: z.string().regex(AWS_ACCOUNT_RE, { error: 'must be a 12-digit AWS account id' }),

@@ -6,7 +6,7 @@
  * documented table maps to `ecs:unclassified`, which has no limit defined here (ApiBudget does not
  * limit unknown buckets): define one if you use such calls.
  */
-import type { BucketLimit } from '../../src/watch/budget.js';
+import type { BucketLimit } from '../../src/provider/registration.js';
 
 export const ECS_BUCKETS: Record<string, BucketLimit> = {
   'ecs:cluster-read': { burst: 50, refillPerSecond: 20 },

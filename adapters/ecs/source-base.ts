@@ -13,7 +13,7 @@ import type { ClusterObject } from '../../src/model/index.js';
 import { TokenRestarts, decodeOrRestart } from '../../src/provider/page-token.js';
 import { ClusterObjectSource } from '../../src/provider/source-base.js';
 import type { Hint, ListPage, WatchStore } from '../../src/watch/source.js';
-import { emptyWatchStore } from '../../src/watch/store.js';
+import { emptyWatchStore } from '../../src/watch/source.js';
 import type { AuditRef } from './audit-mapping.js';
 import type { AuditFeed } from './audit-source.js';
 import { FIRST_CLUSTER_PAGE, clusterPageTokens } from './paging.js';

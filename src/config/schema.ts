@@ -153,8 +153,5 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type ProvidersConfig = Config['providers'];
 /** The providers' own section types and schemas (adapters/<p>/config.ts), for importers of this module. */
-export type { CloudRunConfig } from '../../adapters/cloudrun/config.js';
-export { ecsSchema } from '../../adapters/ecs/config.js';
-export type { EcsConfig } from '../../adapters/ecs/config.js';
 export type ConsoleConfig = z.infer<typeof consoleSchema>;
 export type LeaderElectionConfig = z.infer<typeof leaderElectionSchema>;

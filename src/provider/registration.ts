@@ -12,6 +12,8 @@
  */
 import type { z } from 'zod';
 import type { BucketLimit } from '../watch/budget.js';
+
+export type { BucketLimit };
 import type { ProviderAdapter, ProviderDeps } from './adapter.js';
 
 /** A file a config section names: `field` is its dotted path inside the section. */

@@ -10,6 +10,8 @@ import type { Observable } from 'rxjs';
 import type { Indexers, WatchStore } from './store.js';
 
 export type { Indexers, WatchStore };
+/** A store with nothing in it: what a source reads before the engine attaches its own. */
+export { emptyWatchStore } from './store.js';
 
 export interface ListPage<T> {
   items: T[];

@@ -13,7 +13,7 @@ import { vi } from 'vitest';
 import type { CloudRunEmulator, CloudRunEmulatorOptions } from '../../adapters/cloudrun/emulator/index.js';
 import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
 import { createCloudRunAdapter } from '../../adapters/cloudrun/index.js';
-import type { CloudRunConfig } from '../../src/config/schema.js';
+import type { CloudRunConfig } from '../../adapters/cloudrun/config.js';
 import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
 import type { AgentActivity, ClusterObject, Workload } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
