@@ -40,7 +40,8 @@ function findProtoFile(): string {
 
 let cached: protoLoader.PackageDefinition | undefined;
 
-function packageDefinition(): protoLoader.PackageDefinition {
+/** agent.proto, loaded once; throws when the file is missing (the image check calls it). */
+export function packageDefinition(): protoLoader.PackageDefinition {
   cached ??= protoLoader.loadSync(findProtoFile(), LOADER_OPTIONS);
   return cached;
 }
