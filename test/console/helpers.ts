@@ -30,9 +30,16 @@ import type {
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
+/**
+ * A temporary directory and its removal. Removal retries briefly: a state database's background
+ * checkpointer thread may still be closing its connection (removing -wal/-shm) after close().
+ */
 export function tempDir(prefix = 'sl-console-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }),
+  };
 }
 
 export interface CapturedLogger {

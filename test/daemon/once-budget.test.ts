@@ -25,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator.stop();
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
 });
 
 describe('sightline once', () => {

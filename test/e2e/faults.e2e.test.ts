@@ -270,7 +270,7 @@ describe('fault suite (real process, emulated providers, reference console)', ()
       expect(r.stdout, name).not.toContain('operations server listening');
       rejected += 1;
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     summary.push({
       scenario: 'bad configs',
       tried: `${cases.length} broken config files`,

@@ -186,7 +186,7 @@ log: { level: info }
     await this.stopWatcher('SIGKILL');
     await this.stopConsole();
     await Promise.all([this.run.stop(), this.ecs.stop()]);
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 }
 

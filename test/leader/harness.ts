@@ -167,6 +167,6 @@ export class ElectionWorld {
     await this.advance(30_000);
     await Promise.all(stops);
     await this.api.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 }
