@@ -284,6 +284,8 @@ export class Daemon {
     await this.http?.close();
     this.eventLoop?.stop();
     this.db?.close();
+    // The state directory is released only when nothing writes in it any more.
+    await this.db?.whenClosed();
     this.lock?.release();
     this.lock = undefined;
   }

@@ -101,6 +101,11 @@ export interface StateDatabase extends KeyValueCache {
    */
   transaction<T>(fn: () => T): T;
   close(): void;
+  /**
+   * Resolves once, after close(), every connection this database opened is closed (the background
+   * checkpointer's thread closes its own a little later): nothing touches the files after that.
+   */
+  whenClosed(): Promise<void>;
   readonly closed: boolean;
 }
 
@@ -370,5 +375,9 @@ class SqliteStateDatabase implements StateDatabase {
     this.isClosed = true;
     this.checkpointer?.stop();
     this.db.close();
+  }
+
+  whenClosed(): Promise<void> {
+    return this.checkpointer?.exited ?? Promise.resolve();
   }
 }

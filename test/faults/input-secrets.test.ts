@@ -62,10 +62,11 @@ http: { listen: "127.0.0.1:0" }
   return { daemon, log, healthz: () => fetch(`http://127.0.0.1:${daemon.httpPort ?? 0}/healthz`) };
 }
 
-function seedPending(dir: string): void {
+async function seedPending(dir: string): Promise<void> {
   const db = openStateDatabase(join(dir, 'state'), { logger: captureLogger().logger });
   db.outbox.append('register', 'cluster/c1', '{"id":"c1","provider":"ECS","name":"c1"}', 1);
   db.close();
+  await db.whenClosed();
 }
 
 describe('a console token with characters gRPC cannot carry', () => {
@@ -79,7 +80,7 @@ describe('a console token with characters gRPC cannot carry', () => {
     async (_n, bad, pos, cls) => {
       const t = tempDir('sl-secrets-');
       cleanups.push(t.cleanup);
-      seedPending(t.dir);
+      await seedPending(t.dir);
       const tokenFile = join(t.dir, 'token');
       writeFileSync(tokenFile, `${bad}\n`);
       const { daemon, log, healthz } = await startDaemon(t.dir, tokenFile);
@@ -106,7 +107,7 @@ describe('a console token with characters gRPC cannot carry', () => {
   it("keeps the console's own words when it refuses a well-formed wrong token", async () => {
     const t = tempDir('sl-secrets-');
     cleanups.push(t.cleanup);
-    seedPending(t.dir);
+    await seedPending(t.dir);
     const tokenFile = join(t.dir, 'token');
     writeFileSync(tokenFile, `${HEAD}-${TAIL}\n`);
     const { daemon, log, healthz } = await startDaemon(t.dir, tokenFile);
