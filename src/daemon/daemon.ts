@@ -273,6 +273,11 @@ export class Daemon {
    * state directory. What was not sent is durable in the outbox. 0 (leadership lost): nothing more
    * is sent.
    */
+  /** Resolves once the state database's background thread has closed too (after stop()). */
+  whenStateClosed(): Promise<void> {
+    return this.db?.whenClosed() ?? Promise.resolve();
+  }
+
   async stop(flushDeadlineMs: number = Math.round(defaults.shutdownDeadlineMs * 0.6)): Promise<void> {
     if (flushDeadlineMs === 0) this.halt();
     this.abort.abort();
@@ -284,8 +289,6 @@ export class Daemon {
     await this.http?.close();
     this.eventLoop?.stop();
     this.db?.close();
-    // The state directory is released only when nothing writes in it any more.
-    await this.db?.whenClosed();
     this.lock?.release();
     this.lock = undefined;
   }

@@ -57,7 +57,10 @@ http: { listen: "127.0.0.1:0" }
     agentVersion: '0.0.0-test',
     scheduler: new VirtualTimeScheduler(VirtualAction, Number.POSITIVE_INFINITY),
   });
-  cleanups.push(() => daemon.stop());
+  cleanups.push(async () => {
+    await daemon.stop();
+    await daemon.whenStateClosed();
+  });
   await daemon.start();
   return { daemon, log, healthz: () => fetch(`http://127.0.0.1:${daemon.httpPort ?? 0}/healthz`) };
 }
