@@ -50,7 +50,90 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
+const IDLE_PROJECTS = ['idle-project-a', 'idle-project-b'];
+const IDLE_REGIONS = ['us-central1', 'europe-west1'];
+/** The issue's figure for this fleet before the poll followed the tail: 5 s polls of every kind. */
+const IDLE_CALLS_PER_HOUR_BEFORE = 11_200;
+
+/**
+ * Cost at rest of a quiet fleet (2 projects × 2 regions, a few services and jobs each): one cheap
+ * poll cycle of every kind source is measured on the emulator, then scaled by the schedule (the
+ * live-tail interval, and the interval while the tail is down), plus the periodic relist.
+ */
+async function idleCost(): Promise<{
+  perCycle: number;
+  liveCallsPerHour: number;
+  downCallsPerHour: number;
+  relistCalls: number;
+}> {
+  const emu = await startCloudRunEmulator({
+    projects: Object.fromEntries(IDLE_PROJECTS.map((p) => [p, IDLE_REGIONS])),
+  });
+  const f = emu.fleet;
+  for (const p of IDLE_PROJECTS)
+    for (const r of IDLE_REGIONS) {
+      for (const n of ['web', 'api', 'worker'])
+        f.deployService(p, r, n, `us-docker.pkg.dev/${p}/app/${n}:1`, { silent: true });
+      f.createJob(p, r, 'nightly', `us-docker.pkg.dev/${p}/jobs/nightly:1`, { silent: true });
+    }
+  const config: CloudRunConfig = {
+    projects: IDLE_PROJECTS,
+    regions: IDLE_REGIONS,
+    credentials: { source: 'none' },
+    endpoints: {
+      run: `127.0.0.1:${emu.runEndpoint.port}`,
+      logging: `127.0.0.1:${emu.loggingEndpoint.port}`,
+      runV1: emu.runV1BaseUrl,
+      insecure: true,
+    },
+    tailBufferWindowMs: 2_000,
+    logPollIntervalMs: 5_000,
+    digestRetryIntervalMs: 60_000,
+    livePollIntervalMs: 300_000,
+  };
+  const deps: ProviderDeps = {
+    logger: pino({ level: 'silent' }),
+    metrics: new CoreMetrics(new Registry()),
+    budget: new ApiBudget({}),
+    scheduler: asyncScheduler,
+    cache: new MemoryCache(),
+    tenant: { group: 'bench', issuer: 'https://issuer.example' },
+    agentVersion: 'bench',
+    clusterPollIntervalMs: 5_000,
+  };
+  const adapter = createCloudRunAdapter(config, deps);
+  try {
+    const sources = await adapter.sources();
+    emu.calls.reset();
+    for (const s of sources) {
+      let token: string | undefined;
+      do token = (await s.list(token)).nextPageToken;
+      while (token !== undefined);
+    }
+    const relistCalls = emu.calls.count();
+    emu.calls.reset();
+    for (const s of sources) await s.cheapPoll?.poll();
+    const perCycle = emu.calls.count();
+    const perHour = (intervalMs: number) => Math.round((perCycle * 3_600_000) / intervalMs);
+    // The periodic relist every 10 h, and the tail's hourly reconnect (one catch-up call per project).
+    const extra = relistCalls / 10 + IDLE_PROJECTS.length;
+    return {
+      perCycle,
+      relistCalls,
+      liveCallsPerHour: Math.round(perHour(config.livePollIntervalMs) + extra),
+      downCallsPerHour: Math.round(perHour(deps.clusterPollIntervalMs) + extra),
+    };
+  } finally {
+    await adapter.close();
+    await emu.stop();
+  }
+}
+
 export async function run(): Promise<BenchSection> {
+  const idle = await idleCost();
+  progress(
+    `idle fleet: ${idle.perCycle} calls per poll cycle; ${idle.liveCallsPerHour} calls/h with a live tail`,
+  );
   const emu = await startCloudRunEmulator({ projects: { [PROJECT]: REGIONS } });
   const f = emu.fleet;
   const t0 = performance.now();
@@ -88,6 +171,7 @@ export async function run(): Promise<BenchSection> {
     tailBufferWindowMs: 0,
     logPollIntervalMs: 5_000,
     digestRetryIntervalMs: 60_000,
+    livePollIntervalMs: 300_000,
   };
   const deps: ProviderDeps = {
     logger: pino({ level: 'silent' }),
@@ -101,29 +185,33 @@ export async function run(): Promise<BenchSection> {
   };
   const adapter = createCloudRunAdapter(config, deps);
   try {
-    const [source] = await adapter.sources();
-    if (!source) throw new Error('no source');
+    // One source per kind of the project (clusters, services, jobs, worker pools).
+    const sources = await adapter.sources();
+    const source = sources.find((s) => s.id.endsWith('/services'));
+    if (!source) throw new Error('no services source');
 
     // ---------------------------------------------------------------- initial list
     emu.calls.reset();
     const listStart = performance.now();
-    let token: string | undefined;
     let objects = 0;
     let digests = 0;
     let unresolved = 0;
-    do {
-      const page = await source.list(token);
-      for (const o of page.items) {
-        objects += 1;
-        if (o.kind === 'workload') {
-          for (const c of o.workload.containers) {
-            if (c.image.digest) digests += 1;
-            else unresolved += 1;
+    for (const kind of sources) {
+      let token: string | undefined;
+      do {
+        const page = await kind.list(token);
+        for (const o of page.items) {
+          objects += 1;
+          if (o.kind === 'workload') {
+            for (const c of o.workload.containers) {
+              if (c.image.digest) digests += 1;
+              else unresolved += 1;
+            }
           }
         }
-      }
-      token = page.nextPageToken;
-    } while (token !== undefined);
+        token = page.nextPageToken;
+      } while (token !== undefined);
+    }
     const listMs = performance.now() - listStart;
     const listCalls = emu.calls.count();
     const perRegionServices = SERVICES / REGIONS.length;
@@ -144,7 +232,8 @@ export async function run(): Promise<BenchSection> {
     // ---------------------------------------------------------------- cheap poll
     emu.calls.reset();
     const pollStart = performance.now();
-    const fp = await source.cheapPoll?.poll();
+    const fp = new Map<string, string>();
+    for (const kind of sources) for (const [k, v] of (await kind.cheapPoll?.poll()) ?? []) fp.set(k, v);
     const pollMs = performance.now() - pollStart;
     const pollCalls = emu.calls.count();
 
@@ -231,6 +320,18 @@ export async function run(): Promise<BenchSection> {
           pass: unresolved === 0,
         },
         { metric: 'cheap poll: API calls per cycle', value: pollCalls, unit: 'calls' },
+        {
+          metric: 'idle 2 projects × 2 regions: Cloud Run calls per hour, tail live (computed)',
+          value: idle.liveCallsPerHour,
+          unit: 'calls/h',
+          target: `≤ ${IDLE_CALLS_PER_HOUR_BEFORE / 10} (10 % of ${IDLE_CALLS_PER_HOUR_BEFORE})`,
+          pass: idle.liveCallsPerHour <= IDLE_CALLS_PER_HOUR_BEFORE / 10,
+        },
+        {
+          metric: 'idle 2 projects × 2 regions: calls per hour while the tail is down (computed)',
+          value: idle.downCallsPerHour,
+          unit: 'calls/h',
+        },
         { metric: 'cheap poll: keys fingerprinted', value: fp?.size ?? 0, unit: 'keys' },
         { metric: 'cheap poll: wall time', value: Math.round(pollMs), unit: 'ms' },
         {
@@ -255,6 +356,7 @@ export async function run(): Promise<BenchSection> {
       ],
       notes: [
         `${SERVICES} services × 3 revisions (all serving via a 34/33/33 split) in ${REGIONS.length} regions of one project; Run v2 page size ${RUN_PAGE_SIZE}, v1 list limit ${V1_LIST_LIMIT}.`,
+        `Idle cost: one cheap-poll cycle of every kind source of ${IDLE_PROJECTS.length} projects × ${IDLE_REGIONS.length} regions measured (${idle.perCycle} calls), times the cycles per hour (livePollIntervalMs 300 s with the tail live, clusterPollIntervalMs 5 s while it is down), plus a tenth of one full relist (${idle.relistCalls} calls, every 10 h) and one catch-up ListLogEntries per project per hour (the tail's 1 h deadline).`,
         'Minimum pages = per region ListServices + ListRevisions(service -) + ListJobs + ListExecutions(job -) + ListWorkerPools + the v1 revision list (digest prefetch).',
         `Time at budget assumes run:read at 25 % of the provider-limits guess (burst ${burst}, ${refill}/s).`,
         'Latency: one UpdateService activity entry per sample (distinct services), from its append to the emulator log to the family hint for that service leaving the source; TailLogEntries buffer_window 0, so the figure is beyond the buffer window. The reads of the service and its serving revisions happen in the worker of the watch engine after the hint, so they are not in this figure.',

@@ -1,7 +1,8 @@
 /**
- * The Cloud Run ProviderAdapter: one WatchSource per configured project (covering its regions;
- * regions from Locations.ListLocations when `regions: all`), one audit feed (one tail session) per
- * project, one shared set of SDK clients and one digest resolver. `activity$` emits
+ * The Cloud Run ProviderAdapter: per configured project, one WatchSource per kind (`RUN_KINDS`:
+ * clusters, services, jobs, worker pools; each covering the project's regions, read from
+ * Locations.ListLocations when `regions: all`) over one shared audit feed (one tail session per
+ * project, fanned out), one shared set of SDK clients and one digest resolver. `activity$` emits
  * `{clusterId, controllerName: 'sightline-cloudrun', profile: 'observer', lastSeenMs}` for a cluster
  * (project×region) on every successful cheap poll of it, finished list of it, and audit change seen
  * in it.
@@ -19,13 +20,19 @@ import { createCloudRunClients } from './client.js';
 import { RunLister } from './lister.js';
 import { DigestResolver } from './digests.js';
 import { AuditFeed } from './audit-source.js';
-import { CONTROLLER_NAME, CloudRunProjectSource } from './project-source.js';
+import { CONTROLLER_NAME, CloudRunKindSource } from './kind-source.js';
 import { ProjectScope } from './project-scope.js';
+import { RUN_KINDS } from './run-kinds.js';
 
 export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps): ProviderAdapter {
   const activity$ = new Subject<AgentActivity>();
   let built:
-    | Promise<{ clients: CloudRunClients; digests: DigestResolver; sources: CloudRunProjectSource[] }>
+    | Promise<{
+        clients: CloudRunClients;
+        digests: DigestResolver;
+        feeds: AuditFeed[];
+        sources: CloudRunKindSource[];
+      }>
     | undefined;
   let closed = false;
 
@@ -45,7 +52,12 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
     const lister = new RunLister(clients, deps);
     const digests = new DigestResolver(clients, deps, config.digestRetryIntervalMs);
     digests.start();
-    const sources = config.projects.map((project) => {
+    const feeds: AuditFeed[] = [];
+    const intervals = {
+      pollIntervalMs: deps.clusterPollIntervalMs,
+      livePollIntervalMs: Math.max(config.livePollIntervalMs, deps.clusterPollIntervalMs),
+    };
+    const sources = config.projects.flatMap((project) => {
       const regions = config.regions;
       const scope = new ProjectScope({
         project,
@@ -58,10 +70,12 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
       const feed = new AuditFeed(project, clients.logging, deps, {
         bufferWindowMs: config.tailBufferWindowMs,
         logPollIntervalMs: config.logPollIntervalMs,
+        onRevisionDigests: (d, containers) => digests.record(d, containers),
       });
-      return new CloudRunProjectSource(scope, feed);
+      feeds.push(feed);
+      return RUN_KINDS.map((kind) => new CloudRunKindSource(scope, kind, feed, intervals));
     });
-    return { clients, digests, sources };
+    return { clients, digests, feeds, sources };
   };
 
   return {
@@ -79,7 +93,7 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
       if (!built) return;
       try {
         const b = await built;
-        for (const s of b.sources) s.close();
+        for (const f of b.feeds) f.close();
         b.digests.close();
         await b.clients.close();
       } catch {

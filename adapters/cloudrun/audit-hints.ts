@@ -1,8 +1,8 @@
 /**
- * The project's audit feed items -> watch hints for the project source, without reading the
- * provider (the engine's worker does the reads). Gaps and catch-up bookmarks pass through; each
- * entry is mapped (`auditEntryToHints`, counted by outcome), its v1 Revision digests are recorded,
- * and each hint inside the project's regions marks activity for its cluster and becomes: for a
+ * The project's audit feed items -> watch hints for one kind source, without reading the provider
+ * (the engine's worker does the reads). Gaps and catch-up bookmarks pass through; of each entry's
+ * mapping (made, counted and its digests recorded once by the feed), the hints on the source's
+ * targets inside the project's regions mark activity for their cluster and become: for a
  * service or job (changed or deleted), a `family` hint over the `owner` index (the engine reads it,
  * its serving revisions or current executions, and tombstones what it owned that is gone); for a
  * revision, execution or worker pool, a `changed` or `deleted` hint (a deleted revision's digests
@@ -14,9 +14,7 @@
 import type { Hint } from '../../src/watch/source.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { FeedItem } from './audit-source.js';
-import type { AuditHint } from './audit-mapper.js';
-import { auditEntryToHints } from './audit-mapper.js';
-import { PROVIDER } from './call-policy.js';
+import type { AuditHint, AuditMapping } from './audit-mapper.js';
 import type { KeyNames } from './key-names.js';
 import { OWNER_INDEX } from './key-names.js';
 import type { RunResourceRef } from './names.js';
@@ -27,28 +25,24 @@ type SourceHint = Hint<ClusterObject>;
 
 export class AuditHints {
   constructor(
-    private readonly sourceId: string,
     private readonly scope: ProjectScope,
     private readonly names: KeyNames,
+    private readonly targets: ReadonlySet<RunResourceRef['kind']>,
   ) {}
+
+  /** Whether `m` has a hint on one of this source's targets (the feed's filter). */
+  wants(m: AuditMapping): boolean {
+    return m.hints.some((h) => this.targets.has(h.target.kind));
+  }
 
   async forItem(item: FeedItem): Promise<SourceHint[]> {
     if (item.kind === 'gap') return [{ type: 'gap', reason: item.reason }];
     if (item.kind === 'caughtUp') return [{ type: 'bookmark', cursor: item.cursor }];
-    const { deps, digests, project } = this.scope;
-    const m = auditEntryToHints(item.entry);
-    deps.metrics.auditEntries.inc({ provider: PROVIDER, outcome: m.outcome });
-    if (m.outcome !== 'mapped') {
-      deps.logger.debug(
-        { source: this.sourceId, outcome: m.outcome, reason: m.reason },
-        'audit entry skipped',
-      );
-    }
-    const d = m.revisionDigests;
-    if (d && d.project === project) digests.record(d, d.containers);
+    const { project } = this.scope;
     const out: SourceHint[] = [];
     const seen = new Set<string>();
-    for (const h of m.hints) {
+    for (const h of item.mapping.hints) {
+      if (!this.targets.has(h.target.kind)) continue;
       if (h.target.project !== project || !(await this.scope.inScope(h.target.region))) continue;
       this.scope.activity(h.target.region);
       for (const hint of this.expand(h, item.cursor)) {

@@ -1,38 +1,48 @@
 /**
- * The audit feed of one project: Cloud Run Admin Activity and System Event entries, read by
- * TailLogEntries (bidi) with ListLogEntries catch-up, as an Observable of FeedItems.
+ * The audit feed of one project: Cloud Run Admin Activity and System Event entries, read by ONE
+ * TailLogEntries session (bidi) with ListLogEntries catch-up, shared by every watch source of the
+ * project (the provider kit's `ChangeFeed`: one upstream, fanned out to each subscriber).
  *
- * Contract of `items(fromCursor)`:
- * - every entry after `fromCursor` ((timestamp, insertId) order) is delivered once: the tail is
- *   opened first (and confirmed, or given a grace period), then ListLogEntries catches up from the
- *   cursor, then live tail entries follow; entries seen on both paths are dropped by insertId;
- * - the stream ending (1 h deadline, OUT_OF_RANGE), a cut or UNAVAILABLE reconnects with the runtime
+ * Contract of `items(fromCursor, accepts?)`:
+ * - every entry after `fromCursor` ((timestamp, insertId) order) is delivered once to that
+ *   subscriber: the tail is opened first (and confirmed, or given a grace period), then
+ *   ListLogEntries catches up from the subscriber's cursor, then live tail entries follow; entries
+ *   seen on both paths are dropped by insertId. A subscriber that joins while the tail is live gets
+ *   its own catch-up (the live entries meanwhile are held for it, then replayed); the tail stays one.
+ *   Entries up to `LATE_ENTRY_WINDOW_MS` older than the cursor that were not seen yet are still
+ *   delivered on a catch-up (with the cursor of the newest entry, so cursors never go back);
+ * - each entry is decoded and mapped once (`auditEntryToHints`): the item carries the mapping, the
+ *   outcome is counted once in `auditEntries{provider, outcome}` and the v1 Revision digests an entry
+ *   carries are recorded once, whatever the number of subscribers; `accepts` picks the entries a
+ *   subscriber wants (gaps and bookmarks reach every subscriber);
+ * - the stream ending (1 h deadline, OUT_OF_RANGE), a cut or UNAVAILABLE reconnects with the kit's
  *   backoff (`TAIL_RECONNECT_BACKOFF`: 800 ms doubling, 30 s cap, no jitter, back to 800 ms after a
- *   session that lived 2 minutes) and catches up again from the last entry: no gap, no
- *   duplicate. Entries up to `LATE_ENTRY_WINDOW_MS` older than the cursor that were not seen yet are
- *   still delivered on a catch-up (with the cursor of the newest entry, so cursors never go back);
+ *   session that lived 2 minutes) and catches every subscriber up again from its own cursor: no gap,
+ *   no duplicate; a throttled catch-up is retried the same way;
  * - `suppression_info` yields a `gap` item (the engine relists);
  * - RESOURCE_EXHAUSTED on the tail switches to ListLogEntries polling every `logPollIntervalMs`
- *   (the tail is tried again every `TAIL_RETRY_EVERY_POLLS` polls);
- * - `caughtUp` items carry the cursor after each catch-up and each tail batch (bookmarks);
+ *   (the tail is tried again after `TAIL_RETRY_EVERY_POLLS` polls);
+ * - `caughtUp` items carry the subscriber's cursor after each catch-up and each tail batch (bookmarks);
  * - an unreadable cursor yields a `gap` and starts from now;
- * - a failing catch-up ListLogEntries errors the Observable (throttling as ThrottledError): the
- *   engine backs off and resubscribes from its last cursor.
+ * - any other failure (a catch-up ListLogEntries refused, a tail ending with an unexpected status)
+ *   errors every subscriber's stream: the engine backs off and resubscribes from its last cursor.
+ * `live` is true while a confirmed tail session is open (the sources' cheap polls slow down then).
  * Entries that do not decode are counted (`auditEntries{outcome="malformed"}`) and skipped.
  * Every wait (tail-open grace, reconnect backoff, poll interval, the turn given to a stream's error
- * after its end) runs on the injected scheduler; unsubscribing cancels them all.
+ * after its end) runs on the injected scheduler; the last subscriber leaving cancels them all.
  */
-import { Observable } from 'rxjs';
-import type { Subscriber } from 'rxjs';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { LoggingServiceV2Client } from '@google-cloud/logging-api';
+import type { Observable } from 'rxjs';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
-import type { SchedulerLike } from 'rxjs';
-import { Backoff } from '../../src/runtime/backoff.js';
+import { ChangeFeed } from '../../src/provider/change-feed.js';
+import type { FeedSubscriber } from '../../src/provider/change-feed.js';
+import { PageTokenError } from '../../src/provider/page-token.js';
 import type { BackoffOptions } from '../../src/runtime/backoff.js';
 import { Timers } from '../../src/runtime/timers.js';
 import type { JsonObject } from './json.js';
-import { LOGGING_BUCKET, PROVIDER, countCall, grpcCode, outcomeOf, runCall } from './call-policy.js';
+import { PROVIDER, countCall, grpcCode, outcomeOf, runCall } from './call-policy.js';
+import { LOGGING_TAIL_BUCKET } from './limits.js';
 import { logEntryToJson } from './log-entry.js';
 import type { LogCursor } from './log-cursor.js';
 import {
@@ -43,19 +53,21 @@ import {
   timestampFromMs,
   timestampToMs,
 } from './log-cursor.js';
-import { RUN_SERVICE_NAME } from './audit-mapper.js';
+import type { AuditMapping, ContainerDigest, RevisionDigests } from './audit-mapper.js';
+import { RUN_SERVICE_NAME, auditEntryToHints } from './audit-mapper.js';
 
 export type FeedItem =
-  | { kind: 'entry'; entry: JsonObject; cursor: string }
+  | { kind: 'entry'; entry: JsonObject; mapping: AuditMapping; cursor: string }
   | { kind: 'gap'; reason: string }
   | { kind: 'caughtUp'; cursor: string };
 
 const LOG_PAGE_SIZE = 1000;
 const LATE_ENTRY_WINDOW_MS = 60_000;
+/** Insert ids remembered per subscriber before the oldest (outside the late window) are pruned. */
+const SEEN_PRUNE_AT = 1024;
 export const TAIL_OPEN_GRACE_MS = 1_000;
-/** Reconnect waits: client-go's constants without jitter; reset after a session that lived 2 min. */
+/** Reconnect waits: client-go's constants without jitter (reset after 2 min of health: the kit's). */
 const TAIL_RECONNECT_BACKOFF: Partial<BackoffOptions> = { jitter: 0 };
-const TAIL_HEALTHY_AFTER_MS = 120_000;
 /** In polling fallback, the tail is tried again after this many polls. */
 export const TAIL_RETRY_EVERY_POLLS = 60;
 /** Tail statuses after which we reconnect (anything else except RESOURCE_EXHAUSTED errors the feed). */
@@ -73,6 +85,8 @@ const RECONNECT_CODES = new Set<number>([
 export interface AuditFeedOptions {
   bufferWindowMs: number;
   logPollIntervalMs: number;
+  /** Receives the v1 Revision digests an entry carries (once per entry). */
+  onRevisionDigests?: (d: RevisionDigests, containers: ContainerDigest[]) => void;
 }
 
 export type FeedDeps = Pick<ProviderDeps, 'budget' | 'metrics' | 'scheduler' | 'logger'>;
@@ -90,23 +104,26 @@ interface TailStream {
   on(event: 'end' | 'close', l: () => void): unknown;
 }
 
+/** What `TailSession.next` returns when woken without a response (a subscriber needs catch-up). */
+const WOKEN = 'woken';
+
 /** One TailLogEntries session: buffers responses until drained. */
 class TailSession {
   private readonly buffer: TailResponse[] = [];
   private wake: (() => void) | undefined;
+  private woken = false;
   end: { code: number; message: string } | undefined;
   readonly opened: Promise<void>;
+  confirmed = false;
   private markOpened: () => void = () => undefined;
-  readonly startedMs: number;
 
   constructor(
     private readonly stream: TailStream,
-    scheduler: SchedulerLike,
     timers: Timers,
   ) {
-    this.startedMs = scheduler.now();
     this.opened = new Promise<void>((resolve) => (this.markOpened = resolve));
     stream.on('data', (r) => {
+      this.confirmed = true;
       this.markOpened();
       this.buffer.push(r);
       this.poke();
@@ -123,18 +140,28 @@ class TailSession {
     this.poke();
   }
 
+  /** Makes a pending (or the next) `next()` return WOKEN. */
+  interrupt(): void {
+    this.woken = true;
+    this.poke();
+  }
+
   private poke(): void {
     const w = this.wake;
     this.wake = undefined;
     w?.();
   }
 
-  /** The next response, or undefined once the stream ended. */
-  async next(): Promise<TailResponse | undefined> {
+  /** The next response, WOKEN when interrupted, or undefined once the stream ended. */
+  async next(): Promise<TailResponse | typeof WOKEN | undefined> {
     for (;;) {
       const r = this.buffer.shift();
       if (r) return r;
       if (this.end) return undefined;
+      if (this.woken) {
+        this.woken = false;
+        return WOKEN;
+      }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
@@ -149,10 +176,30 @@ class TailSession {
   }
 }
 
-export class AuditFeed {
+/** An entry decoded once, delivered to each subscriber that has not seen it. */
+interface DecodedEntry {
+  json: JsonObject;
+  pos: LogCursor;
+  mapping: AuditMapping;
+  /** Whether its outcome was counted (once, at its first delivery). */
+  counted: boolean;
+}
+
+/** One subscriber's position and dedupe memory. */
+interface SubscriberState {
+  cursor: LogCursor;
+  /** Entries after this timestamp (exclusive) that are not in `seen` were never delivered. */
+  trackingFrom: string;
+  readonly seen: Map<string, string>;
+  /** Live entries held back until this subscriber's catch-up ran; undefined once it is live. */
+  held: DecodedEntry[] | undefined;
+}
+
+type Subscriber = FeedSubscriber<FeedItem, SubscriberState>;
+
+export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
   readonly filter: string;
-  private readonly runs = new Set<FeedRun>();
-  private closed = false;
+  private tail: TailSession | undefined;
 
   constructor(
     readonly project: string,
@@ -160,6 +207,12 @@ export class AuditFeed {
     private readonly deps: FeedDeps,
     private readonly options: AuditFeedOptions,
   ) {
+    super(deps, {
+      name: `cloudaudit/${project}`,
+      resumable: true,
+      gapItem: (reason) => ({ kind: 'gap', reason }),
+      backoff: TAIL_RECONNECT_BACKOFF,
+    });
     const logs = ['activity', 'system_event'].map(
       (l) => `logName="projects/${project}/logs/cloudaudit.googleapis.com%2F${l}"`,
     );
@@ -171,107 +224,68 @@ export class AuditFeed {
     return serializeCursor({ timestamp: timestampFromMs(ms), insertId: '' });
   }
 
-  items(fromCursor: string | undefined): Observable<FeedItem> {
-    return new Observable<FeedItem>((subscriber) => {
-      if (this.closed) {
-        subscriber.complete();
-        return undefined;
-      }
-      const run = new FeedRun(this, this.logging, this.deps, this.options, subscriber);
-      this.runs.add(run);
-      run.start(fromCursor);
-      return () => {
-        this.runs.delete(run);
-        run.stop();
-      };
-    });
+  /** Whether a confirmed tail session is open now. */
+  get live(): boolean {
+    return this.tail !== undefined && this.tail.confirmed && this.tail.end === undefined;
   }
 
-  /** Stops every open tail and completes every subscriber. Idempotent. */
-  close(): void {
-    this.closed = true;
-    for (const run of this.runs) run.stop();
-    this.runs.clear();
-  }
-}
-
-class FeedRun {
-  private stopped = false;
-  private cursor: LogCursor = { timestamp: '', insertId: '' };
-  /** Entries after this timestamp (exclusive) that are not in `seen` were never delivered. */
-  private trackingFrom = '';
-  private readonly seen = new Map<string, string>();
-  private session: TailSession | undefined;
-  private readonly timers: Timers;
-  private readonly backoff: Backoff;
-
-  constructor(
-    private readonly feed: AuditFeed,
-    private readonly logging: LoggingServiceV2Client,
-    private readonly deps: FeedDeps,
-    private readonly options: AuditFeedOptions,
-    private readonly out: Subscriber<FeedItem>,
-  ) {
-    this.timers = new Timers(deps.scheduler);
-    this.backoff = new Backoff(TAIL_RECONNECT_BACKOFF, deps.scheduler);
-  }
-
-  start(fromCursor: string | undefined): void {
-    const parsed = fromCursor === undefined ? undefined : parseCursor(fromCursor);
-    if (fromCursor !== undefined && parsed === undefined) {
-      this.out.next({ kind: 'gap', reason: 'unreadable audit cursor' });
-    }
-    this.cursor = parsed ?? { timestamp: timestampFromMs(this.deps.scheduler.now()), insertId: '' };
-    this.trackingFrom = this.cursor.timestamp;
-    this.loop().then(
-      () => {
-        if (!this.out.closed) this.out.complete();
-      },
-      (err: unknown) => {
-        if (!this.stopped) this.out.error(err);
-      },
+  /** Audit items from `fromCursor` (undefined: now); `accepts` picks the entries wanted. */
+  items(fromCursor: string | undefined, accepts?: (entry: AuditMapping) => boolean): Observable<FeedItem> {
+    return this.subscribe(
+      fromCursor,
+      (item) => item.kind !== 'entry' || accepts === undefined || accepts(item.mapping),
     );
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.session?.cancel();
-    this.timers.cancelAll();
+  protected join(fromCursor: string | undefined): SubscriberState {
+    const parsed = fromCursor === undefined ? undefined : parseCursor(fromCursor);
+    if (fromCursor !== undefined && parsed === undefined)
+      throw new PageTokenError('audit cursor', 'not a v1 log cursor');
+    const cursor = parsed ?? { timestamp: timestampFromMs(this.now), insertId: '' };
+    return { cursor, trackingFrom: cursor.timestamp, seen: new Map(), held: [] };
   }
 
-  private async loop(): Promise<void> {
-    let polling = false;
+  protected override joined(): void {
+    // A tail is live: hold its entries for the newcomer and run its catch-up now.
+    this.tail?.interrupt();
+  }
+
+  protected override cancelled(): void {
+    this.tail?.cancel();
+  }
+
+  protected async session(timers: Timers): Promise<void> {
+    for (const s of this.subscribers()) s.state.held ??= [];
     let polls = 0;
-    while (!this.stopped) {
+    let polling = false;
+    for (;;) {
       if (polling) {
-        await this.catchUp();
-        if (this.stopped) return;
-        this.emitCaughtUp();
-        await this.timers.sleep(this.options.logPollIntervalMs);
+        await this.catchUp(timers, true);
+        if (timers.isCancelled) return;
+        await timers.sleep(this.options.logPollIntervalMs);
         polls += 1;
         // Try the tail again now and then: the quota refusal is usually temporary.
-        if (polls % TAIL_RETRY_EVERY_POLLS === 0) polling = false;
+        if (polls % TAIL_RETRY_EVERY_POLLS === 0 || timers.isCancelled) return;
         continue;
       }
-      const session = await this.openTail();
-      if (this.stopped) return;
-      if (session.end && session.end.code === GrpcStatus.RESOURCE_EXHAUSTED) {
+      const session = await this.openTail(timers);
+      if (timers.isCancelled) return session.cancel();
+      if (session.end?.code === GrpcStatus.RESOURCE_EXHAUSTED) {
         this.deps.logger.warn(
-          { project: this.feed.project },
+          { project: this.project },
           'TailLogEntries refused (RESOURCE_EXHAUSTED): polling ListLogEntries',
         );
         polling = true;
         continue;
       }
-      await this.catchUp();
-      if (this.stopped) return;
-      this.emitCaughtUp();
-      for (;;) {
-        const r = await session.next();
-        if (r === undefined || this.stopped) break;
-        this.handleResponse(r);
+      this.tail = session;
+      try {
+        await this.follow(session, timers);
+      } finally {
+        this.tail = undefined;
+        session.cancel();
       }
-      if (this.stopped) return;
+      if (timers.isCancelled) return;
       const end = session.end ?? { code: GrpcStatus.OK, message: 'ended' };
       countCall(
         this.deps,
@@ -288,25 +302,33 @@ class FeedRun {
           { code: end.code },
         );
       }
-      if (this.deps.scheduler.now() - session.startedMs > TAIL_HEALTHY_AFTER_MS) this.backoff.reset();
-      const waitMs = this.backoff.next();
       this.deps.logger.info(
-        { project: this.feed.project, code: end.code, waitMs },
+        { project: this.project, code: end.code },
         'audit tail ended: reconnecting and catching up',
       );
-      await this.timers.sleep(waitMs);
+      return;
     }
   }
 
-  private async openTail(): Promise<TailSession> {
-    await this.deps.budget.acquire(LOGGING_BUCKET);
+  /** Catches subscribers up, then delivers tail responses until the session ends. */
+  private async follow(session: TailSession, timers: Timers): Promise<void> {
+    for (;;) {
+      await this.catchUp(timers, false);
+      if (timers.isCancelled) return;
+      const r = await session.next();
+      if (r === undefined || timers.isCancelled) return;
+      if (r !== WOKEN) this.handleResponse(r);
+    }
+  }
+
+  private async openTail(timers: Timers): Promise<TailSession> {
+    await this.deps.budget.acquire(LOGGING_TAIL_BUCKET);
     const stream = this.logging.tailLogEntries() as unknown as TailStream;
-    const session = new TailSession(stream, this.deps.scheduler, this.timers);
-    this.session = session;
+    const session = new TailSession(stream, timers);
     const windowMs = this.options.bufferWindowMs;
     stream.write({
-      resourceNames: [`projects/${this.feed.project}`],
-      filter: this.feed.filter,
+      resourceNames: [`projects/${this.project}`],
+      filter: this.filter,
       bufferWindow: { seconds: Math.floor(windowMs / 1000), nanos: (windowMs % 1000) * 1_000_000 },
     });
     const grace = new Timers(this.deps.scheduler);
@@ -320,75 +342,116 @@ class FeedRun {
 
   private handleResponse(r: TailResponse): void {
     const suppressed = r.suppressionInfo ?? [];
-    let delivered = false;
-    for (const e of r.entries ?? []) delivered = this.handleEntry(e) || delivered;
+    const entries: DecodedEntry[] = [];
+    for (const raw of r.entries ?? []) {
+      const d = this.decode(raw);
+      if (d) entries.push(d);
+    }
+    for (const s of this.subscribers()) {
+      const held = s.state.held;
+      if (held !== undefined) {
+        held.push(...entries);
+        continue;
+      }
+      let delivered = false;
+      for (const d of entries) delivered = this.deliver(s, d) || delivered;
+      if ((r.entries ?? []).length > 0 || delivered) this.caughtUp(s);
+    }
     if (suppressed.length > 0) {
       const detail = suppressed
-        .map((s) => `${String(s.reason)} x${String(s.suppressedCount ?? '?')}`)
+        .map((x) => `${String(x.reason)} x${String(x.suppressedCount ?? '?')}`)
         .join(', ');
-      this.out.next({ kind: 'gap', reason: `tail suppression_info: ${detail}` });
+      this.broadcast({ kind: 'gap', reason: `tail suppression_info: ${detail}` });
     }
-    if ((r.entries ?? []).length > 0 || delivered) this.emitCaughtUp();
   }
 
-  private emitCaughtUp(): void {
-    this.out.next({ kind: 'caughtUp', cursor: serializeCursor(this.cursor) });
+  private caughtUp(s: Subscriber): void {
+    s.next({ kind: 'caughtUp', cursor: serializeCursor(s.state.cursor) });
   }
 
-  /** Dedupes and delivers one raw LogEntry; true when delivered. */
-  private handleEntry(raw: Record<string, unknown>): boolean {
+  /** One raw LogEntry decoded and mapped, or undefined (counted as malformed). */
+  private decode(raw: Record<string, unknown>): DecodedEntry | undefined {
     let json: JsonObject;
     try {
       json = logEntryToJson(raw);
     } catch (err) {
       this.deps.metrics.auditEntries.inc({ provider: PROVIDER, outcome: 'malformed' });
-      this.deps.logger.debug(
-        { project: this.feed.project, err },
-        'skipped an audit entry that does not decode',
-      );
-      return false;
+      this.deps.logger.debug({ project: this.project, err }, 'skipped an audit entry that does not decode');
+      return undefined;
     }
     const ts = typeof json['timestamp'] === 'string' ? canonicalTimestamp(json['timestamp']) : undefined;
     const insertId = typeof json['insertId'] === 'string' ? json['insertId'] : undefined;
     if (ts === undefined || insertId === undefined) {
       this.deps.metrics.auditEntries.inc({ provider: PROVIDER, outcome: 'malformed' });
-      return false;
+      return undefined;
     }
-    const pos: LogCursor = { timestamp: ts, insertId };
-    if (this.seen.has(insertId)) return false;
-    const after = compareCursors(pos, this.cursor) > 0;
-    if (!after && !(ts > this.trackingFrom)) return false;
-    this.seen.set(insertId, ts);
-    if (after) this.cursor = pos;
-    this.prune();
-    this.out.next({ kind: 'entry', entry: json, cursor: serializeCursor(this.cursor) });
+    return { json, pos: { timestamp: ts, insertId }, mapping: auditEntryToHints(json), counted: false };
+  }
+
+  /** Dedupes and delivers one entry to `s`; true when delivered. */
+  private deliver(s: Subscriber, d: DecodedEntry): boolean {
+    const st = s.state;
+    const { insertId, timestamp } = d.pos;
+    if (st.seen.has(insertId)) return false;
+    const after = compareCursors(d.pos, st.cursor) > 0;
+    if (!after && !(timestamp > st.trackingFrom)) return false;
+    st.seen.set(insertId, timestamp);
+    if (after) st.cursor = d.pos;
+    this.prune(st);
+    if (!d.counted) {
+      d.counted = true;
+      const m = d.mapping;
+      this.deps.metrics.auditEntries.inc({ provider: PROVIDER, outcome: m.outcome });
+      if (m.outcome !== 'mapped')
+        this.deps.logger.debug(
+          { project: this.project, outcome: m.outcome, reason: m.reason },
+          'audit entry skipped',
+        );
+      const digests = m.revisionDigests;
+      if (digests && digests.project === this.project)
+        this.options.onRevisionDigests?.(digests, digests.containers);
+    }
+    s.next({ kind: 'entry', entry: d.json, mapping: d.mapping, cursor: serializeCursor(st.cursor) });
     return true;
   }
 
-  private prune(): void {
-    if (this.seen.size < 1024) return;
-    const floor = timestampFromMs(
-      timestampToMs(this.cursor.timestamp) - LATE_ENTRY_WINDOW_MS - this.options.bufferWindowMs,
-    );
-    if (floor <= this.trackingFrom) return;
-    for (const [id, ts] of this.seen) if (ts <= floor) this.seen.delete(id);
-    this.trackingFrom = floor;
+  private prune(st: SubscriberState): void {
+    if (st.seen.size < SEEN_PRUNE_AT) return;
+    const floor = this.lateFloor(st);
+    if (floor <= st.trackingFrom) return;
+    for (const [id, ts] of st.seen) if (ts <= floor) st.seen.delete(id);
+    st.trackingFrom = floor;
   }
 
-  /** ListLogEntries from the cursor (minus the late-entry window already tracked) to now, all pages. */
-  private async catchUp(): Promise<void> {
-    const lateFloor = timestampFromMs(
-      timestampToMs(this.cursor.timestamp) - LATE_ENTRY_WINDOW_MS - this.options.bufferWindowMs,
+  private lateFloor(st: SubscriberState): string {
+    return timestampFromMs(
+      timestampToMs(st.cursor.timestamp) - LATE_ENTRY_WINDOW_MS - this.options.bufferWindowMs,
     );
-    const from = lateFloor > this.trackingFrom ? lateFloor : this.trackingFrom;
-    const filter = `${this.feed.filter} AND timestamp>="${from}"`;
+  }
+
+  /**
+   * ListLogEntries from the oldest position a waiting subscriber needs (its cursor minus the
+   * late-entry window it still tracks) to now, all pages, delivered to the waiting subscribers;
+   * then their held live entries, and a bookmark each. `all`: every subscriber waits (polling).
+   */
+  private async catchUp(timers: Timers, all: boolean): Promise<void> {
+    const waiting = this.subscribers().filter((s) => all || s.state.held !== undefined);
+    if (waiting.length === 0) return;
+    let from: string | undefined;
+    for (const s of waiting) {
+      s.state.held ??= [];
+      const late = this.lateFloor(s.state);
+      const floor = late > s.state.trackingFrom ? late : s.state.trackingFrom;
+      if (from === undefined || floor < from) from = floor;
+    }
+    const filter = `${this.filter} AND timestamp>="${from ?? ''}"`;
     let pageToken = '';
     do {
-      if (this.stopped) return;
+      if (timers.isCancelled) return;
       const [entries, , response] = await runCall(this.deps, 'ListLogEntries', () =>
         this.logging.listLogEntries(
           {
-            resourceNames: [`projects/${this.feed.project}`],
+            resourceNames: [`projects/${this.project}`],
             filter,
             orderBy: 'timestamp asc',
             pageSize: LOG_PAGE_SIZE,
@@ -397,8 +460,17 @@ class FeedRun {
           { autoPaginate: false },
         ),
       );
-      for (const e of entries) this.handleEntry(e as unknown as Record<string, unknown>);
+      for (const raw of entries) {
+        const d = this.decode(raw as unknown as Record<string, unknown>);
+        if (d) for (const s of waiting) this.deliver(s, d);
+      }
       pageToken = response?.nextPageToken ?? '';
     } while (pageToken !== '');
+    for (const s of waiting) {
+      const held = s.state.held ?? [];
+      s.state.held = undefined;
+      for (const d of held) this.deliver(s, d);
+      this.caughtUp(s);
+    }
   }
 }

@@ -17,12 +17,19 @@ export const cloudRunDefaults = {
   /** ListLogEntries fallback polling when tailing is refused. */
   logPollIntervalMs: 5_000,
   digestRetryIntervalMs: 60_000,
+  /**
+   * The cheap list poll of each kind while the project's audit tail is live: the tail detects
+   * changes within seconds, the poll is a safety net for what audit logs miss. While the tail is
+   * down the poll runs every `watch.clusterPollIntervalMs` again.
+   */
+  livePollIntervalMs: 300_000,
 } as const;
 
 const cloudRunDurationRanges = {
   tailBufferWindowMs: { minMs: 0, maxMs: 60_000 },
   logPollIntervalMs: { minMs: 100, maxMs: 3_600_000 },
   digestRetryIntervalMs: { minMs: 100, maxMs: 24 * 3_600_000 },
+  livePollIntervalMs: { minMs: 1_000, maxMs: 24 * 3_600_000 },
 } as const satisfies Record<string, DurationRange>;
 
 const cloudRunCredentials = z.discriminatedUnion('source', [
@@ -66,6 +73,9 @@ export const cloudRunSchema = z
       'digestRetryIntervalMs',
       cloudRunDurationRanges.digestRetryIntervalMs,
     ).default(cloudRunDefaults.digestRetryIntervalMs),
+    livePollIntervalMs: durationMs('livePollIntervalMs', cloudRunDurationRanges.livePollIntervalMs).default(
+      cloudRunDefaults.livePollIntervalMs,
+    ),
   })
   .superRefine((cr, ctx) => {
     // Google's endpoints refuse unauthenticated calls: without `insecure` (an emulator) every call

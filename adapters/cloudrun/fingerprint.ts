@@ -1,15 +1,17 @@
 /**
- * The cheap poll of a Cloud Run project: every key of the scope with a token that changes when the
- * object does, from list calls only (ListServices, ListJobs, ListExecutions with job `-`,
- * ListWorkerPools per region; no revision list, no Get). Service tokens are etag|generation|digests of
- * the latest created revision, revision tokens the digests known for it ('unresolved' until one is),
- * job and worker pool tokens etag|generation, execution tokens etag|updateTime; cluster and namespace
- * tokens are their content hashes. Marks activity for each region it finished.
+ * The cheap poll of a Cloud Run kind source: every key of its steps in a region with a token that
+ * changes when the object does, from list calls only (ListServices, ListJobs, ListExecutions with
+ * job `-`, ListWorkerPools; no revision list, no Get). Service tokens are
+ * etag|generation|digests of the latest created revision, revision tokens the digests known for it
+ * ('unresolved' until one is), job and worker pool tokens etag|generation, execution tokens
+ * etag|updateTime; cluster and namespace tokens are their content hashes. The revisions step adds
+ * nothing: the services step already names every serving revision.
  *
  * Failure: rejects with the first failing list call (the engine backs off and polls again).
  */
 import { objectHash, objectKey } from '../../src/model/index.js';
 import type { KeyNames } from './key-names.js';
+import type { ListStep } from './list-token.js';
 import type { RunResourceRef } from './names.js';
 import { parseResourceName, resourceName, shortName } from './names.js';
 import { isCurrentExecution, servingRevisions, timestampMs } from './normalizer.js';
@@ -22,45 +24,59 @@ function digestToken(scope: ProjectScope, revFull: string | null | undefined): s
   return d ? d.map((c) => c.digest).join(',') : 'unresolved';
 }
 
-export async function projectFingerprint(
+/** Adds the tokens of one step in `region` to `out`. */
+export async function stepFingerprint(
+  step: ListStep,
+  region: string,
   scope: ProjectScope,
   names: KeyNames,
   build: RunObjectBuilder,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+  out: Map<string, string>,
+): Promise<void> {
   const { lister: l, project } = scope;
-  const now = scope.deps.scheduler.now();
-  for (const region of await scope.regions()) {
-    for (const o of [build.cluster(region), build.namespace(region)]) out.set(objectKey(o), objectHash(o));
-    for (const s of await l.all((t) => l.services(project, region, t))) {
-      const ref: RunResourceRef = { kind: 'service', project, region, name: shortName(s.name ?? '') };
-      out.set(
-        names.keyOf(ref),
-        `${s.etag ?? ''}|${String(s.generation ?? '')}|${digestToken(scope, s.latestCreatedRevision)}`,
-      );
-      for (const rev of servingRevisions(s)) {
-        const revRef: RunResourceRef = { kind: 'revision', project, region, service: ref.name, name: rev };
-        out.set(names.keyOf(revRef), digestToken(scope, resourceName(revRef)));
+  switch (step) {
+    case 'cluster':
+      for (const o of [build.cluster(region), build.namespace(region)]) out.set(objectKey(o), objectHash(o));
+      return;
+    case 'services':
+      for (const s of await l.all((t) => l.services(project, region, t))) {
+        const ref: RunResourceRef = { kind: 'service', project, region, name: shortName(s.name ?? '') };
+        out.set(
+          names.keyOf(ref),
+          `${s.etag ?? ''}|${String(s.generation ?? '')}|${digestToken(scope, s.latestCreatedRevision)}`,
+        );
+        for (const rev of servingRevisions(s)) {
+          const revRef: RunResourceRef = { kind: 'revision', project, region, service: ref.name, name: rev };
+          out.set(names.keyOf(revRef), digestToken(scope, resourceName(revRef)));
+        }
       }
+      return;
+    case 'revisions':
+      return;
+    case 'jobs':
+      for (const j of await l.all((t) => l.jobs(project, region, t))) {
+        out.set(
+          names.keyOf({ kind: 'job', project, region, name: shortName(j.name ?? '') }),
+          `${j.etag ?? ''}|${String(j.generation ?? '')}`,
+        );
+      }
+      return;
+    case 'executions': {
+      const now = scope.deps.scheduler.now();
+      for (const e of await l.all((t) => l.executions(project, region, t))) {
+        const ref = parseResourceName(e.name ?? '');
+        if (ref?.kind !== 'execution' || !isCurrentExecution(e, now)) continue;
+        out.set(names.keyOf(ref), `${e.etag ?? ''}|${String(timestampMs(e.updateTime) ?? '')}`);
+      }
+      return;
     }
-    for (const j of await l.all((t) => l.jobs(project, region, t))) {
-      out.set(
-        names.keyOf({ kind: 'job', project, region, name: shortName(j.name ?? '') }),
-        `${j.etag ?? ''}|${String(j.generation ?? '')}`,
-      );
-    }
-    for (const e of await l.all((t) => l.executions(project, region, t))) {
-      const ref = parseResourceName(e.name ?? '');
-      if (ref?.kind !== 'execution' || !isCurrentExecution(e, now)) continue;
-      out.set(names.keyOf(ref), `${e.etag ?? ''}|${String(timestampMs(e.updateTime) ?? '')}`);
-    }
-    for (const w of await l.all((t) => l.workerPools(project, region, t))) {
-      out.set(
-        names.keyOf({ kind: 'workerPool', project, region, name: shortName(w.name ?? '') }),
-        `${w.etag ?? ''}|${String(w.generation ?? '')}`,
-      );
-    }
-    scope.activity(region);
+    case 'workerPools':
+      for (const w of await l.all((t) => l.workerPools(project, region, t))) {
+        out.set(
+          names.keyOf({ kind: 'workerPool', project, region, name: shortName(w.name ?? '') }),
+          `${w.etag ?? ''}|${String(w.generation ?? '')}`,
+        );
+      }
+      return;
   }
-  return out;
 }

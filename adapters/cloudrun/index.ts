@@ -6,5 +6,5 @@
 export { createCloudRunAdapter } from './adapter.js';
 export { auditEntryToHints } from './audit-mapper.js';
 export type { AuditHint, AuditMapping, AuditOutcome, RevisionDigests } from './audit-mapper.js';
-export { CONTROLLER_NAME } from './project-source.js';
+export { CONTROLLER_NAME } from './kind-source.js';
 export { cloudRunClusterId, workloadKey } from './normalizer.js';

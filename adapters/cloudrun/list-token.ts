@@ -1,20 +1,20 @@
 /**
- * The Cloud Run project source's list position: the region index, the step index (see
- * `LIST_STEPS`) and the Run API's own page token within that step, carried as a page token of the
- * provider kit's codec (`listTokens`); it lives only as long as one list.
+ * A Cloud Run kind source's list position: the region index, the index of the step among the
+ * source's steps (each a `ListStep`) and the Run API's own page token within that step, carried as
+ * a page token of the provider kit's codec (`listTokens`); it lives only as long as one list.
  *
  * Failure: the kit's rule: an unreadable token is a PageTokenError, which the source turns into a
  * restart of the list from `LIST_START` (reported once per source).
  */
 import { PageTokenCodec } from '../../src/provider/page-token.js';
 
-export const LIST_STEPS = ['cluster', 'services', 'revisions', 'jobs', 'executions', 'workerPools'] as const;
-export type ListStep = (typeof LIST_STEPS)[number];
+/** What one list step reads in a region (`cluster`: the cluster and namespace objects, no API call). */
+export type ListStep = 'cluster' | 'services' | 'revisions' | 'jobs' | 'executions' | 'workerPools';
 
 export interface ListPosition {
   /** Index into the project's regions. */
   r: number;
-  /** Index into LIST_STEPS. */
+  /** Index into the source's steps. */
   s: number;
   /** The Run API page token of the step ('' for its first page). */
   t: string;
@@ -33,9 +33,14 @@ export const listTokens = new PageTokenCodec<ListPosition>('cloudrun-list-page',
 export const LIST_START: ListPosition = { r: 0, s: 0, t: '' };
 
 /** The position after a page of `p` that ended with the API's `next` token, or undefined at the end. */
-export function nextPosition(p: ListPosition, next: string, regionCount: number): ListPosition | undefined {
+export function nextPosition(
+  p: ListPosition,
+  next: string,
+  stepCount: number,
+  regionCount: number,
+): ListPosition | undefined {
   if (next !== '') return { ...p, t: next };
-  if (p.s + 1 < LIST_STEPS.length) return { r: p.r, s: p.s + 1, t: '' };
+  if (p.s + 1 < stepCount) return { r: p.r, s: p.s + 1, t: '' };
   if (p.r + 1 < regionCount) return { r: p.r + 1, s: 0, t: '' };
   return undefined;
 }

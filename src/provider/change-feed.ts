@@ -102,6 +102,12 @@ export abstract class ChangeFeed<I, S> {
   /** Called when the upstream stops after an error that is not retryable. */
   protected stopped(): void {}
 
+  /**
+   * Called when the upstream is being stopped (the last subscriber left, or `close`), after its
+   * `Timers` were cancelled: a session that waits on something else (an open stream) ends it here.
+   */
+  protected cancelled(): void {}
+
   /** Errors after which the session is opened again (default: throttling). */
   protected isRetryable(err: unknown): boolean {
     return isThrottling(err);
@@ -161,7 +167,7 @@ export abstract class ChangeFeed<I, S> {
       this.ensureRunning();
       return () => {
         this.members.delete(member);
-        if (this.members.size === 0) this.timers?.cancelAll();
+        if (this.members.size === 0) this.cancelUpstream();
       };
     });
   }
@@ -173,7 +179,13 @@ export abstract class ChangeFeed<I, S> {
       this.members.delete(m);
       m.complete();
     }
-    this.timers?.cancelAll();
+    this.cancelUpstream();
+  }
+
+  private cancelUpstream(): void {
+    if (this.timers === undefined) return;
+    this.timers.cancelAll();
+    this.cancelled();
   }
 
   private ensureRunning(): void {

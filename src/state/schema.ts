@@ -8,11 +8,14 @@
  * own, moved out of the outbox; see Outbox.reject); 3 makes `snapshot` a rowid table with a unique
  * index on (source_id, key) instead of a WITHOUT ROWID table (same columns, rows copied); 4 deletes
  * the `kv` rows of namespace `cloudrun-keys` (a Cloud Run key cache that this version neither reads
- * nor writes; the engine's store holds those keys), every other namespace kept.
+ * nor writes; the engine's store holds those keys), every other namespace kept; 5 moves the rows of
+ * each Cloud Run project source (`cloudrun/<project>`) to the kind source that now watches them
+ * (`cloudrun/<project>/{clusters,services,jobs,workerpools}`, by the object each row holds) and
+ * gives every kind source the project's cursor, so an upgrade relists without re-adding anything.
  */
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * The database was written by a newer sightline (a rollback): it is not corrupt, and its outbox
@@ -118,8 +121,28 @@ const DDL_V4 = `
 DELETE FROM kv WHERE ns = 'cloudrun-keys';
 `;
 
+// A project source's id is `cloudrun/` (9 characters) and a project id without a slash.
+const DDL_V5 = `
+CREATE TEMP TABLE cloudrun_kinds (kind TEXT PRIMARY KEY);
+INSERT INTO cloudrun_kinds VALUES ('clusters'), ('services'), ('jobs'), ('workerpools');
+UPDATE snapshot SET source_id = source_id || '/' || CASE
+    WHEN json_valid(object) = 0 THEN 'clusters'
+    WHEN json_extract(object, '$.workload.nativeKind')
+      IN ('run.googleapis.com/Service', 'run.googleapis.com/Revision') THEN 'services'
+    WHEN json_extract(object, '$.workload.nativeKind')
+      IN ('run.googleapis.com/Job', 'run.googleapis.com/Execution') THEN 'jobs'
+    WHEN json_extract(object, '$.workload.nativeKind') = 'run.googleapis.com/WorkerPool' THEN 'workerpools'
+    ELSE 'clusters' END
+  WHERE source_id LIKE 'cloudrun/%' AND instr(substr(source_id, 10), '/') = 0;
+INSERT OR REPLACE INTO cursors (source_id, cursor)
+  SELECT c.source_id || '/' || k.kind, c.cursor FROM cursors c, cloudrun_kinds k
+  WHERE c.source_id LIKE 'cloudrun/%' AND instr(substr(c.source_id, 10), '/') = 0;
+DELETE FROM cursors WHERE source_id LIKE 'cloudrun/%' AND instr(substr(source_id, 10), '/') = 0;
+DROP TABLE temp.cloudrun_kinds;
+`;
+
 /** MIGRATIONS[v] upgrades a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [DDL_V1, DDL_V2, DDL_V3, DDL_V4];
+const MIGRATIONS: readonly string[] = [DDL_V1, DDL_V2, DDL_V3, DDL_V4, DDL_V5];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true });

@@ -38,13 +38,20 @@ describe('createCloudRunAdapter', () => {
     await adapter.close();
   });
 
-  it('gives one source per project without calling any API, and close() ends open tails', async () => {
+  it('gives one source per kind and project without calling any API; kinds share a tail; close() ends it', async () => {
     h = await startHarness({ projects: ['proj-a', 'proj-b'] });
     const sources = await h.adapter.sources();
-    expect(sources.map((s) => s.id)).toEqual(['cloudrun/proj-a', 'cloudrun/proj-b']);
+    expect(sources.map((s) => s.id)).toEqual(
+      ['proj-a', 'proj-b'].flatMap((p) =>
+        ['clusters', 'services', 'jobs', 'workerpools'].map((k) => `cloudrun/${p}/${k}`),
+      ),
+    );
     expect(h.emu.calls.count()).toBe(0);
-    const log = collectHints(await sourceFor(h, 'proj-a'));
+    const log = collectHints(await sourceFor(h, 'proj-a', 'services'));
     await log.ready();
+    expect(h.emu.openTails()).toBe(1);
+    const jobs = collectHints(await sourceFor(h, 'proj-a', 'jobs'));
+    await jobs.ready();
     expect(h.emu.openTails()).toBe(1);
     let completed = false;
     log.sub.add(() => (completed = true));

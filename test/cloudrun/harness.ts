@@ -86,6 +86,7 @@ export function configFor(
     tailBufferWindowMs: 0,
     logPollIntervalMs: 200,
     digestRetryIntervalMs: 200,
+    livePollIntervalMs: 300_000,
     ...extra,
   };
 }
@@ -124,10 +125,37 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   };
 }
 
-export async function sourceFor(h: Harness, project: string): Promise<WatchSource<ClusterObject>> {
-  const s = (await h.adapter.sources()).find((x) => x.id === `cloudrun/${project}`);
-  if (!s) throw new Error(`no source for ${project}`);
+export type RunKindName = 'clusters' | 'services' | 'jobs' | 'workerpools';
+
+/** The source of one kind of `project` (`cloudrun/<project>/<kind>`). */
+export async function sourceFor(
+  h: Harness,
+  project: string,
+  kind: RunKindName = 'services',
+): Promise<WatchSource<ClusterObject>> {
+  const s = (await h.adapter.sources()).find((x) => x.id === `cloudrun/${project}/${kind}`);
+  if (!s) throw new Error(`no ${kind} source for ${project}`);
   return s;
+}
+
+/** Every kind source of `project`. */
+export async function sourcesOf(h: Harness, project: string): Promise<WatchSource<ClusterObject>[]> {
+  return (await h.adapter.sources()).filter((x) => x.id.startsWith(`cloudrun/${project}/`));
+}
+
+/** Lists every kind source of `project` (as the engines of its sources would), items in kind order. */
+export async function listProject(
+  h: Harness,
+  project: string,
+): Promise<{ items: ClusterObject[]; pages: number }> {
+  const items: ClusterObject[] = [];
+  let pages = 0;
+  for (const source of await sourcesOf(h, project)) {
+    const r = await listAll(source);
+    items.push(...r.items);
+    pages += r.pages;
+  }
+  return { items, pages };
 }
 
 const stores = new WeakMap<WatchSource<ClusterObject>, MapWatchStore<ClusterObject>>();
@@ -228,7 +256,9 @@ export function collectHints(source: WatchSource<ClusterObject>, fromCursor?: st
 }
 
 export interface EventLog {
-  watch: Watch<ClusterObject>;
+  /** One watch engine per source, in the order given. */
+  watches: Watch<ClusterObject>[];
+  /** The events of every watch, in arrival order. */
   events: WatchEvent<ClusterObject>[];
   errors: unknown[];
   /** Waits until an event matching `pred` was emitted and returns it. */
@@ -240,16 +270,24 @@ export interface EventLog {
   stop(): Promise<void>;
 }
 
-/** Runs the watch engine over `source` (list, then hints from the list's cursor) and records its events. */
-export async function watchSource(source: WatchSource<ClusterObject>): Promise<EventLog> {
-  const watch = createWatch(source, { logger: pino({ level: 'silent' }) });
+/**
+ * Runs one watch engine per source (list, then hints from the list's cursor), as the daemon does
+ * for the kind sources of a project, and records their events in one log; resolves once all synced.
+ */
+export async function watchSource(
+  sources: WatchSource<ClusterObject> | WatchSource<ClusterObject>[],
+): Promise<EventLog> {
+  const list = Array.isArray(sources) ? sources : [sources];
+  const watches = list.map((source) => createWatch(source, { logger: pino({ level: 'silent' }) }));
   const events: WatchEvent<ClusterObject>[] = [];
   const errors: unknown[] = [];
-  const sub = watch.events$.subscribe({ next: (e) => events.push(e), error: (e: unknown) => errors.push(e) });
-  watch.start();
+  const subs = watches.map((watch) =>
+    watch.events$.subscribe({ next: (e) => events.push(e), error: (e: unknown) => errors.push(e) }),
+  );
+  for (const watch of watches) watch.start();
   await vi.waitFor(
     () => {
-      if (!watch.synced) throw new Error('not synced yet');
+      if (!watches.every((w) => w.synced)) throw new Error('not synced yet');
     },
     { timeout: 10_000, interval: 10 },
   );
@@ -263,13 +301,13 @@ export async function watchSource(source: WatchSource<ClusterObject>): Promise<E
       { timeout: timeoutMs, interval: 10 },
     );
   return {
-    watch,
+    watches,
     events,
     errors,
     waitFor,
     async stop() {
-      await watch.stop();
-      sub.unsubscribe();
+      await Promise.all(watches.map((w) => w.stop()));
+      for (const sub of subs) sub.unsubscribe();
     },
   };
 }

@@ -4,7 +4,14 @@ import { cloudRunClusterId, workloadKey } from '../../adapters/cloudrun/index.js
 import type { ClusterObject } from '../../src/model/index.js';
 import type { WatchSource } from '../../src/watch/source.js';
 import type { EventLog, Harness } from './harness.js';
-import { LEAST_PRIVILEGE_RPCS, eventWorkload, sourceFor, startHarness, watchSource } from './harness.js';
+import {
+  LEAST_PRIVILEGE_RPCS,
+  eventWorkload,
+  sourceFor,
+  sourcesOf,
+  startHarness,
+  watchSource,
+} from './harness.js';
 
 const P = 'proj-alpha';
 const R = 'us-central1';
@@ -17,8 +24,9 @@ let log: EventLog;
 
 beforeAll(async () => {
   h = await startHarness({ projects: [P], regions: [R, 'europe-west1'] });
-  source = await sourceFor(h, P);
-  log = await watchSource(source);
+  source = await sourceFor(h, P, 'services');
+  // One watch per kind source of the project, as the daemon runs them, over one shared tail.
+  log = await watchSource(await sourcesOf(h, P));
 });
 afterAll(async () => {
   await log.stop();
@@ -137,7 +145,7 @@ describe('audit tail -> hints -> watch events, through TailLogEntries on the emu
     h.emu.fleet.createWorkerPool(P, R, 'consumers', 'gcr.io/proj-alpha/consumer:1');
     const key = workloadKey(P, R, `projects/${P}/locations/${R}/workerPools/consumers`);
     await log.waitFor((x) => x.type === 'ADDED' && x.key === key, 'pool event');
-    const got = await source.get(key);
+    const got = await (await sourceFor(h, P, 'workerpools')).get(key);
     expect(got?.kind === 'workload' && got.workload).toMatchObject({
       kind: 'Deployment',
       nativeKind: 'run.googleapis.com/WorkerPool',
@@ -145,15 +153,27 @@ describe('audit tail -> hints -> watch events, through TailLogEntries on the emu
     });
   });
 
-  it('cursors never go back, and no error or gap reached the watch', () => {
-    const cursors = log.events.flatMap((x) => (x.type !== 'RELIST' && x.cursor ? [x.cursor] : []));
-    expect(cursors.length).toBeGreaterThan(5);
-    expect([...cursors].sort()).toEqual(cursors);
+  it('cursors never go back in any kind source, and no error or gap reached the watches', () => {
+    const ids = new Set(log.events.map((x) => x.sourceId));
+    expect([...ids].sort()).toEqual(
+      ['clusters', 'jobs', 'services', 'workerpools'].map((k) => `cloudrun/${P}/${k}`),
+    );
+    for (const id of ids) {
+      const cursors = log.events.flatMap((x) =>
+        x.sourceId === id && x.type !== 'RELIST' && x.cursor ? [x.cursor] : [],
+      );
+      expect(cursors.length, id).toBeGreaterThan(0);
+      expect([...cursors].sort(), id).toEqual(cursors);
+    }
     expect(log.errors).toEqual([]);
-    expect(log.events.filter((x) => x.type === 'RELIST').map((x) => x.type === 'RELIST' && x.cause)).toEqual([
-      'initial',
-      'initial',
-    ]);
+    // One initial list per kind source, each started and done: no relist from a gap.
+    const relists = log.events.flatMap((x) => (x.type === 'RELIST' ? [x.cause] : []));
+    expect(relists).toEqual(Array.from({ length: 8 }, () => 'initial'));
+  });
+
+  it('the kind sources of a project share one tail session', () => {
+    expect(h.emu.openTails()).toBe(1);
+    expect(h.emu.calls.count('google.logging.v2.LoggingServiceV2/TailLogEntries')).toBe(1);
   });
 
   it('tailing, catch-up and hint expansion call only least-privilege read RPCs', () => {

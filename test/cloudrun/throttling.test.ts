@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { isThrottling } from '../../src/watch/source.js';
 import type { Harness } from './harness.js';
-import { RecordingClock, listAll, metricValue, sourceFor, startHarness } from './harness.js';
+import { RecordingClock, listAll, listProject, metricValue, sourceFor, startHarness } from './harness.js';
 
 const P = 'proj-throttle';
 const LIST_SERVICES = 'google.cloud.run.v2.Services/ListServices';
@@ -22,9 +22,8 @@ describe('throttling and unavailability', () => {
   it('RESOURCE_EXHAUSTED on a list page rejects with a throttling error and is counted', async () => {
     h = await startHarness({ projects: [P], regions: ['us-central1'] });
     h.emu.faults.failNext(LIST_SERVICES, status.RESOURCE_EXHAUSTED);
-    const source = await sourceFor(h, P);
-    const first = await source.list(undefined); // cluster + namespace page: no API call
-    const err = await source.list(first.nextPageToken).then(
+    const source = await sourceFor(h, P, 'services');
+    const err = await source.list(undefined).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -35,8 +34,8 @@ describe('throttling and unavailability', () => {
         outcome: 'resource_exhausted',
       }),
     ).toBe(1);
-    // The same page token works once the quota is back.
-    const page = await source.list(first.nextPageToken);
+    // The list works once the quota is back.
+    const page = await source.list(undefined);
     expect(page.items).toEqual([]);
   });
 
@@ -60,10 +59,9 @@ describe('throttling and unavailability', () => {
       scheduler: clock,
       budget: { 'run:read': { burst: 1, refillPerSecond: 1 } },
     });
-    const source = await sourceFor(h, P);
-    const first = await source.list(undefined);
+    const source = await sourceFor(h, P, 'services');
     let done = false;
-    const p = source.list(first.nextPageToken).then(() => (done = true)); // prefetch (1 token) + ListServices (1 token)
+    const p = source.list(undefined).then(() => (done = true)); // prefetch (1 token) + ListServices (1 token)
     // The prefetch took the one token; ListServices waits 1 s of virtual time for the next.
     await vi.waitFor(() => expect(clock.due).toContain(1_000), { timeout: 10_000, interval: 5 });
     expect(done).toBe(false);
@@ -79,8 +77,8 @@ describe('throttling and unavailability', () => {
     h.emu.fleet.deployService(P, 'us-central1', 'svc', 'gcr.io/proj-throttle/svc:1', { silent: true });
     h.emu.faults.slowPages(150);
     const started = Date.now();
-    const r = await listAll(await sourceFor(h, P));
-    // five Run list families, each one page, each delayed
+    const r = await listProject(h, P);
+    // five Run list families (in three kind sources), each one page, each delayed
     expect(Date.now() - started).toBeGreaterThanOrEqual(5 * 150);
     expect(r.items.filter((o) => o.kind === 'workload')).toHaveLength(2);
   });

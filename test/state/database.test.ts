@@ -246,6 +246,77 @@ describe('snapshots through the sink', () => {
     expect(JSON.stringify(ddl)).not.toContain('WITHOUT ROWID');
   });
 
+  it('upgrades a schema-4 database by moving each Cloud Run project source to its kind sources', () => {
+    const { dir, db } = fresh();
+    const sink = sinkOn(db, { now: 1_000 });
+    const c = makeCluster(1, { provider: 'CLOUD_RUN' });
+    const kinds: Array<[string, string]> = [
+      ['run.googleapis.com/Service', 'services'],
+      ['run.googleapis.com/Revision', 'services'],
+      ['run.googleapis.com/Job', 'jobs'],
+      ['run.googleapis.com/Execution', 'jobs'],
+      ['run.googleapis.com/WorkerPool', 'workerpools'],
+    ];
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 'cloudrun/proj-a',
+      key: 'c',
+      object: { kind: 'cluster', cluster: c },
+      cursor: 'v1|t|i',
+    });
+    for (const [i, [nativeKind]] of kinds.entries()) {
+      const object = { kind: 'workload' as const, workload: makeWorkload(c, i, i, { nativeKind }) };
+      sink.handle({ type: 'ADDED', sourceId: 'cloudrun/proj-a', key: `w${i}`, object, cursor: 'v1|t|i' });
+    }
+    // An ECS source and an already split Cloud Run source are left as they are.
+    const task = { kind: 'workload' as const, workload: makeWorkload(c, 9) };
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 'ecs/123456789012/us-east-1/tasks',
+      key: 't',
+      object: task,
+      cursor: 'e',
+    });
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 'cloudrun/proj-b/jobs',
+      key: 'j',
+      object: task,
+      cursor: 'v1|u|j',
+    });
+    db.close();
+    const raw = new Database(join(dir, STATE_DB_FILE));
+    raw.pragma('user_version = 4');
+    raw.close();
+
+    const again = open(dir);
+    expect(again.db.openStatus.state).toBe('opened');
+    expect(again.db.loadCheckpoint('cloudrun/proj-a')).toBeUndefined();
+    const keysOf = (id: string) => [...(again.db.loadCheckpoint(id)?.objects ?? [])].map((o) => o.key).sort();
+    expect(keysOf('cloudrun/proj-a/clusters')).toEqual(['c']);
+    expect(keysOf('cloudrun/proj-a/services')).toEqual(['w0', 'w1']);
+    expect(keysOf('cloudrun/proj-a/jobs')).toEqual(['w2', 'w3']);
+    expect(keysOf('cloudrun/proj-a/workerpools')).toEqual(['w4']);
+    for (const kind of ['clusters', 'services', 'jobs', 'workerpools'])
+      expect(again.db.loadCheckpoint(`cloudrun/proj-a/${kind}`)?.cursor).toBe('v1|t|i');
+    expect(keysOf('ecs/123456789012/us-east-1/tasks')).toEqual(['t']);
+    expect(again.db.loadCheckpoint('cloudrun/proj-b/jobs')?.cursor).toBe('v1|u|j');
+    // The first-seen times travel with the rows: a replayed object adds no outbox row.
+    const rows = again.db.outbox.count;
+    const w0 = {
+      kind: 'workload' as const,
+      workload: makeWorkload(c, 0, 0, { nativeKind: 'run.googleapis.com/Service' }),
+    };
+    sinkOn(again.db, { now: 9_000 }).handle({
+      type: 'MODIFIED',
+      sourceId: 'cloudrun/proj-a/services',
+      key: 'w0',
+      object: w0,
+    });
+    expect(again.db.outbox.count).toBe(rows);
+    expect(again.db.snapshots.get('cloudrun/proj-a/services', 'w0')?.firstSeenMs).toBe(1_000);
+  });
+
   it('upgrades a schema-3 database by deleting the cloudrun-keys cache rows, keeping every other cache row', () => {
     const { dir, db } = fresh();
     db.set('cloudrun-keys', 'projects/p/locations/r/services/a', '{"uid":"1"}');

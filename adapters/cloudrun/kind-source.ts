@@ -1,47 +1,62 @@
 /**
- * The WatchSource of one GCP project (all its configured regions; one model Cluster per region):
- * clusters and namespaces, services and their serving revisions, jobs and their current executions,
- * worker pools. Per-object facts come from the engine's store (`attachStore`, indexed by owner);
- * the source keeps no copy of the project's objects.
+ * The WatchSource of one kind of one GCP project (all its configured regions; one model Cluster per
+ * region), `cloudrun/<project>/<kind>` (see `RUN_KINDS`): clusters and namespaces, services and
+ * their serving revisions, jobs and their current executions, or worker pools. Per-object facts come
+ * from the engine's store (`attachStore`, indexed by owner); the source keeps no copy of the
+ * project's objects. The project's kinds share one audit feed (one tail), one scope and one
+ * digest resolver, and fail on their own: a kind whose list is denied leaves the others watched.
  *
- * - `list` pages through, per region, the steps of `LIST_STEPS`: cluster+namespace (no API call),
+ * - `list` pages through, per region, the kind's steps: cluster+namespace (no API call),
  *   ListServices (after a v1 revision-list digest prefetch), ListRevisions (service `-`, only
  *   revisions serving traffic or latest created, as the services listed just before say),
  *   ListJobs, ListExecutions (job `-`, running or recent), ListWorkerPools. The first page carries
- *   the audit cursor taken `LIST_CURSOR_MARGIN_MS` before listing.
+ *   the audit cursor taken `LIST_CURSOR_MARGIN_MS` before listing. The `clusters` kind reads the
+ *   project's regions again (ListLocations for `regions: all`) when its list starts.
  * - `get` re-reads one object (NOT_FOUND, out of scope, or a key it cannot read back -> undefined);
  *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time. Each `get`/`getMany` is a read round that
  *   reads a service once, and the family expansion after it reuses that read (ServiceRound).
- * - `hints` maps the project's audit feed (see AuditHints) plus digests resolved later; a service or
- *   job comes as a `family` hint whose children `childKeysOf` names (the reads happen in the
- *   engine's worker, none in the hint stream).
- * - `cheapPoll` fingerprints the whole scope with list calls only (see projectFingerprint).
+ * - `hints` maps the project feed's entries on the kind's targets (see AuditHints), plus, for
+ *   services, digests resolved later; a service or job comes as a `family` hint whose children
+ *   `childKeysOf` names (the reads happen in the engine's worker, none in the hint stream).
+ * - `cheapPoll` fingerprints the kind with list calls only (see stepFingerprint), every
+ *   `livePollIntervalMs` while the project's tail is live (the tail is the detector, the poll a
+ *   safety net) and every `pollIntervalMs` while it is not.
  *
- * Failure: every method rejects with the failing API call's error (throttling as ThrottledError);
- * an unreadable page token restarts the list from its first step (the kit's page-token rule).
+ * Failure: every method rejects with the failing API call's error (throttling as ThrottledError,
+ * a missing permission as PermissionDeniedError); an unreadable page token restarts the list from
+ * its first step (the kit's page-token rule).
  */
-import { from, merge, concatMap, filter, mergeMap } from 'rxjs';
+import { from, merge, concatMap, filter, mergeMap, EMPTY } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { CheapPoll, Hint, ListPage, WatchSource, WatchStore } from '../../src/watch/source.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectHash, objectKey, objectOrder } from '../../src/model/index.js';
 import type { AuditFeed } from './audit-source.js';
 import { AuditHints } from './audit-hints.js';
-import { projectFingerprint } from './fingerprint.js';
+import { stepFingerprint } from './fingerprint.js';
 import { KeyNames, projectIndexers } from './key-names.js';
 import type { ListPosition, ListStep } from './list-token.js';
-import { LIST_START, LIST_STEPS, listTokens, nextPosition } from './list-token.js';
+import { LIST_START, listTokens, nextPosition } from './list-token.js';
 import { TokenRestarts, decodeOrRestart } from '../../src/provider/page-token.js';
 import { parseResourceName, resourceName } from './names.js';
 import { isCurrentExecution, servingRevisions } from './normalizer.js';
 import { RunObjectBuilder } from './object-builder.js';
 import type { ProjectScope } from './project-scope.js';
+import type { RunKind } from './run-kinds.js';
 import { ServiceRound } from './service-round.js';
 
 /** The first list page's cursor is taken this long before the list starts (audit timestamps lag). */
 const LIST_CURSOR_MARGIN_MS = 10_000;
 const GET_MANY_CONCURRENCY = 8;
 export const CONTROLLER_NAME = 'sightline-cloudrun';
+
+/** How often a kind's cheap poll runs, by the state of the project's tail. */
+export interface RunPollIntervals {
+  /** While the tail is down or refused (the poll is the detector). */
+  pollIntervalMs: number;
+  /** While the tail is live (the poll is a safety net). */
+  livePollIntervalMs: number;
+}
 
 /**
  * What one list carries from a region's services step to its revisions step: the full names of the
@@ -54,7 +69,7 @@ interface ListRun {
   serving: Set<string>;
 }
 
-export class CloudRunProjectSource implements WatchSource<ClusterObject> {
+export class CloudRunKindSource implements WatchSource<ClusterObject> {
   readonly id: string;
   readonly cheapPoll: CheapPoll;
   readonly indexers = projectIndexers;
@@ -67,17 +82,21 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
 
   constructor(
     private readonly scope: ProjectScope,
+    private readonly kind: RunKind,
     private readonly feed: AuditFeed,
+    intervals: RunPollIntervals,
   ) {
-    this.id = `cloudrun/${scope.project}`;
+    this.id = `cloudrun/${scope.project}/${kind.name}`;
     this.names = new KeyNames(scope);
     this.build = new RunObjectBuilder(scope);
     this.restarts = new TokenRestarts(scope.deps.logger, this.id);
-    this.auditHints = new AuditHints(this.id, scope, this.names);
+    this.auditHints = new AuditHints(scope, this.names, kind.targets);
     this.serviceRound = this.firstServiceRound();
     this.cheapPoll = {
-      intervalMs: scope.deps.clusterPollIntervalMs,
-      poll: () => projectFingerprint(scope, this.names, this.build),
+      get intervalMs() {
+        return feed.live ? intervals.livePollIntervalMs : intervals.pollIntervalMs;
+      },
+      poll: () => this.fingerprint(),
     };
   }
 
@@ -87,11 +106,6 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
 
   attachStore(store: WatchStore<ClusterObject>): void {
     this.names.attach(store);
-  }
-
-  /** Stops the audit feed (open tails end, hint streams complete). */
-  close(): void {
-    this.feed.close();
   }
 
   keyOf(obj: ClusterObject): string {
@@ -109,21 +123,22 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
   async list(pageToken: string | undefined): Promise<ListPage<ClusterObject>> {
     const pos: ListPosition = decodeOrRestart(listTokens, pageToken, LIST_START, this.restarts);
     let cursor: string | undefined;
+    const steps = this.kind.steps;
     // LIST_START itself (never a decoded token): a list starts, or restarts after an unreadable token.
     if (pos === LIST_START) {
       if (pageToken === undefined)
         cursor = this.feed.cursorAt(this.scope.deps.scheduler.now() - LIST_CURSOR_MARGIN_MS);
       this.run = { prefetched: new Set(), servingRegion: '', serving: new Set() };
       this.serviceRound = this.firstServiceRound();
-      await this.scope.refreshRegions();
+      if (steps.includes('cluster')) await this.scope.refreshRegions();
     }
     const regions = await this.scope.regions();
     const region = regions[pos.r];
-    const step: ListStep | undefined = LIST_STEPS[pos.s];
+    const step: ListStep | undefined = steps[pos.s];
     if (region === undefined || step === undefined) return { items: [] };
     const { items, next } = await this.listStep(step, region, pos.t);
-    const nextPos = nextPosition(pos, next, regions.length);
-    if (step === 'workerPools' && next === '') this.scope.activity(region);
+    const nextPos = nextPosition(pos, next, steps.length, regions.length);
+    if (next === '' && pos.s === steps.length - 1) this.scope.activity(region);
     const page: ListPage<ClusterObject> = { items };
     if (nextPos) page.nextPageToken = listTokens.encode(nextPos);
     if (cursor !== undefined) page.cursor = cursor;
@@ -181,6 +196,17 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
         return { items: p.items.map((w) => this.build.workerPool(region, w)), next: p.next };
       }
     }
+  }
+
+  /** The kind's tokens in every region (see stepFingerprint); marks activity per region done. */
+  private async fingerprint(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const region of await this.scope.regions()) {
+      for (const step of this.kind.steps)
+        await stepFingerprint(step, region, this.scope, this.names, this.build, out);
+      this.scope.activity(region);
+    }
+    return out;
   }
 
   async get(key: string): Promise<ClusterObject | undefined> {
@@ -267,12 +293,14 @@ export class CloudRunProjectSource implements WatchSource<ClusterObject> {
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
     const audit$ = this.feed
-      .items(fromCursor)
+      .items(fromCursor, (m) => this.auditHints.wants(m))
       .pipe(concatMap((item) => from(this.auditHints.forItem(item)).pipe(mergeMap((hs) => from(hs)))));
-    const digest$ = this.scope.digests.resolved$.pipe(
-      filter((full) => parseResourceName(full)?.project === this.scope.project),
-      mergeMap((full) => from(this.auditHints.forResolvedDigest(full)).pipe(mergeMap((hs) => from(hs)))),
-    );
+    const digest$ = this.kind.targets.has('revision')
+      ? this.scope.digests.resolved$.pipe(
+          filter((full) => parseResourceName(full)?.project === this.scope.project),
+          mergeMap((full) => from(this.auditHints.forResolvedDigest(full)).pipe(mergeMap((hs) => from(hs)))),
+        )
+      : EMPTY;
     return merge(audit$, digest$);
   }
 }
