@@ -20,7 +20,9 @@
  *   `childKeysOf` names (the reads happen in the engine's worker, none in the hint stream).
  * - `cheapPoll` fingerprints the kind with list calls only (see stepFingerprint), every
  *   `livePollIntervalMs` while the project's tail is live (the tail is the detector, the poll a
- *   safety net) and every `pollIntervalMs` while it is not.
+ *   safety net) and every `pollIntervalMs` while it is not. The clusters kind (no call) polls every
+ *   `pollIntervalMs` and moves LAST SEEN while the tail is live; the other kinds move it after each
+ *   poll, so LAST SEEN keeps moving at the short period in either state.
  *
  * Failure: every method rejects with the failing API call's error (throttling as ThrottledError,
  * a missing permission as PermissionDeniedError); an unreadable page token restarts the list from
@@ -92,9 +94,12 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     this.restarts = new TokenRestarts(scope.deps.logger, this.id);
     this.auditHints = new AuditHints(scope, this.names, kind.targets);
     this.serviceRound = this.firstServiceRound();
+    // The clusters kind polls without an API call: it keeps the short period and, while the tail
+    // is live, moves LAST SEEN (a live tail is proof the project is watched).
+    const callsApi = kind.steps.some((step) => step !== 'cluster');
     this.cheapPoll = {
       get intervalMs() {
-        return feed.live ? intervals.livePollIntervalMs : intervals.pollIntervalMs;
+        return callsApi && feed.live ? intervals.livePollIntervalMs : intervals.pollIntervalMs;
       },
       poll: () => this.fingerprint(),
     };
@@ -198,13 +203,17 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     }
   }
 
-  /** The kind's tokens in every region (see stepFingerprint); marks activity per region done. */
+  /**
+   * The kind's tokens in every region (see stepFingerprint); marks activity per region done when the
+   * poll read the API, or, for the clusters kind (no call), while the project's tail is live.
+   */
   private async fingerprint(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
+    const callsApi = this.kind.steps.some((step) => step !== 'cluster');
     for (const region of await this.scope.regions()) {
       for (const step of this.kind.steps)
         await stepFingerprint(step, region, this.scope, this.names, this.build, out);
-      this.scope.activity(region);
+      if (callsApi || this.feed.live) this.scope.activity(region);
     }
     return out;
   }

@@ -30,14 +30,26 @@ describe('cheap poll interval follows the tail', () => {
     const log = collectHints(await sourceFor(h, P, 'services'));
     await vi.waitFor(() => expect(log.hints.some((x) => x.type === 'bookmark')).toBe(true), IO);
     await vi.waitFor(() => expect(h?.emu.openTails()).toBe(1), IO);
-    // Every kind of the project follows the one shared tail.
-    for (const s of sources) expect(s.cheapPoll?.intervalMs, s.id).toBe(LIVE_MS);
+    // Every kind of the project that calls the API follows the one shared tail; the clusters kind
+    // (no call) keeps the short period and moves LAST SEEN while the tail is live.
+    for (const s of sources)
+      expect(s.cheapPoll?.intervalMs, s.id).toBe(s.id.endsWith('/clusters') ? DOWN_MS : LIVE_MS);
+    const clusters = sources.find((s) => s.id.endsWith('/clusters'));
+    const calls = h.emu.calls.count();
+    const seen = h.activity.length;
+    await clusters?.cheapPoll?.poll();
+    expect(h.emu.calls.count()).toBe(calls);
+    expect(h.activity.length).toBeGreaterThan(seen);
 
     h.emu.faults.cutTails(status.UNAVAILABLE);
     await vi.waitFor(() => {
       clock.advance(0);
-      expect(sources[0]?.cheapPoll?.intervalMs).toBe(DOWN_MS);
+      expect(sources[1]?.cheapPoll?.intervalMs).toBe(DOWN_MS);
     }, IO);
+    // While the tail is down the clusters kind proves nothing: LAST SEEN moves with the API polls.
+    const quiet = h.activity.length;
+    await clusters?.cheapPoll?.poll();
+    expect(h.activity.length).toBe(quiet);
     for (const s of sources) expect(s.cheapPoll?.intervalMs, s.id).toBe(DOWN_MS);
 
     clock.advance(800); // the reconnect backoff
@@ -45,7 +57,7 @@ describe('cheap poll interval follows the tail', () => {
       () => expect(h?.emu.calls.count('google.logging.v2.LoggingServiceV2/TailLogEntries')).toBe(2),
       IO,
     );
-    await vi.waitFor(() => expect(sources[0]?.cheapPoll?.intervalMs).toBe(LIVE_MS), IO);
+    await vi.waitFor(() => expect(sources[1]?.cheapPoll?.intervalMs).toBe(LIVE_MS), IO);
     log.sub.unsubscribe();
   });
 
