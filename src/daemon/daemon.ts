@@ -265,9 +265,14 @@ export class Daemon {
           logger.info({ source: source.id, objects: watch.store.size }, 'source synced');
         }),
         // Denied (a missing permission): ready, degraded; /healthz `permissions` names it.
-        watch.denied$.pipe(filter((p) => p !== undefined), take(1)).subscribe(() => {
-          this.health.markReady(source.id);
-        }),
+        watch.denied$
+          .pipe(
+            filter((p) => p !== undefined),
+            take(1),
+          )
+          .subscribe(() => {
+            this.health.markReady(source.id);
+          }),
       );
       this.watches.push(watch);
       this.watchBySource.set(source.id, watch);

@@ -90,7 +90,8 @@ export async function inventoryOnce(
         const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
         const permission = deniedPermission(r.reason);
         if (permission === undefined) result.errors.push({ source, message });
-        else result.errors.push({ source, permission, message: `missing permission ${permission}: ${message}` });
+        else
+          result.errors.push({ source, permission, message: `missing permission ${permission}: ${message}` });
       });
     }
   } finally {

@@ -60,7 +60,6 @@ export class WatchMetrics {
     if (!this.metrics) return;
     if (previous !== undefined && previous !== permission)
       this.metrics.permissionDenied.set({ source: this.sourceId, permission: previous }, 0);
-    if (permission !== undefined)
-      this.metrics.permissionDenied.set({ source: this.sourceId, permission }, 1);
+    if (permission !== undefined) this.metrics.permissionDenied.set({ source: this.sourceId, permission }, 1);
   }
 }

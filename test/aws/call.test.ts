@@ -87,7 +87,12 @@ describe('AWS call policy', () => {
       ['ListTasks', 'AccessDenied', 'Access Denied', 'ecs:ListTasks'],
       ['DescribeServices', 'UnauthorizedOperation', 'You are not authorized', 'ecs:DescribeServices'],
       ['LookupEvents', 'AccessDeniedException', 'no message', 'cloudtrail:LookupEvents'],
-      ['ListServices', 'ClientException', real.replaceAll('ListContainerInstances', 'ListServices'), 'ecs:ListServices'],
+      [
+        'ListServices',
+        'ClientException',
+        real.replaceAll('ListContainerInstances', 'ListServices'),
+        'ecs:ListServices',
+      ],
       ['DescribeTaskDefinition', 'ClientException', 'Unable to describe task definition.', undefined],
       ['ListTasks', 'ClusterNotFoundException', 'Cluster not found.', undefined],
     ];
