@@ -42,7 +42,7 @@ const DENIED_NAMES: ReadonlySet<string> = new Set([
   'AccessDenied',
   'UnauthorizedOperation',
 ]);
-/** The action in AWS's denial message: "User: arn:… is not authorized to perform: ecs:X on resource: …". */
+/** The action in AWS's denial: "User: arn:… is not authorized to perform: ecs:X on resource: …". */
 const NOT_AUTHORIZED = /is not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)/;
 
 /**

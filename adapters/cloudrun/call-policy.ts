@@ -64,7 +64,7 @@ export function permissionForOperation(operation: string): string {
   return OPERATION_PERMISSIONS[operation] ?? `run:${operation}`;
 }
 
-/** GCP's text: "Permission 'run.workerpools.list' denied on resource 'projects/…' (or resource may not exist)." */
+/** GCP's text: "Permission 'run.workerpools.list' denied on resource 'projects/…' (or …)." */
 const DENIED_TEXT = /Permission '([a-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+)' denied/;
 
 /** The permission a PERMISSION_DENIED error names (ErrorInfo, then message), else the operation's. */

@@ -8,13 +8,13 @@
  * console client, the state database and the outbox bound, and always shows the outbox and the rows
  * set aside in `checks.console.detail` (pending, rejected, rejectedEvicted, lastRejected; no
  * payload), and names every denied source with its permission in `checks.permissions`
- * (permissions-check.ts); `stop()` stops sources first, then flushes the console client within its deadline, then
- * closes the HTTP server and the database.
+ * (permissions-check.ts); `stop()` stops sources first, then flushes the console client within its
+ * deadline, then closes the HTTP server and the database.
  * /livez is only the event loop and the state database being writable (daemon/liveness.ts).
  * After a loss of state (a fresh or rebuilt database, or `requestResync`) the full-state resync is
- * queued once every source's first list reached the sink (a denied source holds it back: the resync
- * would make the console drop the objects of the kind we cannot list). The state directory is locked for the
- * life of the process (state/dir-lock.ts).
+ * queued once every source's first list reached the sink (a denied source holds it back: the
+ * resync would make the console drop every object of the kind we cannot list). The state directory
+ * is locked for the life of the process (state/dir-lock.ts).
  * Failure: a source that cannot start (e.g. listing regions fails) is retried with backoff and
  * keeps /readyz pending; it never takes the process down. A state directory another daemon holds,
  * or a database from a newer sightline, makes `start()` throw StateRefusedError (run: exit 2).

@@ -1,7 +1,8 @@
 /**
  * Metric recording for one watch: events by source/kind/type, relists by cause, delivery queue
- * depth, readiness and the permission a denied source lacks. Label children are cached so counting an event costs a map lookup. `kind` is the object's
- * `kind` string field (ClusterObject) or 'object'. No label carries object contents.
+ * depth, readiness and the permission a denied source lacks. Label children are cached so counting
+ * an event costs a map lookup. `kind` is the object's `kind` string field (ClusterObject) or
+ * 'object'. No label carries object contents.
  */
 import type { Counter, Gauge } from 'prom-client';
 import type { CoreMetrics } from '../runtime/metrics.js';

@@ -55,7 +55,9 @@ export function addService(
         const req = call.request;
         const named = typeof req['parent'] === 'string' ? req['parent'] : req['name'];
         const resource = typeof named === 'string' ? named : '';
-        const details = `Permission '${denied.permission}' denied on resource '${resource}' (or resource may not exist).`;
+        const details =
+          `Permission '${denied.permission}' denied on resource '${resource}' ` +
+          '(or resource may not exist).';
         const metadata = new Metadata();
         if (denied.errorInfo)
           metadata.set(

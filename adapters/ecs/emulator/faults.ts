@@ -110,11 +110,14 @@ export class Faults {
     }
     if (this.denied.has(action)) {
       // AWS's wording for an identity-based policy that lacks the action.
-      const iamAction = `${action === 'LookupEvents' ? 'cloudtrail' : action === 'AssumeRole' ? 'sts' : 'ecs'}:${action}`;
+      const service = action === 'LookupEvents' ? 'cloudtrail' : action === 'AssumeRole' ? 'sts' : 'ecs';
+      const iamAction = `${service}:${action}`;
+      const caller = `arn:aws:sts::${this.account}:assumed-role/sightline-reader/sightline`;
       return refuse(
         400,
         'AccessDeniedException',
-        `User: arn:aws:sts::${this.account}:assumed-role/sightline-reader/sightline is not authorized to perform: ${iamAction} on resource: * because no identity-based policy allows the ${iamAction} action`,
+        `User: ${caller} is not authorized to perform: ${iamAction} on resource: * ` +
+          `because no identity-based policy allows the ${iamAction} action`,
       );
     }
     const now = this.now();
