@@ -6,7 +6,12 @@
  * up to AWS_THROTTLE_RETRIES times, then surfaces as ThrottledError.
  *
  * Failure: any other error is thrown at once as `AwsCallError`, carrying the AWS error name (as
- * its `name`, so `ClusterNotFoundException` checks keep working) and a redacted message.
+ * its `name`, so `ClusterNotFoundException` checks keep working) and a redacted message. A refusal
+ * for a missing IAM permission (`AccessDeniedException`, `AccessDenied`, `UnauthorizedOperation`,
+ * or a `ClientException` saying "is not authorized to perform") also carries `permissionDenied`
+ * and the `permission` (`ecs:ListContainerInstances`, read from AWS's message "… is not authorized
+ * to perform: ecs:X on resource: …", else `<service>:<Operation>`), which `deniedPermission` reads:
+ * the watch engine then treats the source as denied instead of retrying it with backoff.
  */
 import { apiCall } from '../../src/provider/api-call.js';
 import type { ApiCallDeps, ApiCallPolicy } from '../../src/provider/api-call.js';
@@ -17,14 +22,43 @@ import { CLOUDTRAIL_BUCKET } from './limits.js';
 const AWS_THROTTLE_RETRIES = 3;
 
 export class AwsCallError extends Error {
+  /** True when AWS refused the call for a missing IAM permission, then named by `permission`. */
+  readonly permissionDenied: boolean;
   constructor(
     readonly operation: string,
     readonly code: string,
     message: string,
+    readonly permission?: string,
   ) {
     super(`${operation} failed: ${code}: ${message}`);
     this.name = code;
+    this.permissionDenied = permission !== undefined;
   }
+}
+
+/** AWS error names that always mean "the caller lacks a permission". */
+const DENIED_NAMES: ReadonlySet<string> = new Set([
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnauthorizedOperation',
+]);
+/** The action in AWS's denial: "User: arn:… is not authorized to perform: ecs:X on resource: …". */
+const NOT_AUTHORIZED = /is not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)/;
+
+/**
+ * The IAM permission an AWS error says the caller lacks, or undefined when it is no such refusal.
+ * `service` is the IAM prefix of the operation (`ecs`, `cloudtrail`).
+ */
+export function awsDeniedPermission(
+  name: string,
+  message: string,
+  service: string,
+  operation: string,
+): string | undefined {
+  const named = NOT_AUTHORIZED.exec(message)?.[1];
+  if (DENIED_NAMES.has(name)) return named ?? `${service}:${operation}`;
+  if (name === 'ClientException' && named !== undefined) return named;
+  return undefined;
 }
 
 function sdkExtraAttempts(result: unknown): number {
@@ -44,7 +78,9 @@ export function awsCallPolicy(provider: string, bucketOf: (operation: string) =>
     mapError: (operation, err) => {
       const name = err instanceof Error ? err.name : 'Error';
       const message = redactSecrets(err instanceof Error ? err.message : String(err));
-      return new AwsCallError(operation, name, message);
+      const service = operation === 'LookupEvents' ? 'cloudtrail' : provider.toLowerCase();
+      const permission = awsDeniedPermission(name, message, service, operation);
+      return new AwsCallError(operation, name, message, permission);
     },
   };
 }

@@ -3,15 +3,18 @@
  * provider adapters → one watch per source, each delivering into the ConsoleSink (durable on
  * return), plus adapter activity → heartbeats.
  *
- * Promises: /readyz turns ready once every source finished its first list; /healthz reflects the
+ * Promises: /readyz turns ready once every source finished its first list or was denied (the
+ * provider refuses its list for a missing permission: ready, degraded); /healthz reflects the
  * console client, the state database and the outbox bound, and always shows the outbox and the rows
  * set aside in `checks.console.detail` (pending, rejected, rejectedEvicted, lastRejected; no
- * payload); `stop()` stops sources first, then flushes the console client within its deadline, then
- * closes the HTTP server and the database.
+ * payload), and names every denied source with its permission in `checks.permissions`
+ * (permissions-check.ts); `stop()` stops sources first, then flushes the console client within its
+ * deadline, then closes the HTTP server and the database.
  * /livez is only the event loop and the state database being writable (daemon/liveness.ts).
  * After a loss of state (a fresh or rebuilt database, or `requestResync`) the full-state resync is
- * queued once every source's first list reached the sink. The state directory is locked for the
- * life of the process (state/dir-lock.ts).
+ * queued once every source's first list reached the sink (a denied source holds it back: the
+ * resync would make the console drop every object of the kind we cannot list). The state directory
+ * is locked for the life of the process (state/dir-lock.ts).
  * Failure: a source that cannot start (e.g. listing regions fails) is retried with backoff and
  * keeps /readyz pending; it never takes the process down. A state directory another daemon holds,
  * or a database from a newer sightline, makes `start()` throw StateRefusedError (run: exit 2).
@@ -35,6 +38,8 @@ import type { StateDatabase, StateDirLock } from '../state/index.js';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { EventLoopWatch } from '../runtime/event-loop-watch.js';
 import { stateLivenessCheck } from './liveness.js';
+import { permissionsCheck } from './permissions-check.js';
+import type { DeniedSource } from './permissions-check.js';
 import { mkdirSync } from 'node:fs';
 import { ConsoleClient, ConsoleSink, consoleCheck } from '../console/index.js';
 import { createWatch } from '../watch/index.js';
@@ -74,6 +79,8 @@ export class Daemon {
   private http: HttpServerHandle | undefined;
   private adapters: ProviderAdapter[] = [];
   private readonly watches: Watch<ClusterObject>[] = [];
+  /** The watch of each source, by source id (for the permissions check). */
+  private readonly watchBySource = new Map<string, Watch<ClusterObject>>();
   private readonly subscriptions: Subscription[] = [];
   private starting: Promise<void> | undefined;
   /** Sources created, and those whose first full list reached the sink (RELIST done delivered). */
@@ -156,6 +163,7 @@ export class Daemon {
     client.start();
     // Healthy or not, /healthz shows the outbox and what was set aside (checks.console.detail).
     this.health.addCheck('console', () => consoleCheck(client.health()));
+    this.health.addCheck('permissions', () => permissionsCheck(this.deniedSources()));
     if (term === undefined) {
       this.http = await startHttpServer(config.http.listen, this.health, this.options.registry);
       logger.info({ listen: `${this.http.host}:${this.http.port}` }, 'operations server listening');
@@ -210,6 +218,16 @@ export class Daemon {
       );
   }
 
+  /** The sources whose list the provider refuses for a missing permission, with that permission. */
+  deniedSources(): DeniedSource[] {
+    const out: DeniedSource[] = [];
+    for (const [source, watch] of this.watchBySource) {
+      const permission = watch.denied;
+      if (permission !== undefined) out.push({ source, permission });
+    }
+    return out;
+  }
+
   /** Resolves when every adapter's sources were created (not necessarily synced). */
   async sourcesStarted(): Promise<void> {
     await this.starting;
@@ -246,8 +264,18 @@ export class Daemon {
           this.metrics.sourceReady.set({ source: source.id }, 1);
           logger.info({ source: source.id, objects: watch.store.size }, 'source synced');
         }),
+        // Denied (a missing permission): ready, degraded; /healthz `permissions` names it.
+        watch.denied$
+          .pipe(
+            filter((p) => p !== undefined),
+            take(1),
+          )
+          .subscribe(() => {
+            this.health.markReady(source.id);
+          }),
       );
       this.watches.push(watch);
+      this.watchBySource.set(source.id, watch);
       watch.start();
     }
     this.health.markReady(`${adapter.provider}:sources`);

@@ -2,7 +2,9 @@
  * One full inventory pass (`sightline once`): every source of every configured provider is listed
  * to the last page, like an ad-hoc inventory tool, without a console or a state database.
  * Failure: a source whose listing keeps failing after `maxAttempts` is reported in `errors` and the
- * others are still listed; the caller decides the exit code.
+ * others are still listed; a source the provider refuses for a missing permission is reported at
+ * once (no retries: waiting grants nothing), its entry naming the permission (`permission`, and a
+ * message starting `missing permission <p>`); the caller decides the exit code.
  */
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
@@ -14,12 +16,13 @@ import { backoffDelayMs } from '../runtime/backoff.js';
 import type { BackoffOptions } from '../runtime/backoff.js';
 import { delay, systemScheduler } from '../runtime/clock.js';
 import { MemoryCache } from '../provider/cache.js';
+import { deniedPermission } from '../watch/source.js';
 import type { WatchSource } from '../watch/source.js';
 import { createAdapters, createBudget } from './adapters.js';
 
 interface InventoryResult {
   objects: ClusterObject[];
-  errors: Array<{ source: string; message: string }>;
+  errors: Array<{ source: string; message: string; permission?: string }>;
 }
 
 const maxAttempts = 5;
@@ -42,7 +45,7 @@ async function listAll(
       token = page.nextPageToken;
     } catch (err) {
       attempt += 1;
-      if (attempt >= maxAttempts) throw err;
+      if (attempt >= maxAttempts || deniedPermission(err) !== undefined) throw err;
       await delay(backoffDelayMs(attempt, pageRetryBackoff), scheduler);
     }
   }
@@ -79,12 +82,16 @@ export async function inventoryOnce(
       }
       const lists = await Promise.allSettled(sources.map((s) => listAll(s, scheduler)));
       lists.forEach((r, i) => {
-        if (r.status === 'fulfilled') result.objects.push(...r.value);
+        if (r.status === 'fulfilled') {
+          result.objects.push(...r.value);
+          return;
+        }
+        const source = sources[i]?.id ?? '?';
+        const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
+        const permission = deniedPermission(r.reason);
+        if (permission === undefined) result.errors.push({ source, message });
         else
-          result.errors.push({
-            source: sources[i]?.id ?? '?',
-            message: r.reason instanceof Error ? r.reason.message : String(r.reason),
-          });
+          result.errors.push({ source, permission, message: `missing permission ${permission}: ${message}` });
       });
     }
   } finally {

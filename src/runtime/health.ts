@@ -4,7 +4,8 @@
  *   could fix belongs here: the process cannot make progress (event loop stalled, state database
  *   unwritable for long). Console or provider trouble never fails liveness (a restart fixes neither
  *   and resets every backoff); it shows in /healthz, metrics and alerts.
- * - readiness: `expectReady(name)` at start, `markReady(name)` once its first list completed;
+ * - readiness: `expectReady(name)` at start, `markReady(name)` once its first list completed (or
+ *   the provider refused it for a missing permission: ready, degraded, shown by /healthz);
  *   /readyz is 200 only when every expected component is ready.
  * - health checks: `addCheck(name, fn)`; /healthz is 200 unless a check reports `ok: false`
  *   (e.g. the console rejecting our token, the outbox past its hard limit, a watch that went silent).
@@ -13,6 +14,8 @@
 export interface CheckResult {
   ok: boolean;
   reason?: string;
+  /** What the check saw, healthy or not (no secrets, no payloads). */
+  detail?: unknown;
 }
 
 export class Health {

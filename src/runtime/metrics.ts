@@ -52,6 +52,7 @@ export class CoreMetrics {
   readonly queueDepth: Gauge<'queue'>;
   readonly budgetWaitMs: Counter<'bucket'>;
   readonly sourceReady: Gauge<'source'>;
+  readonly permissionDenied: Gauge<'source' | 'permission'>;
   readonly unresolvedDigests: Counter<'provider' | 'reason'>;
 
   constructor(readonly registry: Registry) {
@@ -86,6 +87,12 @@ export class CoreMetrics {
     this.sourceReady = gauge(registry, 'sightline_source_ready', '1 once a source completed its first list', [
       'source',
     ]);
+    this.permissionDenied = gauge(
+      registry,
+      'sightline_source_permission_denied',
+      '1 while a source cannot list for lack of the named permission, 0 once it lists again',
+      ['source', 'permission'],
+    );
     this.unresolvedDigests = counter(
       registry,
       'sightline_unresolved_digests_total',

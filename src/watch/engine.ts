@@ -18,7 +18,12 @@
  *
  * Failure: every provider error backs off (client-go constants) and retries; throttling backs off
  * without relisting; an unexpected internal error is logged, backed off and answered by a relist.
- * The engine never stops on its own; `stop()` ends it.
+ * A list refused for a missing permission (`deniedPermission(err)`) makes the source "denied"
+ * (`denied` / `denied$` name the permission, and the sightline_source_permission_denied gauge):
+ * the store is kept as it is (a revoked permission does not mean the objects are gone: no
+ * tombstones), no hints are followed, and the whole list is retried every `deniedRetryMs` with one
+ * warning per attempt; the first list that succeeds clears the state and the source goes on as
+ * after any relist (diff, hints, resync). The engine never stops on its own; `stop()` ends it.
  */
 import { BehaviorSubject, Subject, asyncScheduler } from 'rxjs';
 import type { Observable, SchedulerLike, Subscription } from 'rxjs';
@@ -30,13 +35,13 @@ import { DirtySet } from './dirty.js';
 import type { DirtyEntry } from './dirty.js';
 import type { RelistCause, WatchEvent } from './events.js';
 import { WatchMetrics } from './event-metrics.js';
-import { isThrottling } from './source.js';
+import { deniedPermission, isThrottling } from './source.js';
 import type { Hint, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
 import type { StoreEntry } from './store.js';
 import { flatString } from '../model/intern.js';
 import { Timers } from '../runtime/timers.js';
-import { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
+import { DEFAULT_DENIED_RETRY_MS, DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
 
 const WATCHDOG = 'watchdog';
@@ -57,9 +62,11 @@ export class WatchEngine<T> implements Watch<T> {
   readonly store: MapWatchStore<T>;
   readonly events$: Observable<WatchEvent<T>>;
   readonly synced$: Observable<boolean>;
+  readonly denied$: Observable<string | undefined>;
 
   private readonly subject = new Subject<WatchEvent<T>>();
   private readonly syncedSubject = new BehaviorSubject<boolean>(false);
+  private readonly deniedSubject = new BehaviorSubject<string | undefined>(undefined);
   private readonly scheduler: SchedulerLike;
   private readonly random: () => number;
   private readonly backoff: Backoff;
@@ -113,6 +120,7 @@ export class WatchEngine<T> implements Watch<T> {
     this.logger = bound ? options.logger : options.logger?.child({ source: source.id });
     this.events$ = this.subject.asObservable();
     this.synced$ = this.syncedSubject.asObservable();
+    this.denied$ = this.deniedSubject.asObservable();
     this.dirty = new DirtySet<T>(
       (candidate, pending) => !isOlder(source.orderOf(candidate), source.orderOf(pending)),
     );
@@ -138,6 +146,10 @@ export class WatchEngine<T> implements Watch<T> {
 
   get synced(): boolean {
     return this.syncedSubject.value;
+  }
+
+  get denied(): string | undefined {
+    return this.deniedSubject.value;
   }
 
   /** Pending delivery entries (for tests and health). */
@@ -176,8 +188,10 @@ export class WatchEngine<T> implements Watch<T> {
       await this.queue.close();
       this.metrics.queueDepth(0);
       this.metrics.ready(0);
+      this.metrics.denied(undefined, this.deniedSubject.value);
       this.subject.complete();
       this.syncedSubject.complete();
+      this.deniedSubject.complete();
       this.logger?.info('watch stopped');
     })();
     return this.stopPromise;
@@ -304,6 +318,24 @@ export class WatchEngine<T> implements Watch<T> {
         page = await this.source.list(token);
       } catch (err) {
         if (this.stopped) return undefined;
+        const permission = deniedPermission(err);
+        if (permission !== undefined) {
+          // Denied: nothing is diffed (the store stays as it is); the whole list is tried again later.
+          const retryInMs = this.options.deniedRetryMs ?? DEFAULT_DENIED_RETRY_MS;
+          this.setDenied(permission);
+          this.logger?.warn(
+            { source: this.source.id, permission, retryInMs, err },
+            `list denied: missing permission ${permission}; keeping the objects known so far, retrying later`,
+          );
+          seen = ++this.listGeneration;
+          token = undefined;
+          first = true;
+          stats.listed = 0;
+          stats.skipped = 0;
+          await this.timers.sleep(retryInMs);
+          if (this.stopped) return undefined;
+          continue;
+        }
         const waitMs = this.failureDelay(err, 'list');
         if (!isThrottling(err)) {
           seen = ++this.listGeneration;
@@ -325,6 +357,11 @@ export class WatchEngine<T> implements Watch<T> {
       token = page.nextPageToken;
       if (token === undefined || token === '') break;
     }
+    const wasDenied = this.deniedSubject.value;
+    if (wasDenied !== undefined) {
+      this.logger?.info({ source: this.source.id, permission: wasDenied }, 'list allowed again');
+      this.setDenied(undefined);
+    }
     const id = this.source.id;
     for (const [key, cur] of this.store.entries) {
       if (cur.seen === seen) continue;
@@ -337,6 +374,13 @@ export class WatchEngine<T> implements Watch<T> {
       for (const key of this.deletedOrders.keys()) if (this.store.has(key)) this.deletedOrders.delete(key);
     }
     return { cursor, stats };
+  }
+
+  private setDenied(permission: string | undefined): void {
+    const previous = this.deniedSubject.value;
+    if (previous === permission) return;
+    this.metrics.denied(permission, previous);
+    this.deniedSubject.next(permission);
   }
 
   private diffListed(object: T, seen: number, stats: RelistStats): void {

@@ -1,7 +1,8 @@
 /**
  * Metric recording for one watch: events by source/kind/type, relists by cause, delivery queue
- * depth. Label children are cached so counting an event costs a map lookup. `kind` is the object's
- * `kind` string field (ClusterObject) or 'object'. No label carries object contents.
+ * depth, readiness and the permission a denied source lacks. Label children are cached so counting
+ * an event costs a map lookup. `kind` is the object's `kind` string field (ClusterObject) or
+ * 'object'. No label carries object contents.
  */
 import type { Counter, Gauge } from 'prom-client';
 import type { CoreMetrics } from '../runtime/metrics.js';
@@ -53,5 +54,13 @@ export class WatchMetrics {
 
   ready(value: 0 | 1): void {
     this.metrics?.sourceReady.set({ source: this.sourceId }, value);
+  }
+
+  /** sightline_source_permission_denied: 1 for the permission now missing, 0 for one that was. */
+  denied(permission: string | undefined, previous: string | undefined): void {
+    if (!this.metrics) return;
+    if (previous !== undefined && previous !== permission)
+      this.metrics.permissionDenied.set({ source: this.sourceId, permission: previous }, 0);
+    if (permission !== undefined) this.metrics.permissionDenied.set({ source: this.sourceId, permission }, 1);
   }
 }

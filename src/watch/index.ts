@@ -11,11 +11,11 @@ import type { WatchOptions } from './types.js';
 
 export { createWatch, WatchEngine } from './engine.js';
 export type { Watch, WatchOptions } from './types.js';
-export { DEFAULT_RESYNC_PERIOD_MS } from './types.js';
+export { DEFAULT_DENIED_RETRY_MS, DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 export type { Indexers, WatchStore } from './store.js';
 export type { WatchEvent, WatchCheckpoint, CheckpointObject, RelistCause } from './events.js';
 export type { WatchSource, Hint, ListPage, CheapPoll } from './source.js';
-export { ThrottledError, isThrottling } from './source.js';
+export { PermissionDeniedError, ThrottledError, deniedPermission, isThrottling } from './source.js';
 export { Backoff, CLIENT_GO_BACKOFF } from '../runtime/backoff.js';
 export type { BackoffOptions } from '../runtime/backoff.js';
 export { ApiBudget } from './budget.js';

@@ -4,7 +4,10 @@
  * and scope; the engine turns it into ADDED / MODIFIED / DELETED / BOOKMARK events.
  *
  * Failure: every method may reject. A rejection carrying `isThrottling(err) === true` makes the
- * engine back off without relisting; any other rejection backs off (client-go constants) and retries.
+ * engine back off without relisting; a `list` rejection carrying `deniedPermission(err)` (the
+ * caller lacks a permission) makes the source "denied": its store is kept, and the list is retried
+ * every `deniedRetryMs` instead of the short backoff; any other rejection backs off (client-go
+ * constants) and retries.
  */
 import type { Observable } from 'rxjs';
 import type { Indexers, WatchStore } from './store.js';
@@ -114,4 +117,35 @@ export function isThrottling(err: unknown): boolean {
     if (e.code === 8) return true; // gRPC RESOURCE_EXHAUSTED
   }
   return false;
+}
+
+/**
+ * Marks an error as the provider refusing a call for lack of a permission (AWS AccessDenied,
+ * gRPC PERMISSION_DENIED), naming the missing permission (`ecs:ListContainerInstances`,
+ * `run.workerpools.list`). The message must already be free of secrets.
+ */
+export class PermissionDeniedError extends Error {
+  readonly permissionDenied = true;
+  constructor(
+    message: string,
+    readonly permission: string,
+  ) {
+    super(message);
+    this.name = 'PermissionDeniedError';
+  }
+}
+
+/**
+ * The missing permission when `err` says the caller lacks one: a PermissionDeniedError, or any
+ * object carrying `permissionDenied: true` and a non-empty string `permission` (an adapter's own
+ * error class). Undefined otherwise.
+ */
+export function deniedPermission(err: unknown): string | undefined {
+  if (err instanceof PermissionDeniedError) return err.permission;
+  if (err !== null && typeof err === 'object') {
+    const e = err as { permissionDenied?: unknown; permission?: unknown };
+    if (e.permissionDenied === true && typeof e.permission === 'string' && e.permission !== '')
+      return e.permission;
+  }
+  return undefined;
 }

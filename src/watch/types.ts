@@ -16,6 +16,14 @@ export interface Watch<T> {
   /** True once the first list completed and was diffed (for /readyz). */
   readonly synced: boolean;
   readonly synced$: Observable<boolean>;
+  /**
+   * The permission the provider says we lack while the source's list is refused for it (the
+   * source is "denied": its store is kept, the list retried every `deniedRetryMs`); undefined
+   * otherwise, and again once a list succeeds.
+   */
+  readonly denied: string | undefined;
+  /** Replays the current value; emits on every change (not on each retry). Completes on stop. */
+  readonly denied$: Observable<string | undefined>;
   start(): void;
   /** Unsubscribes hints, clears timers, resolves after the in-flight delivery. Idempotent. */
   stop(): Promise<void>;
@@ -26,6 +34,12 @@ export interface WatchOptions<T> {
   scheduler?: SchedulerLike;
   /** Default 10 h, jittered by a factor in [0.9, 1.1). */
   resyncPeriodMs?: number;
+  /**
+   * While the list is refused for a missing permission (see `deniedPermission`), it is retried
+   * this often rather than with the short backoff: a permission comes back when a human grants
+   * it, and each attempt logs one warning. Default DEFAULT_DENIED_RETRY_MS (5 min).
+   */
+  deniedRetryMs?: number;
   /** Relist when no hint, bookmark or cheap-poll success arrived for this long. Default: off. */
   watchdogTimeoutMs?: number;
   /** State restored from a previous run: start from it, relist, emit only differences (cause 'restart'). */
@@ -45,3 +59,5 @@ export interface WatchOptions<T> {
 }
 
 export const DEFAULT_RESYNC_PERIOD_MS = 10 * 60 * 60 * 1000;
+/** How often a denied source's list is retried (5 minutes): a granted permission shows within it. */
+export const DEFAULT_DENIED_RETRY_MS = 5 * 60 * 1000;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AwsCallError, awsCallPolicy, callAws } from '../../adapters/aws/call.js';
 import { CLOUDTRAIL_BUCKET } from '../../adapters/aws/limits.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
-import { ThrottledError } from '../../src/watch/source.js';
+import { ThrottledError, deniedPermission } from '../../src/watch/source.js';
 import { VirtualClock } from '../watch/virtual-clock.js';
 
 class AwsError extends Error {
@@ -71,5 +71,36 @@ describe('AWS call policy', () => {
     expect(times).toEqual([0, 250, 750, 1_750]);
     expect(result).toBeInstanceOf(ThrottledError);
     expect(await outcomes()).toEqual({ 'LAMBDA:ListFunctions:throttled': 4 });
+  });
+
+  it('a refusal for a missing permission names the permission; other errors are not denials', async () => {
+    const { deps } = setup();
+    const ecs = awsCallPolicy('ECS', (op) => `ecs:${op}`);
+    const fail = (operation: string, name: string, message: string) =>
+      callAws(deps, ecs, operation, () => Promise.reject(new AwsError(name, message))).catch(
+        (e: unknown) => e,
+      );
+    const real =
+      'User: arn:aws:sts::123456789012:assumed-role/x/y is not authorized to perform: ecs:ListContainerInstances on resource: * because no identity-based policy allows the ecs:ListContainerInstances action';
+    const cases: Array<[string, string, string, string | undefined]> = [
+      ['ListClusters', 'AccessDeniedException', real, 'ecs:ListContainerInstances'],
+      ['ListTasks', 'AccessDenied', 'Access Denied', 'ecs:ListTasks'],
+      ['DescribeServices', 'UnauthorizedOperation', 'You are not authorized', 'ecs:DescribeServices'],
+      ['LookupEvents', 'AccessDeniedException', 'no message', 'cloudtrail:LookupEvents'],
+      [
+        'ListServices',
+        'ClientException',
+        real.replaceAll('ListContainerInstances', 'ListServices'),
+        'ecs:ListServices',
+      ],
+      ['DescribeTaskDefinition', 'ClientException', 'Unable to describe task definition.', undefined],
+      ['ListTasks', 'ClusterNotFoundException', 'Cluster not found.', undefined],
+    ];
+    for (const [operation, name, message, permission] of cases) {
+      const err = await fail(operation, name, message);
+      expect(err, `${operation} ${name}`).toBeInstanceOf(AwsCallError);
+      expect((err as AwsCallError).name).toBe(name);
+      expect(deniedPermission(err), `${operation} ${name}`).toBe(permission);
+    }
   });
 });

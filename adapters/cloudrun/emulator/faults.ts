@@ -2,6 +2,8 @@
  * Fault injection for the emulator, and the record of RPCs called. Faults are queued per RPC and
  * consumed by the next matching calls; RPC names are gRPC method paths without the leading slash
  * (`google.cloud.run.v2.Services/ListServices`) or `v1:GetRevision` / `v1:ListRevisions` for REST.
+ * `denyPermission` is persistent instead (an IAM policy without that permission) until `allowAll`:
+ * every call of that unary RPC answers PERMISSION_DENIED as GCP does (grpc-util.ts).
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
@@ -10,10 +12,17 @@ export interface InjectedError {
   message: string;
 }
 
+/** A persistent denial: the permission GCP names, and whether the google.rpc.ErrorInfo detail is sent. */
+export interface DeniedPermission {
+  permission: string;
+  errorInfo: boolean;
+}
+
 export type SuppressionReason = 'RATE_LIMIT' | 'NOT_CONSUMED';
 
 export class Faults {
   private readonly queued = new Map<string, InjectedError[]>();
+  private readonly denied = new Map<string, DeniedPermission>();
   /** Extra latency per list page, ms (real time). */
   slowPageMs = 0;
   /** Tail sessions refused with RESOURCE_EXHAUSTED while > 0 (decremented per refusal). */
@@ -32,6 +41,25 @@ export class Faults {
     const q = this.queued.get(rpc) ?? [];
     for (let i = 0; i < times; i += 1) q.push({ code, message });
     this.queued.set(rpc, q);
+  }
+
+  /**
+   * Every later call of the unary `rpc` is refused with PERMISSION_DENIED naming `permission`
+   * (GCP's message text, plus a google.rpc.ErrorInfo detail carrying it unless `errorInfo: false`),
+   * until `allowAll()`.
+   */
+  denyPermission(rpc: string, permission: string, options: { errorInfo?: boolean } = {}): void {
+    this.denied.set(rpc, { permission, errorInfo: options.errorInfo ?? true });
+  }
+
+  /** Lifts every `denyPermission`. */
+  allowAll(): void {
+    this.denied.clear();
+  }
+
+  /** The permission `rpc` is denied, if any. */
+  deniedPermission(rpc: string): DeniedPermission | undefined {
+    return this.denied.get(rpc);
   }
 
   /** The next `times` TailLogEntries calls are refused with RESOURCE_EXHAUSTED. */

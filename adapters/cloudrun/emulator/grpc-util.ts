@@ -1,8 +1,13 @@
 /**
  * Helpers shared by the emulator's gRPC servers: registering every method of a service (methods
  * not implemented answer UNIMPLEMENTED, and are still recorded), fault injection, and paging.
+ * A denied permission (Faults.denyPermission) is answered as GCP does: PERMISSION_DENIED with
+ * "Permission 'run.workerpools.list' denied on resource 'projects/p/locations/r' (or resource may
+ * not exist)." and, unless turned off, a google.rpc.Status in `grpc-status-details-bin` holding a
+ * google.rpc.ErrorInfo { reason IAM_PERMISSION_DENIED, domain iam.googleapis.com,
+ * metadata { permission, resource } } (encoded here by hand: no protobuf dependency).
  */
-import { ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
+import { Metadata, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Server } from '@grpc/grpc-js';
 import type {
   ServerUnaryCall,
@@ -45,6 +50,27 @@ export function addService(
     }
     impl[method] = (call: ServerUnaryCall<Wire, Wire>, callback: sendUnaryData<Wire>) => {
       calls.record(rpc);
+      const denied = faults.deniedPermission(rpc);
+      if (denied) {
+        const req = call.request;
+        const named = typeof req['parent'] === 'string' ? req['parent'] : req['name'];
+        const resource = typeof named === 'string' ? named : '';
+        const details =
+          `Permission '${denied.permission}' denied on resource '${resource}' ` +
+          '(or resource may not exist).';
+        const metadata = new Metadata();
+        if (denied.errorInfo)
+          metadata.set(
+            'grpc-status-details-bin',
+            statusDetailsBin(GrpcStatus.PERMISSION_DENIED, details, {
+              reason: 'IAM_PERMISSION_DENIED',
+              domain: 'iam.googleapis.com',
+              metadata: { permission: denied.permission, resource },
+            }),
+          );
+        callback({ code: GrpcStatus.PERMISSION_DENIED, details, metadata });
+        return;
+      }
       const injected = faults.take(rpc);
       if (injected) {
         callback({ code: injected.code, details: injected.message });
@@ -114,4 +140,40 @@ export function shutdown(server: Server): Promise<void> {
       resolve();
     }, 500).unref();
   });
+}
+
+// ---- google.rpc.Status with one ErrorInfo, protobuf wire format ------------------------------
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = n >>> 0;
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+/** A length-delimited field (wire type 2). */
+function bytesField(field: number, value: Buffer | string): Buffer {
+  const b = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  return Buffer.concat([varint((field << 3) | 2), varint(b.length), b]);
+}
+
+/** google.rpc.Status { code = 1; message = 2; details = 3 (Any) } with one google.rpc.ErrorInfo. */
+export function statusDetailsBin(
+  code: number,
+  message: string,
+  info: { reason: string; domain: string; metadata: Record<string, string> },
+): Buffer {
+  const entries = Object.entries(info.metadata).map(([k, v]) =>
+    bytesField(3, Buffer.concat([bytesField(1, k), bytesField(2, v)])),
+  );
+  const errorInfo = Buffer.concat([bytesField(1, info.reason), bytesField(2, info.domain), ...entries]);
+  const any = Buffer.concat([
+    bytesField(1, 'type.googleapis.com/google.rpc.ErrorInfo'),
+    bytesField(2, errorInfo),
+  ]);
+  return Buffer.concat([varint(1 << 3), varint(code), bytesField(2, message), bytesField(3, any)]);
 }

@@ -1,7 +1,8 @@
 /**
- * Fault injection for the emulator: throttling storms, 5xx errors, slow responses and expired
- * credentials. Each fault applies to the actions it names (all actions when none are named). The
- * server asks `decide(action, accessKeyId)` before serving a call.
+ * Fault injection for the emulator: throttling storms, 5xx errors, slow responses, expired
+ * credentials and denied actions (an IAM policy without them: HTTP 400 AccessDeniedException with
+ * AWS's message, until `allowActions`). Each fault applies to the actions it names (all actions when
+ * none are named). The server asks `decide(action, accessKeyId)` before serving a call.
  */
 
 export type FaultDecision =
@@ -32,10 +33,14 @@ export class Faults {
   private slows: Slow[] = [];
   private readonly expiredKeys = new Set<string>();
   private allExpired = false;
+  private readonly denied = new Set<string>();
   /** Calls refused by injected faults, by action. */
   readonly injected = new Map<string, number>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly account = '123456789012',
+  ) {}
 
   /** Every matching call is throttled for `durationMs` of emulator time. */
   throttleStorm(durationMs: number, actions?: string[]): void {
@@ -58,6 +63,19 @@ export class Faults {
     else this.expiredKeys.add(accessKeyId);
   }
 
+  /**
+   * Every later call of these actions (`ListContainerInstances`, `LookupEvents`) is refused as an
+   * IAM policy lacking them would: 400 AccessDeniedException, until `allowActions()`.
+   */
+  denyActions(actions: string[]): void {
+    for (const a of actions) this.denied.add(a);
+  }
+
+  /** Lifts every `denyActions`. */
+  allowActions(): void {
+    this.denied.clear();
+  }
+
   restoreCredentials(): void {
     this.allExpired = false;
     this.expiredKeys.clear();
@@ -68,6 +86,7 @@ export class Faults {
     this.errors = [];
     this.slows = [];
     this.restoreCredentials();
+    this.allowActions();
   }
 
   decide(action: string, accessKeyId: string | undefined): FaultDecision {
@@ -88,6 +107,18 @@ export class Faults {
       (this.allExpired || (accessKeyId !== undefined && this.expiredKeys.has(accessKeyId)))
     ) {
       return refuse(400, 'ExpiredTokenException', 'The security token included in the request is expired');
+    }
+    if (this.denied.has(action)) {
+      // AWS's wording for an identity-based policy that lacks the action.
+      const service = action === 'LookupEvents' ? 'cloudtrail' : action === 'AssumeRole' ? 'sts' : 'ecs';
+      const iamAction = `${service}:${action}`;
+      const caller = `arn:aws:sts::${this.account}:assumed-role/sightline-reader/sightline`;
+      return refuse(
+        400,
+        'AccessDeniedException',
+        `User: ${caller} is not authorized to perform: ${iamAction} on resource: * ` +
+          `because no identity-based policy allows the ${iamAction} action`,
+      );
     }
     const now = this.now();
     this.storms = this.storms.filter((s) => s.untilMs > now);

@@ -89,7 +89,7 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
   const now = options.now ?? (() => Date.now());
   const cloudTrail = new CloudTrailLog(account, now, options.cloudTrailDeliveryDelayMs ?? 0);
   const fleet = new Fleet({ account, region, now, trail: cloudTrail });
-  const faults = new Faults(now);
+  const faults = new Faults(now, account);
   const calls = new CallCounters();
   const sts = new StsEmulator(now);
   const throttle = new ThrottleBuckets(
