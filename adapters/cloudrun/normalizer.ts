@@ -5,6 +5,12 @@
  * Execution -> Pod (owner: its Job), WorkerPool -> Deployment. Labels are kept as they are.
  * Workload uids are stableId('cloudrun', full v2 name), so an audit entry's labels give the key
  * without a fetch. Pure functions; images are resolved by the caller (`ImageResolver`).
+ *
+ * Running means serving: a service's current images are those of the revisions that serve its
+ * traffic (`serviceImageSource`), not its template's; after a failed rollout (the latest created
+ * revision failed, traffic stayed on the old one) the failed revision is not a serving revision, so
+ * it is not listed as a workload (a record of it becomes not current), and the service keeps showing
+ * the images that still serve.
  */
 import type { protos } from '@google-cloud/run';
 import type {
@@ -114,7 +120,11 @@ function labelsOf(l: Record<string, string> | null | undefined): Record<string, 
   return { ...(l ?? {}) };
 }
 
-function containersOf(list: IContainer[] | null | undefined, resolve: ImageResolver): WorkloadContainer[] {
+/** A container list as a workload's containers (a nameless container is `container-<i>`). */
+export function containersOf(
+  list: IContainer[] | null | undefined,
+  resolve: ImageResolver,
+): WorkloadContainer[] {
   return (list ?? []).map((c, i) => {
     const name = c.name ?? '';
     return { name: name || `container-${i}`, image: resolve(c.image ?? '', name) };
@@ -162,11 +172,16 @@ function workload(
   return { kind: 'workload', workload: w };
 }
 
+/**
+ * A service as a Deployment. Its containers are `serving` when given (the containers of the
+ * revisions that serve it, see `serviceImageSource`), else its template's, resolved by `resolve`.
+ */
 export function serviceToObject(
   project: string,
   region: string,
   s: IService,
   resolve: ImageResolver,
+  serving?: WorkloadContainer[],
 ): ClusterObject {
   const name = s.name ?? '';
   const status = s.reconciling ? 'Reconciling' : (conditionState(s.terminalCondition) ?? 'Pending');
@@ -177,7 +192,7 @@ export function serviceToObject(
     'Deployment',
     'run.googleapis.com/Service',
     s.labels,
-    containersOf(s.template?.containers, resolve),
+    serving ?? containersOf(s.template?.containers, resolve),
     [],
     status,
   );
@@ -274,12 +289,60 @@ export function workerPoolToObject(
   );
 }
 
-/** Short names of a service's revisions that serve traffic (percent > 0 or tagged), plus the latest created. */
-export function servingRevisions(s: IService): Set<string> {
-  const out = new Set<string>();
-  for (const t of s.trafficStatuses ?? []) {
-    if (t.revision && ((t.percent ?? 0) > 0 || (t.tag ?? '') !== '')) out.add(t.revision);
+/**
+ * The short name of the service's latest created revision when its rollout failed: it is not the
+ * latest ready one, the service is done reconciling, and its Ready condition failed (traffic stays
+ * where it was). Undefined while a rollout is in progress or when the latest created revision is ready.
+ */
+export function failedLatestRevision(s: IService): string | undefined {
+  const latest = s.latestCreatedRevision;
+  if (!latest || latest === s.latestReadyRevision || s.reconciling) return undefined;
+  return conditionState(s.terminalCondition) === 'Failed' ? shortName(latest) : undefined;
+}
+
+/** Short names of the revisions that serve the service's traffic (percent > 0, or tagged), largest share first. */
+export function trafficRevisions(s: IService): string[] {
+  const out: string[] = [];
+  // The largest share first (a stable sort keeps the API's order among equals); tags after.
+  const byShare = [...(s.trafficStatuses ?? [])].sort((a, b) => (b.percent ?? 0) - (a.percent ?? 0));
+  for (const t of byShare) {
+    if (!((t.percent ?? 0) > 0 || (t.tag ?? '') !== '')) continue;
+    // A LATEST target's status normally names its revision; without one, it is the latest ready.
+    const latest = String(t.type) === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' && s.latestReadyRevision;
+    const revision = t.revision || (latest ? shortName(latest) : '');
+    if (revision !== '' && !out.includes(revision)) out.push(revision);
   }
-  if (s.latestCreatedRevision) out.add(shortName(s.latestCreatedRevision));
   return out;
+}
+
+/**
+ * Short names of the revisions listed as the service's ReplicaSets: those that serve traffic, plus
+ * the latest created one unless its rollout failed (a rollout in progress shows its new revision; a
+ * failed one is not running).
+ */
+export function servingRevisions(s: IService): Set<string> {
+  const out = new Set(trafficRevisions(s));
+  if (s.latestCreatedRevision && failedLatestRevision(s) === undefined)
+    out.add(shortName(s.latestCreatedRevision));
+  return out;
+}
+
+/**
+ * Where a service's current images come from:
+ * - `template`: its template (the latest created revision's), when that revision is the only one
+ *   serving, or when no revision serves yet and the first rollout is still in progress;
+ * - `revisions`: the containers of these serving revisions (short names, largest share first), when
+ *   traffic is on other revisions (a rollout in progress or failed, a traffic split);
+ * - `none`: nothing serves and the rollout failed: the service runs no image.
+ */
+export type ServiceImageSource =
+  { kind: 'template' } | { kind: 'revisions'; revisions: string[] } | { kind: 'none' };
+
+export function serviceImageSource(s: IService): ServiceImageSource {
+  const serving = trafficRevisions(s);
+  const latest = s.latestCreatedRevision ? shortName(s.latestCreatedRevision) : undefined;
+  if (serving.length === 0)
+    return failedLatestRevision(s) !== undefined ? { kind: 'none' } : { kind: 'template' };
+  if (serving.length === 1 && serving[0] === latest) return { kind: 'template' };
+  return { kind: 'revisions', revisions: serving };
 }

@@ -4,7 +4,7 @@ import { runCommand } from './commands/run.js';
 import { demoCommand } from './commands/demo.js';
 import { validateCommand } from './commands/validate.js';
 import { onceCommand } from './commands/once.js';
-import { clustersListCli, recordsListCli } from './commands/console-views.js';
+import { clustersListCli, nodesListCli, recordsListCli } from './commands/console-views.js';
 import { consoleServeCli } from './commands/console-serve.js';
 import { recordsRejectedCli, recordsRequeueCli } from './commands/records-rejected.js';
 import { schemaCommand } from './commands/schema.js';
@@ -17,6 +17,7 @@ export const commands: Command[] = [
   demoCommand,
   clustersListCli,
   recordsListCli,
+  nodesListCli,
   recordsRejectedCli,
   recordsRequeueCli,
   consoleServeCli,

@@ -15,7 +15,7 @@ import type { Config, ProvidersConfig } from './schema.js';
 import { configuredProviders } from './provider-sections.js';
 import { ConfigError, formatPath } from './errors.js';
 import type { ConfigIssue } from './errors.js';
-import { protectReferences, restoreReferences, substituteEnv } from './substitute.js';
+import { protectReferences, restoreReferences, restoreText, substituteEnv } from './substitute.js';
 import { CONFIG_MAX_BYTES, FileReadError, readBoundedTextFile } from './read.js';
 import { TokenError, readTokenFile } from '../console/token.js';
 
@@ -56,11 +56,15 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const protectedText = protectReferences(text);
   const doc = parseDocument(protectedText.text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const issues = doc.errors.slice(0, YAML_MAX_ERRORS).map((e) => yamlIssue(e.message));
+    // An error quotes the file as written (`${VAR}`), not its placeholders; never a variable's value.
+    const issues = doc.errors
+      .slice(0, YAML_MAX_ERRORS)
+      .map((e) => yamlIssue(restoreText(e.message, protectedText.references)));
     if (doc.errors.length > YAML_MAX_ERRORS)
       issues.push({ path: '', message: `YAML: ${doc.errors.length - YAML_MAX_ERRORS} more errors` });
     throw new ConfigError(file, issues);
   }
+  restoreReferences(doc, protectedText.references);
   let parsed: unknown;
   try {
     parsed = doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
@@ -76,9 +80,8 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(file, [{ path: '', message: 'the config must be a YAML mapping' }]);
   }
-  const raw = restoreReferences(parsed, protectedText.references);
   const issues: ConfigIssue[] = [];
-  const substituted = substituteEnv(raw, options.env ?? process.env, issues);
+  const substituted = substituteEnv(parsed, options.env ?? process.env, issues);
   if (issues.length > 0) throw new ConfigError(file, issues);
 
   const result = configSchema.safeParse(substituted);

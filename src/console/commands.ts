@@ -1,5 +1,5 @@
 /**
- * The bodies of the console commands `clusters list`, `records list` and `console serve` (src/cli
+ * The bodies of the console commands `clusters list`, `records list`, `nodes list` and `console serve` (src/cli
  * parses their flags). They print to the given streams and return an exit code: 0 ok, 1 the
  * console could not be reached or replied badly, 2 bad usage (no, unreadable or malformed token: a
  * ConsoleUsageError from `console serve`). Tokens are never printed.
@@ -10,10 +10,14 @@ import * as grpc from '@grpc/grpc-js';
 import { redactSecrets } from '../runtime/logger.js';
 import {
   fetchClusters,
+  fetchNodes,
   fetchRecords,
   clustersJson,
+  nodesJson,
+  nodesOfCluster,
   recordsJson,
   renderClustersTable,
+  renderNodesTable,
   renderRecordsTable,
 } from './views.js';
 import type { FetchOptions } from './views.js';
@@ -34,6 +38,8 @@ export interface ListCommandOptions {
   output: 'table' | 'wide' | 'json';
   /** records list: also superseded and deleted images (marked). */
   all?: boolean;
+  /** nodes list: only this cluster's nodes (its display name or id). */
+  cluster?: string;
   /** Display columns to fit tables to (default: the terminal's, else $COLUMNS, else 120). */
   maxWidth?: number;
   /** Where to print (default process.stdout / process.stderr). */
@@ -152,6 +158,16 @@ export function recordsListCommand(opts: ListCommandOptions): Promise<number> {
           wide: opts.output === 'wide',
           all: opts.all === true,
         });
+  });
+}
+
+export function nodesListCommand(opts: ListCommandOptions): Promise<number> {
+  return listCommand(opts, async (f, now, maxWidth) => {
+    const all = await fetchNodes(opts.console, f);
+    const nodes = opts.cluster === undefined ? all : nodesOfCluster(all, opts.cluster);
+    return opts.output === 'json'
+      ? JSON.stringify(nodesJson(nodes), null, 2) + '\n'
+      : renderNodesTable(nodes, now, { maxWidth, wide: opts.output === 'wide' });
   });
 }
 

@@ -1,7 +1,9 @@
 /**
  * The console views the CLI prints: `clusters list` (NAME, PROVIDER, REGION, AGENT VERSION,
  * LAST SEEN, ACTIVITY; wide adds WORKLOADS and NODES) and `records list` (one row per image: IMAGE,
- * DIGEST, WORKLOADS, CLUSTERS, LAST SEEN; superseded images only when asked for), as tables fitted to
+ * DIGEST, WORKLOADS, CLUSTERS, LAST SEEN; superseded images only when asked for) and `nodes list`
+ * (CLUSTER, NAME, STATUS, INSTANCE TYPE, RUNNING TASKS, AGE, LAST SEEN; wide adds ZONE, CAPACITY
+ * PROVIDER, AGENT VERSION, OS and the node's ARN), as tables fitted to
  * the terminal (src/console/table.ts) or JSON, fetched from a console's ConsoleQuery service. Replies are validated; a malformed reply is an
  * InvalidReplyError, never a crash or a garbled table. Also the agent's own `records rejected`
  * (SEQ, REJECTED, RPC, KEY, REASON) from the state database.
@@ -9,10 +11,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinitions } from './proto.js';
 import { channelCredentials, channelOptions, unaryCall } from './channel.js';
-import type { ClusterView, ImageRecord, WireProvider } from './wire-types.js';
+import type { ClusterView, ImageRecord, NodeView, WireProvider } from './wire-types.js';
 import {
   InvalidReplyError,
   listClustersReplySchema,
+  listNodesReplySchema,
   listRecordsReplySchema,
   validateReply,
 } from './wire-types.js';
@@ -37,7 +40,7 @@ const VIEW_MAX_REPLY_BYTES = 256 * 1024 * 1024;
 async function query(
   address: string,
   opts: FetchOptions,
-  method: 'ListClusters' | 'ListRecords',
+  method: 'ListClusters' | 'ListRecords' | 'ListNodes',
   request: unknown,
 ): Promise<unknown> {
   const sec = {
@@ -71,6 +74,14 @@ export async function fetchClusters(address: string, opts: FetchOptions): Promis
 export async function fetchRecords(address: string, opts: FetchOptions): Promise<ImageRecord[]> {
   const raw = await query(address, opts, 'ListRecords', { cluster_id: opts.clusterId ?? '' });
   return validateReply('ListRecords', listRecordsReplySchema, raw).records;
+}
+
+export async function fetchNodes(address: string, opts: FetchOptions): Promise<NodeView[]> {
+  const raw = await query(address, opts, 'ListNodes', {
+    cluster_id: opts.clusterId ?? '',
+    provider: opts.provider ?? 'PROVIDER_UNSPECIFIED',
+  });
+  return validateReply('ListNodes', listNodesReplySchema, raw).nodes;
 }
 
 /** Age like kubectl/chainctl: `10s`, `3m`, `2h`, `4d` (never negative). */
@@ -285,6 +296,54 @@ export function renderRecordsTable(
   return renderFittedTable(columns, rows, wide ? Infinity : (options.maxWidth ?? Infinity));
 }
 
+/** The nodes of one cluster, given by display name or id (as `clusters list -o json` shows both). */
+export function nodesOfCluster(nodes: NodeView[], cluster: string): NodeView[] {
+  return nodes.filter((n) => n.cluster_name === cluster || n.cluster_id === cluster);
+}
+
+/**
+ * `nodes list`, like `kubectl get nodes`: CLUSTER, NAME (the EC2 instance id), STATUS (ACTIVE,
+ * DRAINING...), INSTANCE TYPE, RUNNING TASKS, AGE (since first seen), LAST SEEN; wide adds ZONE,
+ * CAPACITY PROVIDER, AGENT VERSION, OS and ID (the container instance ARN). Unknown values are `-`.
+ */
+export function renderNodesTable(nodes: NodeView[], nowMs: number, layout: TableLayout = {}): string {
+  const wide = layout.wide === true;
+  const columns: ColumnSpec[] = [
+    { header: 'CLUSTER', minColumns: 10, preferColumns: 24, shrinkRank: 2 },
+    { header: 'NAME', minColumns: 12, preferColumns: 19, shrinkRank: 1 },
+    { header: 'STATUS' },
+    { header: 'INSTANCE TYPE', minColumns: 8, shrinkRank: 1 },
+    { header: 'RUNNING TASKS' },
+    { header: 'AGE' },
+    { header: 'LAST SEEN' },
+    ...(wide
+      ? [
+          { header: 'ZONE' },
+          { header: 'CAPACITY PROVIDER' },
+          { header: 'AGENT VERSION' },
+          { header: 'OS' },
+          { header: 'ID' },
+        ]
+      : []),
+  ];
+  const rows: Cell[][] = nodes.map((n) => {
+    const m = (key: string): string => n.node.metadata[key] || '-';
+    return [
+      n.cluster_name,
+      n.node.name || '-',
+      m('status'),
+      m('instanceType'),
+      String(n.running_tasks),
+      n.node.first_seen_ms > 0 ? formatAge(n.node.first_seen_ms, nowMs) : '-',
+      formatAge(n.node.last_seen_ms, nowMs),
+      ...(wide
+        ? [m('availabilityZone'), m('capacityProvider'), m('agentVersion'), m('osType'), n.node.id]
+        : []),
+    ];
+  });
+  return renderFittedTable(columns, rows, wide ? Infinity : (layout.maxWidth ?? Infinity));
+}
+
 /** JSON forms (camelCase, ISO times) for `-o json`. */
 export function clustersJson(clusters: ClusterView[]): unknown[] {
   return clusters.map((c) => ({
@@ -338,6 +397,32 @@ export function recordsJson(records: ImageRecord[]): unknown[] {
       current: w.current,
     })),
   }));
+}
+
+export function nodesJson(nodes: NodeView[]): unknown[] {
+  return nodes.map((n) => {
+    const m = n.node.metadata;
+    const opt = (key: string, name = key): Record<string, string> =>
+      m[key] !== undefined && m[key] !== '' ? { [name]: m[key] } : {};
+    return {
+      cluster: n.cluster_id,
+      clusterName: n.cluster_name,
+      id: n.node.id,
+      name: n.node.name,
+      ...opt('status'),
+      ...opt('instanceType'),
+      ...opt('ec2InstanceId'),
+      ...opt('availabilityZone'),
+      ...opt('capacityProvider'),
+      ...opt('agentVersion'),
+      ...opt('osType'),
+      runningTasks: n.running_tasks,
+      tasks: n.tasks,
+      metadata: m,
+      firstSeen: new Date(n.node.first_seen_ms).toISOString(),
+      lastSeen: new Date(n.node.last_seen_ms).toISOString(),
+    };
+  });
 }
 
 /** `2026-11-27T12:06:51Z` (UTC, to the second). */

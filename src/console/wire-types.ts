@@ -214,6 +214,25 @@ export interface ListRecordsReply {
   records: ImageRecord[];
 }
 
+export interface NodeView {
+  cluster_id: string;
+  cluster_name: string;
+  node: NodeSighting;
+  /** Live tasks on the node whose status is RUNNING. */
+  running_tasks: number;
+  /** Live tasks on the node in any status. */
+  tasks: number;
+}
+
+export interface ListNodesRequest {
+  cluster_id: string;
+  provider: WireProvider;
+}
+
+export interface ListNodesReply {
+  nodes: NodeView[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reply validation
 
@@ -305,6 +324,25 @@ export const listRecordsReplySchema = z.object({
           current: z.boolean(),
         }),
       ),
+    }),
+  ),
+});
+
+export const listNodesReplySchema = z.object({
+  nodes: z.array(
+    z.object({
+      cluster_id: text,
+      cluster_name: text,
+      node: z.object({
+        cluster_id: text,
+        id: text,
+        name: text,
+        metadata: stringMap,
+        first_seen_ms: ms,
+        last_seen_ms: ms,
+      }),
+      running_tasks: z.number().int().nonnegative(),
+      tasks: z.number().int().nonnegative(),
     }),
   ),
 });

@@ -49,6 +49,21 @@ describe('--help on every command', () => {
     }
   });
 
+  it('lists nodes list in the overview, and --cluster is a nodes list flag only', async () => {
+    const overview = await dispatch(['--help']);
+    expect(overview.stdout).toMatch(/^ {2}nodes list +list nodes \(ECS container instances\)/m);
+    const nodes = await dispatch(['nodes', 'list', '--help']);
+    expect(nodes.stdout).toMatch(/CLUSTER, NAME \(EC2 instance id\),\nSTATUS .*INSTANCE TYPE, RUNNING TASKS/);
+    expect(nodes.stdout).toMatch(/--cluster NAME\|ID/);
+    expect(nodes.stdout).toMatch(/-o, --output FORMAT/);
+    const misplaced = await dispatch(['clusters', 'list', '--console', '127.0.0.1:1', '--cluster', 'prod']);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toMatch(/--cluster applies to nodes list only/);
+    const empty = await dispatch(['nodes', 'list', '--console', '127.0.0.1:1', '--cluster', '']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/--cluster needs a cluster name or id/);
+  });
+
   it('version with a stray flag is a usage error', async () => {
     const bad = await dispatch(['version', '--bogus']);
     expect(bad.code).toBe(2);

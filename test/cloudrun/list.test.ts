@@ -162,7 +162,18 @@ describe('initial list through the real SDK clients', () => {
             }
           ).image;
           expect(w?.kind).toBe('Deployment');
-          expect(w?.containers[0]?.image).toMatchObject({ reference: image, digest: digestOf(image) });
+          // Running means serving: the images of the revisions with traffic, the largest share first.
+          const shares = (s.wire['traffic_statuses'] as Array<{ revision: string; percent: number }>)
+            .filter((t) => t.percent > 0)
+            .sort((a, b) => b.percent - a.percent);
+          const servingImages = shares.map((t) => {
+            const rec = f.revisions.get(`${s.wire['name'] as string}/revisions/${t.revision}`);
+            return { reference: rec?.image, digest: rec?.digest };
+          });
+          expect(servingImages[0]?.reference).toBe(image);
+          expect(
+            w?.containers.map((c) => ({ reference: c.image.reference, digest: c.image.digest })),
+          ).toEqual(servingImages);
           expect(w?.labels['team']).toMatch(/^t[0-2]$/);
           // Serving revisions: traffic > 0 or latest created; a rolled service's old revision is gone.
           const traffic = (s.wire['traffic_statuses'] as Array<{ revision: string; percent: number }>)

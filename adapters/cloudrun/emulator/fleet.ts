@@ -4,6 +4,11 @@
  * write for each change (Admin Activity with v1 or v2 method names; the `system_event` Ready entry
  * carrying a v1 Revision with `status.imageDigest`, after a configurable delay).
  *
+ * A rollout is `reconciling` until its revision is Ready (traffic on LATEST moves to it) or, with
+ * `failWith` (`failRollout`), fails: the revision's Ready condition and the service's terminal
+ * condition become CONDITION_FAILED, traffic and `latest_ready_revision` stay where they were, and a
+ * `system_event` entry says so, as Cloud Run does when a new revision's container never starts.
+ *
  * Time comes from an injected RxJS scheduler (`now()` + `epochOffsetMs` gives timestamps; delays are
  * scheduled on it), so tests may drive it with virtual time. Digests are deterministic: sha256 of the
  * image reference unless given. Methods throw a specific Error on script mistakes (unknown service).
@@ -39,6 +44,8 @@ export interface DeployOptions {
   silent?: boolean;
   /** The Ready system event carries no digest (for unresolved-digest scenarios). */
   omitDigest?: boolean;
+  /** The revision never becomes Ready: it fails with this message after the ready delay. */
+  failWith?: string;
 }
 
 interface RevisionRec {
@@ -49,6 +56,8 @@ interface RevisionRec {
   containerName: string;
   digest: string;
   ready: boolean;
+  /** Its Ready condition failed (a failed rollout). */
+  failed: boolean;
   omitDigest: boolean;
 }
 
@@ -78,6 +87,11 @@ function imageRepo(image: string): string {
 function uidOf(name: string): string {
   const h = createHash('sha256').update(`uid:${name}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function failureOf(rev: RevisionRec): string {
+  const conditions = rev.wire['conditions'] as Array<{ message?: string }> | undefined;
+  return conditions?.[0]?.message ?? '';
 }
 
 export class Fleet {
@@ -136,6 +150,21 @@ export class Fleet {
 
   rollService(project: string, region: string, name: string, newImage: string, opts: DeployOptions = {}) {
     return this.newRevision(this.serviceRec(project, region, name), newImage, opts, 'UpdateService');
+  }
+
+  /**
+   * A rollout that fails: a new revision of `name` with `newImage` is created and, after the ready
+   * delay, fails (`message`); the service keeps serving what it served.
+   */
+  failRollout(
+    project: string,
+    region: string,
+    name: string,
+    newImage: string,
+    opts: DeployOptions = {},
+  ): ReturnType<Fleet['rollService']> {
+    const failWith = opts.failWith ?? 'The user-provided container failed to start and listen on the port.';
+    return this.rollService(project, region, name, newImage, { ...opts, failWith });
   }
 
   /** Sets traffic to the given revisions (short names); percentages should sum to 100. */
@@ -225,6 +254,7 @@ export class Fleet {
       containerName,
       digest,
       ready: false,
+      failed: false,
       omitDigest: opts.omitDigest === true,
     };
     this.revisions.set(revFull, revRec);
@@ -240,6 +270,7 @@ export class Fleet {
       template: { containers: [{ name: containerName, image }] },
       traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
       latest_created_revision: revFull,
+      reconciling: true,
       etag: `"${rec.generation}"`,
     });
     if (isNew) rec.wire['traffic_statuses'] = [];
@@ -263,10 +294,24 @@ export class Fleet {
       }
       rec.wire['latest_ready_revision'] = revFull;
       rec.wire['terminal_condition'] = { type: 'Ready', state: 'CONDITION_SUCCEEDED' };
+      rec.wire['reconciling'] = false;
       if (!opts.silent) this.readyEvent(rec, revRec);
     };
-    if (opts.silent) markReady();
-    else this.scheduler.schedule(markReady, opts.readyDelayMs ?? this.readyDelayMs);
+    const failWith = opts.failWith;
+    const markFailed = (message: string): void => {
+      if (!this.revisions.has(revFull)) return;
+      revRec.failed = true;
+      const failed = { type: 'Ready', state: 'CONDITION_FAILED', message };
+      revWire['conditions'] = [failed];
+      revWire['update_time'] = this.nowTs();
+      // Traffic and latest_ready_revision stay: the old revision keeps serving.
+      rec.wire['terminal_condition'] = failed;
+      rec.wire['reconciling'] = false;
+      if (!opts.silent) this.readyEvent(rec, revRec);
+    };
+    const settle = failWith === undefined ? markReady : () => markFailed(failWith);
+    if (opts.silent) settle();
+    else this.scheduler.schedule(settle, opts.readyDelayMs ?? this.readyDelayMs);
     return { service: full, revision: revFull, revisionShort: revShort, digest };
   }
 
@@ -277,8 +322,14 @@ export class Fleet {
     const [, project = '', , region = ''] = revFull.split('/');
     const status: JsonObject = r.ready
       ? { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] }
-      : { conditions: [{ type: 'Ready', status: 'Unknown' }] };
-    if (r.ready && !r.omitDigest) {
+      : r.failed
+        ? {
+            observedGeneration: 1,
+            conditions: [{ type: 'Ready', status: 'False', reason: 'HealthCheckContainerError' }],
+          }
+        : { conditions: [{ type: 'Ready', status: 'Unknown' }] };
+    // A failed revision's image was pulled (its digest is known); its container never served.
+    if ((r.ready || r.failed) && !r.omitDigest) {
       status['imageDigest'] = `${imageRepo(r.image)}@${r.digest}`;
       status['containerStatuses'] = [
         { name: r.containerName, imageDigest: `${imageRepo(r.image)}@${r.digest}` },
@@ -359,7 +410,11 @@ export class Fleet {
         serviceName: 'run.googleapis.com',
         methodName: '/Services.ReplaceService',
         resourceName: `namespaces/${project}/revisions/${rev.short}`,
-        status: { message: `Ready condition status changed to True for Revision ${rev.short}.` },
+        status: {
+          message: rev.failed
+            ? `Ready condition status changed to False for Revision ${rev.short} with message: ${failureOf(rev)}`
+            : `Ready condition status changed to True for Revision ${rev.short}.`,
+        },
         response,
       },
     });

@@ -1,5 +1,8 @@
-/** `sightline clusters list` and `sightline records list`: the console's views, like `chainctl clusters list`. */
-import { clustersListCommand, recordsListCommand } from '../../console/commands.js';
+/**
+ * `sightline clusters list`, `records list` and `nodes list`: the console's views, like `chainctl
+ * clusters list` and `kubectl get nodes`. Bad flags are a UsageError (exit 2) before any call.
+ */
+import { clustersListCommand, nodesListCommand, recordsListCommand } from '../../console/commands.js';
 import type { ListCommandOptions } from '../../console/commands.js';
 import type { Command } from '../command.js';
 import { UsageError, parseCommandArgs, requireString } from '../command.js';
@@ -13,6 +16,7 @@ const flags = {
   'server-name': { type: 'string' },
   output: { type: 'string', short: 'o', default: 'table' },
   all: { type: 'boolean', default: false },
+  cluster: { type: 'string' },
 } as const;
 
 const flagHelp = `Flags:
@@ -25,13 +29,16 @@ const flagHelp = `Flags:
                         columns when not a terminal), wide (every column, nothing shortened) or json
 Exit codes: 0 ok, 1 console unreachable or bad reply, 2 bad usage or no token.`;
 
-function toOptions(argv: string[], allowAll: boolean): ListCommandOptions | 'help' {
+function toOptions(argv: string[], view: 'clusters' | 'records' | 'nodes'): ListCommandOptions | 'help' {
   const { values } = parseCommandArgs(argv, flags);
   if (values.help) return 'help';
   const output = values.output;
   if (output !== 'table' && output !== 'wide' && output !== 'json')
     throw new UsageError('--output must be table, wide or json');
-  if (values.all && !allowAll) throw new UsageError('--all applies to records list only');
+  if (values.all && view !== 'records') throw new UsageError('--all applies to records list only');
+  if (values.cluster !== undefined && view !== 'nodes')
+    throw new UsageError('--cluster applies to nodes list only');
+  if (values.cluster === '') throw new UsageError('--cluster needs a cluster name or id');
   const opts: ListCommandOptions = {
     console: requireString(values.console, '--console'),
     plaintext: values.plaintext,
@@ -43,6 +50,7 @@ function toOptions(argv: string[], allowAll: boolean): ListCommandOptions | 'hel
   if (opts.tokenFile === undefined && envToken !== undefined) opts.token = envToken;
   if (values['ca-file'] !== undefined) opts.caFile = values['ca-file'];
   if (values['server-name'] !== undefined) opts.serverName = values['server-name'];
+  if (values.cluster !== undefined) opts.cluster = values.cluster;
   return opts;
 }
 
@@ -57,7 +65,7 @@ One row per cluster: NAME, PROVIDER, REGION, AGENT VERSION, LAST SEEN, ACTIVITY 
 
 ${flagHelp}`,
   async run(argv) {
-    const opts = toOptions(argv, false);
+    const opts = toOptions(argv, 'clusters');
     if (opts === 'help') {
       process.stdout.write(`${this.help}\n`);
       return EXIT_OK;
@@ -79,11 +87,34 @@ workload runs any more (superseded by a newer digest, or their workloads deleted
 
 ${flagHelp}`,
   async run(argv) {
-    const opts = toOptions(argv, true);
+    const opts = toOptions(argv, 'records');
     if (opts === 'help') {
       process.stdout.write(`${this.help}\n`);
       return EXIT_OK;
     }
     return recordsListCommand(opts);
+  },
+};
+
+export const nodesListCli: Command = {
+  name: 'nodes list',
+  summary:
+    'list nodes (ECS container instances) like kubectl get nodes: STATUS, INSTANCE TYPE, RUNNING TASKS, AGE',
+  help: `Usage: sightline nodes list --console HOST:PORT [--cluster NAME|ID] [flags]
+
+One row per node (ECS container instance; Cloud Run has none): CLUSTER, NAME (EC2 instance id),
+STATUS (ACTIVE, DRAINING...), INSTANCE TYPE, RUNNING TASKS (live tasks placed on it and RUNNING),
+AGE (since first seen), LAST SEEN; -o wide adds ZONE, CAPACITY PROVIDER, AGENT VERSION, OS and ID
+(the container instance ARN). -o json adds every task placed on it (tasks) and the node's metadata.
+  --cluster NAME|ID     only the nodes of this cluster (as clusters list names it, or its id)
+
+${flagHelp}`,
+  async run(argv) {
+    const opts = toOptions(argv, 'nodes');
+    if (opts === 'help') {
+      process.stdout.write(`${this.help}\n`);
+      return EXIT_OK;
+    }
+    return nodesListCommand(opts);
   },
 };

@@ -3,7 +3,7 @@
  * ConsoleStore (SQLite). It enforces the bearer token (UNAUTHENTICATED otherwise), validates every
  * request (INVALID_ARGUMENT with the reason), applies each batch at most once (by batch id) inside
  * one transaction, refuses a write from a replaced leader (FAILED_PRECONDITION, see fencing.ts), and
- * serves the clusters / records views. TLS when `tls` is given; the read-only web view (web/) on its
+ * serves the clusters / records / nodes views. TLS when `tls` is given; the read-only web view (web/) on its
  * own HTTP address when `web` is given.
  *
  * Exposure limits (a console is reachable by anyone who can reach its port):
@@ -32,6 +32,8 @@ import type {
   HeartbeatRequest,
   ListClustersReply,
   ListClustersRequest,
+  ListNodesReply,
+  ListNodesRequest,
   ListRecordsReply,
   ListRecordsRequest,
   RegisterClustersRequest,
@@ -277,6 +279,11 @@ export async function startReferenceConsole(opts: ReferenceConsoleOptions): Prom
       if (typeof r.cluster_id === 'string' && r.cluster_id.length > MAX_ID_CHARS)
         throw new RpcError(grpc.status.INVALID_ARGUMENT, `cluster_id longer than ${MAX_ID_CHARS} characters`);
       return { records: store.listRecords(r.cluster_id) };
+    }),
+    ListNodes: unary<ListNodesRequest, ListNodesReply>((r) => {
+      if (typeof r.cluster_id === 'string' && r.cluster_id.length > MAX_ID_CHARS)
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `cluster_id longer than ${MAX_ID_CHARS} characters`);
+      return { nodes: store.listNodes(r.cluster_id, r.provider) };
     }),
   });
 

@@ -2,8 +2,9 @@
  * The reference console's SQLite store. Applies agent writes idempotently (a batch id is applied at
  * most once; content is upsert/delete so replays converge), computes LAST SEEN per cluster (latest
  * time any report or heartbeat mentioned it, never in the future) and activity per controller, keeps
- * cluster data until deregistration, and answers the views: clusters, and records (one per image
- * per cluster — by digest, by reference when unresolved — with the workloads that run or ran it).
+ * cluster data until deregistration, and answers the views: clusters, records (one per image
+ * per cluster — by digest, by reference when unresolved — with the workloads that run or ran it),
+ * and nodes (with the live tasks placed on each).
  */
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
@@ -16,6 +17,7 @@ import type {
   ImageRecord,
   NamespaceSighting,
   NodeSighting,
+  NodeView,
   Deletion,
   ResyncClusterRequest,
   WireImage,
@@ -468,6 +470,55 @@ export class ConsoleStore {
       entry.rec.last_seen_ms = Math.max(entry.rec.last_seen_ms, lastSeen);
     }
     return records;
+  }
+
+  /**
+   * Nodes, by cluster name then node name, with the live tasks placed on each (a workload's
+   * `node_id`): all of them, and those whose status is RUNNING. A node still listed is seen at every
+   * poll of its cluster, so its LAST SEEN is at least the cluster's. Prepared per call: a CLI read.
+   */
+  listNodes(clusterId: string, provider: WireProvider): NodeView[] {
+    const rows = this.db
+      .prepare<
+        [string, string, string, string],
+        {
+          cluster_id: string;
+          cluster_name: string;
+          provider: string;
+          data: string;
+          last_seen_ms: number;
+          cluster_last_seen: number | null;
+          tasks: number | null;
+          running: number | null;
+        }
+      >(
+        `WITH placed AS (
+           SELECT cluster_id, json_extract(data, '$.node_id') AS node_id, count(*) AS tasks,
+                  sum(json_extract(data, '$.status') = 'RUNNING') AS running
+           FROM workloads WHERE deleted_ms IS NULL AND (? = '' OR cluster_id = ?)
+           GROUP BY cluster_id, node_id)
+         SELECT n.cluster_id, c.name AS cluster_name, c.provider, n.data, n.last_seen_ms,
+                s.last_seen_ms AS cluster_last_seen, p.tasks, p.running
+         FROM nodes n
+         JOIN clusters c ON c.id = n.cluster_id
+         LEFT JOIN cluster_seen s ON s.cluster_id = n.cluster_id
+         LEFT JOIN placed p ON p.cluster_id = n.cluster_id AND p.node_id = n.id
+         WHERE (? = '' OR n.cluster_id = ?)
+         ORDER BY c.name, c.id, json_extract(n.data, '$.name'), n.id`,
+      )
+      .all(clusterId, clusterId, clusterId, clusterId);
+    return rows
+      .filter((r) => provider === 'PROVIDER_UNSPECIFIED' || r.provider === provider)
+      .map((r) => ({
+        cluster_id: r.cluster_id,
+        cluster_name: r.cluster_name,
+        node: {
+          ...(JSON.parse(r.data) as NodeSighting),
+          last_seen_ms: Math.max(r.last_seen_ms, r.cluster_last_seen ?? 0),
+        },
+        running_tasks: r.running ?? 0,
+        tasks: r.tasks ?? 0,
+      }));
   }
 
   // Reads for the web view (src/console/server/web/), prepared per call: off the write path.
