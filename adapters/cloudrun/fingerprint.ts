@@ -2,7 +2,7 @@
  * The cheap poll of a Cloud Run kind source: every key of its steps in a region with a token that
  * changes when the object does, from list calls only (ListServices, ListJobs, ListExecutions with
  * job `-`, ListWorkerPools; no revision list, no Get). Service tokens are
- * etag|generation|digests of the latest created revision, revision tokens the digests known for it
+ * etag|generation|digests of the latest created revision|its serving revisions, revision tokens the digests known for it
  * ('unresolved' until one is), job and worker pool tokens etag|generation, execution tokens
  * etag|updateTime; cluster and namespace tokens are their content hashes. The revisions step adds
  * nothing: the services step already names every serving revision.
@@ -41,11 +41,13 @@ export async function stepFingerprint(
     case 'services':
       for (const s of await l.all((t) => l.services(project, region, t))) {
         const ref: RunResourceRef = { kind: 'service', project, region, name: shortName(s.name ?? '') };
+        const serving = servingRevisions(s);
+        // A service's images are its serving revisions': a traffic move changes its token too.
         out.set(
           names.keyOf(ref),
-          `${s.etag ?? ''}|${String(s.generation ?? '')}|${digestToken(scope, s.latestCreatedRevision)}`,
+          `${s.etag ?? ''}|${String(s.generation ?? '')}|${digestToken(scope, s.latestCreatedRevision)}|${[...serving].sort().join(',')}`,
         );
-        for (const rev of servingRevisions(s)) {
+        for (const rev of serving) {
           const revRef: RunResourceRef = { kind: 'revision', project, region, service: ref.name, name: rev };
           out.set(names.keyOf(revRef), digestToken(scope, resourceName(revRef)));
         }
