@@ -234,7 +234,7 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
       case 'namespace':
         return this.build.namespace(region);
       case 'service': {
-        const s = await round.service(resourceName(ref));
+        const s = await round.current(resourceName(ref));
         return s ? this.build.service(region, s) : undefined;
       }
       case 'revision': {

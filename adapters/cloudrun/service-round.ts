@@ -5,9 +5,10 @@
  * revision against its service as round N read it). Concurrent reads of one service in a round
  * share one call.
  *
- * Promises: a service is reused for at most the round that read it and the one after; a new round
- * replaces the old one and a list drops it, so nothing here outlives one family expansion and no
- * per-object memory is kept beside the engine's store.
+ * Promises: a read of a service itself (`current`) is never older than its round, so a hint for a
+ * service always reads it again; only a revision's check against its service (`service`) may reuse
+ * the round before's read. A new round replaces the old one and a list drops it, so nothing here
+ * outlives one family expansion and no per-object memory is kept beside the engine's store.
  *
  * Failure: a failed read rejects the reads of that service waiting on it and is forgotten, so the
  * engine's retry of the round reads it again.
@@ -24,9 +25,20 @@ export class ServiceRound {
     private readonly previous?: ReadonlyMap<string, Promise<IService | undefined>>,
   ) {}
 
-  /** The service `name` as this round (or the round before it) read it, reading it if neither did. */
+  /**
+   * The service `name` as this round or the round before it read it, reading it if neither did:
+   * what a revision's check against its service uses (the family round after the parent's).
+   */
   service(name: string): Promise<IService | undefined> {
-    const known = this.fetched.get(name) ?? this.previous?.get(name);
+    return this.previous?.get(name) ?? this.current(name);
+  }
+
+  /**
+   * The service `name` as this round read it, reading it if it did not: what a read of the
+   * service itself uses (a hint for the service asks for its state now, never the round before's).
+   */
+  current(name: string): Promise<IService | undefined> {
+    const known = this.fetched.get(name);
     if (known) return known;
     const reading = this.read(name);
     this.fetched.set(name, reading);

@@ -62,4 +62,14 @@ describe('a Cloud Run family expansion', () => {
     await source.get(key);
     expect(h.emu.calls.count(GET_SERVICE) - services).toBe(1);
   });
+
+  it('a read of a service right after the round that read it sees it deleted (no stale reuse)', async () => {
+    h.emu.fleet.deployService(P, R, 'gone', 'us-docker.pkg.dev/proj-alpha/app/gone:1.0', { silent: true });
+    await listAll(source);
+    const key = workloadKey(P, R, `projects/${P}/locations/${R}/services/gone`);
+    expect((await source.get(key))?.kind).toBe('workload');
+    h.emu.fleet.deleteService(P, R, 'gone', { silent: true });
+    // The very next round: the delete hint's read must not be answered by the round before.
+    expect(await source.get(key)).toBeUndefined();
+  });
 });
