@@ -268,7 +268,7 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     const ref = await this.names.refOf(parent);
     const l = this.scope.lister;
     if (ref?.kind === 'service') {
-      const s = await this.serviceRound.service(resourceName(ref));
+      const s = await this.serviceRound.childrenOf(resourceName(ref));
       return [...(s ? servingRevisions(s) : [])].map((name) =>
         this.names.keyOf({ ...ref, kind: 'revision', service: ref.name, name }),
       );
@@ -284,9 +284,17 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     return [];
   }
 
-  /** One read round: `GET_MANY_CONCURRENCY` reads at a time, each service read once (ServiceRound). */
+  /**
+   * One read round: `GET_MANY_CONCURRENCY` reads at a time, each service read once (ServiceRound).
+   * The services the round reads are read first, so a revision of one of them in the same round is
+   * checked against that fresh read, never against an older one.
+   */
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
     const round = (this.serviceRound = this.serviceRound.next());
+    for (const key of keys) {
+      const ref = await this.names.resolve(key);
+      if (ref?.kind === 'service') void round.current(resourceName(ref)).catch(() => undefined);
+    }
     const out = new Map<string, ClusterObject | undefined>();
     let next = 0;
     const worker = async (): Promise<void> => {

@@ -6,9 +6,12 @@
  * share one call.
  *
  * Promises: a read of a service itself (`current`) is never older than its round, so a hint for a
- * service always reads it again; only a revision's check against its service (`service`) may reuse
- * the round before's read. A new round replaces the old one and a list drops it, so nothing here
- * outlives one family expansion and no per-object memory is kept beside the engine's store.
+ * service always reads it again; a revision's check against its service (`service`) uses this
+ * round's read of it, or the round before's only when that round named the service's children
+ * (`childrenOf`): the revisions the expansion reads are checked against the very read that named
+ * them, and a revision hinted on its own is checked against a fresh read. A new round replaces the
+ * old one and a list drops it, so nothing here outlives one family expansion and no per-object
+ * memory is kept beside the engine's store.
  *
  * Failure: a failed read rejects the reads of that service waiting on it and is forgotten, so the
  * engine's retry of the round reads it again.
@@ -19,6 +22,8 @@ type IService = protos.google.cloud.run.v2.IService;
 
 export class ServiceRound {
   private readonly fetched = new Map<string, Promise<IService | undefined>>();
+  /** The services whose children `childrenOf` named in this round (handed to the next round). */
+  private readonly expanded = new Map<string, Promise<IService | undefined>>();
 
   constructor(
     private readonly read: (name: string) => Promise<IService | undefined>,
@@ -26,11 +31,12 @@ export class ServiceRound {
   ) {}
 
   /**
-   * The service `name` as this round or the round before it read it, reading it if neither did:
-   * what a revision's check against its service uses (the family round after the parent's).
+   * The service `name` as this round read it, or as the round before read it when that round
+   * named its children (the family round after the parent's), else read now (shared in the round):
+   * what a revision's check against its service uses.
    */
   service(name: string): Promise<IService | undefined> {
-    return this.previous?.get(name) ?? this.current(name);
+    return this.fetched.get(name) ?? this.previous?.get(name) ?? this.current(name);
   }
 
   /**
@@ -43,12 +49,22 @@ export class ServiceRound {
     const reading = this.read(name);
     this.fetched.set(name, reading);
     // A failed read is not reused: the retry reads again.
-    reading.catch(() => this.fetched.delete(name));
+    reading.catch(() => {
+      this.fetched.delete(name);
+      this.expanded.delete(name);
+    });
     return reading;
   }
 
-  /** The next round: it may reuse what this one read, and nothing older. */
+  /** The service `name` for naming its children: this round's read, vouched for the next round. */
+  childrenOf(name: string): Promise<IService | undefined> {
+    const s = this.service(name);
+    this.expanded.set(name, s);
+    return s;
+  }
+
+  /** The next round: it may reuse the services whose children this one named, and nothing else. */
   next(): ServiceRound {
-    return new ServiceRound(this.read, this.fetched);
+    return new ServiceRound(this.read, this.expanded);
   }
 }

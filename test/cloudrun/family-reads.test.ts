@@ -72,4 +72,26 @@ describe('a Cloud Run family expansion', () => {
     // The very next round: the delete hint's read must not be answered by the round before.
     expect(await source.get(key)).toBeUndefined();
   });
+
+  it('a revision read with its service in one round is checked against that fresh read, not the expansion before', async () => {
+    const key = workloadKey(P, R, `projects/${P}/locations/${R}/services/web`);
+    const parent = await source.get(key);
+    expect(parent ? await source.childKeysOf?.(parent) : []).toHaveLength(2);
+    const { revisionShort } = h.emu.fleet.rollService(
+      P,
+      R,
+      'web',
+      'us-docker.pkg.dev/proj-alpha/app/web:3.0',
+      {
+        silent: true,
+      },
+    );
+    const revKey = workloadKey(P, R, `projects/${P}/locations/${R}/services/web/revisions/${revisionShort}`);
+    // The poll announces the new revision's key (as a hint would); it reads no service round.
+    await source.cheapPoll?.poll();
+    // As a 'changed' hint for the new revision and the service's family hint land in one batch.
+    const read = (await source.getMany?.([revKey, key])) ?? new Map<string, ClusterObject | undefined>();
+    expect(read.get(revKey)?.kind).toBe('workload');
+    expect(read.get(key)?.kind).toBe('workload');
+  });
 });
