@@ -22,6 +22,10 @@
  * - `suppression_info` yields a `gap` item (the engine relists);
  * - RESOURCE_EXHAUSTED on the tail switches to ListLogEntries polling every `logPollIntervalMs`
  *   (the tail is tried again after `TAIL_RETRY_EVERY_POLLS` polls);
+ * - while a tail is live, the entries the session delivered (its catch-ups and the tail) are kept for
+ *   `REPLAY_WINDOW_MS` (at most `REPLAY_MAX_ENTRIES`): a subscriber whose catch-up starts inside
+ *   what they cover is caught up from them, without a ListLogEntries call (the kinds of a project
+ *   join one after another as their lists finish; the Logging read quota is small);
  * - `caughtUp` items carry the subscriber's cursor after each catch-up and each tail batch (bookmarks);
  * - an unreadable cursor yields a `gap` and starts from now;
  * - any other failure (a catch-up ListLogEntries refused, a tail ending with an unexpected status)
@@ -66,6 +70,9 @@ const LATE_ENTRY_WINDOW_MS = 60_000;
 /** Insert ids remembered per subscriber before the oldest (outside the late window) are pruned. */
 const SEEN_PRUNE_AT = 1024;
 export const TAIL_OPEN_GRACE_MS = 1_000;
+/** How long, and how many, entries of a live session are kept to catch later subscribers up. */
+const REPLAY_WINDOW_MS = 10 * 60_000;
+const REPLAY_MAX_ENTRIES = 2_000;
 /** Reconnect waits: client-go's constants without jitter (reset after 2 min of health: the kit's). */
 const TAIL_RECONNECT_BACKOFF: Partial<BackoffOptions> = { jitter: 0 };
 /** In polling fallback, the tail is tried again after this many polls. */
@@ -197,9 +204,68 @@ interface SubscriberState {
 
 type Subscriber = FeedSubscriber<FeedItem, SubscriberState>;
 
+/**
+ * The entries a live session delivered, in arrival order, complete for every timestamp at or after
+ * `from` (after it when `fromExclusive`); undefined `from`: complete for nothing.
+ */
+class Replay {
+  private entries: DecodedEntry[] = [];
+  private readonly ids = new Set<string>();
+  from: string | undefined;
+  private fromExclusive = false;
+
+  constructor(private readonly now: () => number) {}
+
+  reset(): void {
+    this.entries = [];
+    this.ids.clear();
+    this.from = undefined;
+    this.fromExclusive = false;
+  }
+
+  /** Whether every entry at or after `ts` is here. */
+  covers(ts: string): boolean {
+    if (this.from === undefined) return false;
+    return this.fromExclusive ? ts > this.from : ts >= this.from;
+  }
+
+  /** Records that a complete read from `ts` to now was remembered. */
+  completeFrom(ts: string): void {
+    if (this.from === undefined || ts < this.from || (ts === this.from && this.fromExclusive)) {
+      this.from = ts;
+      this.fromExclusive = false;
+    }
+  }
+
+  remember(d: DecodedEntry): void {
+    if (this.ids.has(d.pos.insertId)) return;
+    this.ids.add(d.pos.insertId);
+    this.entries.push(d);
+    const floor = timestampFromMs(this.now() - REPLAY_WINDOW_MS);
+    while (this.entries.length > 0) {
+      const oldest = this.entries[0] as DecodedEntry;
+      if (this.entries.length <= REPLAY_MAX_ENTRIES && oldest.pos.timestamp >= floor) break;
+      this.entries.shift();
+      this.ids.delete(oldest.pos.insertId);
+      if (this.from === undefined || oldest.pos.timestamp >= this.from) {
+        this.from = oldest.pos.timestamp;
+        this.fromExclusive = true;
+      }
+    }
+  }
+
+  /** The entries at or after `ts`, in (timestamp, insertId) order. */
+  since(ts: string): DecodedEntry[] {
+    return this.entries.filter((d) => d.pos.timestamp >= ts).sort((a, b) => compareCursors(a.pos, b.pos));
+  }
+}
+
 export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
   readonly filter: string;
   private tail: TailSession | undefined;
+  private readonly replay: Replay;
+  /** ListLogEntries catch-ups made, and catch-ups answered from the live session's entries. */
+  readonly catchUps = { listed: 0, replayed: 0 };
 
   constructor(
     readonly project: string,
@@ -217,6 +283,7 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
       (l) => `logName="projects/${project}/logs/cloudaudit.googleapis.com%2F${l}"`,
     );
     this.filter = `(${logs.join(' OR ')}) AND protoPayload.serviceName="${RUN_SERVICE_NAME}"`;
+    this.replay = new Replay(() => this.now);
   }
 
   /** A cursor at `ms` (entries at or after it are delivered). */
@@ -256,6 +323,7 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
 
   protected async session(timers: Timers): Promise<void> {
     for (const s of this.subscribers()) s.state.held ??= [];
+    this.replay.reset();
     let polls = 0;
     let polling = false;
     for (;;) {
@@ -283,6 +351,7 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
         await this.follow(session, timers);
       } finally {
         this.tail = undefined;
+        this.replay.reset();
         session.cancel();
       }
       if (timers.isCancelled) return;
@@ -345,7 +414,10 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
     const entries: DecodedEntry[] = [];
     for (const raw of r.entries ?? []) {
       const d = this.decode(raw);
-      if (d) entries.push(d);
+      if (d) {
+        entries.push(d);
+        this.replay.remember(d);
+      }
     }
     for (const s of this.subscribers()) {
       const held = s.state.held;
@@ -430,9 +502,10 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
   }
 
   /**
-   * ListLogEntries from the oldest position a waiting subscriber needs (its cursor minus the
-   * late-entry window it still tracks) to now, all pages, delivered to the waiting subscribers;
-   * then their held live entries, and a bookmark each. `all`: every subscriber waits (polling).
+   * Catches the waiting subscribers up from the oldest position one of them needs (its cursor minus
+   * the late-entry window it still tracks) to now: from the live session's remembered entries when
+   * they cover it, else by ListLogEntries, all pages (remembered while a tail is live); then their
+   * held live entries, and a bookmark each. `all`: every subscriber waits (polling, no tail).
    */
   private async catchUp(timers: Timers, all: boolean): Promise<void> {
     const waiting = this.subscribers().filter((s) => all || s.state.held !== undefined);
@@ -444,28 +517,39 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
       const floor = late > s.state.trackingFrom ? late : s.state.trackingFrom;
       if (from === undefined || floor < from) from = floor;
     }
-    const filter = `${this.filter} AND timestamp>="${from ?? ''}"`;
-    let pageToken = '';
-    do {
-      if (timers.isCancelled) return;
-      const [entries, , response] = await runCall(this.deps, 'ListLogEntries', () =>
-        this.logging.listLogEntries(
-          {
-            resourceNames: [`projects/${this.project}`],
-            filter,
-            orderBy: 'timestamp asc',
-            pageSize: LOG_PAGE_SIZE,
-            pageToken,
-          },
-          { autoPaginate: false },
-        ),
-      );
-      for (const raw of entries) {
-        const d = this.decode(raw as unknown as Record<string, unknown>);
-        if (d) for (const s of waiting) this.deliver(s, d);
-      }
-      pageToken = response?.nextPageToken ?? '';
-    } while (pageToken !== '');
+    const start = from ?? '';
+    const live = !all && this.tail !== undefined;
+    if (live && this.replay.covers(start)) {
+      this.catchUps.replayed += 1;
+      for (const d of this.replay.since(start)) for (const s of waiting) this.deliver(s, d);
+    } else {
+      this.catchUps.listed += 1;
+      const filter = `${this.filter} AND timestamp>="${start}"`;
+      let pageToken = '';
+      do {
+        if (timers.isCancelled) return;
+        const [entries, , response] = await runCall(this.deps, 'ListLogEntries', () =>
+          this.logging.listLogEntries(
+            {
+              resourceNames: [`projects/${this.project}`],
+              filter,
+              orderBy: 'timestamp asc',
+              pageSize: LOG_PAGE_SIZE,
+              pageToken,
+            },
+            { autoPaginate: false },
+          ),
+        );
+        for (const raw of entries) {
+          const d = this.decode(raw as unknown as Record<string, unknown>);
+          if (!d) continue;
+          if (live) this.replay.remember(d);
+          for (const s of waiting) this.deliver(s, d);
+        }
+        pageToken = response?.nextPageToken ?? '';
+      } while (pageToken !== '');
+      if (live && this.tail !== undefined) this.replay.completeFrom(start);
+    }
     for (const s of waiting) {
       const held = s.state.held ?? [];
       s.state.held = undefined;

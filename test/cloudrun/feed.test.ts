@@ -191,6 +191,29 @@ describe('audit feed', () => {
     expect(emu.openTails()).toBe(1);
   });
 
+  it('a subscriber joining inside what the live session covers is caught up without a ListLogEntries call', async () => {
+    const first = collect();
+    await vi.waitFor(() => expect(first.items.some((i) => i.kind === 'caughtUp')).toBe(true));
+    const startCount = emu.fleet.log.count(P);
+    deploy('a');
+    deploy('b');
+    await vi.waitFor(() => expect(insertIds(first.items)).toHaveLength(4));
+    const entries = emu.fleet.log.query([P], { logNames: [] }, false).slice(startCount);
+    const at = entries[0];
+    const lists = emu.calls.count(LIST);
+    const late: FeedItem[] = [];
+    const lateSub = feed
+      .items(`v1|${at?.timestamp ?? ''}|${at?.insertId ?? ''}`)
+      .subscribe((i) => late.push(i));
+    await vi.waitFor(() => expect(late.some((i) => i.kind === 'caughtUp')).toBe(true));
+    expect(insertIds(late)).toEqual(entries.slice(1).map((e) => e.insertId));
+    expect(emu.calls.count(LIST)).toBe(lists);
+    expect(feed.catchUps.replayed).toBe(1);
+    deploy('c');
+    await vi.waitFor(() => expect(insertIds(late)).toHaveLength(5));
+    lateSub.unsubscribe();
+  });
+
   it('counts each entry once whatever the number of subscribers, and passes only accepted entries', async () => {
     const metrics = new CoreMetrics(new Registry());
     feed = new AuditFeed(
