@@ -110,6 +110,12 @@ export function auditEntryToHints(entry: unknown): AuditMapping {
     return { outcome: 'malformed', reason: 'no methodName outside a system event', hints: [] };
   if (IGNORED_METHOD_RE.test(method)) return ignored(`method ${method} changes no workload`, method);
 
+  // A long-running operation logs at its start and at its end: only the end (or the Ready system
+  // event) says what the operation did, so the start costs no read.
+  const operation = obj(entry, 'operation');
+  if (operation?.['first'] === true && operation['last'] !== true)
+    return ignored('long-running operation started (its end entry follows)', method);
+
   const status = obj(payload, 'status');
   const code = status?.['code'];
   if (typeof code === 'number' && code !== 0) return ignored(`operation failed with code ${code}`, method);

@@ -48,6 +48,17 @@ export function logEntryToJson(e: Record<string, unknown>): JsonObject {
     const r = resource as Record<string, unknown>;
     out['resource'] = { type: typeof r['type'] === 'string' ? r['type'] : '', labels: labelsOf(r['labels']) };
   }
+  const op = e['operation'];
+  if (op !== null && typeof op === 'object') {
+    // LogEntryOperation: a long-running operation's entries share `id`; `first`/`last` mark its ends.
+    const o = op as Record<string, unknown>;
+    const operation: JsonObject = {};
+    if (typeof o['id'] === 'string' && o['id'] !== '') operation['id'] = o['id'];
+    if (typeof o['producer'] === 'string' && o['producer'] !== '') operation['producer'] = o['producer'];
+    if (o['first'] === true) operation['first'] = true;
+    if (o['last'] === true) operation['last'] = true;
+    if (Object.keys(operation).length > 0) out['operation'] = operation;
+  }
   const any = anyParts(e['protoPayload']);
   if (any) {
     if (any.typeUrl === AUDIT_LOG_TYPE_URL) out['protoPayload'] = decodeAuditLog(any.value);

@@ -12,6 +12,8 @@
  * One serial worker does all provider reads (list, get/getMany, childKeysOf, cheap poll), so reads
  * for one key never race each other. Hints only mark keys dirty (one entry per key), and delivery
  * coalesces per key, so memory stays bounded by the number of objects however slow the consumer is.
+ * A source's `hintSettleMs` holds the first dirty key that long before the worker reads, so the
+ * several change entries one provider operation writes are read in one round.
  * A family hint is expanded by that worker: the parent is read, then in one round its children (the
  * keys `childKeysOf` names and the store's index holds); a child read as gone, and every indexed
  * child of a parent read as gone, becomes a DELETED tombstone.
@@ -74,6 +76,8 @@ export class WatchEngine<T> implements Watch<T> {
   private readonly timers: Timers;
   private readonly queue: DeliveryQueue<T>;
   private readonly dirty: DirtySet<T>;
+  /** When the dirty set last went from empty to holding a key (the settle window's start). */
+  private dirtySinceMs: number | undefined;
   private readonly metrics: WatchMetrics;
   private readonly logger: Logger | undefined;
   private readonly retain: (obj: T) => T;
@@ -205,7 +209,10 @@ export class WatchEngine<T> implements Watch<T> {
         if (this.relistCause !== undefined) {
           await this.relist(this.relistCause);
         } else if (this.dirty.size > 0) {
-          await this.processDirty();
+          // Hints that arrive within the source's settle window are read in one round.
+          const settleMs = (this.dirtySinceMs ?? 0) + (this.source.hintSettleMs ?? 0) - this.scheduler.now();
+          if (settleMs > 0) await this.timers.sleep(settleMs);
+          else await this.processDirty();
         } else if (this.pollDue) {
           this.pollDue = false;
           await this.poll();
@@ -488,6 +495,7 @@ export class WatchEngine<T> implements Watch<T> {
 
   private onHint(h: Hint<T>): void {
     this.touchWatchdog();
+    if (this.dirty.size === 0) this.dirtySinceMs = this.scheduler.now();
     if (
       (h.type === 'changed' || h.type === 'deleted' || h.type === 'family') &&
       (typeof h.key !== 'string' || h.key === '')
@@ -565,6 +573,7 @@ export class WatchEngine<T> implements Watch<T> {
 
   private async processDirty(): Promise<void> {
     const batch = this.dirty.take();
+    this.dirtySinceMs = undefined;
     const reconciledSeq = this.hintSeq;
     // Hints for the same key since the last round are coalesced into one reconcile of that key.
     this.logger?.debug(

@@ -83,6 +83,12 @@ export interface WatchSource<T> {
   hints(fromCursor: string | undefined): Observable<Hint<T>>;
   cheapPoll?: CheapPoll;
   /**
+   * How long the engine waits after the first hint of a quiet period before reading, so that the
+   * several entries one provider operation writes (e.g. a deploy's activity and Ready entries)
+   * cost one read round (default 0: read at once).
+   */
+  readonly hintSettleMs?: number;
+  /**
    * Named indexes the engine keeps over its store (e.g. `owner`: an object's owner keys), read
    * through `WatchStore.byIndex` by the source and by the engine's parent expansion.
    */

@@ -30,6 +30,12 @@ export interface FleetOptions {
   readyDelayMs?: number;
   /** Projects and their regions (ListLocations answers from this). */
   projects?: Record<string, string[]>;
+  /**
+   * v2 deploys log as long-running operations do: an activity entry at the start
+   * (`operation.first`), another at the end (`operation.last`, when the revision is Ready or
+   * failed), then the Ready system event: three entries a deploy (default false: one activity entry).
+   */
+  lroAudit?: boolean;
 }
 
 export interface DeployOptions {
@@ -105,12 +111,14 @@ export class Fleet {
   private readonly scheduler: SchedulerLike;
   private readonly epochOffsetMs: number;
   private readonly readyDelayMs: number;
+  private readonly lroAudit: boolean;
   private seq = 0;
 
   constructor(options: FleetOptions = {}) {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.epochOffsetMs = options.epochOffsetMs ?? 0;
     this.readyDelayMs = options.readyDelayMs ?? 0;
+    this.lroAudit = options.lroAudit === true;
     for (const [p, regions] of Object.entries(options.projects ?? {})) this.addProject(p, regions);
   }
 
@@ -275,13 +283,21 @@ export class Fleet {
     });
     if (isNew) rec.wire['traffic_statuses'] = [];
     const api = opts.api ?? 'v2';
+    const lro = this.lroAudit && api === 'v2' ? `operations/${uidOf(revFull)}` : undefined;
+    const activityMethod = api === 'v1' ? (isNew ? 'CreateService' : 'ReplaceService') : method;
     if (!opts.silent)
       this.serviceActivity(
         rec,
-        api === 'v1' ? (isNew ? 'CreateService' : 'ReplaceService') : method,
+        activityMethod,
         api,
         '',
+        lro === undefined ? undefined : { id: lro, first: true },
       );
+    // The operation's end entry, just before the Ready (or failed) system event.
+    const operationEnd = (): void => {
+      if (lro !== undefined && !opts.silent)
+        this.serviceActivity(rec, activityMethod, api, '', { id: lro, last: true });
+    };
     const markReady = (): void => {
       if (!this.revisions.has(revFull)) return;
       revRec.ready = true;
@@ -295,6 +311,7 @@ export class Fleet {
       rec.wire['latest_ready_revision'] = revFull;
       rec.wire['terminal_condition'] = { type: 'Ready', state: 'CONDITION_SUCCEEDED' };
       rec.wire['reconciling'] = false;
+      operationEnd();
       if (!opts.silent) this.readyEvent(rec, revRec);
     };
     const failWith = opts.failWith;
@@ -307,6 +324,7 @@ export class Fleet {
       // Traffic and latest_ready_revision stay: the old revision keeps serving.
       rec.wire['terminal_condition'] = failed;
       rec.wire['reconciling'] = false;
+      operationEnd();
       if (!opts.silent) this.readyEvent(rec, revRec);
     };
     const settle = failWith === undefined ? markReady : () => markFailed(failWith);
@@ -354,7 +372,13 @@ export class Fleet {
     };
   }
 
-  private serviceActivity(rec: ServiceRec, method: string, api: 'v1' | 'v2', revision: string): void {
+  private serviceActivity(
+    rec: ServiceRec,
+    method: string,
+    api: 'v1' | 'v2',
+    revision: string,
+    operation?: { id: string; first?: boolean; last?: boolean },
+  ): void {
     const { project, region, short } = rec;
     const resourceName =
       api === 'v1'
@@ -362,6 +386,7 @@ export class Fleet {
         : `projects/${project}/locations/${region}/services/${short}`;
     this.writeAudit(project, {
       logName: `projects/${project}/logs/cloudaudit.googleapis.com%2Factivity`,
+      ...(operation === undefined ? {} : { operation: { producer: 'run.googleapis.com', ...operation } }),
       resource: {
         type: 'cloud_run_revision',
         labels: {

@@ -81,6 +81,8 @@ export class LogStore {
       severity: str(entry, 'severity') ?? 'NOTICE',
       insert_id: insertId,
     };
+    const operation = obj(entry, 'operation');
+    if (operation) wire['operation'] = operation;
     const stored: StoredEntry = {
       project,
       timestamp,
