@@ -2,7 +2,8 @@
  * The demo's running parts, started together on 127.0.0.1 with ephemeral ports: every registered
  * provider's demo part (its emulator seeded with the demo fleet; demo-parts.ts), the reference
  * console with its web view, and the watcher (Daemon) configured from config/examples/demo.yaml
- * with its `providers` taken from the demo parts (pointing at the ports actually bound). State and logs live in a fresh temporary directory that `stop()` removes.
+ * with its `providers` taken from the demo parts (pointing at the ports actually bound). State and
+ * logs live in a fresh temporary directory that `stop()` removes.
  * `sightline demo` shows it on a terminal; tests (the web view's browser test) drive it directly.
  *
  * Failure: if a part cannot start, the parts already started are stopped before the error is thrown.

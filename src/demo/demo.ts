@@ -8,8 +8,8 @@
  * to $COLUMNS or 120, and the table whenever it shows something new and every 5 s.
  *
  * The scripted changes are the providers' demo steps (demo-parts.ts). The parts are started by
- * demo-stack.ts (ephemeral ports, state in a temporary directory removed at exit). Stops cleanly on Ctrl-C, or after `durationMs` when given. Logs go to
- * `<tmp>/sightline.log`, not the screen.
+ * demo-stack.ts (ephemeral ports, state in a temporary directory removed at exit). Stops cleanly on
+ * Ctrl-C, or after `durationMs` when given. Logs go to `<tmp>/sightline.log`, not the screen.
  */
 import { fetchClusters, renderClustersTable } from '../console/index.js';
 import { outputWidth, truncateToWidth } from '../console/table.js';

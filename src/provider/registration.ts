@@ -92,7 +92,7 @@ export function defineProvider<
   return registration;
 }
 
-/** The field names whose values the registrations hold secret: every `secretPaths` leaf, and `redactedFields`. */
+/** The field names the registrations keep out of logs: every `secretPaths` leaf, and `redactedFields`. */
 export function secretFieldNames(registrations: ReadonlyArray<ProviderRegistration>): string[] {
   const names = new Set<string>();
   for (const r of registrations) {
