@@ -11,7 +11,6 @@
  */
 import { join } from 'node:path';
 import type { BenchSection } from './report.js';
-import { playDemoStep } from '../src/demo/demo-fleet.js';
 import { FakeLeaseApi } from '../src/leader/lease-emulator.js';
 import { DEFAULT_ELECTION_TIMINGS } from '../src/leader/elector.js';
 import { World, difference, eventually, liveSightings, truthSightings } from '../test/e2e/world.js';
@@ -66,7 +65,7 @@ export async function run(): Promise<BenchSection> {
   };
   const live: ReplicaProcess[] = [];
   const start = (name: 'a' | 'b'): ReplicaProcess => {
-    const r = spawnReplica(`replica-${name}`, configs[name]);
+    const r = spawnReplica(`replica-${name}`, configs[name], world.env);
     live.push(r);
     return r;
   };
@@ -92,7 +91,7 @@ export async function run(): Promise<BenchSection> {
       const killedAt = Date.now();
       await kill(leader);
       for (let i = 0; i < 4; i++) {
-        playDemoStep(world.run.fleet, world.ecs.fleet, changes++);
+        world.playStep(changes++);
         await pause(1_000);
       }
       await eventually('the standby leads', () => leads(standby), 60_000);

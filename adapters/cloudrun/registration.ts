@@ -1,8 +1,10 @@
 /**
  * Cloud Run's registration with sightline (src/provider/registration.ts): the `providers.cloudRun`
- * config section, the Admin and Logging API limits, the key file `validate` checks, and the adapter.
+ * config section, the Admin and Logging API limits, the key file `validate` checks, the
+ * adapter, and its demo part (loaded on demand).
  */
 import { defineProvider } from '../../src/provider/registration.js';
+import type { CloudRunDemo } from './demo.js';
 import { createCloudRunAdapter } from './adapter.js';
 import { cloudRunDefaults, cloudRunSchema } from './config.js';
 import { CLOUD_RUN_BUCKETS } from './limits.js';
@@ -30,4 +32,5 @@ export const cloudRun = defineProvider({
         ? [{ field: 'credentials.keyFile', file: config.credentials.keyFile }]
         : [],
   },
+  demo: (pace): Promise<CloudRunDemo> => import('./demo.js').then((m) => m.startCloudRunDemo(pace)),
 });

@@ -1,9 +1,10 @@
 /**
  * ECS's registration with sightline (src/provider/registration.ts): the `providers.ecs` config
- * section with its static-key secrets, the ECS and CloudTrail API limits, the IAM policy, and the
- * adapter.
+ * section with its static-key secrets (and the assume-role external id, kept out of logs), the ECS
+ * and CloudTrail API limits, the IAM policy, the adapter, and its demo part (loaded on demand).
  */
 import { defineProvider } from '../../src/provider/registration.js';
+import type { EcsDemo } from './demo.js';
 import { createEcsAdapter } from './adapter.js';
 import { ecsDefaults, ecsSchema } from './config.js';
 import { CLOUDTRAIL_BUCKETS } from '../aws/limits.js';
@@ -19,8 +20,10 @@ export const ecs = defineProvider({
     ['credentials', 'secretAccessKey'],
     ['credentials', 'sessionToken'],
   ],
+  redactedFields: ['externalId'],
   iamDoc: 'config/iam/ecs-policy.json',
   create: (config, deps) => createEcsAdapter(config, deps),
   summary: (config) =>
     `account ${config.account}, regions ${config.regions.join(',')}, credentials ${config.credentials.source}`,
+  demo: (pace): Promise<EcsDemo> => import('./demo.js').then((m) => m.startEcsDemo(pace)),
 });

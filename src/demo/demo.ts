@@ -1,5 +1,5 @@
 /**
- * `sightline demo` (`npm start`): the Cloud Run and ECS emulators with a small fleet, the
+ * `sightline demo` (`npm start`): every registered provider's emulator with a small fleet, the
  * reference console (with its web view) and the watcher, all on 127.0.0.1, plus a live `clusters
  * list` that refreshes every second and a line per sighting while a script changes the fleet every
  * few seconds. On a terminal the screen is redrawn in place with the banner (web URL, console
@@ -7,13 +7,12 @@
  * terminal's size (no line wraps; the oldest sightings give way). Otherwise it prints lines, fitted
  * to $COLUMNS or 120, and the table whenever it shows something new and every 5 s.
  *
- * The parts are started by demo-stack.ts (ephemeral ports, state in a temporary directory removed
- * at exit). Stops cleanly on Ctrl-C, or after `durationMs` when given. Logs go to
- * `<tmp>/sightline.log`, not the screen.
+ * The scripted changes are the providers' demo steps (demo-parts.ts). The parts are started by
+ * demo-stack.ts (ephemeral ports, state in a temporary directory removed at exit). Stops cleanly on
+ * Ctrl-C, or after `durationMs` when given. Logs go to `<tmp>/sightline.log`, not the screen.
  */
 import { fetchClusters, renderClustersTable } from '../console/index.js';
 import { outputWidth, truncateToWidth } from '../console/table.js';
-import { demoAwsRegion, demoRegions, playDemoStep } from './demo-fleet.js';
 import { demoTokenFile, startDemoStack } from './demo-stack.js';
 import { sightingLine } from './sighting-line.js';
 import { bannerFooter, bannerLines } from './banner.js';
@@ -57,9 +56,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       if (line) print(line);
     },
   });
-  const { run, ecs, token } = stack;
+  const { demo, token } = stack;
   const facts: BannerFacts = {
-    what: `sightline demo: Cloud Run (${demoRegions.join(', ')}) and ECS (${demoAwsRegion}: payments, web) emulated on loopback`,
+    what: `sightline demo: ${demo.title} emulated on loopback`,
     webUrl: stack.webUrl,
     consoleAddress: stack.consoleAddress,
     tokenFile: demoTokenFile,
@@ -115,7 +114,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   );
   timers.push(
     setInterval(() => {
-      const what = playDemoStep(run.fleet, ecs.fleet, step++);
+      const what = demo.playStep(step++);
       print(truncateToWidth(`${new Date().toISOString().slice(11, 19)} >>> ${what}`, width()));
     }, stepIntervalMs),
   );

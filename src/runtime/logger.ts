@@ -2,24 +2,25 @@
  * Structured logs (pino, JSON; pretty when stdout is a TTY). Every secret-bearing field is redacted
  * by path wherever it appears, and `redactSecrets` scrubs secret-looking substrings from free text
  * (error messages from SDKs sometimes quote request headers). Secrets never reach a log line.
+ *
+ * The field names are the generic ones below plus those the caller names (`secretFields`): the
+ * composition root passes every provider registration's secret field names, so this module never
+ * names a provider's fields. A logger made without them still redacts the generic names (and a
+ * `credentials` object whole).
  */
 import { pino } from 'pino';
 import type { Logger, DestinationStream } from 'pino';
 
 export type { Logger };
 
-/** Field names whose values are secrets, at any depth (matched case-sensitively by pino paths). */
-export const SECRET_FIELDS = [
+/** Field names whose values are secrets whatever the provider, at any depth (matched case-sensitively). */
+const GENERIC_SECRET_FIELDS = [
   'token',
   'bearerToken',
   'authorization',
   'Authorization',
   'password',
   'secret',
-  'secretAccessKey',
-  'sessionToken',
-  'accessKeyId',
-  'externalId',
   'privateKey',
   'private_key',
   'credentials',
@@ -27,9 +28,15 @@ export const SECRET_FIELDS = [
   'clientSecret',
 ];
 
-export function redactPaths(): string[] {
+/**
+ * Redaction paths for the generic secret field names and `secretFields`, at depths 0 to 3. Throws on
+ * a name that is not a plain identifier (pino could not match it, and skipping it would leak it).
+ */
+export function redactPaths(secretFields: readonly string[] = []): string[] {
   const paths: string[] = [];
-  for (const f of SECRET_FIELDS) {
+  for (const f of new Set([...GENERIC_SECRET_FIELDS, ...secretFields])) {
+    if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(f))
+      throw new Error(`secret field name ${JSON.stringify(f)} is not an identifier`);
     paths.push(f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`);
   }
   paths.push('req.headers.authorization', 'headers.authorization', 'metadata.authorization');
@@ -42,13 +49,15 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Where to write (tests capture logs through this). */
   destination?: DestinationStream;
+  /** Field names redacted besides the generic ones (the providers' secret fields). */
+  secretFields?: readonly string[];
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const base = {
     level: options.level ?? 'info',
     base: { name: 'sightline' },
-    redact: { paths: redactPaths(), censor: '[REDACTED]' },
+    redact: { paths: redactPaths(options.secretFields), censor: '[REDACTED]' },
     serializers: { err: errorSerializer },
     timestamp: pino.stdTimeFunctions.isoTime,
   };

@@ -6,17 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { World, e2eEmulatorEnv, eventually } from './world.js';
+import { World, eventually } from './world.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const sightline = resolve(root, 'bin/sightline.js');
 
 /** Runs the CLI without blocking this process (the emulators answer from it). */
-function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Readonly<Record<string, string>>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [sightline, ...args], {
       cwd: root,
-      env: { ...process.env, ...e2eEmulatorEnv },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -35,7 +38,7 @@ describe('sightline once (an ad-hoc inventory)', () => {
   afterAll(async () => world.close());
 
   it('prints every cluster and workload with digests as JSON, and the same as a table', async () => {
-    const json = await runCli(['once', '--config', world.configFile, '--output', 'json']);
+    const json = await runCli(['once', '--config', world.configFile, '--output', 'json'], world.env);
     expect(json.status, json.stderr).toBe(0);
     const out = JSON.parse(json.stdout) as {
       objects: Array<{ kind: string; cluster?: { name: string } }>;
@@ -49,7 +52,7 @@ describe('sightline once (an ad-hoc inventory)', () => {
     const truth = await world.truth();
     expect(out.objects.length).toBe(truth.length);
 
-    const table = await runCli(['once', '--config', world.configFile]);
+    const table = await runCli(['once', '--config', world.configFile], world.env);
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/CLUSTER\s+KIND\s+NAMESPACE\s+NAME\s+CONTAINER\s+IMAGE\s+DIGEST/);
     expect(table.stdout).toMatch(/checkout:1\.4\.0\s+sha256:[0-9a-f]{12}/);
@@ -58,7 +61,7 @@ describe('sightline once (an ad-hoc inventory)', () => {
 
   it('exits 1 naming the source it could not list, and still prints the rest', async () => {
     await world.ecs.stop();
-    const r = await runCli(['once', '--config', world.configFile, '--output', 'json']);
+    const r = await runCli(['once', '--config', world.configFile, '--output', 'json'], world.env);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/could not list ecs\//);
     const out = JSON.parse(r.stdout) as { objects: Array<{ kind: string }> };

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { playDemoStep, demoProject, demoAwsRegion } from '../../src/demo/demo-fleet.js';
+import { demoProject } from '../../adapters/cloudrun/demo.js';
+import { demoAwsRegion } from '../../adapters/ecs/demo.js';
 import { World, difference, eventually, liveSightings, truthSightings } from './world.js';
 
 interface Row {
@@ -82,7 +83,7 @@ describe('fault suite (real process, emulated providers, reference console)', ()
     await world.stopConsole();
     const steps = 9;
     for (let i = 0; i < steps; i++) {
-      playDemoStep(world.run.fleet, world.ecs.fleet, i);
+      world.playStep(i);
       await pause(400);
     }
     await pause(2_000);
@@ -105,11 +106,11 @@ describe('fault suite (real process, emulated providers, reference console)', ()
     const rounds = 6;
     let step = 0;
     for (let round = 0; round < rounds; round++) {
-      playDemoStep(world.run.fleet, world.ecs.fleet, step++);
-      playDemoStep(world.run.fleet, world.ecs.fleet, step++);
+      world.playStep(step++);
+      world.playStep(step++);
       await pause(Math.floor(Math.random() * 1_500));
       await world.stopWatcher('SIGKILL');
-      playDemoStep(world.run.fleet, world.ecs.fleet, step++); // a change while it is dead
+      world.playStep(step++); // a change while it is dead
       world.startWatcher();
       await pause(300 + Math.floor(Math.random() * 1_200));
     }
@@ -134,16 +135,16 @@ describe('fault suite (real process, emulated providers, reference console)', ()
     w.run.faults.failNext('google.cloud.run.v2.Services/ListServices', grpcStatus.UNAVAILABLE, 3);
     w.run.faults.failNext('google.cloud.run.v2.Revisions/ListRevisions', grpcStatus.RESOURCE_EXHAUSTED, 2);
     let step = 0;
-    playDemoStep(w.run.fleet, w.ecs.fleet, step++);
+    w.playStep(step++);
     w.run.faults.cutTails(grpcStatus.UNAVAILABLE);
-    playDemoStep(w.run.fleet, w.ecs.fleet, step++);
+    w.playStep(step++);
     w.run.faults.suppressTail(3);
-    playDemoStep(w.run.fleet, w.ecs.fleet, step++);
+    w.playStep(step++);
     w.ecs.faults.expireCredentials();
     await pause(1_500);
-    playDemoStep(w.run.fleet, w.ecs.fleet, step++);
+    w.playStep(step++);
     w.ecs.faults.restoreCredentials();
-    playDemoStep(w.run.fleet, w.ecs.fleet, step++);
+    w.playStep(step++);
     await pause(4_000);
     w.ecs.faults.clear();
     expect(proc.child.exitCode).toBeNull();
@@ -203,7 +204,7 @@ describe('fault suite (real process, emulated providers, reference console)', ()
     );
     for (const raw of raws)
       w.ecs.cloudTrail.recordRaw(raw, { region: demoAwsRegion, eventName: 'RunTask', readOnly: false });
-    for (let i = 0; i < 4; i++) playDemoStep(w.run.fleet, w.ecs.fleet, i);
+    for (let i = 0; i < 4; i++) w.playStep(i);
     const r = await lostAfterConvergence(w, 45_000);
     expect(proc.child.exitCode).toBeNull();
     const metrics = await (await fetch(`http://127.0.0.1:${w.watcherPort()}/metrics`)).text();

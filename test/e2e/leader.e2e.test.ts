@@ -9,7 +9,6 @@
  * the defaults.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { playDemoStep } from '../../src/demo/demo-fleet.js';
 import { FakeLeaseApi } from '../../src/leader/lease-emulator.js';
 import { World, difference, eventually, liveSightings, truthSightings } from './world.js';
 import {
@@ -93,10 +92,10 @@ async function twoReplicas(
   if (opts.proxyA) proxy = await HoldingProxy.start(w.consolePort);
   const kubeconfig = api.kubeconfig(join(w.dir, 'kubeconfig'));
   const consoleOfA = proxy ? `127.0.0.1:${proxy.port}` : undefined;
-  const a = spawnReplica('replica-a', replicaConfig(w, 'a', kubeconfig, timings, consoleOfA));
+  const a = spawnReplica('replica-a', replicaConfig(w, 'a', kubeconfig, timings, consoleOfA), w.env);
   replicas.push(a);
   await eventually('replica-a leads', async () => (await roleOf(a))?.role === 'leader', 60_000);
-  const b = spawnReplica('replica-b', replicaConfig(w, 'b', kubeconfig, timings));
+  const b = spawnReplica('replica-b', replicaConfig(w, 'b', kubeconfig, timings), w.env);
   replicas.push(b);
   await eventually(
     'replica-b stands by behind replica-a',
@@ -124,7 +123,7 @@ describe('two replicas, one writer (real processes, Lease API fake, reference co
     let step = 0;
     const stream = (async () => {
       while (streaming) {
-        playDemoStep(w.run.fleet, w.ecs.fleet, step++);
+        w.playStep(step++);
         await pause(200);
       }
     })();
@@ -166,15 +165,15 @@ describe('two replicas, one writer (real processes, Lease API fake, reference co
     // A push from replica-a goes on the wire and is held there; then replica-a is paused.
     proxy.hold();
     const heldBefore = proxy.heldBytes;
-    playDemoStep(w.run.fleet, w.ecs.fleet, 0);
-    playDemoStep(w.run.fleet, w.ecs.fleet, 1);
+    w.playStep(0);
+    w.playStep(1);
     await eventually(
       'replica-a sent a push into the held connection',
       () => (proxy?.heldBytes ?? 0) > heldBefore + 200,
       20_000,
     );
     a.child.kill('SIGSTOP');
-    playDemoStep(w.run.fleet, w.ecs.fleet, 2);
+    w.playStep(2);
     await eventually('replica-b leads', async () => (await roleOf(b))?.role === 'leader', 30_000);
     const identityB = (await roleOf(b))?.identity ?? '';
     const r1 = await converge(w, 45_000);
@@ -197,7 +196,7 @@ describe('two replicas, one writer (real processes, Lease API fake, reference co
       30_000,
     );
     expect(a.output.join('\n')).toMatch(/not leading any more|refused a push from this replica as fenced/);
-    playDemoStep(w.run.fleet, w.ecs.fleet, 3);
+    w.playStep(3);
     const r2 = await converge(w, 45_000);
     expect(r2.missing).toEqual([]);
     expect(r2.extra).toEqual([]);

@@ -13,9 +13,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { playDemoStep } from '../../src/demo/demo-fleet.js';
 import { STATE_DB_FILE } from '../../src/state/database.js';
-import { World, difference, e2eEmulatorEnv, eventually, liveSightings, truthSightings } from './world.js';
+import { World, difference, eventually, liveSightings, truthSightings } from './world.js';
 
 const root = resolve(import.meta.dirname, '../..');
 let world: World | undefined;
@@ -53,7 +52,7 @@ async function healthz(w: World): Promise<{ checks: { console?: { detail?: { pen
 function runToExit(w: World, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [join(root, 'bin/sightline.js'), 'run', '--config', w.configFile], {
     cwd: root,
-    env: { ...process.env, ...e2eEmulatorEnv },
+    env: { ...process.env, ...w.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -77,8 +76,8 @@ describe('daemon lifecycle and the state directory (real process)', () => {
     const proc = w.startWatcher();
     await converged(w);
     await w.stopConsole();
-    playDemoStep(w.run.fleet, w.ecs.fleet, 0);
-    playDemoStep(w.run.fleet, w.ecs.fleet, 1);
+    w.playStep(0);
+    w.playStep(1);
     await eventually(
       'changes pending in the outbox',
       async () => ((await healthz(w)).checks.console?.detail?.pending ?? 0) > 0,
@@ -147,7 +146,7 @@ describe('daemon lifecycle and the state directory (real process)', () => {
     await converged(w);
     // Changes (deletions among them) while the console is down stay in the outbox ...
     await w.stopConsole();
-    for (let i = 0; i < 6; i++) playDemoStep(w.run.fleet, w.ecs.fleet, i);
+    for (let i = 0; i < 6; i++) w.playStep(i);
     await eventually(
       'changes pending in the outbox',
       async () => ((await healthz(w)).checks.console?.detail?.pending ?? 0) > 5,

@@ -13,7 +13,6 @@ import type { Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { e2eEmulatorEnv } from './world.js';
 import type { World } from './world.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -59,12 +58,17 @@ export function replicaConfig(
   return file;
 }
 
-export function spawnReplica(name: string, configFile: string): ReplicaProcess {
+/** `env`: the variables the config references (`World.env`). */
+export function spawnReplica(
+  name: string,
+  configFile: string,
+  env: Readonly<Record<string, string>>,
+): ReplicaProcess {
   const child = spawn(process.execPath, [join(root, 'bin/sightline.js'), 'run', '--config', configFile], {
     cwd: root,
     env: {
       ...process.env,
-      ...e2eEmulatorEnv,
+      ...env,
       POD_NAME: name,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
-import { playDemoStep, demoProject } from '../../src/demo/demo-fleet.js';
+import { demoProject } from '../../adapters/cloudrun/demo.js';
 import { World, difference, eventually, liveSightings, truthSightings } from './world.js';
 
 /** Per-change bound with the e2e intervals (task poll 0.5 s, CloudTrail poll 1 s, tail buffer 0, batch 0.1 s). */
@@ -59,7 +59,7 @@ describe('sightline run, spawned as a user runs it, against the emulators and th
   it('delivers every kind of change in either provider within its bound', async () => {
     const timings: Array<{ change: string; ms: number }> = [];
     for (let step = 0; step < 18; step++) {
-      const change = playDemoStep(world.run.fleet, world.ecs.fleet, step);
+      const change = world.playStep(step);
       expect(change).not.toContain('step skipped');
       const ms = await expectConverged(change, changeBoundMs);
       timings.push({ change, ms });

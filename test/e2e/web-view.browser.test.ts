@@ -16,7 +16,7 @@ import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { startDemoStack } from '../../src/demo/demo-stack.js';
 import type { DemoStack } from '../../src/demo/demo-stack.js';
-import { demoProject } from '../../src/demo/demo-fleet.js';
+import { demoProject } from '../../adapters/cloudrun/demo.js';
 
 /** What the page functions below use of the browser's globals (the project compiles without DOM types). */
 interface PageNode {
@@ -49,7 +49,7 @@ describe.skipIf(!haveChromium)('web view in headless Chromium', () => {
     mkdirSync(artifacts, { recursive: true });
     profileDir = mkdtempSync(join(tmpdir(), 'sightline-chromium-'));
     [stack, browser] = await Promise.all([
-      startDemoStack({ cloudRunReadyDelayMs: 200, webRefreshMs: 1_000 }),
+      startDemoStack({ pace: 'test', webRefreshMs: 1_000 }),
       puppeteer.launch({
         executablePath: chromiumPath,
         headless: true,
@@ -134,7 +134,9 @@ describe.skipIf(!haveChromium)('web view in headless Chromium', () => {
       (globalThis as unknown as PageGlobal).notReloaded = true;
     });
     const image = `us-docker.pkg.dev/${demoProject}/shop/browser-check:7.7.7`;
-    stack.run.fleet.deployService(demoProject, 'us-central1', 'browser-check', image);
+    const run = stack.demo.parts.find((p) => p.id === 'cloudRun');
+    if (run?.id !== 'cloudRun') throw new Error('no Cloud Run demo part');
+    run.emulator.fleet.deployService(demoProject, 'us-central1', 'browser-check', image);
     await page.waitForFunction(
       (ref: string) =>
         [...(globalThis as unknown as PageGlobal).document.querySelectorAll('#images tr')].some(

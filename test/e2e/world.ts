@@ -1,27 +1,22 @@
 /**
- * An end-to-end world: the Cloud Run and ECS emulators with the demo fleet, the reference console,
+ * An end-to-end world: every registered provider's demo part (its emulator with the demo fleet,
+ * src/demo/demo-parts.ts, at the `test` pace), the reference console,
  * and the real `sightline run` process spawned as a user runs it (node bin/sightline.js run), all
  * on loopback. Helpers read the console's view (ListRecords / ListClusters) and the truth (a
- * `once` inventory against the emulators) so tests can compare them.
+ * `once` inventory against the emulators) so tests can compare them. `playStep(n)` plays the demo's
+ * scripted change n; `run` and `ecs` reach an emulator directly for a test that needs a given fault.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
 import type { CloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
-import { startEcsEmulator } from '../../adapters/ecs/emulator/index.js';
 import type { EcsEmulator } from '../../adapters/ecs/emulator/index.js';
 import { startReferenceConsole, fetchClusters, fetchRecords } from '../../src/console/index.js';
 import type { ClusterView, ImageRecord, ReferenceConsole } from '../../src/console/index.js';
-import {
-  demoAccount,
-  demoAwsRegion,
-  demoProject,
-  demoRegions,
-  seedDemoFleet,
-} from '../../src/demo/demo-fleet.js';
+import { startDemoParts } from '../../src/demo/demo-parts.js';
+import type { DemoParts } from '../../src/demo/demo-parts.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { inventoryOnce } from '../../src/daemon/once.js';
 import { createLogger } from '../../src/runtime/logger.js';
@@ -29,9 +24,6 @@ import { createRegistry } from '../../src/runtime/metrics.js';
 import type { ClusterObject } from '../../src/model/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
-/** The ECS emulator's static keys, referenced by the config as ${E2E_AWS_KEY} / ${E2E_AWS_SECRET}
- * (a secret field takes no inline default): give them to every process that loads the config. */
-export const e2eEmulatorEnv = { E2E_AWS_KEY: 'AKIDE2E', E2E_AWS_SECRET: 'e2e-secret' };
 
 export const token = 'e2e-token-0123456789';
 
@@ -48,8 +40,7 @@ export class World {
 
   private constructor(
     readonly dir: string,
-    readonly run: CloudRunEmulator,
-    readonly ecs: EcsEmulator,
+    readonly demo: DemoParts,
     public console_: ReferenceConsole | undefined,
     readonly configFile: string,
   ) {
@@ -58,9 +49,7 @@ export class World {
 
   static async start(): Promise<World> {
     const dir = mkdtempSync(join(tmpdir(), 'sightline-e2e-'));
-    const run = await startCloudRunEmulator({ projects: { [demoProject]: demoRegions }, readyDelayMs: 200 });
-    const ecs = await startEcsEmulator({ account: demoAccount, region: demoAwsRegion });
-    seedDemoFleet(run.fleet, ecs.fleet);
+    const demo = await startDemoParts('test');
     const console_ = await startReferenceConsole({
       listen: '127.0.0.1:0',
       dbFile: join(dir, 'console.db'),
@@ -73,21 +62,9 @@ export class World {
       configFile,
       `tenant: { group: e2e-group, issuer: "https://issuer.e2e.invalid" }
 providers:
-  cloudRun:
-    projects: [${demoProject}]
-    regions: [${demoRegions.join(', ')}]
-    credentials: { source: none }
-    endpoints: { run: "127.0.0.1:${run.runEndpoint.port}", logging: "127.0.0.1:${run.loggingEndpoint.port}", runV1: "${run.runV1BaseUrl}", insecure: true }
-    tailBufferWindowMs: 0
-    digestRetryIntervalMs: 1000
-  ecs:
-    account: "${demoAccount}"
-    regions: [${demoAwsRegion}]
-    credentials: { source: static, accessKeyId: "\${E2E_AWS_KEY}", secretAccessKey: "\${E2E_AWS_SECRET}" }
-    endpoints: { ecs: "${ecs.endpoint}", cloudtrail: "${ecs.endpoint}" }
-    cloudTrail: { pollIntervalMs: 1000, overlapMs: 60000, maxRequestsPerSecond: 2 }
-    taskPollIntervalMs: 500
-intervals: { clusterPollIntervalMs: 500, heartbeatIntervalMs: 500, watchdogTimeoutMs: 600000 }
+${Object.entries(demo.providerSections)
+  .map(([id, section]) => `  ${id}: ${JSON.stringify(section)}\n`)
+  .join('')}intervals: { clusterPollIntervalMs: 500, heartbeatIntervalMs: 500, watchdogTimeoutMs: 600000 }
 budget: { fraction: 1 }
 console: { address: "127.0.0.1:${console_.port}", tls: { mode: plaintext }, tokenFile: "${tokenFile}", batchMaxDelayMs: 100 }
 stateDir: "${join(dir, 'state')}"
@@ -95,7 +72,29 @@ http: { listen: "127.0.0.1:0" }
 log: { level: info }
 `,
     );
-    return new World(dir, run, ecs, console_, configFile);
+    return new World(dir, demo, console_, configFile);
+  }
+
+  /** The variables the config references (the emulators' keys): give them to every process that loads it. */
+  get env(): Readonly<Record<string, string>> {
+    return this.demo.env;
+  }
+
+  /** Plays the demo's scripted change `n` (0, 1, 2, …) and says what it did. */
+  playStep(n: number): string {
+    return this.demo.playStep(n);
+  }
+
+  /** The Cloud Run emulator, for tests that need a Cloud Run fault or change. */
+  get run(): CloudRunEmulator {
+    for (const p of this.demo.parts) if (p.id === 'cloudRun') return p.emulator;
+    throw new Error('no Cloud Run demo part');
+  }
+
+  /** The ECS emulator, for tests that need an ECS fault or change. */
+  get ecs(): EcsEmulator {
+    for (const p of this.demo.parts) if (p.id === 'ecs') return p.emulator;
+    throw new Error('no ECS demo part');
   }
 
   /** Spawns `sightline run --config …` as a user would. */
@@ -108,7 +107,7 @@ log: { level: info }
         env: {
           ...process.env,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          ...e2eEmulatorEnv,
+          ...this.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -172,7 +171,7 @@ log: { level: info }
 
   /** The truth: one full inventory pass against the emulators, as `sightline once` does. */
   async truth(): Promise<ClusterObject[]> {
-    const config = loadConfigFile(this.configFile, { env: e2eEmulatorEnv });
+    const config = loadConfigFile(this.configFile, { env: this.env });
     const r = await inventoryOnce(config, {
       logger: createLogger({ level: 'silent', pretty: false }),
       registry: createRegistry(false),
@@ -185,7 +184,7 @@ log: { level: info }
   async close(): Promise<void> {
     await this.stopWatcher('SIGKILL');
     await this.stopConsole();
-    await Promise.all([this.run.stop(), this.ecs.stop()]);
+    await this.demo.stop();
     rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 }

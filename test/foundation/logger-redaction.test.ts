@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
+import { providers } from '../../adapters/index.js';
+import { secretFieldNames } from '../../src/provider/registration.js';
 import { createLogger, redactSecrets } from '../../src/runtime/logger.js';
 
 function capture(): { lines: string[]; stream: Writable } {
@@ -14,9 +16,13 @@ function capture(): { lines: string[]; stream: Writable } {
 }
 
 describe('log redaction', () => {
-  it('redacts secret-bearing fields at any depth', () => {
+  it("redacts secret-bearing fields at any depth (with the providers' fields, as the CLI makes it)", () => {
     const { lines, stream } = capture();
-    const log = createLogger({ destination: stream, level: 'debug' });
+    const log = createLogger({
+      destination: stream,
+      level: 'debug',
+      secretFields: secretFieldNames(providers),
+    });
     log.info(
       {
         token: 'tok-123456',

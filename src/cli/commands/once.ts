@@ -1,6 +1,8 @@
 /** `sightline once --config FILE --output json|table`: one full inventory pass, printed, then exit. */
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
+import { providers } from '../../../adapters/index.js';
+import { secretFieldNames } from '../../provider/registration.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createRegistry } from '../../runtime/metrics.js';
 import { agentVersion } from '../../runtime/version.js';
@@ -44,6 +46,7 @@ Exit codes: 0 complete, 1 some sources could not be listed (the rest is printed)
       level: config.log.level === 'info' ? 'warn' : config.log.level,
       pretty: false,
       destination: process.stderr,
+      secretFields: secretFieldNames(providers),
     });
     const result = await inventoryOnce(config, { logger, registry: createRegistry(false), agentVersion });
     if (output === 'json')

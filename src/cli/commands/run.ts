@@ -2,6 +2,8 @@
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
 import { defaults } from '../../config/defaults.js';
+import { providers } from '../../../adapters/index.js';
+import { secretFieldNames } from '../../provider/registration.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createRegistry } from '../../runtime/metrics.js';
 import { onShutdownSignals } from '../../runtime/shutdown.js';
@@ -42,7 +44,7 @@ database is from a newer sightline; nothing started).`,
       }
       throw err;
     }
-    const logger = createLogger({ level: config.log.level });
+    const logger = createLogger({ level: config.log.level, secretFields: secretFieldNames(providers) });
     const options = { logger, registry: createRegistry(), agentVersion };
     let daemon: Daemon | ElectedDaemon;
     try {
