@@ -2,70 +2,160 @@
  * Content hashes and stable ids. `contentHash` is computed over a canonical JSON form (keys sorted,
  * undefined dropped), so two objects that differ only in key order or absent optional fields hash
  * alike: later stages use it to tell "changed" from "seen again".
+ *
+ * The canonical form is written as UTF-8 bytes into one reused buffer (no intermediate strings), and
+ * the hash is taken over those bytes: the same bytes, so the same hash, as SHA-256 over the
+ * canonical JSON string. The canonical JSON of parts shared by several stored objects (share.ts) is
+ * written once and copied into every later hash of an object holding them.
  */
 import { createHash, hash } from 'node:crypto';
 import { flatString } from './intern.js';
 
-export function canonicalJson(value: unknown): string {
-  return writeCanonical(value) ?? 'null';
+/** The buffer the canonical form is written into; grows as needed, never shrinks. */
+let out = Buffer.allocUnsafe(16 * 1024);
+let at = 0;
+
+function reserve(bytes: number): void {
+  if (at + bytes <= out.length) return;
+  let size = out.length * 2;
+  while (size < at + bytes) size *= 2;
+  const grown = Buffer.allocUnsafe(size);
+  out.copy(grown, 0, 0, at);
+  out = grown;
 }
 
-/**
- * Serializes directly into a string, with object keys sorted and undefined members dropped (as
- * JSON.stringify drops them). Hot path of every diff: no intermediate sorted copies are built.
- */
-function writeCanonical(value: unknown): string | undefined {
-  if (value === null) return 'null';
+export function canonicalJson(value: unknown): string {
+  at = 0;
+  if (!writeCanonical(value)) return 'null';
+  return out.toString('utf8', 0, at);
+}
+
+const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+
+function writeBytes(bytes: readonly number[]): void {
+  reserve(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[at++] = bytes[i] as number;
+}
+
+/** Whether `value` has a JSON form (undefined, functions and symbols have none: dropped in objects). */
+function writable(value: unknown): boolean {
+  if (value === null) return true;
+  const t = typeof value;
+  return t === 'string' || t === 'number' || t === 'boolean' || t === 'object';
+}
+
+/** Writes `value`'s canonical JSON; false (nothing written) when it has none. */
+function writeCanonical(value: unknown): boolean {
+  if (value === null) {
+    writeBytes(NULL);
+    return true;
+  }
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      writeString(value);
+      return true;
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      if (Number.isFinite(value)) writeAscii(String(value));
+      else writeBytes(NULL);
+      return true;
     case 'boolean':
-      return value ? 'true' : 'false';
+      writeBytes(value ? TRUE : FALSE);
+      return true;
     case 'object': {
       const memo = sharedJson.get(value);
-      if (memo === undefined) return writeObject(value);
-      if (memo !== null) return memo;
+      if (memo === undefined) {
+        writeObject(value);
+        return true;
+      }
+      if (memo !== null) {
+        reserve(memo.length * 3);
+        at += out.write(memo, at, 'utf8');
+        return true;
+      }
       // Only the outermost shared part keeps its JSON: the parts inside it are not written again.
-      if (writingShared) return writeObject(value);
-      let json: string;
+      if (writingShared) {
+        writeObject(value);
+        return true;
+      }
+      const start = at;
       writingShared = true;
       try {
-        json = flatString(writeObject(value));
+        writeObject(value);
       } finally {
         writingShared = false;
       }
-      sharedJson.set(value, json);
-      return json;
+      sharedJson.set(value, out.toString('utf8', start, at));
+      return true;
     }
     default:
-      return undefined;
+      return false;
   }
 }
 
-function writeObject(value: object): string {
+function writeObject(value: object): void {
   if (Array.isArray(value)) {
-    let out = '[';
+    reserve(1);
+    out[at++] = 0x5b; // [
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
-      out += writeCanonical(value[i]) ?? 'null';
+      if (i > 0) {
+        reserve(1);
+        out[at++] = 0x2c; // ,
+      }
+      if (!writeCanonical(value[i])) writeBytes(NULL);
     }
-    return `${out}]`;
+    reserve(1);
+    out[at++] = 0x5d; // ]
+    return;
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   if (!isSorted(keys)) keys.sort();
-  let out = '{';
+  reserve(1);
+  out[at++] = 0x7b; // {
   let first = true;
   for (const key of keys) {
-    const v = writeCanonical(record[key]);
-    if (v === undefined) continue;
-    out += first ? quotedKey(key) : `,${quotedKey(key)}`;
-    out += v;
+    const v = record[key];
+    if (!writable(v)) continue;
+    if (!first) {
+      reserve(1);
+      out[at++] = 0x2c;
+    }
+    writeString(key);
+    reserve(1);
+    out[at++] = 0x3a; // :
+    writeCanonical(v);
     first = false;
   }
-  return `${out}}`;
+  reserve(1);
+  out[at++] = 0x7d; // }
+}
+
+/** A string as JSON.stringify writes it, in UTF-8; plain ASCII byte by byte, the rest through JSON.stringify. */
+function writeString(s: string): void {
+  const n = s.length;
+  reserve(n + 2);
+  const start = at;
+  out[at++] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+      at = start;
+      const json = JSON.stringify(s);
+      reserve(json.length * 3);
+      at += out.write(json, at, 'utf8');
+      return;
+    }
+    out[at++] = c;
+  }
+  out[at++] = 0x22;
+}
+
+/** An ASCII string (a number's text) byte by byte. */
+function writeAscii(s: string): void {
+  reserve(s.length);
+  for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i);
 }
 
 /**
@@ -90,23 +180,13 @@ function isSorted(keys: string[]): boolean {
   return true;
 }
 
-/** Field names repeat across millions of objects: quote each once. Bounded so odd input cannot grow it. */
-const quotedKeys = new Map<string, string>();
-const quotedKeysMax = 10_000;
-function quotedKey(key: string): string {
-  let q = quotedKeys.get(key);
-  if (q === undefined) {
-    q = `${JSON.stringify(key)}:`;
-    if (quotedKeys.size < quotedKeysMax) quotedKeys.set(key, q);
-  }
-  return q;
-}
-
 /** A short (128-bit, base64url) SHA-256 of the canonical JSON form. */
 export function contentHash(value: unknown): string {
+  at = 0;
+  if (!writeCanonical(value)) writeBytes(NULL);
   // The first 22 characters, copied into a string of their own: a plain .slice() would be a V8
   // sliced string keeping the whole 43-character encoding alive behind every stored hash.
-  return flatString(hash('sha256', canonicalJson(value), 'base64url').slice(0, 22));
+  return flatString(hash('sha256', out.subarray(0, at), 'base64url').slice(0, 22));
 }
 
 /** A stable id from parts: the same parts always give the same id, across processes and restarts. */
