@@ -70,8 +70,12 @@ function writeCanonical(value: unknown): boolean {
         return true;
       }
       if (memo !== null) {
-        reserve(memo.length * 3);
-        at += out.write(memo, at, 'utf8');
+        reserve(memo.length);
+        if (typeof memo === 'string') at += out.write(memo, at, 'latin1');
+        else {
+          out.set(memo, at);
+          at += memo.length;
+        }
         return true;
       }
       // Only the outermost shared part keeps its JSON: the parts inside it are not written again.
@@ -86,7 +90,9 @@ function writeCanonical(value: unknown): boolean {
       } finally {
         writingShared = false;
       }
-      sharedJson.set(value, out.toString('utf8', start, at));
+      // Plain ASCII (the common case) is kept as a string; anything else as its UTF-8 bytes.
+      const ascii = out.toString('latin1', start, at);
+      sharedJson.set(value, isAscii(ascii) ? ascii : Buffer.from(out.subarray(start, at)));
       return true;
     }
     default:
@@ -110,8 +116,7 @@ function writeObject(value: object): void {
     return;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (!isSorted(keys)) keys.sort();
+  const keys = sortedKeys(Object.keys(record));
   reserve(1);
   out[at++] = 0x7b; // {
   let first = true;
@@ -160,10 +165,16 @@ function writeAscii(s: string): void {
 
 /**
  * Parts shared by several stored objects (share.ts), immutable from then on: their canonical JSON,
- * written at first use and reused by every later hash of an object holding them (null: not written
- * yet). Weak: an entry lives as long as its part.
+ * written at first use and reused by every later hash of an object holding them (a string when it
+ * is plain ASCII, its UTF-8 bytes otherwise; null: not written yet). Weak: an entry lives as long
+ * as its part.
  */
-const sharedJson = new WeakMap<object, string | null>();
+const sharedJson = new WeakMap<object, string | Uint8Array | null>();
+
+const beyondAscii = /[\u0080-\uffff]/;
+function isAscii(s: string): boolean {
+  return !beyondAscii.test(s);
+}
 /** True while a shared part's JSON is being written (writing is synchronous). */
 let writingShared = false;
 
@@ -173,6 +184,29 @@ let writingShared = false;
  */
 export function reuseCanonicalJson(part: object): void {
   if (!sharedJson.has(part)) sharedJson.set(part, null);
+}
+
+/**
+ * Key orders seen before, by first key: objects of one shape come back with the same keys in the
+ * same order, and sorting them again costs more than recognizing them. Bounded.
+ */
+const sortedOrders = new Map<string, { keys: string[]; sorted: string[] }>();
+const sortedOrdersMax = 1_000;
+
+function sortedKeys(keys: string[]): string[] {
+  if (isSorted(keys)) return keys;
+  const first = keys[0] as string;
+  const known = sortedOrders.get(first);
+  if (known !== undefined && sameKeys(known.keys, keys)) return known.sorted;
+  const sorted = [...keys].sort();
+  if (known !== undefined || sortedOrders.size < sortedOrdersMax) sortedOrders.set(first, { keys, sorted });
+  return sorted;
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function isSorted(keys: string[]): boolean {
