@@ -9,7 +9,6 @@
  * written once and copied into every later hash of an object holding them.
  */
 import { createHash, hash } from 'node:crypto';
-import { flatString } from './intern.js';
 
 /** The buffer the canonical form is written into; grows as needed, never shrinks. */
 let out = Buffer.allocUnsafe(16 * 1024);
@@ -218,9 +217,33 @@ function isSorted(keys: string[]): boolean {
 export function contentHash(value: unknown): string {
   at = 0;
   if (!writeCanonical(value)) writeBytes(NULL);
-  // The first 22 characters, copied into a string of their own: a plain .slice() would be a V8
-  // sliced string keeping the whole 43-character encoding alive behind every stored hash.
-  return flatString(hash('sha256', out.subarray(0, at), 'base64url').slice(0, 22));
+  return base64url22(hash('sha256', out.subarray(0, at), 'buffer') as unknown as Uint8Array);
+}
+
+const base64urlCodes = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (c) =>
+  c.charCodeAt(0),
+);
+
+/**
+ * The first 22 characters of a digest's base64url encoding (its first 132 bits), built as one flat
+ * string: slicing the full encoding would leave a V8 sliced string keeping the whole 43-character
+ * encoding alive behind every stored hash.
+ */
+function base64url22(d: Uint8Array): string {
+  const c = base64urlCodes;
+  const codes: number[] = [];
+  for (let i = 0; i < 15; i += 3) {
+    const n = ((d[i] as number) << 16) | ((d[i + 1] as number) << 8) | (d[i + 2] as number);
+    codes.push(
+      c[n >> 18] as number,
+      c[(n >> 12) & 63] as number,
+      c[(n >> 6) & 63] as number,
+      c[n & 63] as number,
+    );
+  }
+  const b15 = d[15] as number;
+  codes.push(c[b15 >> 2] as number, c[((b15 & 3) << 4) | ((d[16] as number) >> 4)] as number);
+  return String.fromCharCode(...codes);
 }
 
 /** A stable id from parts: the same parts always give the same id, across processes and restarts. */

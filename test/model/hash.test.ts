@@ -84,7 +84,17 @@ describe('canonicalJson and contentHash', () => {
   });
 
   it('hash non-ASCII text, escapes and lone surrogates as UTF-8 of the JSON text', () => {
-    const texts = ['é', '😀', '\ud800', '\udc00x', '"', '\\', '\u0000\u001f\u007f', 'a'.repeat(70_000), '日本'.repeat(9_000)];
+    const texts = [
+      'é',
+      '😀',
+      '\ud800',
+      '\udc00x',
+      '"',
+      '\\',
+      '\u0000\u001f\u007f',
+      'a'.repeat(70_000),
+      '日本'.repeat(9_000),
+    ];
     for (const t of texts) {
       const v = { k: t, [t]: [t] };
       expect(canonicalJson(v)).toBe(reference(v));
