@@ -217,33 +217,20 @@ function isSorted(keys: string[]): boolean {
 export function contentHash(value: unknown): string {
   at = 0;
   if (!writeCanonical(value)) writeBytes(NULL);
-  return base64url22(hash('sha256', out.subarray(0, at), 'buffer') as unknown as Uint8Array);
+  return first22(hash('sha256', out.subarray(0, at), 'base64url'));
 }
 
-const base64urlCodes = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (c) =>
-  c.charCodeAt(0),
-);
-
 /**
- * The first 22 characters of a digest's base64url encoding (its first 132 bits), built as one flat
- * string: slicing the full encoding would leave a V8 sliced string keeping the whole 43-character
- * encoding alive behind every stored hash.
+ * The first 22 characters of `s` as a string of their own: `.slice()` would give a V8 sliced
+ * string keeping the whole 43-character encoding alive behind every stored hash.
  */
-function base64url22(d: Uint8Array): string {
-  const c = base64urlCodes;
-  const codes: number[] = [];
-  for (let i = 0; i < 15; i += 3) {
-    const n = ((d[i] as number) << 16) | ((d[i + 1] as number) << 8) | (d[i + 2] as number);
-    codes.push(
-      c[n >> 18] as number,
-      c[(n >> 12) & 63] as number,
-      c[(n >> 6) & 63] as number,
-      c[n & 63] as number,
-    );
-  }
-  const b15 = d[15] as number;
-  codes.push(c[b15 >> 2] as number, c[((b15 & 3) << 4) | ((d[16] as number) >> 4)] as number);
-  return String.fromCharCode(...codes);
+function first22(s: string): string {
+  const c = (i: number): number => s.charCodeAt(i);
+  // prettier-ignore
+  return String.fromCharCode(
+    c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10),
+    c(11), c(12), c(13), c(14), c(15), c(16), c(17), c(18), c(19), c(20), c(21),
+  );
 }
 
 /** A stable id from parts: the same parts always give the same id, across processes and restarts. */

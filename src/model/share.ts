@@ -166,15 +166,16 @@ function sameMembers(
     return true;
   }
   if (Array.isArray(shared)) return false;
-  const theirs = Object.keys(shared);
   const ours = keys as string[];
-  if (theirs.length !== ours.length) return false;
   const other = shared as Record<string, unknown>;
-  for (let i = 0; i < ours.length; i++) {
-    const key = ours[i] as string;
-    if (theirs[i] !== key || !Object.is(other[key], record[key])) return false;
+  // for-in: the shared part's own members in order (plain parts inherit no enumerable members),
+  // without allocating its key list.
+  let i = 0;
+  for (const key in other) {
+    if (key !== ours[i] || !Object.is(other[key], record[key])) return false;
+    i++;
   }
-  return true;
+  return i === ours.length;
 }
 
 /** One step of a 32-bit multiplicative hash. */
