@@ -10,8 +10,11 @@
  */
 import { createHash, hash } from 'node:crypto';
 
-/** The buffer the canonical form is written into; grows as needed, never shrinks. */
-let out = Buffer.allocUnsafe(16 * 1024);
+const initialBytes = 16 * 1024;
+/** Past this size the buffer is let go after use, so one huge object does not pin its size. */
+const keptMaxBytes = 1024 * 1024;
+/** The buffer the canonical form is written into; grows as needed. */
+let out = Buffer.allocUnsafe(initialBytes);
 let at = 0;
 
 function reserve(bytes: number): void {
@@ -23,10 +26,15 @@ function reserve(bytes: number): void {
   out = grown;
 }
 
+function release(): void {
+  if (out.length > keptMaxBytes) out = Buffer.allocUnsafe(initialBytes);
+}
+
 export function canonicalJson(value: unknown): string {
   at = 0;
-  if (!writeCanonical(value)) return 'null';
-  return out.toString('utf8', 0, at);
+  const json = writeCanonical(value) ? out.toString('utf8', 0, at) : 'null';
+  release();
+  return json;
 }
 
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
@@ -217,7 +225,9 @@ function isSorted(keys: string[]): boolean {
 export function contentHash(value: unknown): string {
   at = 0;
   if (!writeCanonical(value)) writeBytes(NULL);
-  return first22(hash('sha256', out.subarray(0, at), 'base64url'));
+  const digest = first22(hash('sha256', out.subarray(0, at), 'base64url'));
+  release();
+  return digest;
 }
 
 /**

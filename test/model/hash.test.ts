@@ -118,5 +118,9 @@ describe('canonicalJson and contentHash', () => {
     const big = { items: Array.from({ length: 5_000 }, (_, i) => ({ i, s: `item-${i}` })) };
     expect(contentHash(big)).toBe(referenceHash(big));
     expect(contentHash(samples[0])).toBe(pinned[0]);
+    const huge = { text: 'x'.repeat(3_000_000), list: [big] };
+    expect(contentHash(huge)).toBe(referenceHash(huge));
+    expect(canonicalJson(huge)).toBe(reference(huge));
+    expect(contentHash(samples[0])).toBe(pinned[0]);
   });
 });
