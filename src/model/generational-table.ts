@@ -5,9 +5,9 @@
  * looked up again within a generation stay for good, entries seen once age out after two
  * generations, and the table never holds more than twice `generationMaxEntries`.
  */
-export class GenerationalTable<V> {
-  private young = new Map<string, V>();
-  private old = new Map<string, V>();
+export class GenerationalTable<V, K = string> {
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
 
   /**
    * @param promotedKey the key under which an entry found in the old generation is stored again
@@ -16,10 +16,10 @@ export class GenerationalTable<V> {
    */
   constructor(
     readonly generationMaxEntries: number,
-    private readonly promotedKey: (key: string, value: V) => string = (key) => key,
+    private readonly promotedKey: (key: K, value: V) => K = (key) => key,
   ) {}
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const young = this.young.get(key);
     if (young !== undefined) return young;
     const old = this.old.get(key);
@@ -27,7 +27,7 @@ export class GenerationalTable<V> {
     return old;
   }
 
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     if (this.young.size >= this.generationMaxEntries) {
       this.old = this.young;
       this.young = new Map();
@@ -35,7 +35,7 @@ export class GenerationalTable<V> {
     this.young.set(key, value);
   }
 
-  has(key: string): boolean {
+  has(key: K): boolean {
     return this.young.has(key) || this.old.has(key);
   }
 

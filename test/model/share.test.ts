@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/model/hash.js';
+import { internObject } from '../../src/model/share.js';
+
+/** A small deterministic generator (tests must be repeatable). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Parts that are nearly alike: few members, few values, so many are equal and many differ by one thing. */
+function part(next: () => number, depth: number): unknown {
+  const pick = next();
+  if (depth > 2 || pick < 0.35) {
+    const values = ['a', 'b', '1', 1, 0, -0, true, false, null, undefined, 1.5, 'é', ''];
+    return values[Math.floor(next() * values.length)];
+  }
+  if (pick < 0.55) return Array.from({ length: Math.floor(next() * 3) }, () => part(next, depth + 1));
+  const names = ['a', 'b', 'c'];
+  const record: Record<string, unknown> = {};
+  for (const name of next() < 0.5 ? names : [...names].reverse())
+    if (next() < 0.6) record[name] = part(next, depth + 1);
+  return record;
+}
+
+describe('internObject', () => {
+  it('shares only equal parts: every object keeps exactly its content, its key order and its absent members', () => {
+    const next = rng(7);
+    for (let i = 0; i < 3_000; i++) {
+      const original = { kind: 'x', payload: { id: String(i), body: part(next, 0), more: [part(next, 0)] } };
+      const expected = structuredClone(original);
+      const kept = internObject(original);
+      expect(kept).toStrictEqual(expected);
+      expect(JSON.stringify(kept)).toBe(JSON.stringify(expected)); // same key order
+      expect(canonicalJson(kept)).toBe(canonicalJson(expected));
+    }
+  });
+
+  it('does not share parts that differ only in key order', () => {
+    const a = internObject({ p: { q: { x: { m: '1', n: '2' } } } });
+    const b = internObject({ p: { q: { x: { n: '2', m: '1' } } } });
+    expect(Object.keys(b.p.q.x)).toEqual(['n', 'm']);
+    expect(b.p.q.x).not.toBe(a.p.q.x);
+  });
+
+  it('shares an equal part even when it holds shared parts of its own', () => {
+    const make = () => ({
+      p: { q: { list: [{ image: { ref: 'r:1', digest: 'sha256:1' } }], labels: { app: 'a' } } },
+    });
+    const a = internObject(make());
+    const b = internObject(make());
+    expect(b.p.q).toBe(a.p.q);
+    expect(b.p.q.list[0]?.image).toBe(a.p.q.list[0]?.image);
+  });
+});
