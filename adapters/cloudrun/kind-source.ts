@@ -13,7 +13,8 @@
  *   the audit cursor taken `LIST_CURSOR_MARGIN_MS` before listing. The `clusters` kind reads the
  *   project's regions again (ListLocations for `regions: all`) when its list starts.
  * - `get` re-reads one object (NOT_FOUND, out of scope, or a key it cannot read back -> undefined);
- *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time. Each `get`/`getMany` is a read round that
+ *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time, and reads by list the services or
+ *   revisions of a region it needs more of than their last list took pages (a burst of deploys). Each `get`/`getMany` is a read round that
  *   reads a service once, and the family expansion after it reuses that read (ServiceRound).
  * - `hints` maps the project feed's entries on the kind's targets (see AuditHints), plus, for
  *   services, digests resolved later; a service or job comes as a `family` hint whose children
@@ -46,10 +47,20 @@ import { RunObjectBuilder } from './object-builder.js';
 import type { ProjectScope } from './project-scope.js';
 import type { RunKind } from './run-kinds.js';
 import { ServiceRound } from './service-round.js';
+import type { protos } from '@google-cloud/run';
+
+type IService = protos.google.cloud.run.v2.IService;
+type IRevision = protos.google.cloud.run.v2.IRevision;
 
 /** The first list page's cursor is taken this long before the list starts (audit timestamps lag). */
 const LIST_CURSOR_MARGIN_MS = 10_000;
 const GET_MANY_CONCURRENCY = 8;
+/**
+ * A read round that reads at least this many services (or revisions) of one region, and more than
+ * the last list of them took pages, reads them with the list instead of one Get each (a burst of
+ * deploys costs a page, not a call per deploy).
+ */
+const LIST_READ_MIN_KEYS = 3;
 /**
  * A deploy writes its operation's end entry and the revision's Ready system event within moments
  * of each other (Logging delivers them in one tail batch or two): reading once for both halves the
@@ -88,6 +99,8 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
   private run: ListRun = { prefetched: new Set(), servingRegion: '', serving: new Set() };
   private readonly restarts: TokenRestarts;
   private serviceRound: ServiceRound;
+  /** Pages the last list read, by `step/region` (what a list read costs now). */
+  private readonly listPages = new Map<string, number>();
 
   constructor(
     private readonly scope: ProjectScope,
@@ -149,6 +162,8 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     const step: ListStep | undefined = steps[pos.s];
     if (region === undefined || step === undefined) return { items: [] };
     const { items, next } = await this.listStep(step, region, pos.t);
+    const pagesKey = `${step}/${region}`;
+    this.listPages.set(pagesKey, pos.t === '' ? 1 : (this.listPages.get(pagesKey) ?? 0) + 1);
     const nextPos = nextPosition(pos, next, steps.length, regions.length);
     if (next === '' && pos.s === steps.length - 1) this.scope.activity(region);
     const page: ListPage<ClusterObject> = { items };
@@ -230,7 +245,11 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
   }
 
   /** Reads one key within a read round (services come from `round`, see ServiceRound). */
-  private async read(key: string, round: ServiceRound): Promise<ClusterObject | undefined> {
+  private async read(
+    key: string,
+    round: ServiceRound,
+    listedRevisions: ReadonlyMap<string, Map<string, IRevision>>,
+  ): Promise<ClusterObject | undefined> {
     const ref = await this.names.resolve(key);
     if (!ref || !(await this.scope.inScope(ref.region))) return undefined;
     const l = this.scope.lister;
@@ -247,7 +266,8 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
       case 'revision': {
         const s = await round.service(resourceName({ ...ref, kind: 'service', name: ref.service }));
         if (!s || !servingRevisions(s).has(ref.name)) return undefined;
-        const r = await l.getRevision(resourceName(ref));
+        const listed = listedRevisions.get(region);
+        const r = listed ? listed.get(resourceName(ref)) : await l.getRevision(resourceName(ref));
         return r ? this.build.revision(region, r) : undefined;
       }
       case 'job': {
@@ -291,6 +311,38 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     return [];
   }
 
+  /** Whether reading `count` objects of `step` in `region` costs less by list than by Get. */
+  private listIsCheaper(step: ListStep, region: string, count: number): boolean {
+    return count >= LIST_READ_MIN_KEYS && count > (this.listPages.get(`${step}/${region}`) ?? Infinity);
+  }
+
+  /**
+   * Reads by list what this round reads many of in one region: the services (prefilled into the
+   * round; a service the list lacks is gone) and the revisions (returned by region: a revision the
+   * list lacks is gone).
+   */
+  private async listReads(
+    round: ServiceRound,
+    services: ReadonlyMap<string, string[]>,
+    revisions: ReadonlyMap<string, number>,
+  ): Promise<Map<string, Map<string, IRevision>>> {
+    const { lister: l, project } = this.scope;
+    for (const [region, names] of services) {
+      if (!this.listIsCheaper('services', region, names.length)) continue;
+      const listed = new Map<string, IService>();
+      for (const s of await l.all((t) => l.services(project, region, t))) listed.set(s.name ?? '', s);
+      for (const name of names) round.prefill(name, listed.get(name));
+    }
+    const out = new Map<string, Map<string, IRevision>>();
+    for (const [region, count] of revisions) {
+      if (!this.listIsCheaper('revisions', region, count)) continue;
+      const listed = new Map<string, IRevision>();
+      for (const r of await l.all((t) => l.revisions(project, region, t))) listed.set(r.name ?? '', r);
+      out.set(region, listed);
+    }
+    return out;
+  }
+
   /**
    * One read round: `GET_MANY_CONCURRENCY` reads at a time, each service read once (ServiceRound).
    * The services the round reads are read first, so a revision of one of them in the same round is
@@ -298,17 +350,26 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
    */
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
     const round = (this.serviceRound = this.serviceRound.next());
+    const services = new Map<string, string[]>();
+    const revisions = new Map<string, number>();
     for (const key of keys) {
       const ref = await this.names.resolve(key);
-      if (ref?.kind === 'service') void round.current(resourceName(ref)).catch(() => undefined);
+      if (ref?.kind === 'service') {
+        const names = services.get(ref.region) ?? [];
+        names.push(resourceName(ref));
+        services.set(ref.region, names);
+      } else if (ref?.kind === 'revision') revisions.set(ref.region, (revisions.get(ref.region) ?? 0) + 1);
     }
+    const listedRevisions = await this.listReads(round, services, revisions);
+    for (const names of services.values())
+      for (const name of names) void round.current(name).catch(() => undefined);
     const out = new Map<string, ClusterObject | undefined>();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < keys.length) {
         const key = keys[next] as string;
         next += 1;
-        out.set(key, await this.read(key, round));
+        out.set(key, await this.read(key, round, listedRevisions));
       }
     };
     await Promise.all(Array.from({ length: Math.min(GET_MANY_CONCURRENCY, keys.length) }, () => worker()));

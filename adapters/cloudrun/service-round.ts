@@ -56,6 +56,11 @@ export class ServiceRound {
     return reading;
   }
 
+  /** Records `service` (undefined: gone) as this round's read of `name` (a list read it). */
+  prefill(name: string, service: IService | undefined): void {
+    if (!this.fetched.has(name)) this.fetched.set(name, Promise.resolve(service));
+  }
+
   /** The service `name` for naming its children: this round's read, vouched for the next round. */
   childrenOf(name: string): Promise<IService | undefined> {
     const s = this.service(name);

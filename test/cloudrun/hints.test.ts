@@ -153,14 +153,17 @@ describe('audit tail -> hints -> watch events, through TailLogEntries on the emu
     });
   });
 
-  it('cursors never go back in any kind source, and no error or gap reached the watches', () => {
+  it('bookmarks never go back in any kind source, and no error or gap reached the watches', () => {
     const ids = new Set(log.events.map((x) => x.sourceId));
     expect([...ids].sort()).toEqual(
       ['clusters', 'jobs', 'services', 'workerpools'].map((k) => `cloudrun/${P}/${k}`),
     );
+    // Bookmarks (the feed's position once everything before it is reconciled) move forward only.
+    // The cursor a change event carries is its own hint's: in a batch of coalesced hints an event
+    // may carry an older one than the event before it (safe: a restart resumes earlier).
     for (const id of ids) {
       const cursors = log.events.flatMap((x) =>
-        x.sourceId === id && x.type !== 'RELIST' && x.cursor ? [x.cursor] : [],
+        x.sourceId === id && x.type === 'BOOKMARK' ? [x.cursor] : [],
       );
       expect(cursors.length, id).toBeGreaterThan(0);
       expect([...cursors].sort(), id).toEqual(cursors);
