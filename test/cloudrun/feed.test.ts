@@ -18,6 +18,7 @@ import {
   TAIL_RETRY_EVERY_POLLS,
 } from '../../adapters/cloudrun/audit-source.js';
 import { ApiBudget } from '../../src/watch/budget.js';
+import { CLOUD_RUN_BUCKETS } from '../../adapters/cloudrun/limits.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { RecordingClock, configFor } from './harness.js';
 
@@ -268,6 +269,32 @@ describe('audit feed waits on the injected clock', () => {
       },
       { bufferWindowMs: 0, logPollIntervalMs: 100 },
     );
+  });
+
+  it('opening the tail does not wait behind the Logging read budget (its own bucket)', async () => {
+    const budget = new ApiBudget(CLOUD_RUN_BUCKETS, 1, clock);
+    feed = new AuditFeed(
+      P,
+      clients.logging,
+      {
+        budget,
+        metrics: new CoreMetrics(new Registry()),
+        scheduler: clock,
+        logger: pino({ level: 'silent' }),
+      },
+      { bufferWindowMs: 0, logPollIntervalMs: 100 },
+    );
+    // Reads took every logging:read token: the next read waits for the refill.
+    const burst = CLOUD_RUN_BUCKETS['logging:read']?.burst ?? 1;
+    for (let i = 0; i < burst; i++) await budget.acquire('logging:read');
+    const got = collect();
+    await vi.waitFor(() => expect(emu.openTails()).toBe(1), IO);
+    expect(emu.calls.count(LIST)).toBe(0);
+    expect(got.items).toEqual([]);
+    // The catch-up read gets its token after the refill, in virtual time.
+    clock.advance(1_000);
+    await vi.waitFor(() => expect(got.items.some((i) => i.kind === 'caughtUp')).toBe(true), IO);
+    expect(emu.calls.count(LIST)).toBe(1);
   });
 
   it('an unconfirmed tail is given the open grace in virtual time before catch-up starts', async () => {
