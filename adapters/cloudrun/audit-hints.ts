@@ -7,7 +7,9 @@
  * its serving revisions or current executions, and tombstones what it owned that is gone); for a
  * revision, execution or worker pool, a `changed` or `deleted` hint (a deleted revision's digests
  * are forgotten). Digests resolved later give `changed` hints for the revision and its service.
- * Hints are deduplicated per entry.
+ * Hints are deduplicated per entry. An entry stamped before what the source's last completed list
+ * showed in its region (`HintCoverage`) gives no hint (counted); its side effects (activity, a
+ * deleted revision's digests forgotten) still happen.
  *
  * Failure: rejects only when the project's regions cannot be read (ListLocations, before any list).
  */
@@ -19,15 +21,23 @@ import type { KeyNames } from './key-names.js';
 import { OWNER_INDEX } from './key-names.js';
 import type { RunResourceRef } from './names.js';
 import { parseResourceName, resourceName } from './names.js';
+import { timestampToMs } from './log-cursor.js';
 import type { ProjectScope } from './project-scope.js';
 
 type SourceHint = Hint<ClusterObject>;
+
+/** What a completed list already showed (see ListCoverage), and where skipped hints are counted. */
+export interface HintCoverage {
+  covers(region: string, entryMs: number | undefined): boolean;
+  skipped(): void;
+}
 
 export class AuditHints {
   constructor(
     private readonly scope: ProjectScope,
     private readonly names: KeyNames,
     private readonly targets: ReadonlySet<RunResourceRef['kind']>,
+    private readonly coverage: HintCoverage,
   ) {}
 
   /** Whether `m` has a hint on one of this source's targets (the feed's filter). */
@@ -41,11 +51,17 @@ export class AuditHints {
     const { project } = this.scope;
     const out: SourceHint[] = [];
     const seen = new Set<string>();
+    const entryMs = timestampToMs(item.timestamp);
     for (const h of item.mapping.hints) {
       if (!this.targets.has(h.target.kind)) continue;
       if (h.target.project !== project || !(await this.scope.inScope(h.target.region))) continue;
       this.scope.activity(h.target.region);
-      for (const hint of this.expand(h, item.cursor)) {
+      const hints = this.expand(h, item.cursor);
+      if (this.coverage.covers(h.target.region, entryMs)) {
+        this.coverage.skipped();
+        continue;
+      }
+      for (const hint of hints) {
         const id = `${hint.type}/${'key' in hint ? hint.key : ''}`;
         if (seen.has(id)) continue;
         seen.add(id);

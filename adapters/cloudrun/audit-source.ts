@@ -61,7 +61,8 @@ import type { AuditMapping, ContainerDigest, RevisionDigests } from './audit-map
 import { RUN_SERVICE_NAME, auditEntryToHints } from './audit-mapper.js';
 
 export type FeedItem =
-  | { kind: 'entry'; entry: JsonObject; mapping: AuditMapping; cursor: string }
+  /** `timestamp`: the entry's own (canonical RFC 3339); `cursor`: the subscriber's after it (never older). */
+  | { kind: 'entry'; entry: JsonObject; mapping: AuditMapping; cursor: string; timestamp: string }
   | { kind: 'gap'; reason: string }
   | { kind: 'caughtUp'; cursor: string };
 
@@ -483,7 +484,13 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
       if (digests && digests.project === this.project)
         this.options.onRevisionDigests?.(digests, digests.containers);
     }
-    s.next({ kind: 'entry', entry: d.json, mapping: d.mapping, cursor: serializeCursor(st.cursor) });
+    s.next({
+      kind: 'entry',
+      entry: d.json,
+      mapping: d.mapping,
+      cursor: serializeCursor(st.cursor),
+      timestamp: d.pos.timestamp,
+    });
     return true;
   }
 

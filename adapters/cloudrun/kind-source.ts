@@ -11,12 +11,15 @@
  *   revisions serving traffic or latest created, as the services listed just before say),
  *   ListJobs, ListExecutions (job `-`, running or recent), ListWorkerPools. The first page carries
  *   the audit cursor taken `LIST_CURSOR_MARGIN_MS` before listing. The `clusters` kind reads the
- *   project's regions again (ListLocations for `regions: all`) when its list starts.
+ *   project's regions again (ListLocations for `regions: all`) when its list starts. A completed
+ *   list records, per region, the provider time its reads there came after (ListCoverage): the
+ *   entries that cursor re-delivers from before it cost no read.
  * - `get` re-reads one object (NOT_FOUND, out of scope, or a key it cannot read back -> undefined);
  *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time, and reads by list the services or
  *   revisions of a region it needs more of than their last list took pages (a burst of deploys). Each `get`/`getMany` is a read round that
  *   reads a service once, and the family expansion after it reuses that read (ServiceRound).
- * - `hints` maps the project feed's entries on the kind's targets (see AuditHints), plus, for
+ * - `hints` maps the project feed's entries on the kind's targets (see AuditHints; an entry the
+ *   last list covered gives none, counted in `sightline_hints_skipped_total`), plus, for
  *   services, digests resolved later; a service or job comes as a `family` hint whose children
  *   `childKeysOf` names (the reads happen in the engine's worker, none in the hint stream).
  * - `cheapPoll` fingerprints the kind with list calls only (see stepFingerprint), every
@@ -42,7 +45,9 @@ import type { ListPosition, ListStep } from './list-token.js';
 import { LIST_START, listTokens, nextPosition } from './list-token.js';
 import { TokenRestarts, decodeOrRestart } from '../../src/provider/page-token.js';
 import { parseResourceName, resourceName } from './names.js';
-import { isCurrentExecution, servingRevisions } from './normalizer.js';
+import { isCurrentExecution, newestProviderTimeMs, servingRevisions } from './normalizer.js';
+import type { ProviderTimes } from './normalizer.js';
+import { ListCoverage } from '../../src/provider/list-coverage.js';
 import { RunObjectBuilder } from './object-builder.js';
 import type { ProjectScope } from './project-scope.js';
 import type { RunKind } from './run-kinds.js';
@@ -67,7 +72,24 @@ const LIST_READ_MIN_KEYS = 3;
  * reads of a deploy, at this cost in latency.
  */
 const HINT_SETTLE_MS = 300;
+/**
+ * An entry stamped more than this before the newest provider time the last list showed in its
+ * region when it first read there is covered by that list: no read (see ListCoverage). Large against
+ * the 143 ms by which a v1 entry's stamp preceded its object's creation in the CreateService sample;
+ * a change this would wrongly skip is still caught by the next cheap poll.
+ */
+const LIST_COVER_MARGIN_MS = 2_000;
 export const CONTROLLER_NAME = 'sightline-cloudrun';
+
+/** The newest provider time on a page, over every object it returned (kept or not). */
+function newest(items: ProviderTimes[]): { newestMs?: number } {
+  let newestMs: number | undefined;
+  for (const o of items) {
+    const ms = newestProviderTimeMs(o);
+    if (ms !== undefined && (newestMs === undefined || ms > newestMs)) newestMs = ms;
+  }
+  return newestMs === undefined ? {} : { newestMs };
+}
 
 /** How often a kind's cheap poll runs, by the state of the project's tail. */
 export interface RunPollIntervals {
@@ -101,6 +123,8 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
   private serviceRound: ServiceRound;
   /** Pages the last list read, by `step/region` (what a list read costs now). */
   private readonly listPages = new Map<string, number>();
+  /** Which feed entries the last completed list already showed, by region. */
+  private readonly coverage = new ListCoverage(LIST_COVER_MARGIN_MS);
 
   constructor(
     private readonly scope: ProjectScope,
@@ -112,7 +136,10 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     this.names = new KeyNames(scope);
     this.build = new RunObjectBuilder(scope);
     this.restarts = new TokenRestarts(scope.deps.logger, this.id);
-    this.auditHints = new AuditHints(scope, this.names, kind.targets);
+    this.auditHints = new AuditHints(scope, this.names, kind.targets, {
+      covers: (region, entryMs) => this.coverage.covers(region, entryMs),
+      skipped: () => scope.deps.metrics.hintsSkipped.inc({ source: this.id, reason: 'covered_by_list' }),
+    });
     this.serviceRound = this.firstServiceRound();
     // The clusters kind polls without an API call: it keeps the short period and, while the tail
     // is live, moves LAST SEEN (a live tail is proof the project is watched).
@@ -155,19 +182,22 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
         cursor = this.feed.cursorAt(this.scope.deps.scheduler.now() - LIST_CURSOR_MARGIN_MS);
       this.run = { prefetched: new Set(), servingRegion: '', serving: new Set() };
       this.serviceRound = this.firstServiceRound();
+      this.coverage.started();
       if (steps.includes('cluster')) await this.scope.refreshRegions();
     }
     const regions = await this.scope.regions();
     const region = regions[pos.r];
     const step: ListStep | undefined = steps[pos.s];
     if (region === undefined || step === undefined) return { items: [] };
-    const { items, next } = await this.listStep(step, region, pos.t);
+    const { items, next, newestMs } = await this.listStep(step, region, pos.t);
+    this.coverage.page(region, newestMs);
     const pagesKey = `${step}/${region}`;
     this.listPages.set(pagesKey, pos.t === '' ? 1 : (this.listPages.get(pagesKey) ?? 0) + 1);
     const nextPos = nextPosition(pos, next, steps.length, regions.length);
     if (next === '' && pos.s === steps.length - 1) this.scope.activity(region);
     const page: ListPage<ClusterObject> = { items };
     if (nextPos) page.nextPageToken = listTokens.encode(nextPos);
+    else this.coverage.completed();
     if (cursor !== undefined) page.cursor = cursor;
     return page;
   }
@@ -176,7 +206,7 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     step: ListStep,
     region: string,
     token: string,
-  ): Promise<{ items: ClusterObject[]; next: string }> {
+  ): Promise<{ items: ClusterObject[]; next: string; newestMs?: number }> {
     const { lister: l, project } = this.scope;
     switch (step) {
       case 'cluster':
@@ -194,7 +224,7 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
           for (const rev of servingRevisions(s)) this.run.serving.add(`${s.name ?? ''}/revisions/${rev}`);
           items.push(await this.build.service(region, s));
         }
-        return { items, next: p.next };
+        return { items, next: p.next, ...newest(p.items) };
       }
       case 'revisions': {
         const p = await l.revisions(project, region, token);
@@ -202,11 +232,11 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
         for (const r of p.items)
           if (this.run.servingRegion === region && this.run.serving.has(r.name ?? ''))
             items.push(await this.build.revision(region, r));
-        return { items, next: p.next };
+        return { items, next: p.next, ...newest(p.items) };
       }
       case 'jobs': {
         const p = await l.jobs(project, region, token);
-        return { items: p.items.map((j) => this.build.job(region, j)), next: p.next };
+        return { items: p.items.map((j) => this.build.job(region, j)), next: p.next, ...newest(p.items) };
       }
       case 'executions': {
         const p = await l.executions(project, region, token);
@@ -216,11 +246,16 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
             .filter((e) => isCurrentExecution(e, now))
             .map((e) => this.build.execution(region, e)),
           next: p.next,
+          ...newest(p.items),
         };
       }
       case 'workerPools': {
         const p = await l.workerPools(project, region, token);
-        return { items: p.items.map((w) => this.build.workerPool(region, w)), next: p.next };
+        return {
+          items: p.items.map((w) => this.build.workerPool(region, w)),
+          next: p.next,
+          ...newest(p.items),
+        };
       }
     }
   }

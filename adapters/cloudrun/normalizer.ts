@@ -116,6 +116,37 @@ export function timestampMs(t: ITimestamp | null | undefined): number | undefine
   return s * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
 }
 
+/** The provider times a Cloud Run v2 object can show (all in the past when it is read). */
+export interface ProviderTimes {
+  createTime?: ITimestamp | null;
+  updateTime?: ITimestamp | null;
+  deleteTime?: ITimestamp | null;
+  startTime?: ITimestamp | null;
+  completionTime?: ITimestamp | null;
+  conditions?: ICondition[] | null;
+  terminalCondition?: ICondition | null;
+}
+
+/**
+ * The newest provider time an object shows (creation, update, deletion, start, completion, a
+ * condition's transition), or undefined when it shows none. `expireTime` is left out: it lies ahead.
+ */
+export function newestProviderTimeMs(o: ProviderTimes): number | undefined {
+  let newest: number | undefined;
+  const see = (t: ITimestamp | null | undefined): void => {
+    const ms = timestampMs(t);
+    if (ms !== undefined && (newest === undefined || ms > newest)) newest = ms;
+  };
+  see(o.createTime);
+  see(o.updateTime);
+  see(o.deleteTime);
+  see(o.startTime);
+  see(o.completionTime);
+  for (const c of o.conditions ?? []) see(c.lastTransitionTime);
+  see(o.terminalCondition?.lastTransitionTime);
+  return newest;
+}
+
 function labelsOf(l: Record<string, string> | null | undefined): Record<string, string> {
   return { ...(l ?? {}) };
 }

@@ -54,6 +54,7 @@ export class CoreMetrics {
   readonly sourceReady: Gauge<'source'>;
   readonly permissionDenied: Gauge<'source' | 'permission'>;
   readonly unresolvedDigests: Counter<'provider' | 'reason'>;
+  readonly hintsSkipped: Counter<'source' | 'reason'>;
 
   constructor(readonly registry: Registry) {
     this.apiCalls = counter(registry, 'sightline_api_calls_total', 'Provider API calls', [
@@ -98,6 +99,12 @@ export class CoreMetrics {
       'sightline_unresolved_digests_total',
       'Image sightings without a resolved digest',
       ['provider', 'reason'],
+    );
+    this.hintsSkipped = counter(
+      registry,
+      'sightline_hints_skipped_total',
+      'Change-feed hints dropped without a read, by reason (covered_by_list: the last list already showed them)',
+      ['source', 'reason'],
     );
   }
 }

@@ -251,7 +251,7 @@ export class Fleet {
       update_time: now,
       service: short,
       containers: [{ name: containerName, image }],
-      conditions: [{ type: 'Ready', state: 'CONDITION_PENDING' }],
+      conditions: [{ type: 'Ready', state: 'CONDITION_PENDING', last_transition_time: now }],
       etag: `"${revShort}"`,
     };
     const revRec: RevisionRec = {
@@ -301,7 +301,10 @@ export class Fleet {
     const markReady = (): void => {
       if (!this.revisions.has(revFull)) return;
       revRec.ready = true;
-      revWire['conditions'] = [{ type: 'Ready', state: 'CONDITION_SUCCEEDED' }];
+      const readyAt = this.nowTs();
+      revWire['conditions'] = [
+        { type: 'Ready', state: 'CONDITION_SUCCEEDED', last_transition_time: readyAt },
+      ];
       const traffic = rec.wire['traffic'] as Array<{ type: string }>;
       if (traffic.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST')) {
         rec.wire['traffic_statuses'] = [
@@ -309,7 +312,11 @@ export class Fleet {
         ];
       }
       rec.wire['latest_ready_revision'] = revFull;
-      rec.wire['terminal_condition'] = { type: 'Ready', state: 'CONDITION_SUCCEEDED' };
+      rec.wire['terminal_condition'] = {
+        type: 'Ready',
+        state: 'CONDITION_SUCCEEDED',
+        last_transition_time: readyAt,
+      };
       rec.wire['reconciling'] = false;
       operationEnd();
       if (!opts.silent) this.readyEvent(rec, revRec);
@@ -318,7 +325,12 @@ export class Fleet {
     const markFailed = (message: string): void => {
       if (!this.revisions.has(revFull)) return;
       revRec.failed = true;
-      const failed = { type: 'Ready', state: 'CONDITION_FAILED', message };
+      const failed = {
+        type: 'Ready',
+        state: 'CONDITION_FAILED',
+        message,
+        last_transition_time: this.nowTs(),
+      };
       revWire['conditions'] = [failed];
       revWire['update_time'] = this.nowTs();
       // Traffic and latest_ready_revision stay: the old revision keeps serving.
