@@ -5,7 +5,6 @@
  */
 import { defineProvider } from '../../src/provider/registration.js';
 import type { CloudRunDemo } from './demo.js';
-import { createCloudRunAdapter } from './adapter.js';
 import { cloudRunDefaults, cloudRunSchema } from './config.js';
 import { CLOUD_RUN_BUCKETS } from './limits.js';
 
@@ -16,7 +15,7 @@ export const cloudRun = defineProvider({
   limits: CLOUD_RUN_BUCKETS,
   secretPaths: [],
   iamDoc: 'adapters/cloudrun/README.md',
-  create: (config, deps) => createCloudRunAdapter(config, deps),
+  create: async (config, deps) => (await import('./adapter.js')).createCloudRunAdapter(config, deps),
   summary: (config) =>
     `${config.projects.length} project(s), regions ${config.regions === 'all' ? 'all' : config.regions.join(',')}`,
   files: {

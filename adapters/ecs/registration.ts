@@ -5,7 +5,6 @@
  */
 import { defineProvider } from '../../src/provider/registration.js';
 import type { EcsDemo } from './demo.js';
-import { createEcsAdapter } from './adapter.js';
 import { ecsDefaults, ecsSchema } from './config.js';
 import { CLOUDTRAIL_BUCKETS } from '../aws/limits.js';
 import { ECS_BUCKETS } from './limits.js';
@@ -22,7 +21,7 @@ export const ecs = defineProvider({
   ],
   redactedFields: ['externalId'],
   iamDoc: 'config/iam/ecs-policy.json',
-  create: (config, deps) => createEcsAdapter(config, deps),
+  create: async (config, deps) => (await import('./adapter.js')).createEcsAdapter(config, deps),
   summary: (config) =>
     `account ${config.account}, regions ${config.regions.join(',')}, credentials ${config.credentials.source}`,
   demo: (pace): Promise<EcsDemo> => import('./demo.js').then((m) => m.startEcsDemo(pace)),

@@ -29,8 +29,15 @@ export function createBudget(
   return new ApiBudget(providerLimits(), config.budget.fraction, scheduler, metrics, logger);
 }
 
-export function createAdapters(config: Config, deps: ProviderDeps): ProviderAdapter[] {
-  return configuredProviders(config.providers).map(({ registration, section }) =>
-    registration.create(section, deps),
-  );
+/** One adapter per configured section; when one cannot be created, those made before it are closed. */
+export async function createAdapters(config: Config, deps: ProviderDeps): Promise<ProviderAdapter[]> {
+  const adapters: ProviderAdapter[] = [];
+  try {
+    for (const { registration, section } of configuredProviders(config.providers))
+      adapters.push(await registration.create(section, deps));
+  } catch (err) {
+    await Promise.allSettled(adapters.map((a) => a.close()));
+    throw err;
+  }
+  return adapters;
 }

@@ -170,7 +170,7 @@ export class Daemon {
     }
 
     const budget = createBudget(config, this.scheduler, this.metrics, logger);
-    this.adapters = createAdapters(config, {
+    const adapters = await createAdapters(config, {
       logger,
       metrics: this.metrics,
       budget,
@@ -180,6 +180,12 @@ export class Daemon {
       agentVersion: this.options.agentVersion,
       clusterPollIntervalMs: config.intervals.clusterPollIntervalMs,
     });
+    if (this.abort.signal.aborted) {
+      // Stopped while the adapters loaded: nothing of theirs may outlive the daemon.
+      await Promise.allSettled(adapters.map((a) => a.close()));
+      return;
+    }
+    this.adapters = adapters;
     for (const adapter of this.adapters) {
       this.health.expectReady(`${adapter.provider}:sources`);
       this.subscriptions.push(adapter.activity$.subscribe((a) => sink.activity(a)));

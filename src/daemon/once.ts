@@ -57,7 +57,7 @@ export async function inventoryOnce(
 ): Promise<InventoryResult> {
   const scheduler = deps.scheduler ?? systemScheduler;
   const metrics = new CoreMetrics(deps.registry);
-  const adapters = createAdapters(config, {
+  const adapters = await createAdapters(config, {
     logger: deps.logger,
     metrics,
     budget: createBudget(config, scheduler, metrics, deps.logger),

@@ -70,8 +70,11 @@ export interface ProviderRegistration<
   readonly redactedFields?: ReadonlyArray<string>;
   /** Repository path of the least-privilege permissions the provider needs. */
   readonly iamDoc: string;
-  /** The adapter for a parsed section. */
-  create(config: z.output<Schema>, deps: ProviderDeps): ProviderAdapter;
+  /**
+   * The adapter for a parsed section. A registration loads its adapter (and the cloud's SDK) here, by
+   * dynamic import, so the commands that watch nothing (`validate`, `records`, `--help`) start without it.
+   */
+  create(config: z.output<Schema>, deps: ProviderDeps): Promise<ProviderAdapter>;
   /** One line for `validate` saying what the section watches (no secrets). */
   summary(config: z.output<Schema>): string;
   /** Files the section names: relative paths are made absolute, then each must be readable. */

@@ -183,19 +183,21 @@ describe('sightline records rejected', () => {
 
   it('reports a missing database (creating nothing) and bad flags', async () => {
     const dir = workDir();
-    const missing = await sightline('records', 'rejected', '--state-dir', dir);
+    // Four independent processes, run side by side.
+    const [missing, noDir, badLimit, help] = await Promise.all([
+      sightline('records', 'rejected', '--state-dir', dir),
+      sightline('records', 'rejected'),
+      sightline('records', 'rejected', '--state-dir', dir, '--limit', 'lots'),
+      sightline('records', 'rejected', '--help'),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`error: no state database at ${join(dir, STATE_DB_FILE)}\n`);
     expect(existsSync(join(dir, STATE_DB_FILE))).toBe(false);
-
-    const noDir = await sightline('records', 'rejected');
     expect(noDir.code).toBe(2);
     expect(noDir.stderr).toContain('--state-dir is required');
     expect(noDir.stderr).toContain('Usage: sightline records rejected');
-    const badLimit = await sightline('records', 'rejected', '--state-dir', dir, '--limit', 'lots');
     expect(badLimit.code).toBe(2);
     expect(badLimit.stderr).toContain('--limit must be a whole number');
-    const help = await sightline('records', 'rejected', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('safe while the daemon runs');
   });

@@ -9,7 +9,7 @@ import { createRegistry } from '../../runtime/metrics.js';
 import { onShutdownSignals } from '../../runtime/shutdown.js';
 import { agentVersion } from '../../runtime/version.js';
 import { Daemon } from '../../daemon/daemon.js';
-import { ElectedDaemon } from '../../daemon/elected.js';
+import type { ElectedDaemon } from '../../daemon/elected.js';
 import { StateRefusedError } from '../../state/refused.js';
 import type { Command } from '../command.js';
 import { parseCommandArgs, requireString } from '../command.js';
@@ -48,8 +48,9 @@ database is from a newer sightline; nothing started).`,
     const options = { logger, registry: createRegistry(), agentVersion };
     let daemon: Daemon | ElectedDaemon;
     try {
+      // The Kubernetes client (seconds to load) only when a Lease is used.
       daemon = config.leaderElection.enabled
-        ? new ElectedDaemon(config, options)
+        ? new (await import('../../daemon/elected.js')).ElectedDaemon(config, options)
         : new Daemon(config, options);
     } catch (err) {
       logger.error({ err }, 'start-up failed');
