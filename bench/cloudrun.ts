@@ -19,6 +19,7 @@ import type { CloudRunConfig } from '../adapters/cloudrun/config.js';
 import type { ProviderDeps } from '../src/provider/adapter.js';
 import type { ClusterObject } from '../src/model/index.js';
 import type { Hint } from '../src/watch/source.js';
+import { tokenOf } from '../src/watch/source.js';
 import { ApiBudget } from '../src/watch/budget.js';
 import { CLOUD_RUN_BUCKETS } from '../adapters/cloudrun/limits.js';
 import { CoreMetrics, Registry } from '../src/runtime/metrics.js';
@@ -233,7 +234,8 @@ export async function run(): Promise<BenchSection> {
     emu.calls.reset();
     const pollStart = performance.now();
     const fp = new Map<string, string>();
-    for (const kind of sources) for (const [k, v] of (await kind.cheapPoll?.poll()) ?? []) fp.set(k, v);
+    for (const kind of sources)
+      for (const [k, v] of (await kind.cheapPoll?.poll()) ?? []) fp.set(k, tokenOf(v));
     const pollMs = performance.now() - pollStart;
     const pollCalls = emu.calls.count();
 

@@ -83,21 +83,22 @@ export class AuditHints {
       name: ref.service,
     };
     return [
-      { type: 'changed', key: this.names.keyOf(ref) },
-      { type: 'changed', key: this.names.keyOf(service) },
+      { type: 'changed', ...this.names.named(ref) },
+      { type: 'changed', ...this.names.named(service) },
     ];
   }
 
   private expand(h: AuditHint, cursor: string): SourceHint[] {
     const t = h.target;
-    const key = this.names.keyOf(t);
+    // The key with the resource's name: the store may not hold it yet (see KeyNames).
+    const { key, ref } = this.names.named(t);
     // A service or job and what it owns are read by the engine's worker (`childKeysOf`).
     if (t.kind === 'service' || t.kind === 'job')
-      return [{ type: 'family', key, index: OWNER_INDEX, cursor }];
+      return [{ type: 'family', key, index: OWNER_INDEX, cursor, ref }];
     if (h.type === 'deleted') {
       if (t.kind === 'revision') this.scope.digests.forget(resourceName(t));
-      return [{ type: 'deleted', key, cursor }];
+      return [{ type: 'deleted', key, cursor, ref }];
     }
-    return [{ type: 'changed', key, cursor }];
+    return [{ type: 'changed', key, cursor, ref }];
   }
 }

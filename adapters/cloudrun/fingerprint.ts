@@ -10,6 +10,7 @@
  * Failure: rejects with the first failing list call (the engine backs off and polls again).
  */
 import { objectHash, objectKey } from '../../src/model/index.js';
+import type { PollToken } from '../../src/watch/source.js';
 import type { KeyNames } from './key-names.js';
 import type { ListStep } from './list-token.js';
 import type { RunResourceRef } from './names.js';
@@ -24,16 +25,23 @@ function digestToken(scope: ProjectScope, revFull: string | null | undefined): s
   return d ? d.map((c) => c.digest).join(',') : 'unresolved';
 }
 
-/** Adds the tokens of one step in `region` to `out`. */
+/**
+ * Adds the tokens of one step in `region` to `out`, each workload's with its full resource name
+ * (the engine hands it back when it reads a key its store does not hold).
+ */
 export async function stepFingerprint(
   step: ListStep,
   region: string,
   scope: ProjectScope,
   names: KeyNames,
   build: RunObjectBuilder,
-  out: Map<string, string>,
+  out: Map<string, PollToken>,
 ): Promise<void> {
   const { lister: l, project } = scope;
+  const set = (ref: RunResourceRef, token: string): void => {
+    const named = names.named(ref);
+    out.set(named.key, { token, ref: named.ref });
+  };
   switch (step) {
     case 'cluster':
       for (const o of [build.cluster(region), build.namespace(region)]) out.set(objectKey(o), objectHash(o));
@@ -43,13 +51,13 @@ export async function stepFingerprint(
         const ref: RunResourceRef = { kind: 'service', project, region, name: shortName(s.name ?? '') };
         const serving = servingRevisions(s);
         // A service's images are its serving revisions': a traffic move changes its token too.
-        out.set(
-          names.keyOf(ref),
+        set(
+          ref,
           `${s.etag ?? ''}|${String(s.generation ?? '')}|${digestToken(scope, s.latestCreatedRevision)}|${[...serving].sort().join(',')}`,
         );
         for (const rev of serving) {
           const revRef: RunResourceRef = { kind: 'revision', project, region, service: ref.name, name: rev };
-          out.set(names.keyOf(revRef), digestToken(scope, resourceName(revRef)));
+          set(revRef, digestToken(scope, resourceName(revRef)));
         }
       }
       return;
@@ -57,8 +65,8 @@ export async function stepFingerprint(
       return;
     case 'jobs':
       for (const j of await l.all((t) => l.jobs(project, region, t))) {
-        out.set(
-          names.keyOf({ kind: 'job', project, region, name: shortName(j.name ?? '') }),
+        set(
+          { kind: 'job', project, region, name: shortName(j.name ?? '') },
           `${j.etag ?? ''}|${String(j.generation ?? '')}`,
         );
       }
@@ -68,14 +76,14 @@ export async function stepFingerprint(
       for (const e of await l.all((t) => l.executions(project, region, t))) {
         const ref = parseResourceName(e.name ?? '');
         if (ref?.kind !== 'execution' || !isCurrentExecution(e, now)) continue;
-        out.set(names.keyOf(ref), `${e.etag ?? ''}|${String(timestampMs(e.updateTime) ?? '')}`);
+        set(ref, `${e.etag ?? ''}|${String(timestampMs(e.updateTime) ?? '')}`);
       }
       return;
     }
     case 'workerPools':
       for (const w of await l.all((t) => l.workerPools(project, region, t))) {
-        out.set(
-          names.keyOf({ kind: 'workerPool', project, region, name: shortName(w.name ?? '') }),
+        set(
+          { kind: 'workerPool', project, region, name: shortName(w.name ?? '') },
           `${w.etag ?? ''}|${String(w.generation ?? '')}`,
         );
       }

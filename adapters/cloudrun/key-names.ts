@@ -2,25 +2,21 @@
  * Which resource a key of a Cloud Run project source names. A workload key is a hash of the
  * resource's full name, so the name is read back from what the engine's store holds for the key
  * (the object's cluster, name, kind and owner spell it); a cluster or namespace key is recomputed
- * from the project's regions. A key the store does not hold yet (announced by a hint or a cheap poll,
- * not read yet) is found in a bounded book of names announced since (`PENDING_NAMES_MAX`, least
- * recently announced first out); an entry leaves the book once the store holds its key. The engine
- * restores its store from the state database on restart, so nothing here is persisted.
+ * from the project's regions. A key the store does not hold yet (announced by a hint, a parent or a
+ * cheap poll) travels with its full resource name (`named`, the engine's NamedKey), which the
+ * engine hands back with the read: nothing here keeps a name of its own.
  *
- * Failure: never throws; a key it cannot read back resolves to undefined (reported gone).
+ * Failure: never throws; a key it cannot read back resolves to undefined (reported gone), and so
+ * does a name that is not this project's or does not hash to the key.
  */
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectKey } from '../../src/model/index.js';
-import { LruMap } from '../../src/runtime/lru-map.js';
 import type { Indexers, WatchStore } from '../../src/watch/source.js';
 import { emptyWatchStore } from '../../src/watch/source.js';
 import type { RunResourceRef } from './names.js';
-import { resourceName } from './names.js';
+import { parseResourceName, resourceName } from './names.js';
 import { clusterKey, namespaceKey, workloadKey } from './normalizer.js';
 import type { ProjectScope } from './project-scope.js';
-
-/** Names of keys announced but not yet in the store, at most this many. */
-const PENDING_NAMES_MAX = 4096;
 
 export type KeyRef = { kind: 'cluster' | 'namespace'; region: string } | RunResourceRef;
 
@@ -44,7 +40,6 @@ const NATIVE_KINDS: Record<string, RunResourceRef['kind']> = {
 
 export class KeyNames {
   private store: WatchStore<ClusterObject> = emptyWatchStore();
-  private readonly pending = new LruMap<string, RunResourceRef>(PENDING_NAMES_MAX);
 
   constructor(private readonly scope: ProjectScope) {}
 
@@ -57,21 +52,25 @@ export class KeyNames {
     return this.store.byIndex(OWNER_INDEX, key);
   }
 
-  /** The key of `ref`, booked as pending when the store does not hold it. */
+  /** The key of `ref`. */
   keyOf(ref: RunResourceRef): string {
-    const key = workloadKey(ref.project, ref.region, resourceName(ref));
-    if (!this.store.has(key)) this.pending.set(key, ref);
-    return key;
+    return workloadKey(ref.project, ref.region, resourceName(ref));
   }
 
-  async resolve(key: string): Promise<KeyRef | undefined> {
-    const pending = this.pending.get(key);
-    if (pending !== undefined) {
-      if (!this.store.has(key)) return pending;
-      this.pending.delete(key);
-    }
+  /** The key of `ref` with its full resource name, for the engine to hand back with the read. */
+  named(ref: RunResourceRef): { key: string; ref: string } {
+    const name = resourceName(ref);
+    return { key: workloadKey(ref.project, ref.region, name), ref: name };
+  }
+
+  /** The resource `key` names: from the store, else from `name` (given with the key), else a cluster or namespace. */
+  async resolve(key: string, name?: string): Promise<KeyRef | undefined> {
     const obj = this.store.get(key);
     if (obj !== undefined && obj.kind === 'workload') return this.refOf(obj);
+    if (name !== undefined) {
+      const ref = parseResourceName(name);
+      if (ref !== undefined && ref.project === this.scope.project && this.keyOf(ref) === key) return ref;
+    }
     const project = this.scope.project;
     for (const region of await this.scope.regions()) {
       if (key === clusterKey(project, region)) return { kind: 'cluster', region };

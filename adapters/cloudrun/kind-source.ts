@@ -34,7 +34,15 @@
  */
 import { from, merge, concatMap, filter, mergeMap, EMPTY } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { CheapPoll, Hint, ListPage, WatchSource, WatchStore } from '../../src/watch/source.js';
+import type {
+  CheapPoll,
+  Hint,
+  ListPage,
+  NamedKey,
+  PollToken,
+  WatchSource,
+  WatchStore,
+} from '../../src/watch/source.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectHash, objectKey, objectOrder } from '../../src/model/index.js';
 import type { AuditFeed } from './audit-source.js';
@@ -264,8 +272,8 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
    * The kind's tokens in every region (see stepFingerprint); marks activity per region done when the
    * poll read the API, or, for the clusters kind (no call), while the project's tail is live.
    */
-  private async fingerprint(): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  private async fingerprint(): Promise<Map<string, PollToken>> {
+    const out = new Map<string, PollToken>();
     const callsApi = this.kind.steps.some((step) => step !== 'cluster');
     for (const region of await this.scope.regions()) {
       for (const step of this.kind.steps)
@@ -275,17 +283,18 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     return out;
   }
 
-  async get(key: string): Promise<ClusterObject | undefined> {
-    return (await this.getMany([key])).get(key);
+  async get(key: string, ref?: string): Promise<ClusterObject | undefined> {
+    return (await this.getMany([key], ref === undefined ? undefined : new Map([[key, ref]]))).get(key);
   }
 
   /** Reads one key within a read round (services come from `round`, see ServiceRound). */
   private async read(
     key: string,
+    name: string | undefined,
     round: ServiceRound,
     listedRevisions: ReadonlyMap<string, Map<string, IRevision>>,
   ): Promise<ClusterObject | undefined> {
-    const ref = await this.names.resolve(key);
+    const ref = await this.names.resolve(key, name);
     if (!ref || !(await this.scope.inScope(ref.region))) return undefined;
     const l = this.scope.lister;
     const region = ref.region;
@@ -326,13 +335,13 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
    * A service's serving revisions (GetService) or a job's current executions (ListExecutions of the
    * job), as keys; nothing for other objects. Read by the engine's worker for a `family` hint.
    */
-  async childKeysOf(parent: ClusterObject): Promise<string[]> {
+  async childKeysOf(parent: ClusterObject): Promise<NamedKey[]> {
     const ref = await this.names.refOf(parent);
     const l = this.scope.lister;
     if (ref?.kind === 'service') {
       const s = await this.serviceRound.childrenOf(resourceName(ref));
       return [...(s ? servingRevisions(s) : [])].map((name) =>
-        this.names.keyOf({ ...ref, kind: 'revision', service: ref.name, name }),
+        this.names.named({ ...ref, kind: 'revision', service: ref.name, name }),
       );
     }
     if (ref?.kind === 'job') {
@@ -340,7 +349,7 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
       const now = this.scope.deps.scheduler.now();
       return execs.flatMap((e) => {
         const child = parseResourceName(e.name ?? '');
-        return child?.kind === 'execution' && isCurrentExecution(e, now) ? [this.names.keyOf(child)] : [];
+        return child?.kind === 'execution' && isCurrentExecution(e, now) ? [this.names.named(child)] : [];
       });
     }
     return [];
@@ -383,12 +392,15 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
    * The services the round reads are read first, so a revision of one of them in the same round is
    * checked against that fresh read, never against an older one.
    */
-  async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
+  async getMany(
+    keys: string[],
+    refs?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, ClusterObject | undefined>> {
     const round = (this.serviceRound = this.serviceRound.next());
     const services = new Map<string, string[]>();
     const revisions = new Map<string, number>();
     for (const key of keys) {
-      const ref = await this.names.resolve(key);
+      const ref = await this.names.resolve(key, refs?.get(key));
       if (ref?.kind === 'service') {
         const names = services.get(ref.region) ?? [];
         names.push(resourceName(ref));
@@ -404,7 +416,7 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
       while (next < keys.length) {
         const key = keys[next] as string;
         next += 1;
-        out.set(key, await this.read(key, round, listedRevisions));
+        out.set(key, await this.read(key, refs?.get(key), round, listedRevisions));
       }
     };
     await Promise.all(Array.from({ length: Math.min(GET_MANY_CONCURRENCY, keys.length) }, () => worker()));

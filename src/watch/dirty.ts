@@ -4,14 +4,22 @@
  * without a provider call) or needs a fetch; once a key needs a fetch it keeps needing one until
  * taken (a fetch reads the truth, so a later hint's state cannot make it skip a pending delete).
  * A family hint makes the entry need a fetch and names the indexes whose children are read with it.
+ * An entry keeps the newest provider name (`ref`) given with its key, for the read.
  */
 
 export interface DirtyEntry<T> {
   state: T | undefined;
   needsFetch: boolean;
   cursor: string | undefined;
+  /** The provider name a hint or poll gave with the key (see NamedKey in source.ts). */
+  ref?: string;
   /** Indexes whose children under this key are read with it (family hints); undefined: none. */
   families: Set<string> | undefined;
+}
+
+function withRef<T>(e: DirtyEntry<T>, ref: string | undefined): DirtyEntry<T> {
+  if (ref !== undefined) e.ref = ref;
+  return e;
 }
 
 export class DirtySet<T> {
@@ -27,13 +35,17 @@ export class DirtySet<T> {
     return this.map.size;
   }
 
-  changed(key: string, state: T | undefined, cursor: string | undefined): void {
+  changed(key: string, state: T | undefined, cursor: string | undefined, ref?: string): void {
     const e = this.map.get(key);
     if (!e) {
-      this.map.set(key, { state, needsFetch: state === undefined, cursor, families: undefined });
+      this.map.set(
+        key,
+        withRef({ state, needsFetch: state === undefined, cursor, families: undefined }, ref),
+      );
       return;
     }
     if (cursor !== undefined) e.cursor = cursor;
+    if (ref !== undefined) e.ref = ref;
     if (e.needsFetch) return;
     if (state === undefined) {
       e.needsFetch = true;
@@ -44,20 +56,21 @@ export class DirtySet<T> {
   }
 
   /** A delete hint or a poll difference: must be confirmed by reading the provider. */
-  needsFetch(key: string, cursor: string | undefined): void {
+  needsFetch(key: string, cursor: string | undefined, ref?: string): void {
     const e = this.map.get(key);
     if (!e) {
-      this.map.set(key, { state: undefined, needsFetch: true, cursor, families: undefined });
+      this.map.set(key, withRef<T>({ state: undefined, needsFetch: true, cursor, families: undefined }, ref));
       return;
     }
     e.needsFetch = true;
     e.state = undefined;
     if (cursor !== undefined) e.cursor = cursor;
+    if (ref !== undefined) e.ref = ref;
   }
 
   /** A family hint: the key must be read, and its children under `index` with it. */
-  family(key: string, index: string, cursor: string | undefined): void {
-    this.needsFetch(key, cursor);
+  family(key: string, index: string, cursor: string | undefined, ref?: string): void {
+    this.needsFetch(key, cursor, ref);
     const e = this.map.get(key);
     if (e === undefined) return;
     if (e.families === undefined) e.families = new Set([index]);
@@ -67,10 +80,10 @@ export class DirtySet<T> {
   /** Puts back a taken entry whose reads failed, merged with whatever arrived for its key since. */
   restore(key: string, taken: DirtyEntry<T>): void {
     if (taken.families === undefined) {
-      this.needsFetch(key, taken.cursor);
+      this.needsFetch(key, taken.cursor, taken.ref);
       return;
     }
-    for (const index of taken.families) this.family(key, index, taken.cursor);
+    for (const index of taken.families) this.family(key, index, taken.cursor, taken.ref);
   }
 
   /** Removes and returns everything pending. */

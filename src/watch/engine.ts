@@ -37,8 +37,8 @@ import { DirtySet } from './dirty.js';
 import type { DirtyEntry } from './dirty.js';
 import type { RelistCause, WatchEvent } from './events.js';
 import { WatchMetrics } from './event-metrics.js';
-import { deniedPermission, isThrottling } from './source.js';
-import type { Hint, WatchSource } from './source.js';
+import { deniedPermission, isThrottling, tokenOf } from './source.js';
+import type { Hint, PollToken, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
 import type { StoreEntry } from './store.js';
 import { flatString } from '../model/intern.js';
@@ -507,12 +507,12 @@ export class WatchEngine<T> implements Watch<T> {
       case 'changed':
         this.hintSeq++;
         if (h.cursor !== undefined) this.lastCursor = h.cursor;
-        this.dirty.changed(h.key, h.state, h.cursor);
+        this.dirty.changed(h.key, h.state, h.cursor, h.ref);
         break;
       case 'deleted':
         this.hintSeq++;
         if (h.cursor !== undefined) this.lastCursor = h.cursor;
-        this.dirty.needsFetch(h.key, h.cursor);
+        this.dirty.needsFetch(h.key, h.cursor, h.ref);
         break;
       case 'family':
         if (typeof h.index !== 'string' || h.index === '') {
@@ -521,7 +521,7 @@ export class WatchEngine<T> implements Watch<T> {
         }
         this.hintSeq++;
         if (h.cursor !== undefined) this.lastCursor = h.cursor;
-        this.dirty.family(h.key, h.index, h.cursor);
+        this.dirty.family(h.key, h.index, h.cursor, h.ref);
         break;
       case 'gap':
         this.logger?.info({ reason: h.reason }, 'change feed reported a gap; relisting');
@@ -582,7 +582,9 @@ export class WatchEngine<T> implements Watch<T> {
     );
     this.reconciledHintSeq = reconciledSeq;
     const toFetch: string[] = [];
+    const refs = new Map<string, string>();
     for (const [key, d] of batch) {
+      if (d.ref !== undefined) refs.set(key, d.ref);
       // A state for a key we do not hold is confirmed by reading it: a late hint must not
       // resurrect an object that was created and deleted while we were not looking.
       if (d.needsFetch || !this.store.has(key)) toFetch.push(key);
@@ -591,7 +593,7 @@ export class WatchEngine<T> implements Watch<T> {
     if (toFetch.length > 0) {
       const fetched = new Map<string, T | undefined>();
       try {
-        await this.fetch(toFetch, fetched);
+        await this.fetch(toFetch, fetched, refs);
       } catch (err) {
         if (this.stopped || this.relistCause !== undefined) return;
         for (const [key, obj] of fetched) this.apply(key, obj, batch.get(key)?.cursor, true);
@@ -633,6 +635,8 @@ export class WatchEngine<T> implements Watch<T> {
     if (parents.length === 0) return true;
     /** Child key -> the cursor of the family hint that named it. */
     const children = new Map<string, string | undefined>();
+    /** Child key -> the provider name its parent gave with it. */
+    const childRefs = new Map<string, string>();
     try {
       for (const [key, d] of parents) {
         const parent = fetched.get(key);
@@ -645,7 +649,13 @@ export class WatchEngine<T> implements Watch<T> {
           }
         }
         if (parent === undefined || this.source.childKeysOf === undefined) continue;
-        for (const child of await this.source.childKeysOf(parent)) children.set(child, d.cursor);
+        for (const child of await this.source.childKeysOf(parent)) {
+          if (typeof child === 'string') children.set(child, d.cursor);
+          else {
+            children.set(child.key, d.cursor);
+            childRefs.set(child.key, child.ref);
+          }
+        }
         if (this.stopped || this.relistCause !== undefined) return false;
       }
     } catch (err) {
@@ -655,7 +665,7 @@ export class WatchEngine<T> implements Watch<T> {
     if (toRead.length === 0) return true;
     const read = new Map<string, T | undefined>();
     try {
-      await this.fetch(toRead, read);
+      await this.fetch(toRead, read, childRefs);
     } catch (err) {
       if (this.stopped || this.relistCause !== undefined) return false;
       return this.familyFailed(err, parents);
@@ -676,15 +686,21 @@ export class WatchEngine<T> implements Watch<T> {
     return false;
   }
 
-  private async fetch(keys: string[], out: Map<string, T | undefined>): Promise<void> {
+  /** Reads `keys` into `out`, handing the source the provider names it gave for keys it may not hold. */
+  private async fetch(
+    keys: string[],
+    out: Map<string, T | undefined>,
+    refs: ReadonlyMap<string, string>,
+  ): Promise<void> {
     const getMany = this.source.getMany?.bind(this.source);
     if (getMany && keys.length > 1) {
-      const got = await getMany(keys);
+      const got = refs.size > 0 ? await getMany(keys, refs) : await getMany(keys);
       for (const key of keys) out.set(key, got.get(key));
       return;
     }
     for (const key of keys) {
-      const obj = await this.source.get(key);
+      const ref = refs.get(key);
+      const obj = ref === undefined ? await this.source.get(key) : await this.source.get(key, ref);
       if (this.stopped) return;
       out.set(key, obj);
     }
@@ -791,7 +807,7 @@ export class WatchEngine<T> implements Watch<T> {
   private async poll(): Promise<void> {
     const cheap = this.source.cheapPoll;
     if (!cheap) return;
-    let tokens: Map<string, string>;
+    let tokens: Map<string, PollToken>;
     try {
       tokens = await cheap.poll();
     } catch (err) {
@@ -805,12 +821,15 @@ export class WatchEngine<T> implements Watch<T> {
     this.touchWatchdog();
     const prev = this.prevPoll;
     const kept = new Map<string, string>();
-    for (const [key, token] of tokens) {
+    for (const [key, value] of tokens) {
+      const token = tokenOf(value);
+      const ref = typeof value === 'string' ? undefined : value.ref;
       if (token !== '') kept.set(key, token);
       const before = prev?.get(key);
       if (!this.store.has(key)) {
         // New to us; skip only if the previous poll already showed it unchanged (fetched then).
-        if (before === undefined || before !== token || token === '') this.dirty.needsFetch(key, undefined);
+        if (before === undefined || before !== token || token === '')
+          this.dirty.needsFetch(key, undefined, ref);
       } else if (before !== undefined && token !== '' && before !== token) {
         this.dirty.needsFetch(key, undefined);
       }

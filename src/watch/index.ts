@@ -14,8 +14,15 @@ export type { Watch, WatchOptions } from './types.js';
 export { DEFAULT_DENIED_RETRY_MS, DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 export type { Indexers, WatchStore } from './store.js';
 export type { WatchEvent, WatchCheckpoint, CheckpointObject, RelistCause } from './events.js';
-export type { WatchSource, Hint, ListPage, CheapPoll } from './source.js';
-export { PermissionDeniedError, ThrottledError, deniedPermission, isThrottling } from './source.js';
+export type { WatchSource, Hint, ListPage, CheapPoll, NamedKey, PollToken } from './source.js';
+export {
+  PermissionDeniedError,
+  ThrottledError,
+  deniedPermission,
+  isThrottling,
+  keyOfNamed,
+  tokenOf,
+} from './source.js';
 export { Backoff, CLIENT_GO_BACKOFF } from '../runtime/backoff.js';
 export type { BackoffOptions } from '../runtime/backoff.js';
 export { ApiBudget } from './budget.js';

@@ -28,18 +28,38 @@ export interface ListPage<T> {
   cursor?: string;
 }
 
+/**
+ * A key, or a key with the provider's name of its object (`ref`), for a source whose keys cannot be
+ * read back (a one-way hash of the name): while the store does not hold the key, the engine hands
+ * `ref` back to `get` / `getMany` with it. The engine keeps a ref only with a pending key.
+ */
+export type NamedKey = string | { key: string; ref: string };
+
+/** A cheap poll's token for a key, or the token with the object's provider name (see NamedKey). */
+export type PollToken = string | { token: string; ref: string };
+
+/** The key of a NamedKey. */
+export function keyOfNamed(k: NamedKey): string {
+  return typeof k === 'string' ? k : k.key;
+}
+
+/** The token of a PollToken. */
+export function tokenOf(t: PollToken): string {
+  return typeof t === 'string' ? t : t.token;
+}
+
 export type Hint<T> =
   /** The object may have changed. `state`, when given, is its full new normalized state. */
-  | { type: 'changed'; key: string; state?: T; cursor?: string }
+  | { type: 'changed'; key: string; state?: T; cursor?: string; ref?: string }
   /** The object is gone according to the feed (a delete event). The engine confirms with get(). */
-  | { type: 'deleted'; key: string; cursor?: string }
+  | { type: 'deleted'; key: string; cursor?: string; ref?: string }
   /**
    * This parent object and its children (the store's objects filed under `key` in the index
    * `index`) may have changed. The engine reads the parent, then every child it names
    * (`childKeysOf`) or the index holds; an indexed child the reads find gone, or every indexed
    * child of a parent found gone, becomes a DELETED tombstone.
    */
-  | { type: 'family'; key: string; index: string; cursor?: string }
+  | { type: 'family'; key: string; index: string; cursor?: string; ref?: string }
   /** The feed cannot prove it delivered everything since the cursor (410 analogue): relist. */
   | { type: 'gap'; reason: string }
   /** Nothing changed up to `cursor`; persist it. */
@@ -53,9 +73,9 @@ export interface CheapPoll {
    * The engine fetches (getMany) only keys that are new, whose token changed, or that vanished.
    * Tokens are compared between consecutive polls only when both are non-empty (the engine keeps
    * just the non-empty ones), so a token that must force a fetch has to differ from its previous
-   * non-empty value.
+   * non-empty value. A token may carry the object's provider name (`PollToken`, see NamedKey).
    */
-  poll(): Promise<Map<string, string>>;
+  poll(): Promise<Map<string, PollToken>>;
 }
 
 export interface WatchSource<T> {
@@ -70,15 +90,19 @@ export interface WatchSource<T> {
   /** Content hash of the normalized object: equal hashes mean "nothing changed". */
   hashOf(obj: T): string;
   list(pageToken: string | undefined): Promise<ListPage<T>>;
-  /** The current state, or undefined when the object no longer exists. */
-  get(key: string): Promise<T | undefined>;
+  /**
+   * The current state, or undefined when the object no longer exists. `ref`: the provider name a
+   * hint, poll or parent gave with the key (see NamedKey), when the store does not hold it.
+   */
+  get(key: string, ref?: string): Promise<T | undefined>;
   /** Batched get (adapters map it to their batch Describe calls). Missing keys mean "gone". */
-  getMany?(keys: string[]): Promise<Map<string, T | undefined>>;
+  getMany?(keys: string[], refs?: ReadonlyMap<string, string>): Promise<Map<string, T | undefined>>;
   /**
    * The keys of the children `parent` says it has now (read with the parent when expanding a
-   * `family` hint). Absent: only the children the store's index holds are read.
+   * `family` hint), each with its provider name if the source needs it back. Absent: only the
+   * children the store's index holds are read.
    */
-  childKeysOf?(parent: T): Promise<string[]> | string[];
+  childKeysOf?(parent: T): Promise<NamedKey[]> | NamedKey[];
   /** Change hints starting at `fromCursor` (undefined: from "now"). May complete or error: the engine resubscribes. */
   hints(fromCursor: string | undefined): Observable<Hint<T>>;
   cheapPoll?: CheapPoll;

@@ -19,7 +19,8 @@ import { collectHints, metricValue, sourceFor, startHarness } from './harness.js
 
 const P = 'proj-digest';
 const R = 'us-central1';
-const svcKey = (name: string) => workloadKey(P, R, `projects/${P}/locations/${R}/services/${name}`);
+const svcName = (name: string) => `projects/${P}/locations/${R}/services/${name}`;
+const svcKey = (name: string) => workloadKey(P, R, svcName(name));
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -35,15 +36,15 @@ describe('digests', () => {
     h.emu.fleet.deployService(P, R, 'tagged', `gcr.io/${P}/tagged:1`, { silent: true });
     const source = await sourceFor(h, P);
     await source.cheapPoll?.poll(); // learns the keys (list calls only, no digest lookups)
-    const p = await source.get(svcKey('pinned'));
+    const p = await source.get(svcKey('pinned'), svcName('pinned'));
     expect(p?.kind === 'workload' && p.workload.containers[0]?.image.digest).toBe(digestOf('x'));
     expect(h.emu.calls.count('v1:GetRevision')).toBe(0);
-    const t = await source.get(svcKey('tagged'));
+    const t = await source.get(svcKey('tagged'), svcName('tagged'));
     expect(t?.kind === 'workload' && t.workload.containers[0]?.image.digest).toBe(
       digestOf(`gcr.io/${P}/tagged:1`),
     );
     expect(h.emu.calls.count('v1:GetRevision')).toBe(1);
-    await source.get(svcKey('tagged'));
+    await source.get(svcKey('tagged'), svcName('tagged'));
     expect(h.emu.calls.count('v1:GetRevision')).toBe(1); // revisions are immutable: cached
   });
 
@@ -52,14 +53,14 @@ describe('digests', () => {
     h.emu.fleet.deployService(P, R, 'nodigest', `gcr.io/${P}/nodigest:1`, { silent: true, omitDigest: true });
     const source = await sourceFor(h, P);
     await source.cheapPoll?.poll();
-    const w = await source.get(svcKey('nodigest'));
+    const w = await source.get(svcKey('nodigest'), svcName('nodigest'));
     const img = w?.kind === 'workload' ? w.workload.containers[0]?.image : undefined;
     expect(img?.digest).toBeUndefined();
     expect(img?.unresolved).toMatchObject({
       reason: 'not-reported-by-provider',
       detail: expect.stringMatching(/imageDigest/) as unknown,
     });
-    await source.get(svcKey('nodigest'));
+    await source.get(svcKey('nodigest'), svcName('nodigest'));
     expect(
       await metricValue(h.metrics, 'sightline_unresolved_digests_total', {
         provider: 'CLOUD_RUN',
@@ -77,7 +78,7 @@ describe('digests', () => {
     await log.ready();
     await source.cheapPoll?.poll();
     h.emu.faults.failV1(503, 1);
-    const w = await source.get(svcKey('flaky'));
+    const w = await source.get(svcKey('flaky'), svcName('flaky'));
     expect(w?.kind === 'workload' && w.workload.containers[0]?.image.unresolved).toEqual({
       reason: 'lookup-failed',
       detail: 'v1 GET revision answered HTTP 503',
@@ -90,7 +91,7 @@ describe('digests', () => {
       'resolution hint',
       5_000,
     );
-    const again = await source.get(svcKey('flaky'));
+    const again = await source.get(svcKey('flaky'), svcName('flaky'));
     expect(again?.kind === 'workload' && again.workload.containers[0]?.image.digest).toBe(digestOf(image));
     log.sub.unsubscribe();
   });
@@ -112,7 +113,7 @@ describe('digests', () => {
     const key = svcKey('slow');
     const first = await log.waitFor((x) => x.type === 'family' && x.key === key, 'deploy hint');
     // The engine's worker reads the hinted service: its image is pending-start.
-    const deployed = await source.get(key);
+    const deployed = await source.get(key, svcName('slow'));
     expect(deployed?.kind === 'workload' && deployed.workload.containers[0]?.image.unresolved?.reason).toBe(
       'pending-start',
     );
@@ -122,7 +123,7 @@ describe('digests', () => {
       (x) => log.hints.indexOf(x) > log.hints.indexOf(first) && x.type === 'family' && x.key === key,
       'ready hint',
     );
-    const ready = await source.get(key);
+    const ready = await source.get(key, svcName('slow'));
     expect(ready?.kind === 'workload' && ready.workload.containers[0]?.image.digest).toBe(digestOf(image));
     // The digest came from the audit entry's v1 Revision, not from another v1 lookup.
     expect(h.emu.calls.count('v1:GetRevision')).toBe(v1Calls);

@@ -6,6 +6,7 @@
  * is known. A later good rollout C replaces A as the service's image.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { keyOfNamed } from '../../src/watch/source.js';
 import { VirtualTimeScheduler } from 'rxjs';
 import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
 import { workloadKey } from '../../adapters/cloudrun/index.js';
@@ -73,14 +74,14 @@ describe('a failed Cloud Run rollout', () => {
       (x) => log.hints.indexOf(x) >= before && x.type === 'family' && x.key === svcKey,
       'failure hint',
     );
-    const svc = asWorkload(await source.get(svcKey));
+    const svc = asWorkload(await source.get(svcKey, full));
     expect(svc?.status).toBe('Failed');
     expect(images(svc)).toEqual([{ reference: IMAGE_A, digest: digestOf(IMAGE_A) }]);
-    const parent = await source.get(svcKey);
+    const parent = await source.get(svcKey, full);
     const children = parent ? ((await source.childKeysOf?.(parent)) ?? []) : [];
-    expect(children).toEqual([workloadKey(P, R, a.revision)]);
-    expect(await source.get(workloadKey(P, R, b.revision))).toBeUndefined();
-    expect(asWorkload(await source.get(workloadKey(P, R, a.revision)))?.status).toBe('Ready');
+    expect(children.map(keyOfNamed)).toEqual([workloadKey(P, R, a.revision)]);
+    expect(await source.get(workloadKey(P, R, b.revision), b.revision)).toBeUndefined();
+    expect(asWorkload(await source.get(workloadKey(P, R, a.revision), a.revision))?.status).toBe('Ready');
 
     // A relist agrees: B's digest is known (its image was pulled) but nothing running shows it.
     const after = await listAll(source);
@@ -114,7 +115,7 @@ describe('a failed Cloud Run rollout', () => {
     expect(svc?.status).toBe('Failed');
     expect(svc?.containers).toEqual([]);
     expect(revisionNames(listed.items)).toEqual([]);
-    expect(await source.get(workloadKey(P, R, b.revision))).toBeUndefined();
+    expect(await source.get(workloadKey(P, R, b.revision), b.revision)).toBeUndefined();
   });
 
   it('a traffic split serves the images of both revisions, the larger share first', async () => {
@@ -140,7 +141,7 @@ describe('a failed Cloud Run rollout', () => {
     ]);
     // Re-read through GetService: the serving revision's digests are known, no extra revision read.
     const getRevision = h.emu.calls.count('google.cloud.run.v2.Revisions/GetRevision');
-    expect(images(asWorkload(await source.get(svcKey)))).toHaveLength(2);
+    expect(images(asWorkload(await source.get(svcKey, full)))).toHaveLength(2);
     expect(h.emu.calls.count('google.cloud.run.v2.Revisions/GetRevision')).toBe(getRevision);
   });
 });

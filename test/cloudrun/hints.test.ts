@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyOfNamed } from '../../src/watch/source.js';
 import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
 import { cloudRunClusterId, workloadKey } from '../../adapters/cloudrun/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
@@ -33,7 +34,8 @@ afterAll(async () => {
   await h.close();
 });
 
-const svcKey = (name: string) => workloadKey(P, R, `projects/${P}/locations/${R}/services/${name}`);
+const svcName = (name: string) => `projects/${P}/locations/${R}/services/${name}`;
+const svcKey = (name: string) => workloadKey(P, R, svcName(name));
 
 describe('audit tail -> hints -> watch events, through TailLogEntries on the emulator', () => {
   it('deploy: an event with the service, its image and the resolved digest; get agrees', async () => {
@@ -49,7 +51,7 @@ describe('audit tail -> hints -> watch events, through TailLogEntries on the emu
       'revision',
     );
     expect(eventWorkload(rev, REV, revisionShort)?.owners[0]?.name).toBe('web');
-    const got = await source.get(svcKey('web'));
+    const got = await source.get(svcKey('web'), svcName('web'));
     expect(got?.kind === 'workload' && got.workload.containers[0]?.image).toMatchObject({
       reference: image,
       digest: digestOf(image),
@@ -75,7 +77,7 @@ describe('audit tail -> hints -> watch events, through TailLogEntries on the emu
       (x) => x.type === 'DELETED' && x.key === workloadKey(P, R, first),
       'old revision deleted',
     );
-    expect(await source.get(workloadKey(P, R, first))).toBeUndefined();
+    expect(await source.get(workloadKey(P, R, first), first)).toBeUndefined();
   });
 
   it('split traffic: both revisions serve again and the old one is read back as a child of the service', async () => {
@@ -88,9 +90,9 @@ describe('audit tail -> hints -> watch events, through TailLogEntries on the emu
       revs.map(([, r]) => ({ revision: r.short, percent: 50 })),
     );
     // The engine expands the service's family hint with these reads (its worker, not the hint stream).
-    const svc = await source.get(svcKey('web'));
-    expect(svc && (await source.childKeysOf?.(svc))).toContain(workloadKey(P, R, oldName));
-    const back = await source.get(workloadKey(P, R, oldName));
+    const svc = await source.get(svcKey('web'), svcName('web'));
+    expect(svc && (await source.childKeysOf?.(svc))?.map(keyOfNamed)).toContain(workloadKey(P, R, oldName));
+    const back = await source.get(workloadKey(P, R, oldName), oldName);
     expect(back?.kind === 'workload' && back.workload.name).toBe(oldRec?.short);
     expect(back?.kind === 'workload' && back.workload.containers[0]?.image.digest).toBe(oldRec?.digest);
   });
@@ -103,7 +105,7 @@ describe('audit tail -> hints -> watch events, through TailLogEntries on the emu
     await log.waitFor((x) => x.type === 'DELETED' && x.key === svcKey('web'), 'service deleted');
     for (const k of revKeys)
       await log.waitFor((x) => x.type === 'DELETED' && x.key === k, 'revision deleted');
-    expect(await source.get(svcKey('web'))).toBeUndefined();
+    expect(await source.get(svcKey('web'), svcName('web'))).toBeUndefined();
   });
 
   it('v1 method names (ReplaceService via the Knative API) map the same way', async () => {

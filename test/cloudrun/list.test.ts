@@ -3,6 +3,7 @@ import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
 import { cloudRunClusterId } from '../../adapters/cloudrun/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectKey } from '../../src/model/index.js';
+import { tokenOf } from '../../src/watch/source.js';
 import type { Harness } from './harness.js';
 import {
   LEAST_PRIVILEGE_RPCS,
@@ -227,7 +228,7 @@ describe('initial list through the real SDK clients', () => {
     const before = h.activity.length;
     const fp = new Map<string, string>();
     for (const kind of await sourcesOf(h, 'proj-beta'))
-      for (const [k, v] of (await kind.cheapPoll?.poll()) ?? []) fp.set(k, v);
+      for (const [k, v] of (await kind.cheapPoll?.poll()) ?? []) fp.set(k, tokenOf(v));
     const keys = (listed.get('proj-beta')?.items ?? []).map(objectKey);
     expect(new Set(fp.keys())).toEqual(new Set(keys));
     const seen = h.activity.slice(before).map((a) => a.clusterId);

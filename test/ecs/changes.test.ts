@@ -3,6 +3,7 @@ import type { Subscription } from 'rxjs';
 import { clusterId, objectKey } from '../../src/model/index.js';
 import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
+import { keyOfNamed } from '../../src/watch/source.js';
 import { MapWatchStore } from '../../src/watch/store.js';
 import { createEcsAdapter } from '../../adapters/ecs/index.js';
 import { workloadKey } from '../../adapters/ecs/keys.js';
@@ -139,7 +140,7 @@ async function expandFamilies(
     }
     out.push({ type: 'changed', key, state: parent });
     for (const child of store.byIndex(index, key)) children.add(child);
-    for (const child of (await source.childKeysOf?.(parent)) ?? []) children.add(child);
+    for (const child of (await source.childKeysOf?.(parent)) ?? []) children.add(keyOfNamed(child));
   }
   const read = children.size > 0 ? await source.getMany([...children]) : new Map<string, ClusterObject>();
   for (const key of children) {
