@@ -45,6 +45,7 @@ import { ConsoleClient, ConsoleSink, consoleCheck } from '../console/index.js';
 import { createWatch } from '../watch/index.js';
 import type { Watch } from '../watch/index.js';
 import type { WatchEvent } from '../watch/events.js';
+import type { WatchSource } from '../watch/source.js';
 import { createAdapters, createBudget } from './adapters.js';
 import { retryForever } from './retry.js';
 import { defaults } from '../config/defaults.js';
@@ -85,6 +86,8 @@ export class Daemon {
   private starting: Promise<void> | undefined;
   /** Sources created, and those whose first full list reached the sink (RELIST done delivered). */
   private readonly sources = new Set<string>();
+  /** Each started source by id, for its `durable` acknowledgement after the sink wrote. */
+  private readonly sourceById = new Map<string, WatchSource<ClusterObject>>();
   private readonly listed = new Set<string>();
   private adaptersStarting = 0;
   private sink: ConsoleSink | undefined;
@@ -188,10 +191,15 @@ export class Daemon {
     this.adapters = adapters;
     for (const adapter of this.adapters) {
       this.health.expectReady(`${adapter.provider}:sources`);
+      const feedHealth = adapter.health?.bind(adapter);
+      if (feedHealth) this.health.addCheck(`${adapter.provider}:changeFeed`, feedHealth);
       this.subscriptions.push(adapter.activity$.subscribe((a) => sink.activity(a)));
     }
     const deliver = (event: WatchEvent<ClusterObject>): void => {
       sink.handle(event);
+      // Written: a pushed feed may now acknowledge what this cursor covers (at least once end to end).
+      if ((event.type === 'BOOKMARK' || (event.type === 'RELIST' && event.phase === 'done')) && event.cursor)
+        this.sourceById.get(event.sourceId)?.durable?.(event.cursor);
       if (event.type === 'RELIST' && event.phase === 'done') {
         this.listed.add(event.sourceId);
         // Throws like handle (disk full): the queue retries this RELIST done, and the resync with it.
@@ -252,6 +260,7 @@ export class Daemon {
     if (!sources || this.abort.signal.aborted) return;
     for (const source of sources) {
       this.sources.add(source.id);
+      this.sourceById.set(source.id, source);
       this.health.expectReady(source.id);
       const initial = this.db?.loadCheckpoint(source.id);
       const watch = createWatch(source, {

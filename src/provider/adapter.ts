@@ -14,6 +14,7 @@ import type { WatchSource } from '../watch/source.js';
 import type { ApiBudget } from '../watch/budget.js';
 import type { CoreMetrics } from '../runtime/metrics.js';
 import type { KeyValueCache } from './cache.js';
+import type { CheckResult } from '../runtime/health.js';
 
 export interface ProviderDeps {
   logger: Logger;
@@ -33,6 +34,13 @@ export interface ProviderAdapter {
   sources(): Promise<WatchSource<ClusterObject>[]>;
   /** One value per successful cluster-wide poll or observed change, per cluster. */
   readonly activity$: Observable<AgentActivity>;
+  /**
+   * The state of the adapter's pushed change feeds, if it has any: /healthz shows it as the check
+   * `<provider>:changeFeed`. `ok` is false only when changes are being missed (neither the feed nor
+   * its poll fallback works); a feed that fell back to polling is ok with `detail.mode: 'fallback'`
+   * and the reason (no payloads, no secrets). `sightline_change_feed_fallback{feed}` follows it.
+   */
+  health?(): CheckResult;
   /** Stops timers, tail streams and clients. Idempotent. */
   close(): Promise<void>;
 }

@@ -55,6 +55,8 @@ export class CoreMetrics {
   readonly permissionDenied: Gauge<'source' | 'permission'>;
   readonly unresolvedDigests: Counter<'provider' | 'reason'>;
   readonly hintsSkipped: Counter<'source' | 'reason'>;
+  readonly changeFeedFallback: Gauge<'feed'>;
+  readonly changeFeedMessages: Counter<'feed' | 'outcome'>;
 
   constructor(readonly registry: Registry) {
     this.apiCalls = counter(registry, 'sightline_api_calls_total', 'Provider API calls', [
@@ -105,6 +107,18 @@ export class CoreMetrics {
       'sightline_hints_skipped_total',
       'Change-feed hints dropped without a read, by reason (covered_by_list: the last list already showed them)',
       ['source', 'reason'],
+    );
+    this.changeFeedFallback = gauge(
+      registry,
+      'sightline_change_feed_fallback',
+      '1 while a pushed change feed (SQS, Pub/Sub) is failing or silent and its sources poll instead, 0 while it delivers',
+      ['feed'],
+    );
+    this.changeFeedMessages = counter(
+      registry,
+      'sightline_change_feed_messages_total',
+      'Pushed change-feed messages by outcome (mapped, duplicate, stale, ignored, unparseable, foreign, acked)',
+      ['feed', 'outcome'],
     );
   }
 }

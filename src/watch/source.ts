@@ -107,6 +107,13 @@ export interface WatchSource<T> {
   hints(fromCursor: string | undefined): Observable<Hint<T>>;
   cheapPoll?: CheapPoll;
   /**
+   * Called by the daemon once every event the engine delivered up to a BOOKMARK or a RELIST done
+   * carrying `cursor` is durable in the console outbox (synchronously after the sink wrote it).
+   * A pushed feed acknowledges (deletes, acks) the messages that cursor covers here, so delivery
+   * is at least once end to end. Never called for a cursor whose events the sink refused.
+   */
+  durable?(cursor: string): void;
+  /**
    * How long the engine waits after the first hint of a quiet period before reading, so that the
    * several entries one provider operation writes (e.g. a deploy's activity and Ready entries)
    * cost one read round (default 0: read at once).
