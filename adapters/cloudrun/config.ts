@@ -23,7 +23,37 @@ export const cloudRunDefaults = {
    * down the poll runs every `watch.clusterPollIntervalMs` again.
    */
   livePollIntervalMs: 300_000,
+  /** Pushed mode: the Pub/Sub stream down this long means fallback to the tail. */
+  changeFeedSilenceMs: 60_000,
+  /** Pushed mode: messages held (delivered, not yet durable) at most; the stream waits beyond. */
+  changeFeedMaxOutstandingMessages: 1_000,
 } as const;
+
+const SUBSCRIPTION_RE =
+  /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9])\/subscriptions\/([A-Za-z][A-Za-z0-9._~+%-]{2,254})$/;
+
+/**
+ * Where Cloud Run changes come from: `tail` (each project's audit log, Logging TailLogEntries) or
+ * `pubsub` (a Log Router sink's subscription, with the tail as fallback while it fails).
+ */
+const changeFeedSchema = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('tail') }),
+  z.strictObject({
+    source: z.literal('pubsub'),
+    subscription: z.string().regex(SUBSCRIPTION_RE, {
+      error: 'must be a full subscription name: projects/<project>/subscriptions/<subscription>',
+    }),
+    silenceMs: durationMs('silenceMs', { minMs: 1_000, maxMs: 3_600_000 }).default(
+      cloudRunDefaults.changeFeedSilenceMs,
+    ),
+    maxOutstandingMessages: z
+      .number()
+      .int({ error: 'must be a whole number of messages' })
+      .min(1, { error: 'must be at least 1' })
+      .max(100_000, { error: 'must be at most 100000' })
+      .default(cloudRunDefaults.changeFeedMaxOutstandingMessages),
+  }),
+]);
 
 const cloudRunDurationRanges = {
   tailBufferWindowMs: { minMs: 0, maxMs: 60_000 },
@@ -57,6 +87,8 @@ export const cloudRunSchema = z
         run: hostPort.optional(),
         /** Logging v2 gRPC host:port. */
         logging: hostPort.optional(),
+        /** Pub/Sub v1 gRPC host:port (pushed change feed). */
+        pubsub: hostPort.optional(),
         /** Base URL of the v1 (Knative) REST API; `{region}` is replaced. */
         runV1: z.string().min(1).optional(),
         /** Plaintext gRPC (emulator only). */
@@ -76,6 +108,7 @@ export const cloudRunSchema = z
     livePollIntervalMs: durationMs('livePollIntervalMs', cloudRunDurationRanges.livePollIntervalMs).default(
       cloudRunDefaults.livePollIntervalMs,
     ),
+    changeFeed: changeFeedSchema.default({ source: 'tail' }),
   })
   .superRefine((cr, ctx) => {
     // Google's endpoints refuse unauthenticated calls: without `insecure` (an emulator) every call

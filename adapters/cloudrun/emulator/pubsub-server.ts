@@ -5,7 +5,8 @@
  * carry acks and deadline changes, or nothing: keepalives), Acknowledge, ModifyAckDeadline,
  * GetSubscription; Publisher Publish and GetTopic. Other methods answer UNIMPLEMENTED. Every call
  * is recorded in the CallLog; `faults.failNext` applies to the unary methods and to StreamingPull.
- * During a broker outage StreamingPull ends with UNAVAILABLE (the client retries it).
+ * During a broker outage StreamingPull ends and GetSubscription fails with UNAVAILABLE (the client
+ * retries the stream).
  */
 import path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
@@ -152,6 +153,8 @@ export function createPubsubServer(broker: PubsubBroker, calls: CallLog, faults:
     protos.subscriber,
     {
       GetSubscription: (req) => {
+        if (broker.knobs.outage)
+          throw new RpcError(GrpcStatus.UNAVAILABLE, 'The service is currently unavailable.');
         try {
           const s = broker.subscription(sub(req, 'subscription'));
           return { name: s.name, topic: s.topic, ack_deadline_seconds: s.ackDeadlineS };
