@@ -1,6 +1,7 @@
 /**
  * The `providers.cloudRun` section of the config file: projects, regions, credentials, endpoint
- * overrides (emulator) and the adapter's intervals, with their defaults. Validated with zod so every
+ * overrides (emulator), the adapter's intervals and the change feed (`changeFeed`: the audit tail, or
+ * a Log Router sink's Pub/Sub subscription), with their defaults. Validated with zod so every
  * error names the field path; `none` credentials are refused unless the endpoints are insecure (an
  * emulator), since Google's endpoints would refuse every call.
  */
@@ -119,6 +120,14 @@ export const cloudRunSchema = z
         path: ['credentials', 'source'],
         message:
           '`none` (no credentials) is for an emulator only: set endpoints.insecure: true and the emulator endpoints, or use adc, keyFile or impersonate',
+      });
+    // Plaintext to pubsub.googleapis.com would fail every StreamingPull.
+    if (cr.changeFeed.source === 'pubsub' && cr.endpoints.insecure && cr.endpoints.pubsub === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoints', 'pubsub'],
+        message:
+          "changeFeed.source pubsub with endpoints.insecure (an emulator) needs endpoints.pubsub: the emulator's Pub/Sub host:port",
       });
   });
 
