@@ -24,10 +24,14 @@ export const cloudRunDefaults = {
    * down the poll runs every `watch.clusterPollIntervalMs` again.
    */
   livePollIntervalMs: 300_000,
-  /** Pushed mode: the Pub/Sub stream down this long means fallback to the tail. */
-  changeFeedSilenceMs: 60_000,
-  /** Pushed mode: messages held (delivered, not yet durable) at most; the stream waits beyond. */
-  changeFeedMaxOutstandingMessages: 1_000,
+} as const;
+
+/** Defaults of `changeFeed` in pushed mode (`source: pubsub`). */
+export const changeFeedDefaults = {
+  /** The Pub/Sub stream down this long means fallback to the tail. */
+  silenceMs: 60_000,
+  /** Messages held (delivered, not yet durable) at most; the stream waits beyond. */
+  maxOutstandingMessages: 1_000,
 } as const;
 
 const SUBSCRIPTION_RE =
@@ -45,14 +49,14 @@ const changeFeedSchema = z.discriminatedUnion('source', [
       error: 'must be a full subscription name: projects/<project>/subscriptions/<subscription>',
     }),
     silenceMs: durationMs('silenceMs', { minMs: 1_000, maxMs: 3_600_000 }).default(
-      cloudRunDefaults.changeFeedSilenceMs,
+      changeFeedDefaults.silenceMs,
     ),
     maxOutstandingMessages: z
       .number()
       .int({ error: 'must be a whole number of messages' })
       .min(1, { error: 'must be at least 1' })
       .max(100_000, { error: 'must be at most 100000' })
-      .default(cloudRunDefaults.changeFeedMaxOutstandingMessages),
+      .default(changeFeedDefaults.maxOutstandingMessages),
   }),
 ]);
 
