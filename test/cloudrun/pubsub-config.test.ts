@@ -86,3 +86,21 @@ describe('Cloud Run changeFeed config', () => {
     );
   });
 });
+
+describe('Cloud Run demo part in pushed mode', () => {
+  it('starts the sink and gives a section that parses as pushed mode; refuses an unknown feed', async () => {
+    const { startCloudRunDemo } = await import('../../adapters/cloudrun/demo.js');
+    const { cloudRunSchema } = await import('../../adapters/cloudrun/config.js');
+    const demo = await startCloudRunDemo('test', 'pubsub');
+    try {
+      const section = cloudRunSchema.parse(demo.configSection);
+      expect(section.changeFeed).toMatchObject({ source: 'pubsub' });
+      expect(demo.emulator.pubsub).toBeDefined();
+    } finally {
+      await demo.stop();
+    }
+    await expect(startCloudRunDemo('test', 'sqs')).rejects.toThrow(
+      /SIGHTLINE_DEMO_CLOUDRUN_FEED must be pubsub or tail/,
+    );
+  });
+});
