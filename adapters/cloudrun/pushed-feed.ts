@@ -14,8 +14,8 @@
  *   gets the messages still waiting for it, then a bookmark. It is acked only once every source it
  *   went to reported the bookmark durable (`durable`), so delivery is at least once end to end: a
  *   restart before the ack gets it redelivered, and reading it again changes nothing;
- * - acked at once, since nothing needs it: duplicates (same `insertId` as a message acked or
- *   waiting: dedupe memory bounded to `DEDUPE_MAX_IDS`), entries that no source takes (`ignored`),
+ * - acked at once, since nothing needs it: duplicates of an entry already acked (same `insertId`;
+ *   dedupe memory bounded to `DEDUPE_MAX_IDS`; a duplicate of one still waiting is acked with it), entries that no source takes (`ignored`),
  *   entries from projects not configured (`foreign`: the sink may cover a folder or organization
  *   larger than the watched projects; they are counted, never mapped; there is no organization
  *   mode), and messages that are not LogEntry JSON (`unparseable`, logged without payload);
@@ -90,6 +90,8 @@ interface SubState {
 interface Pending {
   readonly seq: number;
   readonly message: Message;
+  /** Later deliveries of the same entry (duplicates, redeliveries): acked with it. */
+  readonly copies: Message[];
   readonly insertId: string;
   readonly project: string;
   readonly item: { entry: JsonObject; mapping: AuditMapping; timestamp: string };
@@ -248,10 +250,12 @@ export class PubsubFeed extends ChangeFeed<FeedItem, SubState> {
       if (typeof d.message === 'string' && d.message.includes('has ended with status'))
         downSinceMs ??= this.now;
     });
+    let active = true;
     const watchdog = (async () => {
       const tickMs = Math.max(1, Math.floor(this.options.silenceMs / 4));
       while (!timers.isCancelled) {
         await timers.sleep(tickMs);
+        if (!active) return;
         this.expireWaits();
         if (downSinceMs !== undefined && this.now - downSinceMs >= this.options.silenceMs) {
           this.stopSession?.(new FeedSilentError(`StreamingPull down for ${this.now - downSinceMs} ms`));
@@ -261,6 +265,7 @@ export class PubsubFeed extends ChangeFeed<FeedItem, SubState> {
       this.stopSession?.();
     })();
     const err = await ended;
+    active = false;
     this.stopSession = undefined;
     sub.removeAllListeners('message');
     // What was delivered and not acked is left to Pub/Sub's redelivery.
@@ -341,7 +346,14 @@ export class PubsubFeed extends ChangeFeed<FeedItem, SubState> {
       this.ackNow(m, 'unparseable');
       return;
     }
-    if (this.done.has(insertId) || this.waitingIds.has(insertId)) {
+    const waitingFor = this.waitingIds.get(insertId);
+    if (waitingFor !== undefined) {
+      // Acking it now would ack the entry before the console holds it: it goes with the first.
+      this.count('duplicate');
+      waitingFor.copies.push(m);
+      return;
+    }
+    if (this.done.has(insertId)) {
       this.ackNow(m, 'duplicate');
       return;
     }
@@ -366,6 +378,7 @@ export class PubsubFeed extends ChangeFeed<FeedItem, SubState> {
     const p: Pending = {
       seq: this.seq,
       message: m,
+      copies: [],
       insertId,
       project,
       item: { entry, mapping, timestamp },
@@ -392,6 +405,7 @@ export class PubsubFeed extends ChangeFeed<FeedItem, SubState> {
     this.waitingIds.delete(p.insertId);
     this.remember(p.insertId);
     p.message.ack();
+    for (const c of p.copies) c.ack();
   }
 
   /** Drops sources that did not join within JOIN_WAIT_MS from the messages waiting for them. */
