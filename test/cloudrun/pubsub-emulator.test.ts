@@ -11,6 +11,9 @@ import type { CloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js
 import { startCloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
 import { RecordingClock } from './harness.js';
 
+/** Conditions are waited for, never slept on; the bound only ends a broken run. */
+const WAIT = { timeout: 20_000, interval: 10 };
+
 const P = 'proj-alpha';
 const TOPIC = 'projects/sink-host/topics/run-audit';
 const SUB = 'projects/sink-host/subscriptions/sightline';
@@ -69,7 +72,7 @@ describe('Pub/Sub emulator and log sink', () => {
     const e = await start();
     const got = receive();
     e.fleet.deployService(P, 'us-central1', 'web', 'gcr.io/p/web:1');
-    await vi.waitFor(() => expect(got.messages.length).toBe(2));
+    await vi.waitFor(() => expect(got.messages.length).toBe(2), WAIT);
     const entry = json(got.messages[0] as Message);
     expect(entry['logName']).toBe(`projects/${P}/logs/cloudaudit.googleapis.com%2Factivity`);
     const payload = entry['protoPayload'] as Record<string, unknown>;
@@ -77,7 +80,10 @@ describe('Pub/Sub emulator and log sink', () => {
     expect(payload['serviceName']).toBe('run.googleapis.com');
     expect(typeof entry['insertId']).toBe('string');
     for (const m of got.messages) m.ack();
-    await vi.waitFor(() => expect(e.pubsub?.stats(SUB)).toEqual({ ready: 0, outstanding: 0, acked: 2 }));
+    await vi.waitFor(
+      () => expect(e.pubsub?.stats(SUB)).toEqual({ ready: 0, outstanding: 0, acked: 2 }),
+      WAIT,
+    );
     expect(e.calls.count('google.pubsub.v1.Subscriber/StreamingPull')).toBeGreaterThanOrEqual(1);
   });
 
@@ -92,18 +98,18 @@ describe('Pub/Sub emulator and log sink', () => {
         methodName: 'google.cloud.run.v2.Services.CreateService',
       },
     });
-    await vi.waitFor(() => expect(first.messages.length).toBe(1));
+    await vi.waitFor(() => expect(first.messages.length).toBe(1), WAIT);
     (first.messages[0] as Message).nack();
-    await vi.waitFor(() => expect(first.messages.length).toBe(2));
+    await vi.waitFor(() => expect(first.messages.length).toBe(2), WAIT);
     const again = first.messages[1] as Message;
     expect(again.id).toBe((first.messages[0] as Message).id);
     // The stream goes away without acking (kill -9): the deadline passes and it comes back.
     await first.sub.close();
-    await vi.waitFor(() => expect(e.openStreamingPulls()).toBe(0));
+    await vi.waitFor(() => expect(e.openStreamingPulls()).toBe(0), WAIT);
     clock.advance(11_000);
     expect(e.pubsub?.stats(SUB).outstanding).toBe(0);
     const second = receive();
-    await vi.waitFor(() => expect(second.messages.length).toBe(1));
+    await vi.waitFor(() => expect(second.messages.length).toBe(1), WAIT);
     expect((second.messages[0] as Message).id).toBe(again.id);
     expect((second.messages[0] as Message).deliveryAttempt).toBeGreaterThanOrEqual(2);
   });
@@ -112,10 +118,10 @@ describe('Pub/Sub emulator and log sink', () => {
     const e = await start();
     const got = receive(2);
     for (const n of ['a', 'b', 'c']) e.fleet.deployService(P, 'us-central1', n, `gcr.io/p/${n}:1`);
-    await vi.waitFor(() => expect(got.messages.length).toBe(2));
+    await vi.waitFor(() => expect(got.messages.length).toBe(2), WAIT);
     expect(e.pubsub?.stats(SUB).ready).toBe(4);
     for (const m of got.messages.slice(0, 2)) m.ack();
-    await vi.waitFor(() => expect(got.messages.length).toBe(4));
+    await vi.waitFor(() => expect(got.messages.length).toBe(4), WAIT);
   });
 
   it('knobs: duplicates deliver twice, loss drops, an outage refuses streams until it ends', async () => {
@@ -125,7 +131,7 @@ describe('Pub/Sub emulator and log sink', () => {
     const got = receive();
     broker.knobs.duplicateRate = 1;
     e.fleet.deployService(P, 'us-central1', 'dup', 'gcr.io/p/dup:1');
-    await vi.waitFor(() => expect(got.messages.length).toBe(4));
+    await vi.waitFor(() => expect(got.messages.length).toBe(4), WAIT);
     expect(new Set(got.messages.map((m) => m.id)).size).toBe(2);
     for (const m of got.messages) m.ack();
     broker.knobs.duplicateRate = 0;
@@ -134,14 +140,12 @@ describe('Pub/Sub emulator and log sink', () => {
     expect(broker.stats(SUB).ready).toBe(0);
     broker.knobs.lossRate = 0;
     broker.setOutage(true);
-    await vi.waitFor(() => expect(e.openStreamingPulls()).toBe(0));
+    await vi.waitFor(() => expect(e.openStreamingPulls()).toBe(0), WAIT);
     e.fleet.deployService(P, 'us-central1', 'during', 'gcr.io/p/during:1');
     broker.setOutage(false);
     const service = (m: Message): unknown =>
       ((json(m)['resource'] as Record<string, unknown>)['labels'] as Record<string, unknown>)['service_name'];
-    await vi.waitFor(() => expect(got.messages.filter((m) => service(m) === 'during')).toHaveLength(2), {
-      timeout: 15_000,
-    });
+    await vi.waitFor(() => expect(got.messages.filter((m) => service(m) === 'during')).toHaveLength(2), WAIT);
     // The lost deploy's activity entry never came (its later Ready event, written after loss ended, may).
     expect(got.messages.filter((m) => service(m) === 'lost').length).toBeLessThanOrEqual(1);
   });

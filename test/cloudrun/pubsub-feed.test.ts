@@ -20,6 +20,9 @@ import {
   watchSource,
 } from './harness.js';
 
+/** Conditions are waited for, never slept on; the bound only ends a broken run. */
+const WAIT = { timeout: 20_000, interval: 10 };
+
 const P = 'proj-alpha';
 const R = 'us-central1';
 const TOPIC = 'projects/sink-host/topics/run-audit';
@@ -121,7 +124,7 @@ describe('Cloud Run pushed mode (Pub/Sub)', () => {
     await added(p, 'web');
     expect(p.h.emu.calls.count(TAIL)).toBe(0);
     expect(p.h.emu.calls.count(PULL)).toBe(1);
-    await vi.waitFor(() => expect(stats(p)).toEqual({ ready: 0, outstanding: 0, acked: 2 }));
+    await vi.waitFor(() => expect(stats(p)).toEqual({ ready: 0, outstanding: 0, acked: 2 }), WAIT);
     expect(await messages(p, 'delivered')).toBe(2);
     expect(p.h.adapter.health?.()).toMatchObject({ ok: true, detail: { mode: 'pubsub' } });
   });
@@ -131,15 +134,15 @@ describe('Cloud Run pushed mode (Pub/Sub)', () => {
     p.acking.on = false;
     deploy(p, 'web');
     await added(p, 'web');
-    await vi.waitFor(() => expect(p.acking.held.length).toBeGreaterThan(0));
-    await vi.waitFor(() => expect(stats(p).outstanding).toBe(2));
+    await vi.waitFor(() => expect(p.acking.held.length).toBeGreaterThan(0), WAIT);
+    await vi.waitFor(() => expect(stats(p).outstanding).toBe(2), WAIT);
     expect(stats(p).acked).toBe(0);
     // The process dies before the outbox write: nothing acked, the deadline passes.
     await p.stop();
     await p.h.adapter.close();
-    await vi.waitFor(() => expect(p.h.emu.openStreamingPulls()).toBe(0));
+    await vi.waitFor(() => expect(p.h.emu.openStreamingPulls()).toBe(0), WAIT);
     p.brokerClock.advance(11_000);
-    await vi.waitFor(() => expect(stats(p)).toMatchObject({ ready: 2, outstanding: 0 }));
+    await vi.waitFor(() => expect(stats(p)).toMatchObject({ ready: 2, outstanding: 0 }), WAIT);
     // A new process: it lists (the service is there), then gets both messages again.
     const { createCloudRunAdapter } = await import('../../adapters/cloudrun/index.js');
     const h2: Harness = { ...p.h, adapter: createCloudRunAdapter(p.h.config, p.h.deps) };
@@ -148,7 +151,7 @@ describe('Cloud Run pushed mode (Pub/Sub)', () => {
       await p2.stop();
       await h2.adapter.close();
     });
-    await vi.waitFor(() => expect(stats(p2)).toEqual({ ready: 0, outstanding: 0, acked: 2 }));
+    await vi.waitFor(() => expect(stats(p2)).toEqual({ ready: 0, outstanding: 0, acked: 2 }), WAIT);
     expect(eventsOf(p2, 'web')).toEqual(['ADDED']);
   });
 
@@ -164,14 +167,11 @@ describe('Cloud Run pushed mode (Pub/Sub)', () => {
     await added(p, 'a');
     await added(p, 'b');
     // Each deploy writes two entries (the Ready one a moment later): four duplicates in all.
-    await vi.waitFor(
-      async () => {
-        broker.flushHeld();
-        expect(await messages(p, 'duplicate')).toBe(4);
-      },
-      { timeout: 10_000 },
-    );
-    await vi.waitFor(() => expect(stats(p)).toMatchObject({ ready: 0, outstanding: 0 }));
+    await vi.waitFor(async () => {
+      broker.flushHeld();
+      expect(await messages(p, 'duplicate')).toBe(4);
+    }, WAIT);
+    await vi.waitFor(() => expect(stats(p)).toMatchObject({ ready: 0, outstanding: 0 }), WAIT);
     expect(eventsOf(p, 'a')).toEqual(['ADDED']);
     expect(eventsOf(p, 'b')).toEqual(['ADDED']);
   });
@@ -197,9 +197,9 @@ describe('Cloud Run pushed mode (Pub/Sub)', () => {
     running.push(() => client.close());
     await client.topic(TOPIC).publishMessage({ data: Buffer.from('{"not": "a log entry"') });
     p.h.emu.fleet.deployService('proj-foreign', R, 'other', 'gcr.io/x/other:1');
-    await vi.waitFor(async () => expect(await messages(p, 'unparseable')).toBe(1));
-    await vi.waitFor(async () => expect(await messages(p, 'foreign')).toBe(2));
-    await vi.waitFor(() => expect(stats(p)).toEqual({ ready: 0, outstanding: 0, acked: 3 }));
+    await vi.waitFor(async () => expect(await messages(p, 'unparseable')).toBe(1), WAIT);
+    await vi.waitFor(async () => expect(await messages(p, 'foreign')).toBe(2), WAIT);
+    await vi.waitFor(() => expect(stats(p)).toEqual({ ready: 0, outstanding: 0, acked: 3 }), WAIT);
     deploy(p, 'after');
     await added(p, 'after');
   });
@@ -210,18 +210,18 @@ describe('Cloud Run pushed mode (Pub/Sub)', () => {
     if (!broker) throw new Error('no broker');
     const fallback = () => metricValue(p.h.metrics, 'sightline_change_feed_fallback', { feed: FEED });
     broker.setOutage(true);
-    await vi.waitFor(async () => expect(await fallback()).toBe(1), { timeout: 15_000 });
+    await vi.waitFor(async () => expect(await fallback()).toBe(1), WAIT);
     expect(p.h.adapter.health?.()).toMatchObject({ ok: true, detail: { mode: 'fallback' } });
     deploy(p, 'during');
     await added(p, 'during');
     expect(p.h.emu.calls.count(TAIL)).toBeGreaterThan(0);
     broker.setOutage(false);
-    await vi.waitFor(async () => expect(await fallback()).toBe(0), { timeout: 30_000 });
-    await vi.waitFor(() => expect(p.h.emu.openTails()).toBe(0));
+    await vi.waitFor(async () => expect(await fallback()).toBe(0), WAIT);
+    await vi.waitFor(() => expect(p.h.emu.openTails()).toBe(0), WAIT);
     const delivered = await messages(p, 'delivered');
     deploy(p, 'after');
     await added(p, 'after');
-    await vi.waitFor(async () => expect(await messages(p, 'delivered')).toBeGreaterThan(delivered));
+    await vi.waitFor(async () => expect(await messages(p, 'delivered')).toBeGreaterThan(delivered), WAIT);
     expect(p.h.adapter.health?.()).toMatchObject({ ok: true, detail: { mode: 'pubsub' } });
   }, 60_000);
 });

@@ -12,6 +12,9 @@ import { CLOUD_RUN_SINK_FILTER, compileSinkFilter } from '../../adapters/cloudru
 import type { JsonObject } from '../../adapters/cloudrun/json.js';
 import { eventWorkload, repoRoot, samplesDir, sourcesOf, startHarness, watchSource } from './harness.js';
 
+/** Conditions are waited for, never slept on; the bound only ends a broken run. */
+const WAIT = { timeout: 20_000, interval: 10 };
+
 const moduleDir = path.join(repoRoot, 'config', 'gcp-log-sink');
 type Doc = Record<string, Record<string, unknown>>;
 const files = readdirSync(moduleDir).filter((f) => f.endsWith('.tf.json'));
@@ -110,7 +113,7 @@ describe('config/iam/gcp-cloudrun-reader.json', () => {
       );
       h.emu.fleet.deployService('proj-alpha', 'us-central1', 'web', 'gcr.io/p/web:1');
       await log.waitFor((e) => eventWorkload(e, 'run.googleapis.com/Service', 'web') !== undefined);
-      await vi.waitFor(() => expect(h.emu.pubsub?.stats(sub).acked).toBe(2));
+      await vi.waitFor(() => expect(h.emu.pubsub?.stats(sub).acked).toBe(2), WAIT);
       await log.stop();
     } finally {
       await h.close();
