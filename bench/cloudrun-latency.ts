@@ -65,6 +65,7 @@ async function startWatches(emu: CloudRunEmulator, metrics: CoreMetrics): Promis
     logPollIntervalMs: 5_000,
     digestRetryIntervalMs: 60_000,
     livePollIntervalMs: 300_000,
+    changeFeed: { source: 'tail' },
   };
   const deps: ProviderDeps = {
     logger: pino({ level: 'silent' }),

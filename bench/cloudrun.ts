@@ -91,6 +91,7 @@ async function idleCost(): Promise<{
     logPollIntervalMs: 5_000,
     digestRetryIntervalMs: 60_000,
     livePollIntervalMs: 300_000,
+    changeFeed: { source: 'tail' },
   };
   const deps: ProviderDeps = {
     logger: pino({ level: 'silent' }),
@@ -173,6 +174,7 @@ export async function run(): Promise<BenchSection> {
     logPollIntervalMs: 5_000,
     digestRetryIntervalMs: 60_000,
     livePollIntervalMs: 300_000,
+    changeFeed: { source: 'tail' },
   };
   const deps: ProviderDeps = {
     logger: pino({ level: 'silent' }),

@@ -12,6 +12,7 @@ const sections: Record<string, () => Promise<Runner>> = {
   watch: async () => (await import('./watch.js')).run,
   cloudrun: async () => (await import('./cloudrun.js')).run,
   'cloudrun-latency': async () => (await import('./cloudrun-latency.js')).run,
+  'cloudrun-pushed': async () => (await import('./cloudrun-pushed.js')).run,
   ecs: async () => (await import('./ecs.js')).run,
   console: async () => (await import('./console.js')).run,
   daemon: async () => (await import('./daemon.js')).run,

@@ -5,7 +5,9 @@
  * project, fanned out), one shared set of SDK clients and one digest resolver. `activity$` emits
  * `{clusterId, controllerName: 'sightline-cloudrun', profile: 'observer', lastSeenMs}` for a cluster
  * (project×region) on every successful cheap poll of it, finished list of it, and audit change seen
- * in it.
+ * in it. With `changeFeed.source: pubsub` the kinds of every project read ONE Pub/Sub subscription
+ * (PubsubFeed) instead, each project's tail serving only while that feed is in fallback; `health()`
+ * then reports the feed's mode (check `CLOUD_RUN:changeFeed`).
  *
  * Failure: `sources()` rejects only on configuration problems (bad credentials setup); it makes no
  * API call. `close()` stops timers, tails and clients; it is idempotent.
@@ -20,6 +22,10 @@ import { createCloudRunClients } from './client.js';
 import { RunLister } from './lister.js';
 import { DigestResolver } from './digests.js';
 import { AuditFeed } from './audit-source.js';
+import type { ProjectFeed } from './project-feed.js';
+import { PubsubFeed, PushedProjectFeed } from './pushed-feed.js';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { CheckResult } from '../../src/runtime/health.js';
 import { CONTROLLER_NAME, CloudRunKindSource } from './kind-source.js';
 import { ProjectScope } from './project-scope.js';
 import { RUN_KINDS } from './run-kinds.js';
@@ -32,9 +38,11 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
         digests: DigestResolver;
         feeds: AuditFeed[];
         sources: CloudRunKindSource[];
+        pushed?: { feed: PubsubFeed; client: PubSub };
       }>
     | undefined;
   let closed = false;
+  let pushedFeed: PubsubFeed | undefined;
 
   const onActivity = (clusterId: string): void => {
     if (!closed)
@@ -53,6 +61,21 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
     const digests = new DigestResolver(clients, deps, config.digestRetryIntervalMs);
     digests.start();
     const feeds: AuditFeed[] = [];
+    const cf = config.changeFeed;
+    let pushed: { feed: PubsubFeed; client: PubSub } | undefined;
+    if (cf.source === 'pubsub') {
+      const { createPubsubClient } = await import('./pubsub-client.js');
+      const client = await createPubsubClient(config, firstProject);
+      const feed = new PubsubFeed(client, deps, {
+        subscription: cf.subscription,
+        silenceMs: cf.silenceMs,
+        maxOutstandingMessages: cf.maxOutstandingMessages,
+        projects: config.projects,
+        onRevisionDigests: (d, containers) => digests.record(d, containers),
+      });
+      pushed = { feed, client };
+      pushedFeed = feed;
+    }
     const intervals = {
       pollIntervalMs: deps.clusterPollIntervalMs,
       livePollIntervalMs: Math.max(config.livePollIntervalMs, deps.clusterPollIntervalMs),
@@ -73,12 +96,19 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
         onRevisionDigests: (d, containers) => digests.record(d, containers),
       });
       feeds.push(feed);
-      return RUN_KINDS.map((kind) => new CloudRunKindSource(scope, kind, feed, intervals));
+      const projectFeed: ProjectFeed = pushed ? new PushedProjectFeed(pushed.feed, feed) : feed;
+      return RUN_KINDS.map((kind) => {
+        const source = new CloudRunKindSource(scope, kind, projectFeed, intervals);
+        pushed?.feed.register(source.id, project, (m) =>
+          m.hints.some((h) => kind.targets.has(h.target.kind)),
+        );
+        return source;
+      });
     });
-    return { clients, digests, feeds, sources };
+    return pushed ? { clients, digests, feeds, sources, pushed } : { clients, digests, feeds, sources };
   };
 
-  return {
+  const adapter: ProviderAdapter = {
     provider: 'CLOUD_RUN',
     activity$: activity$.asObservable(),
     async sources(): Promise<WatchSource<ClusterObject>[]> {
@@ -93,7 +123,9 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
       if (!built) return;
       try {
         const b = await built;
+        b.pushed?.feed.close();
         for (const f of b.feeds) f.close();
+        await b.pushed?.client.close();
         b.digests.close();
         await b.clients.close();
       } catch {
@@ -101,4 +133,8 @@ export function createCloudRunAdapter(config: CloudRunConfig, deps: ProviderDeps
       }
     },
   };
+  // Only a pushed feed has a state worth a /healthz check (`CLOUD_RUN:changeFeed`).
+  if (config.changeFeed.source === 'pubsub')
+    adapter.health = (): CheckResult => pushedFeed?.health() ?? { ok: true, detail: { mode: 'starting' } };
+  return adapter;
 }

@@ -57,6 +57,7 @@ const OPERATION_PERMISSIONS: Readonly<Record<string, string>> = {
   ListLogEntries: 'logging.logEntries.list',
   TailLogEntries: 'logging.logEntries.list',
   ListLocations: 'run.locations.list',
+  GetSubscription: 'pubsub.subscriptions.get',
 };
 
 /** The permission `operation` needs; an operation not in the table is named as is. */

@@ -55,7 +55,7 @@ function hostPort(value: string): { apiEndpoint: string; port: number } {
   return { apiEndpoint: value.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(value.slice(i + 1)) };
 }
 
-async function authClientFor(config: CloudRunConfig): Promise<AuthClient | undefined> {
+export async function authClientFor(config: CloudRunConfig): Promise<AuthClient | undefined> {
   const c = config.credentials;
   switch (c.source) {
     case 'none':

@@ -1,6 +1,7 @@
 /**
  * The `providers.cloudRun` section of the config file: projects, regions, credentials, endpoint
- * overrides (emulator) and the adapter's intervals, with their defaults. Validated with zod so every
+ * overrides (emulator), the adapter's intervals and the change feed (`changeFeed`: the audit tail, or
+ * a Log Router sink's Pub/Sub subscription), with their defaults. Validated with zod so every
  * error names the field path; `none` credentials are refused unless the endpoints are insecure (an
  * emulator), since Google's endpoints would refuse every call.
  */
@@ -24,6 +25,40 @@ export const cloudRunDefaults = {
    */
   livePollIntervalMs: 300_000,
 } as const;
+
+/** Defaults of `changeFeed` in pushed mode (`source: pubsub`). */
+export const changeFeedDefaults = {
+  /** The Pub/Sub stream down this long means fallback to the tail. */
+  silenceMs: 60_000,
+  /** Messages held (delivered, not yet durable) at most; the stream waits beyond. */
+  maxOutstandingMessages: 1_000,
+} as const;
+
+const SUBSCRIPTION_RE =
+  /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9])\/subscriptions\/([A-Za-z][A-Za-z0-9._~+%-]{2,254})$/;
+
+/**
+ * Where Cloud Run changes come from: `tail` (each project's audit log, Logging TailLogEntries) or
+ * `pubsub` (a Log Router sink's subscription, with the tail as fallback while it fails).
+ */
+const changeFeedSchema = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('tail') }),
+  z.strictObject({
+    source: z.literal('pubsub'),
+    subscription: z.string().regex(SUBSCRIPTION_RE, {
+      error: 'must be a full subscription name: projects/<project>/subscriptions/<subscription>',
+    }),
+    silenceMs: durationMs('silenceMs', { minMs: 1_000, maxMs: 3_600_000 }).default(
+      changeFeedDefaults.silenceMs,
+    ),
+    maxOutstandingMessages: z
+      .number()
+      .int({ error: 'must be a whole number of messages' })
+      .min(1, { error: 'must be at least 1' })
+      .max(100_000, { error: 'must be at most 100000' })
+      .default(changeFeedDefaults.maxOutstandingMessages),
+  }),
+]);
 
 const cloudRunDurationRanges = {
   tailBufferWindowMs: { minMs: 0, maxMs: 60_000 },
@@ -57,6 +92,8 @@ export const cloudRunSchema = z
         run: hostPort.optional(),
         /** Logging v2 gRPC host:port. */
         logging: hostPort.optional(),
+        /** Pub/Sub v1 gRPC host:port (pushed change feed). */
+        pubsub: hostPort.optional(),
         /** Base URL of the v1 (Knative) REST API; `{region}` is replaced. */
         runV1: z.string().min(1).optional(),
         /** Plaintext gRPC (emulator only). */
@@ -76,6 +113,7 @@ export const cloudRunSchema = z
     livePollIntervalMs: durationMs('livePollIntervalMs', cloudRunDurationRanges.livePollIntervalMs).default(
       cloudRunDefaults.livePollIntervalMs,
     ),
+    changeFeed: changeFeedSchema.default({ source: 'tail' }),
   })
   .superRefine((cr, ctx) => {
     // Google's endpoints refuse unauthenticated calls: without `insecure` (an emulator) every call
@@ -86,6 +124,14 @@ export const cloudRunSchema = z
         path: ['credentials', 'source'],
         message:
           '`none` (no credentials) is for an emulator only: set endpoints.insecure: true and the emulator endpoints, or use adc, keyFile or impersonate',
+      });
+    // Plaintext to pubsub.googleapis.com would fail every StreamingPull.
+    if (cr.changeFeed.source === 'pubsub' && cr.endpoints.insecure && cr.endpoints.pubsub === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoints', 'pubsub'],
+        message:
+          "changeFeed.source pubsub with endpoints.insecure (an emulator) needs endpoints.pubsub: the emulator's Pub/Sub host:port",
       });
   });
 

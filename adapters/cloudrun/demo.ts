@@ -3,7 +3,9 @@
  * one project in two regions (services checkout and catalog, a job nightly-report), the
  * `providers.cloudRun` section pointing at it, and the scripted changes: an image roll-out, a
  * service created and deleted, a job run. Loaded only by `sightline demo`, the end-to-end tests
- * and the bench, through the registration's dynamic import.
+ * and the bench, through the registration's dynamic import. With `SIGHTLINE_DEMO_CLOUDRUN_FEED=pubsub`
+ * the emulator also runs a Log Router sink to Pub/Sub and the section reads it (pushed mode,
+ * `changeFeed.source: pubsub`); the default stays the tail.
  *
  * Failure: if the emulator cannot start, the promise rejects with nothing left running.
  */
@@ -16,18 +18,30 @@ export const demoRegions = ['us-central1', 'europe-west1'];
 
 export type CloudRunDemo = DemoProvider<'cloudRun', CloudRunEmulator>;
 
+/** `SIGHTLINE_DEMO_CLOUDRUN_FEED=pubsub`: the demo watches Cloud Run through the Pub/Sub feed. */
+export const DEMO_FEED_ENV = 'SIGHTLINE_DEMO_CLOUDRUN_FEED';
+const demoTopic = `projects/${demoProject}/topics/sightline-run-audit`;
+const demoSubscription = `projects/${demoProject}/subscriptions/sightline-run-audit`;
+
 /** Time a new revision takes to become ready: visible to a person, short in tests. */
 const readyDelayMsByPace: Record<DemoPace, number> = { demo: 1_500, test: 200 };
 
-export async function startCloudRunDemo(pace: DemoPace): Promise<CloudRunDemo> {
+export async function startCloudRunDemo(
+  pace: DemoPace,
+  feed: string | undefined = process.env[DEMO_FEED_ENV],
+): Promise<CloudRunDemo> {
+  if (feed !== undefined && feed !== '' && feed !== 'pubsub' && feed !== 'tail')
+    throw new Error(`${DEMO_FEED_ENV} must be pubsub or tail, not ${JSON.stringify(feed)}`);
+  const pushed = feed === 'pubsub';
   const run = await startCloudRunEmulator({
     projects: { [demoProject]: demoRegions },
     readyDelayMs: readyDelayMsByPace[pace],
+    ...(pushed ? { logSink: { topic: demoTopic, subscription: demoSubscription } } : {}),
   });
   seed(run);
   return {
     id: 'cloudRun',
-    title: `Cloud Run (${demoRegions.join(', ')})`,
+    title: `Cloud Run (${demoRegions.join(', ')}${pushed ? ', Pub/Sub feed' : ''})`,
     configSection: {
       projects: [demoProject],
       regions: demoRegions,
@@ -36,9 +50,11 @@ export async function startCloudRunDemo(pace: DemoPace): Promise<CloudRunDemo> {
         run: `127.0.0.1:${run.runEndpoint.port}`,
         logging: `127.0.0.1:${run.loggingEndpoint.port}`,
         runV1: run.runV1BaseUrl,
+        ...(run.pubsubEndpoint ? { pubsub: `127.0.0.1:${run.pubsubEndpoint.port}` } : {}),
         insecure: true,
       },
       tailBufferWindowMs: 0,
+      ...(pushed ? { changeFeed: { source: 'pubsub', subscription: demoSubscription } } : {}),
       ...(pace === 'test' ? { digestRetryIntervalMs: 1_000 } : {}),
     },
     env: {},

@@ -18,7 +18,9 @@
  *   `getMany` runs `GET_MANY_CONCURRENCY` gets at a time, and reads by list the services or
  *   revisions of a region it needs more of than their last list took pages (a burst of deploys). Each `get`/`getMany` is a read round that
  *   reads a service once, and the family expansion after it reuses that read (ServiceRound).
- * - `hints` maps the project feed's entries on the kind's targets (see AuditHints; an entry the
+ * - `durable` passes the console's acknowledgement of a bookmark to the feed (the Pub/Sub feed acks
+ *   its messages then; the tail needs none).
+ * - `hints` maps the project feed's entries (the tail, or Pub/Sub with the tail as fallback) on the kind's targets (see AuditHints; an entry the
  *   last list covered gives none, counted in `sightline_hints_skipped_total`), plus, for
  *   services, digests resolved later; a service or job comes as a `family` hint whose children
  *   `childKeysOf` names (the reads happen in the engine's worker, none in the hint stream).
@@ -45,7 +47,7 @@ import type {
 } from '../../src/watch/source.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { objectHash, objectKey, objectOrder } from '../../src/model/index.js';
-import type { AuditFeed } from './audit-source.js';
+import type { ProjectFeed } from './project-feed.js';
 import { AuditHints } from './audit-hints.js';
 import { stepFingerprint } from './fingerprint.js';
 import { KeyNames, projectIndexers } from './key-names.js';
@@ -137,7 +139,7 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
   constructor(
     private readonly scope: ProjectScope,
     private readonly kind: RunKind,
-    private readonly feed: AuditFeed,
+    private readonly feed: ProjectFeed,
     intervals: RunPollIntervals,
   ) {
     this.id = `cloudrun/${scope.project}/${kind.name}`;
@@ -423,9 +425,14 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     return out;
   }
 
+  /** The console holds what this source's hints gave up to `cursor` (a pushed feed acks then). */
+  durable(cursor: string): void {
+    this.feed.durable?.(this.id, cursor);
+  }
+
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
     const audit$ = this.feed
-      .items(fromCursor, (m) => this.auditHints.wants(m))
+      .items(fromCursor, (m) => this.auditHints.wants(m), this.id)
       .pipe(concatMap((item) => from(this.auditHints.forItem(item)).pipe(mergeMap((hs) => from(hs)))));
     const digest$ = this.kind.targets.has('revision')
       ? this.scope.digests.resolved$.pipe(

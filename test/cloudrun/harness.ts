@@ -81,12 +81,14 @@ export function configFor(
       run: `127.0.0.1:${emu.runEndpoint.port}`,
       logging: `127.0.0.1:${emu.loggingEndpoint.port}`,
       runV1: emu.runV1BaseUrl,
+      ...(emu.pubsubEndpoint ? { pubsub: `127.0.0.1:${emu.pubsubEndpoint.port}` } : {}),
       insecure: true,
     },
     tailBufferWindowMs: 0,
     logPollIntervalMs: 200,
     digestRetryIntervalMs: 200,
     livePollIntervalMs: 300_000,
+    changeFeed: { source: 'tail' },
     ...extra,
   };
 }
