@@ -1,14 +1,24 @@
 /**
- * Content hashes and stable ids. `contentHash` is computed over a canonical JSON form (keys sorted,
+ * Content hashes and stable ids. `contentHash` is taken over a canonical JSON form (keys sorted,
  * undefined dropped), so two objects that differ only in key order or absent optional fields hash
  * alike: later stages use it to tell "changed" from "seen again".
  *
- * The canonical form is written as UTF-8 bytes into one reused buffer (no intermediate strings), and
- * the hash is taken over those bytes: the same bytes, so the same hash, as SHA-256 over the
- * canonical JSON string. The canonical JSON of parts shared by several stored objects (share.ts) is
- * written once and copied into every later hash of an object holding them.
+ * Hash v2 (state database schema 6 rewrote the stored ones): a Merkle hash. Every object and array
+ * (a part) has a 128-bit digest, MurmurHash3 x86_128 (murmur3.ts) of its canonical JSON in which
+ * each member that is itself a part is written as the byte 0x01 followed by that part's 16 digest
+ * bytes (0x01 never occurs in JSON text, and a digest has a fixed length, so the form stays
+ * unambiguous); the hash of a value is the digest of its outermost part (of its JSON for a
+ * primitive), 22 characters of base64url. Equal canonical JSON gives an equal hash, shared part or
+ * fresh copy alike; different canonical JSON gives a different hash but for MurmurHash3 collisions
+ * (accidental ones at 2^-128; it is no defence against crafted input, which change detection
+ * does not need).
+ *
+ * A part shared by several stored objects (share.ts, immutable from then on) remembers its digest
+ * once (`rememberPartDigest`), so hashing an object holding it writes 17 bytes instead of the part.
+ * The canonical form is written as UTF-8 bytes into one reused buffer (no intermediate strings).
  */
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { digestWords, murmur3x86_128 } from './murmur3.js';
 
 const initialBytes = 16 * 1024;
 /** Past this size the buffer is let go after use, so one huge object does not pin its size. */
@@ -30,11 +40,68 @@ function release(): void {
   if (out.length > keptMaxBytes) out = Buffer.allocUnsafe(initialBytes);
 }
 
+/** The canonical JSON form itself (what the hash is defined over, parts written in full). */
 export function canonicalJson(value: unknown): string {
   at = 0;
-  const json = writeCanonical(value) ? out.toString('utf8', 0, at) : 'null';
-  release();
-  return json;
+  merkle = false;
+  try {
+    return writeCanonical(value) ? out.toString('utf8', 0, at) : 'null';
+  } finally {
+    merkle = true;
+    release();
+  }
+}
+
+/** False while `canonicalJson` writes parts in full instead of as their digests. */
+let merkle = true;
+/** Marks a part written as its digest: never a byte of JSON text. */
+const PART = 0x01;
+/** The hash version, as MurmurHash3's seed. */
+const hashSeed = 2;
+
+/**
+ * Parts shared by several stored objects (share.ts), immutable from then on -> their digest as 16
+ * Latin-1 characters (null: not hashed yet). Weak: an entry lives as long as its part.
+ */
+const partDigests = new WeakMap<object, string | null>();
+
+/**
+ * Declares `part` immutable and shared: its digest is computed once and reused by every later hash
+ * of an object holding it. Only for parts nothing will modify again.
+ */
+export function rememberPartDigest(part: object): void {
+  if (!partDigests.has(part)) partDigests.set(part, null);
+}
+
+/** Writes a part as PART and its digest (computed over its canonical form, children as digests). */
+function writePart(value: object): void {
+  const memo = partDigests.get(value);
+  if (typeof memo === 'string') {
+    reserve(17);
+    out[at++] = PART;
+    for (let i = 0; i < 16; i++) out[at++] = memo.charCodeAt(i);
+    return;
+  }
+  const start = at;
+  writeObject(value, undefined);
+  murmur3x86_128(out, start, at, hashSeed);
+  at = start;
+  reserve(17);
+  out[at++] = PART;
+  const bytesAt = at;
+  writeDigestBytes();
+  if (memo === null) partDigests.set(value, out.toString('latin1', bytesAt, at));
+}
+
+/** The last digest's 16 bytes (each word little-endian) at `at`; room reserved by the caller. */
+function writeDigestBytes(): void {
+  for (let w = 0; w < 4; w++) {
+    const x = digestWords[w] as number;
+    out[at++] = x & 0xff;
+    out[at++] = (x >>> 8) & 0xff;
+    out[at++] = (x >>> 16) & 0xff;
+    out[at++] = x >>> 24;
+  }
 }
 
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
@@ -70,44 +137,17 @@ function writeCanonical(value: unknown): boolean {
     case 'boolean':
       writeBytes(value ? TRUE : FALSE);
       return true;
-    case 'object': {
-      const memo = sharedJson.get(value);
-      if (memo === undefined) {
-        writeObject(value);
-        return true;
-      }
-      if (memo !== null) {
-        reserve(memo.length);
-        if (typeof memo === 'string') at += out.write(memo, at, 'latin1');
-        else {
-          out.set(memo, at);
-          at += memo.length;
-        }
-        return true;
-      }
-      // Only the outermost shared part keeps its JSON: the parts inside it are not written again.
-      if (writingShared) {
-        writeObject(value);
-        return true;
-      }
-      const start = at;
-      writingShared = true;
-      try {
-        writeObject(value);
-      } finally {
-        writingShared = false;
-      }
-      // Plain ASCII (the common case) is kept as a string; anything else as its UTF-8 bytes.
-      const ascii = out.toString('latin1', start, at);
-      sharedJson.set(value, isAscii(ascii) ? ascii : Buffer.from(out.subarray(start, at)));
+    case 'object':
+      if (merkle) writePart(value);
+      else writeObject(value, undefined);
       return true;
-    }
     default:
       return false;
   }
 }
 
-function writeObject(value: object): void {
+/** Writes an object's or array's canonical form, without the member `omit` (the outermost part's only). */
+function writeObject(value: object, omit: string | undefined): void {
   if (Array.isArray(value)) {
     reserve(1);
     out[at++] = 0x5b; // [
@@ -129,7 +169,7 @@ function writeObject(value: object): void {
   let first = true;
   for (const key of keys) {
     const v = record[key];
-    if (!writable(v)) continue;
+    if (key === omit || !writable(v)) continue;
     if (!first) {
       reserve(1);
       out[at++] = 0x2c;
@@ -171,29 +211,6 @@ function writeAscii(s: string): void {
 }
 
 /**
- * Parts shared by several stored objects (share.ts), immutable from then on: their canonical JSON,
- * written at first use and reused by every later hash of an object holding them (a string when it
- * is plain ASCII, its UTF-8 bytes otherwise; null: not written yet). Weak: an entry lives as long
- * as its part.
- */
-const sharedJson = new WeakMap<object, string | Uint8Array | null>();
-
-const beyondAscii = /[\u0080-\uffff]/;
-function isAscii(s: string): boolean {
-  return !beyondAscii.test(s);
-}
-/** True while a shared part's JSON is being written (writing is synchronous). */
-let writingShared = false;
-
-/**
- * Declares `part` immutable and shared: its canonical JSON is written once and reused. Only for
- * parts nothing will modify again.
- */
-export function reuseCanonicalJson(part: object): void {
-  if (!sharedJson.has(part)) sharedJson.set(part, null);
-}
-
-/**
  * Key orders seen before, by first key: objects of one shape come back with the same keys in the
  * same order, and sorting them again costs more than recognizing them. Bounded.
  */
@@ -221,25 +238,62 @@ function isSorted(keys: string[]): boolean {
   return true;
 }
 
-/** A short (128-bit, base64url) SHA-256 of the canonical JSON form. */
-export function contentHash(value: unknown): string {
+/**
+ * The hash of `value` (see the top of this file): 22 characters of base64url. `omitKey` leaves one
+ * member of an outermost object out (metadata that is not content, such as a ClusterObject's order).
+ */
+export function contentHash(value: unknown, omitKey?: string): string {
   at = 0;
-  if (!writeCanonical(value)) writeBytes(NULL);
-  const digest = first22(hash('sha256', out.subarray(0, at), 'base64url'));
-  release();
-  return digest;
+  try {
+    const memo = value !== null && typeof value === 'object' ? partDigests.get(value) : undefined;
+    if (typeof memo === 'string' && omitKey === undefined) {
+      for (let i = 0; i < 16; i++) out[i] = memo.charCodeAt(i);
+      return base64url16(0);
+    }
+    if (value !== null && typeof value === 'object') writeObject(value, omitKey);
+    else if (!writeCanonical(value)) writeBytes(NULL);
+    murmur3x86_128(out, 0, at, hashSeed);
+    at = 0;
+    writeDigestBytes();
+    return base64url16(0);
+  } finally {
+    release();
+  }
 }
 
+const base64urlChars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The base64url character of the 6-bit value `x`. */
+function b64(x: number): number {
+  return base64urlChars.charCodeAt(x);
+}
+
+/** The 22 characters of the hash being encoded. */
+const chars = new Uint8Array(22);
+
 /**
- * The first 22 characters of `s` as a string of their own: `.slice()` would give a V8 sliced
- * string keeping the whole 43-character encoding alive behind every stored hash.
+ * The 16 bytes at `from` in base64url without padding (22 characters), as one flat string (one
+ * fromCharCode: a string built by `+=` would be a rope of 7 pieces behind every stored hash).
  */
-function first22(s: string): string {
-  const c = (i: number): number => s.charCodeAt(i);
+function base64url16(from: number): string {
+  let c = 0;
+  for (let i = from; i < from + 15; i += 3) {
+    const n = ((out[i] as number) << 16) | ((out[i + 1] as number) << 8) | (out[i + 2] as number);
+    chars[c++] = b64(n >>> 18);
+    chars[c++] = b64((n >>> 12) & 63);
+    chars[c++] = b64((n >>> 6) & 63);
+    chars[c++] = b64(n & 63);
+  }
+  const last = out[from + 15] as number;
+  chars[20] = b64(last >>> 2);
+  chars[21] = b64((last & 3) << 4);
+  const h = chars;
   // prettier-ignore
   return String.fromCharCode(
-    c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10),
-    c(11), c(12), c(13), c(14), c(15), c(16), c(17), c(18), c(19), c(20), c(21),
+    h[0] as number, h[1] as number, h[2] as number, h[3] as number, h[4] as number, h[5] as number,
+    h[6] as number, h[7] as number, h[8] as number, h[9] as number, h[10] as number, h[11] as number,
+    h[12] as number, h[13] as number, h[14] as number, h[15] as number, h[16] as number,
+    h[17] as number, h[18] as number, h[19] as number, h[20] as number, h[21] as number,
   );
 }
 

@@ -36,12 +36,18 @@ export function internTableHas(s: string): boolean {
 
 /** Any character outside Latin-1 (a string without one survives a Latin-1 round trip). */
 const beyondLatin1 = /[\u0100-\uffff]/;
+/** Scratch space for flattening keys (a key longer than this gets a buffer of its own). */
+const flatScratch = Buffer.allocUnsafe(4096);
 
 /**
  * `s` as one flat string. A string built by concatenation (every key: `workload/${id}/${uid}`) is a
  * rope of its pieces in V8, and a Map holding it as a key keeps the whole rope: about 100 bytes
- * more per key. Keys the watcher holds for a long time are stored flat.
+ * more per key. Keys the watcher holds for a long time are stored flat (copied through a reused
+ * buffer: no allocation but the string itself).
  */
 export function flatString(s: string): string {
-  return beyondLatin1.test(s) ? s : Buffer.from(s, 'latin1').toString('latin1');
+  if (beyondLatin1.test(s)) return s;
+  if (s.length > flatScratch.length) return Buffer.from(s, 'latin1').toString('latin1');
+  const n = flatScratch.write(s, 0, 'latin1');
+  return flatScratch.toString('latin1', 0, n);
 }

@@ -34,9 +34,7 @@ export function objectKey(o: ClusterObject): string {
 }
 
 export function objectHash(o: ClusterObject): string {
-  if (o.order === undefined) return contentHash(o);
-  const { order: _order, ...content } = o;
-  return contentHash(content);
+  return contentHash(o, 'order');
 }
 
 /** The object's provider order, when it has a finite one. */

@@ -23,7 +23,7 @@
  * collision can never share unequal parts (nor 0 with -0).
  */
 import { GenerationalTable } from './generational-table.js';
-import { reuseCanonicalJson } from './hash.js';
+import { rememberPartDigest } from './hash.js';
 import { intern } from './intern.js';
 
 const shareMinDepth = 2;
@@ -44,7 +44,7 @@ const maxCandidates = 8;
 const table = new GenerationalTable<object[], number>(shareGenerationMaxEntries);
 /**
  * The id of every shared part, so a parent's hash can name its shared children; negative once the
- * part is held by a second object (its canonical JSON is reused from then on).
+ * part is held by a second object (its hash digest is kept from then on).
  */
 const ids = new WeakMap<object, number>();
 let nextId = 1;
@@ -130,8 +130,8 @@ function visit(node: object, depth: number): object {
         if (!sameMembers(shared, record, keys, array)) continue;
         const id = ids.get(shared) as number;
         if (id > 0) {
-          // Held by a second object now: worth keeping its canonical JSON for their hashes.
-          reuseCanonicalJson(shared);
+          // Held by a second object now: worth keeping its digest for their hashes.
+          rememberPartDigest(shared);
           ids.set(shared, -id);
         }
         return shared;

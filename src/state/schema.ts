@@ -11,11 +11,17 @@
  * nor writes; the engine's store holds those keys), every other namespace kept; 5 moves the rows of
  * each Cloud Run project source (`cloudrun/<project>`) to the kind source that now watches them
  * (`cloudrun/<project>/{clusters,services,jobs,workerpools}`, by the object each row holds) and
- * gives every kind source the project's cursor, so an upgrade relists without re-adding anything.
+ * gives every kind source the project's cursor, so an upgrade relists without re-adding anything;
+ * 6 rewrites every snapshot row's `hash` as content hash v2 of its object (model/hash.ts: a
+ * MurmurHash3 Merkle hash replaced SHA-256 of the canonical JSON), so the first relist after the
+ * upgrade finds every unchanged object unchanged; a row whose object cannot be read keeps its hash
+ * (loading skips it either way).
  */
 import type { Database } from 'better-sqlite3';
+import { objectHash } from '../model/index.js';
+import type { ClusterObject } from '../model/index.js';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * The database was written by a newer sightline (a rollback): it is not corrupt, and its outbox
@@ -141,8 +147,40 @@ DELETE FROM cursors WHERE source_id LIKE 'cloudrun/%' AND instr(substr(source_id
 DROP TABLE temp.cloudrun_kinds;
 `;
 
-/** MIGRATIONS[v] upgrades a database at user_version v to v + 1. */
-const MIGRATIONS: readonly string[] = [DDL_V1, DDL_V2, DDL_V3, DDL_V4, DDL_V5];
+/** Rows rehashed per statement batch (bounds the rows held in memory at once). */
+const rehashBatchRows = 1_000;
+
+/** Schema 6: every snapshot row's hash recomputed as content hash v2 of its object. */
+function rehashSnapshots(db: Database): void {
+  const page = db.prepare('SELECT id, object FROM snapshot WHERE id > ? ORDER BY id LIMIT ?');
+  const update = db.prepare('UPDATE snapshot SET hash = ? WHERE id = ?');
+  let after = 0;
+  for (;;) {
+    const rows = page.all(after, rehashBatchRows) as Array<{ id: number; object: string }>;
+    for (const r of rows) {
+      after = r.id;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(r.object);
+      } catch {
+        continue;
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) continue;
+      update.run(objectHash(parsed as ClusterObject), r.id);
+    }
+    if (rows.length < rehashBatchRows) return;
+  }
+}
+
+/** MIGRATIONS[v] upgrades a database at user_version v to v + 1: SQL, or code for what SQL cannot compute. */
+const MIGRATIONS: ReadonlyArray<string | ((db: Database) => void)> = [
+  DDL_V1,
+  DDL_V2,
+  DDL_V3,
+  DDL_V4,
+  DDL_V5,
+  rehashSnapshots,
+];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true });
@@ -158,7 +196,8 @@ export function migrate(db: Database): void {
     for (let v = version; v < SCHEMA_VERSION; v++) {
       const step = MIGRATIONS[v];
       if (step === undefined) throw new Error(`no migration from state database schema version ${v}`);
-      db.exec(step);
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
     }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();

@@ -414,7 +414,7 @@ export class WatchEngine<T> implements Watch<T> {
     const id = this.source.id;
     if (!cur) {
       const stored = flatString(key);
-      this.store.set(stored, { object, hash, order, seen });
+      this.store.add(stored, { object, hash, order, seen });
       stats.added++;
       this.emit(changed('ADDED', id, stored, object, hash, order));
       return;
@@ -779,7 +779,7 @@ export class WatchEngine<T> implements Watch<T> {
     }
     this.deletedOrders.delete(key);
     const stored = flatString(key);
-    this.store.set(stored, { object, hash, order, seen: this.listGeneration });
+    this.store.add(stored, { object, hash, order, seen: this.listGeneration });
     const ev = changed('ADDED', id, stored, object, hash, order);
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);

@@ -41,9 +41,16 @@ export function emptyWatchStore<T>(): WatchStore<T> {
 export class MapWatchStore<T> implements WatchStore<T> {
   readonly entries = new Map<string, StoreEntry<T>>();
   private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /** The index functions with their index, listed once (a write allocates no list of them). */
+  private readonly indexList: Array<{ fn: (obj: T) => readonly string[]; index: Map<string, Set<string>> }> =
+    [];
 
-  constructor(private readonly indexers: Indexers<T> = {}) {
-    for (const name of Object.keys(indexers)) this.indices.set(name, new Map());
+  constructor(indexers: Indexers<T> = {}) {
+    for (const [name, fn] of Object.entries(indexers)) {
+      const index = new Map<string, Set<string>>();
+      this.indices.set(name, index);
+      this.indexList.push({ fn, index });
+    }
   }
 
   get(key: string): T | undefined {
@@ -84,7 +91,12 @@ export class MapWatchStore<T> implements WatchStore<T> {
   set(key: string, entry: StoreEntry<T>): void {
     const old = this.entries.get(key);
     if (old !== undefined) this.unindex(key, old.object);
-    this.index(key, entry.object);
+    this.add(key, entry);
+  }
+
+  /** Stores an entry under a key the store does not hold (the caller just found it absent). */
+  add(key: string, entry: StoreEntry<T>): void {
+    if (this.indexList.length > 0) this.index(key, entry.object);
     this.entries.set(key, entry);
   }
 
@@ -103,11 +115,9 @@ export class MapWatchStore<T> implements WatchStore<T> {
   }
 
   private index(key: string, object: T): void {
-    for (const [name, fn] of Object.entries(this.indexers)) {
+    for (const { fn, index } of this.indexList) {
       const values = fn(object);
       if (values.length === 0) continue;
-      const index = this.indices.get(name);
-      if (index === undefined) continue;
       for (const v of values) {
         let keys = index.get(v);
         if (keys === undefined) index.set(v, (keys = new Set()));
@@ -117,11 +127,9 @@ export class MapWatchStore<T> implements WatchStore<T> {
   }
 
   private unindex(key: string, object: T): void {
-    for (const [name, fn] of Object.entries(this.indexers)) {
+    for (const { fn, index } of this.indexList) {
       const values = fn(object);
       if (values.length === 0) continue;
-      const index = this.indices.get(name);
-      if (index === undefined) continue;
       for (const v of values) {
         const keys = index.get(v);
         if (keys === undefined) continue;

