@@ -8,6 +8,10 @@
  * Each cluster polled successfully moves its LAST SEEN. A cluster that vanished
  * (ClusterNotFoundException) contributes no tasks and refreshes the cluster directory.
  *
+ * Pushed mode (`skip`): between reconciliations the poll makes no call and answers with the keys
+ * the store holds (the engine then has nothing to read); a real poll runs every
+ * `reconcileIntervalMs`, and every time while the pushed feed is in fallback.
+ *
  * Failure: any other error rejects the poll (the engine backs off); nothing is half-reported.
  */
 import type { CheapPoll } from '../../src/watch/source.js';
@@ -27,6 +31,8 @@ export interface TaskPollState {
   pollStarted(): void;
   /** Called with the keys (and tokens) this poll listed, and the clusters it listed completely. */
   polled(current: ReadonlyMap<string, string>, clusters: string[]): void;
+  /** Pushed mode: the answer of a poll that makes no call (undefined: poll for real). */
+  skip?(): Map<string, string> | undefined;
 }
 
 export class TaskPoll implements CheapPoll {
@@ -41,6 +47,8 @@ export class TaskPoll implements CheapPoll {
   ) {}
 
   async poll(): Promise<Map<string, string>> {
+    const skipped = this.state.skip?.();
+    if (skipped !== undefined) return skipped;
     this.seq++;
     this.state.pollStarted();
     const clusters = await this.rc.directory.list(POLL_DIRECTORY_MAX_AGE_MS);
