@@ -228,13 +228,18 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     });
   };
 
-  const receive = async (input: Record<string, unknown>): Promise<Record<string, unknown>> => {
+  const receive = async (
+    input: Record<string, unknown>,
+    gone: () => boolean,
+  ): Promise<Record<string, unknown>> => {
     const q = queueOf(input);
     const max = Math.min(RECEIVE_MAX_MESSAGES, num(input['MaxNumberOfMessages']) ?? 1);
     const visibilityMs = (num(input['VisibilityTimeout']) ?? q.visibilityTimeoutMs / 1000) * 1000;
     const waitMs = Math.min(maxWaitMs, (num(input['WaitTimeSeconds']) ?? 0) * 1000);
     const deadline = Date.now() + waitMs;
     for (;;) {
+      // A caller that hung up (an aborted long poll) takes nothing.
+      if (gone()) return {};
       const got = takeVisible(q, max, visibilityMs);
       if (got.length > 0 || Date.now() >= deadline) return got.length > 0 ? { Messages: got } : {};
       await new Promise<void>((resolve) => {
@@ -290,7 +295,10 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     return enqueue(q, body, (num(delaySeconds) ?? 0) * 1000);
   };
 
-  const handlers: Record<string, (input: Record<string, unknown>) => Promise<Record<string, unknown>>> = {
+  const handlers: Record<
+    string,
+    (input: Record<string, unknown>, gone: () => boolean) => Promise<Record<string, unknown>>
+  > = {
     ReceiveMessage: receive,
     DeleteMessage: (input) => {
       deleteOne(queueOf(input), input['ReceiptHandle']);
@@ -366,6 +374,10 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
+    let hungUp = false;
+    res.on('close', () => {
+      hungUp = true;
+    });
     const target = header(req, 'x-amz-target') ?? '';
     const action = target.startsWith(SQS_PREFIX) ? target.slice(SQS_PREFIX.length) : target;
     const reply = (status: number, payload: unknown, extra: Record<string, string> = {}): void => {
@@ -401,7 +413,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       return;
     }
     try {
-      reply(200, await handler(input));
+      reply(200, await handler(input, () => hungUp || res.writableEnded));
     } catch (err) {
       fail(err instanceof SqsError ? err : new SqsError('InternalError', 'Internal error', 500));
     }
