@@ -13,6 +13,7 @@ const sections: Record<string, () => Promise<Runner>> = {
   cloudrun: async () => (await import('./cloudrun.js')).run,
   'cloudrun-latency': async () => (await import('./cloudrun-latency.js')).run,
   ecs: async () => (await import('./ecs.js')).run,
+  'ecs-feed': async () => (await import('./ecs-feed.js')).run,
   console: async () => (await import('./console.js')).run,
   daemon: async () => (await import('./daemon.js')).run,
   leader: async () => (await import('./leader.js')).run,
