@@ -44,7 +44,7 @@ const MIN_MS = 60_000;
 const STEADY_FACTOR = 60;
 const STEADY_MS = 25 * MIN_MS;
 const EVENT_DELAY_MS = 1_000;
-const DETECTION_CHANGES = 200;
+const DETECTION_CHANGES = 100;
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench ecs-feed] ${msg}\n`);
@@ -89,8 +89,9 @@ interface Watcher {
   adapter: EcsAdapter;
   engines: WatchEngine<ClusterObject>[];
   subs: Subscription[];
-  /** Virtual time of each task key's ADDED / DELETED. */
+  /** Virtual time of each task's ADDED / DELETED, by task ARN. */
   seen: Map<string, number>;
+  relists: number;
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
@@ -145,7 +146,7 @@ async function startWatcher(w: World, pushed: boolean): Promise<Watcher> {
     agentVersion: 'bench',
     clusterPollIntervalMs: config.taskPollIntervalMs,
   });
-  const watcher: Watcher = { adapter, engines: [], subs: [], seen: new Map() };
+  const watcher: Watcher = { adapter, engines: [], subs: [], seen: new Map(), relists: 0 };
   for (const source of await adapter.sources()) {
     const engine = new WatchEngine(source, { scheduler: w.sched });
     watcher.subs.push(
@@ -217,6 +218,9 @@ export async function run(): Promise<BenchSection> {
   const pushed = await startWatcher(w, true);
   log('pushed mode: steady state');
   const pushedSteady = await steadyCallsPerHour(w);
+  log(
+    `  ${pushedSteady.total} calls/h, relists ${pushed.relists}, fallback ${pushed.adapter.regions()[0]?.queue?.fallback}`,
+  );
   const rss = process.memoryUsage().rss;
 
   // Detection on the real clock: scheduler-started and stopped tasks, events ~1 s late.
@@ -234,19 +238,15 @@ export async function run(): Promise<BenchSection> {
       service,
       count: 1,
     });
-    const keys = [...stopped, ...started].map((arn) => `${arn}`);
-    await waitUntil(
-      () =>
-        keys.every((arn) =>
-          [...pushed.seen.keys()].some((k) => k.endsWith(arn) && (pushed.seen.get(k) ?? 0) >= changedAt),
-        ),
-      60_000,
-    ).catch(() => undefined);
-    for (const arn of keys) {
-      const k = [...pushed.seen.keys()].find((key) => key.endsWith(arn));
-      const at = k !== undefined ? pushed.seen.get(k) : undefined;
-      latencies.push(at !== undefined && at >= changedAt ? at - changedAt : Infinity);
-    }
+    const arns = [...stopped, ...started];
+    const detected = (arn: string): boolean => (pushed.seen.get(arn) ?? -Infinity) >= changedAt;
+    await waitUntil(() => arns.every(detected), 20_000).catch(() => undefined);
+    for (const arn of arns)
+      latencies.push(detected(arn) ? (pushed.seen.get(arn) ?? 0) - changedAt : Infinity);
+    if (i % 10 === 9)
+      log(
+        `  ${i + 1} changes, last ${Math.round(latencies.at(-1) ?? -1)} ms, relists ${pushed.relists}, fallback ${pushed.adapter.regions()[0]?.queue?.fallback}`,
+      );
   }
   latencies.sort((a, b) => a - b);
   const missed = latencies.filter((l) => !Number.isFinite(l)).length;

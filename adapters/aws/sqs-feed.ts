@@ -194,7 +194,7 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   /** Items for `consumer` (a stable id, e.g. the source id), from `fromCursor`. */
   items(fromCursor: string | undefined, consumer: string): Observable<AuditItem<R>> {
     return new Observable<AuditItem<R>>((sub) => {
-      this.register(consumer);
+      this.register(consumer, this.seqOf(fromCursor));
       const s = this.subscribe(fromCursor).subscribe(sub);
       return () => s.unsubscribe();
     });
@@ -339,14 +339,30 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
     this.broadcast({ type: 'bookmark', cursor: sqsCursors.encode({ i: this.instance, s: seq }) });
   }
 
-  /** A consumer subscribes; one seen before gets the batches it did not acknowledge again. */
-  private register(consumer: string): void {
-    const acked = this.acked.get(consumer);
-    if (acked === undefined) {
-      this.acked.set(consumer, this.seq);
-      return;
+  /** The batch a cursor of this instance names (undefined: none, unreadable or another instance's). */
+  private seqOf(cursor: string | undefined): number | undefined {
+    if (cursor === undefined) return undefined;
+    try {
+      const c = sqsCursors.decode(cursor);
+      return c.i === this.instance ? c.s : undefined;
+    } catch {
+      return undefined;
     }
-    const unacked = this.pending.filter((b) => b.seq > acked);
+  }
+
+  /**
+   * A consumer subscribes from batch `fromSeq`: the batches after what it acknowledged (or after
+   * `fromSeq` for a new one) that are still pending were delivered while it was not listening; they
+   * are released so the queue delivers them again (a no-op for the consumers that had them).
+   */
+  private register(consumer: string, fromSeq: number | undefined): void {
+    let acked = this.acked.get(consumer);
+    if (acked === undefined) {
+      acked = Math.min(fromSeq ?? this.seq, this.seq);
+      this.acked.set(consumer, acked);
+    }
+    const from = acked;
+    const unacked = this.pending.filter((b) => b.seq > from);
     if (unacked.length === 0) return;
     for (const b of unacked) this.pending.splice(this.pending.indexOf(b), 1);
     // Their events must be delivered again: forget their ids and make the messages visible now.
