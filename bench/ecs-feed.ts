@@ -31,7 +31,7 @@ import { ApiBudget } from '../src/watch/budget.js';
 import { WatchEngine } from '../src/watch/engine.js';
 
 const FLEET = {
-  clusters: 100,
+  clusters: Number(process.env['BENCH_ECS_FEED_CLUSTERS'] ?? 100),
   servicesPerCluster: 50,
   tasksPerService: 20,
   taskDefinitions: 100,
@@ -44,7 +44,7 @@ const MIN_MS = 60_000;
 const STEADY_FACTOR = 60;
 const STEADY_MS = 25 * MIN_MS;
 const EVENT_DELAY_MS = 1_000;
-const DETECTION_CHANGES = 100;
+const DETECTION_CHANGES = Number(process.env['BENCH_ECS_FEED_CHANGES'] ?? 100);
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench ecs-feed] ${msg}\n`);
@@ -92,6 +92,7 @@ interface Watcher {
   /** Virtual time of each task's ADDED / DELETED, by task ARN. */
   seen: Map<string, number>;
   relists: number;
+  registry: Registry;
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
@@ -146,13 +147,13 @@ async function startWatcher(w: World, pushed: boolean): Promise<Watcher> {
     agentVersion: 'bench',
     clusterPollIntervalMs: config.taskPollIntervalMs,
   });
-  const watcher: Watcher = { adapter, engines: [], subs: [], seen: new Map(), relists: 0 };
+  const watcher: Watcher = { adapter, engines: [], subs: [], seen: new Map(), relists: 0, registry };
   for (const source of await adapter.sources()) {
     const engine = new WatchEngine(source, { scheduler: w.sched });
     watcher.subs.push(
       engine.events$.subscribe((e) => {
         if ((e.type === 'ADDED' || e.type === 'DELETED') && e.key.includes(':task/'))
-          watcher.seen.set(e.key, w.sched.now());
+          watcher.seen.set(e.key.slice(e.key.indexOf('arn:')), w.sched.now());
         // As the daemon after its outbox write.
         if ((e.type === 'BOOKMARK' || (e.type === 'RELIST' && e.phase === 'done')) && e.cursor)
           source.durable?.(e.cursor);
@@ -219,7 +220,7 @@ export async function run(): Promise<BenchSection> {
   log('pushed mode: steady state');
   const pushedSteady = await steadyCallsPerHour(w);
   log(
-    `  ${pushedSteady.total} calls/h, relists ${pushed.relists}, fallback ${pushed.adapter.regions()[0]?.queue?.fallback}`,
+    `  ${pushedSteady.total} calls/h, relists ${pushed.relists}, fallback ${pushed.adapter.regions()[0]?.queue?.fallback}, receives ${w.sqs.calls.get('ReceiveMessage')}, queued ${w.sqs.queue(QUEUE)?.messages.length}, seen ${pushed.seen.size}`,
   );
   const rss = process.memoryUsage().rss;
 
@@ -243,9 +244,9 @@ export async function run(): Promise<BenchSection> {
     await waitUntil(() => arns.every(detected), 20_000).catch(() => undefined);
     for (const arn of arns)
       latencies.push(detected(arn) ? (pushed.seen.get(arn) ?? 0) - changedAt : Infinity);
-    if (i % 10 === 9)
+    if (i % 10 === 9 || process.env['BENCH_ECS_FEED_DEBUG'] !== undefined)
       log(
-        `  ${i + 1} changes, last ${Math.round(latencies.at(-1) ?? -1)} ms, relists ${pushed.relists}, fallback ${pushed.adapter.regions()[0]?.queue?.fallback}`,
+        `  ${i + 1} changes, last ${Math.round(latencies.at(-1) ?? -1)} ms, relists ${pushed.relists}, fallback ${pushed.adapter.regions()[0]?.queue?.fallback}, receives ${w.sqs.calls.get('ReceiveMessage')}, queued ${w.sqs.queue(QUEUE)?.messages.length}, published ${w.events.published}`,
       );
   }
   latencies.sort((a, b) => a - b);

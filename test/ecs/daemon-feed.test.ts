@@ -28,7 +28,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-describe('the daemon in pushed ECS mode', () => {
+describe('the daemon in pushed ECS mode', { timeout: 120_000 }, () => {
   it('an ECS change through SQS reaches the outbox with its digest; the message is deleted after the write', async () => {
     const t = tempDir('sl-ecs-feed-');
     cleanups.push(t.cleanup);
@@ -78,7 +78,7 @@ http: { listen: "127.0.0.1:0" }
     cleanups.push(() => daemon.stop());
     await daemon.start();
     const get = (path: string) => fetch(`http://127.0.0.1:${daemon.httpPort ?? 0}${path}`);
-    await until(async () => (await get('/readyz')).status === 200, 10_000, '/readyz ready');
+    await until(async () => (await get('/readyz')).status === 200, 60_000, '/readyz ready');
 
     const tasksId = `ecs/${ACCOUNT}/us-east-1/tasks`;
     const before = written.length;
@@ -88,7 +88,7 @@ http: { listen: "127.0.0.1:0" }
     const newest = [...(c?.tasks.values() ?? [])].at(-1);
     if (!newest || !c) throw new Error('no task');
     const key = workloadKey(c.arn, newest.arn);
-    await until(() => written.some((e) => e.type === 'ADDED' && e.key === key), 10_000, 'task ADDED');
+    await until(() => written.some((e) => e.type === 'ADDED' && e.key === key), 60_000, 'task ADDED');
     const i = written.findIndex((e) => e.type === 'ADDED' && e.key === key);
     const added = written[i];
     expect(added?.type === 'ADDED' ? added.object : undefined).toMatchObject({
@@ -97,7 +97,7 @@ http: { listen: "127.0.0.1:0" }
     // Written while its message was still in the queue, before any delete.
     expect(queuedAtWrite[i]).toBe(1);
     expect(deletesAtWrite[i]).toBe(0);
-    await until(() => (sqs.queue(QUEUE)?.messages.length ?? 1) === 0, 10_000, 'message deleted');
+    await until(() => (sqs.queue(QUEUE)?.messages.length ?? 1) === 0, 60_000, 'message deleted');
     const bookmark = written.findIndex(
       (e, j) => j > before && e.type === 'BOOKMARK' && e.sourceId === tasksId,
     );

@@ -122,7 +122,7 @@ export function seedService(w: FeedWorld, count = 2): { cluster: string; service
   return { cluster: 'prod', service: 'shop' };
 }
 
-export async function until(check: () => void, timeoutMs = 10_000): Promise<void> {
+export async function until(check: () => void, timeoutMs = 30_000): Promise<void> {
   await vi.waitFor(check, { timeout: timeoutMs, interval: 10 });
 }
 

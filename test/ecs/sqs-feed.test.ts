@@ -52,7 +52,7 @@ async function synced(world: FeedWorld): Promise<ReturnType<FeedWorld['watch']>>
   return watched;
 }
 
-describe('ECS pushed change feed (EventBridge -> SQS)', () => {
+describe('ECS pushed change feed (EventBridge -> SQS)', { timeout: 120_000 }, () => {
   it('delivers scheduler-started and stopped tasks from events: no ListTasks, and deletes the messages once durable', async () => {
     w = await startFeedWorld();
     seedService(w, 2);
