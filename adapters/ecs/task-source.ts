@@ -56,8 +56,10 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
   private readonly vanished = new Map<string, VanishedTask | undefined>();
   /** Keys described while a cheap poll runs (its ListTasks may predate them); undefined otherwise. */
   private describedDuringPoll: Set<string> | undefined;
-  /** Pushed mode: when the last ListTasks reconciliation began. */
-  private lastReconcileMs: number;
+  /** Pushed mode: the first cluster of the next reconciliation slice. */
+  private rotation = 0;
+  /** Pushed mode: when the next slice is due (the first one after a whole period). */
+  private nextSliceAtMs: number;
 
   constructor(
     rc: RegionContext,
@@ -67,7 +69,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     private readonly pushed?: PushedTasks,
   ) {
     super(rc, feed, 'tasks');
-    this.lastReconcileMs = rc.deps.scheduler.now();
+    this.nextSliceAtMs = rc.deps.scheduler.now() + (pushed?.reconcileIntervalMs ?? 0);
     this.cheapPoll = new TaskPoll(rc, pollIntervalMs, {
       unsettled: (key) => {
         const o = this.store.get(key);
@@ -77,7 +79,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
         this.describedDuringPoll = new Set();
       },
       polled: (current, clusters) => this.polled(current, clusters),
-      skip: () => this.skipPoll(),
+      plan: (clusters) => this.planPoll(clusters),
     });
   }
 
@@ -109,17 +111,34 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     return listPage(items, next, cursor);
   }
 
-  /** Pushed mode between reconciliations: no call, the keys we hold (nothing for the engine to read). */
-  private skipPoll(): Map<string, string> | undefined {
-    if (this.pushed === undefined || this.pushed.fallback()) return undefined;
+  /**
+   * Pushed mode: the next slice of clusters in rotation (every cluster once per reconcile
+   * interval), and `''` for the keys held in the others. Undefined (a full poll) in fallback.
+   */
+  private planPoll(clusters: string[]): { clusters: string[]; held: Map<string, string> } | undefined {
+    const pushed = this.pushed;
+    if (pushed === undefined || pushed.fallback() || clusters.length === 0) return undefined;
+    const perPoll = Math.max(
+      1,
+      Math.ceil((clusters.length * this.cheapPoll.intervalMs) / pushed.reconcileIntervalMs),
+    );
+    const picked: string[] = [];
     const now = this.rc.deps.scheduler.now();
-    if (now - this.lastReconcileMs >= this.pushed.reconcileIntervalMs) {
-      this.lastReconcileMs = now;
-      return undefined;
+    // A slice is due every reconcileIntervalMs × perPoll / clusters: each cluster once a period.
+    if (now >= this.nextSliceAtMs) {
+      for (let i = 0; i < Math.min(perPoll, clusters.length); i++)
+        picked.push(clusters[(this.rotation + i) % clusters.length] as string);
+      this.rotation = (this.rotation + perPoll) % clusters.length;
+      this.nextSliceAtMs = now + (pushed.reconcileIntervalMs * perPoll) / clusters.length;
     }
+    const pickedIds = new Set(picked.map((arn) => clusterId('ECS', arn)));
     const held = new Map<string, string>();
-    for (const key of this.store.keys()) held.set(key, '');
-    return held;
+    for (const key of this.store.keys()) {
+      const o = this.store.get(key);
+      if (o?.kind === 'workload' && pickedIds.has(o.workload.clusterId)) continue;
+      held.set(key, '');
+    }
+    return { clusters: picked, held };
   }
 
   /** After a cheap poll: every task we hold in a polled cluster that the poll did not list is gone. */

@@ -61,7 +61,7 @@ export async function startFeedWorld(
   const config = ecsConfig(ecs.endpoint, {
     endpoints: { ecs: ecs.endpoint, cloudtrail: ecs.endpoint, sqs: sqs.endpoint },
     taskPollIntervalMs: options.taskPollIntervalMs ?? 1_000,
-    changeFeed: { source: 'sqs', queueUrl, watchdogMs: 5_000, ...options.changeFeed },
+    changeFeed: { source: 'sqs', queueUrl, ...options.changeFeed },
   });
   const make = (): { deps: TestDeps; adapter: EcsAdapter; region: EcsRegionSources } => {
     const deps = makeDeps({ scheduler: sched });

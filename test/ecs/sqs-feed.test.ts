@@ -149,7 +149,7 @@ describe('ECS pushed change feed (EventBridge -> SQS)', { timeout: 120_000 }, ()
     const { engine, events } = await synced(w);
     w.sqs.knobs.outage = true;
     await until(() => expect(w?.sqs.calls.get('ReceiveMessage')).toBeGreaterThan(1));
-    w.sched.advance(5_000);
+    w.sched.advance(60_000);
     await until(async () => expect(await fallbackGauge((w as FeedWorld).deps)).toBe(1));
     expect(w.adapter.health?.()).toMatchObject({
       ok: true,
