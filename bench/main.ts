@@ -14,6 +14,7 @@ const sections: Record<string, () => Promise<Runner>> = {
   'cloudrun-latency': async () => (await import('./cloudrun-latency.js')).run,
   'cloudrun-pushed': async () => (await import('./cloudrun-pushed.js')).run,
   ecs: async () => (await import('./ecs.js')).run,
+  'ecs-feed': async () => (await import('./ecs-feed.js')).run,
   console: async () => (await import('./console.js')).run,
   daemon: async () => (await import('./daemon.js')).run,
   leader: async () => (await import('./leader.js')).run,

@@ -16,7 +16,7 @@
 import { apiCall } from '../../src/provider/api-call.js';
 import type { ApiCallDeps, ApiCallPolicy } from '../../src/provider/api-call.js';
 import { redactSecrets } from '../../src/runtime/logger.js';
-import { CLOUDTRAIL_BUCKET } from './limits.js';
+import { CLOUDTRAIL_BUCKET, SQS_BUCKET, SQS_OPERATIONS } from './limits.js';
 
 /** Throttled calls are retried this many times (each waiting for budget again) before surfacing. */
 const AWS_THROTTLE_RETRIES = 3;
@@ -71,14 +71,24 @@ function sdkExtraAttempts(result: unknown): number {
 export function awsCallPolicy(provider: string, bucketOf: (operation: string) => string): ApiCallPolicy {
   return {
     provider,
-    bucketOf: (operation) => (operation === 'LookupEvents' ? CLOUDTRAIL_BUCKET : bucketOf(operation)),
+    bucketOf: (operation) =>
+      operation === 'LookupEvents'
+        ? CLOUDTRAIL_BUCKET
+        : SQS_OPERATIONS.has(operation)
+          ? SQS_BUCKET
+          : bucketOf(operation),
     throttleRetries: AWS_THROTTLE_RETRIES,
     throttleBackoff: { initialMs: 250, jitter: 0 },
     extraAttempts: sdkExtraAttempts,
     mapError: (operation, err) => {
       const name = err instanceof Error ? err.name : 'Error';
       const message = redactSecrets(err instanceof Error ? err.message : String(err));
-      const service = operation === 'LookupEvents' ? 'cloudtrail' : provider.toLowerCase();
+      const service =
+        operation === 'LookupEvents'
+          ? 'cloudtrail'
+          : SQS_OPERATIONS.has(operation)
+            ? 'sqs'
+            : provider.toLowerCase();
       const permission = awsDeniedPermission(name, message, service, operation);
       return new AwsCallError(operation, name, message, permission);
     },

@@ -2,7 +2,9 @@
  * The ECS ProviderAdapter: for each configured region, four WatchSources (clusters + namespaces,
  * services + deployments, tasks with the ListTasks cheap poll, container instances as nodes) fed by
  * one shared CloudTrail poller, and `activity$` (LAST SEEN) emitted at every successful cluster-wide
- * poll and every observed change, per cluster.
+ * poll and every observed change, per cluster. With `changeFeed.source: sqs` the sources read the
+ * pushed feed (event-source.ts: the events queue joined with CloudTrail), the task poll becomes a
+ * slow reconciliation, and `health()` reports whether each region's feed delivers or fell back.
  *
  * Failure: `sources()` never calls the network (credentials are resolved on first use); provider
  * errors surface from the sources' methods. `close()` ends hint streams, completes `activity$` and
@@ -15,6 +17,14 @@ import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.j
 import type { WatchSource } from '../../src/watch/source.js';
 import { createAuditFeed } from './audit-source.js';
 import type { AuditFeed } from './audit-source.js';
+import { SqsFeed } from '../aws/sqs-feed.js';
+import type { CheckResult } from '../../src/runtime/health.js';
+import { ECS_CALL_POLICY } from './call.js';
+import { queueUrlFor } from './config.js';
+import { mapEcsEvent } from './event-mapping.js';
+import type { EcsRef } from './event-mapping.js';
+import { PushedEcsFeed } from './event-source.js';
+import type { EcsFeed } from './event-source.js';
 import { createRegionClients, destroyRegionClients } from './client.js';
 import type { EcsClientOptions, RegionClients } from './client.js';
 import { ClusterSource } from './cluster-source.js';
@@ -31,6 +41,8 @@ export interface EcsRegionSources {
   tasks: TaskSource;
   nodes: NodeSource;
   feed: AuditFeed;
+  /** Pushed mode: the region's events queue feed. */
+  queue?: SqsFeed<EcsRef>;
 }
 
 export interface EcsAdapter extends ProviderAdapter {
@@ -56,15 +68,44 @@ export function createEcsAdapter(
     built = clients.map((rcClients) => {
       const rc = new RegionContext(config.account, rcClients, deps, taskDefs, activity);
       const feed = createAuditFeed(rc, config.cloudTrail);
-      const services = new ServiceSource(rc, feed);
-      const tasks = new TaskSource(rc, feed, config.taskPollIntervalMs, (t) => services.touches.next(t));
+      const queueUrl = queueUrlFor(config, rc.region);
+      const queue =
+        rcClients.sqs !== undefined && queueUrl !== undefined
+          ? new SqsFeed<EcsRef>(deps, rcClients.sqs, {
+              name: `ecs/${rc.region}`,
+              queueUrl,
+              policy: ECS_CALL_POLICY,
+              map: (e) => mapEcsEvent(e, rc.region, config.account),
+              watchdogMs: config.changeFeed.watchdogMs,
+              silenceMs: config.changeFeed.silenceMs,
+            })
+          : undefined;
+      const sourceFeed: EcsFeed =
+        queue !== undefined
+          ? new PushedEcsFeed(queue, config.changeFeed.cloudTrail ? feed : undefined)
+          : feed;
+      const services = new ServiceSource(rc, sourceFeed);
+      const tasks = new TaskSource(
+        rc,
+        sourceFeed,
+        config.taskPollIntervalMs,
+        (t) => services.touches.next(t),
+        queue !== undefined
+          ? {
+              reconcileIntervalMs: config.changeFeed.reconcileIntervalMs,
+              fallback: () => queue.fallback,
+              reconciled: (n) => queue.reconciled(n),
+            }
+          : undefined,
+      );
       return {
         region: rc.region,
-        clusters: new ClusterSource(rc, feed),
+        clusters: new ClusterSource(rc, sourceFeed),
         services,
         tasks,
-        nodes: new NodeSource(rc, feed),
+        nodes: new NodeSource(rc, sourceFeed),
         feed,
+        ...(queue !== undefined ? { queue } : {}),
       };
     });
     return built;
@@ -81,11 +122,22 @@ export function createEcsAdapter(
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
     },
+    ...(config.changeFeed.source === 'sqs'
+      ? {
+          health(): CheckResult {
+            const feeds = (built ?? []).flatMap((r) =>
+              r.queue !== undefined ? [r.queue.health().detail] : [],
+            );
+            return { ok: true, detail: { feeds } };
+          },
+        }
+      : {}),
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
       for (const r of built ?? []) {
         r.feed.close();
+        r.queue?.close();
         r.services.touches.complete();
       }
       activity.close();

@@ -1,6 +1,6 @@
 /**
  * AWS SDK clients of the ECS adapter for one account: an ECSClient and a CloudTrailClient per
- * region, sharing one credentials value (adapters/aws/credentials.ts: default chain, static keys by
+ * region (and an SQSClient in pushed mode), sharing one credentials value (adapters/aws/credentials.ts: default chain, static keys by
  * reference, or assume-role with an external id). Endpoint overrides come from `config.endpoints`
  * (emulator, LocalStack).
  *
@@ -8,6 +8,7 @@
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { EcsConfig } from './config.js';
 import { awsClientConfig } from '../aws/client-config.js';
 import { credentialsFor } from '../aws/credentials.js';
@@ -19,6 +20,8 @@ export interface RegionClients {
   region: string;
   ecs: ECSClient;
   cloudTrail: CloudTrailClient;
+  /** The events queue's client (pushed mode only). */
+  sqs?: SQSClient;
 }
 
 /** One ECSClient + CloudTrailClient per configured region, sharing the credentials. */
@@ -30,6 +33,11 @@ export function createRegionClients(config: EcsConfig, options: EcsClientOptions
     cloudTrail: new CloudTrailClient(
       awsClientConfig(region, credentials, config.endpoints.cloudtrail, options.maxAttempts),
     ),
+    ...(config.changeFeed.source === 'sqs'
+      ? {
+          sqs: new SQSClient(awsClientConfig(region, credentials, config.endpoints.sqs, options.maxAttempts)),
+        }
+      : {}),
   }));
 }
 
@@ -37,5 +45,6 @@ export function destroyRegionClients(clients: RegionClients[]): void {
   for (const c of clients) {
     c.ecs.destroy();
     c.cloudTrail.destroy();
+    c.sqs?.destroy();
   }
 }

@@ -9,7 +9,7 @@ import type { Observable } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, ListPage, WatchSource } from '../../src/watch/source.js';
-import type { AuditFeed } from './audit-source.js';
+import type { EcsFeed } from './event-source.js';
 import { clusterKey, namespaceKey, parseKey } from './keys.js';
 import { DESCRIBE_CLUSTERS_MAX, describeClusters, normalizeClusters } from './lister.js';
 import { clusterNameOf } from './normalizer.js';
@@ -20,7 +20,7 @@ import { EcsSourceBase, listPage } from './source-base.js';
 export { DIRECTORY_SHARE_MS } from './source-base.js';
 
 export class ClusterSource extends EcsSourceBase implements WatchSource<ClusterObject> {
-  constructor(rc: RegionContext, feed: AuditFeed) {
+  constructor(rc: RegionContext, feed: EcsFeed) {
     super(rc, feed, 'clusters');
   }
 

@@ -6,9 +6,14 @@
  * (invisible to CloudTrail), a standalone task, a service deleted and recreated. Loaded only by
  * `sightline demo`, the end-to-end tests and the bench, through the registration's dynamic import.
  *
+ * With `SIGHTLINE_DEMO_ECS_FEED=sqs` the demo runs ECS in pushed mode: the fleet publishes
+ * EventBridge events into an SQS emulator queue and the section reads it (`changeFeed.source: sqs`).
+ * Opt-in, not the default: the default demo is what the end-to-end tests run.
+ *
  * Failure: if the emulator cannot start, the promise rejects with nothing left running.
  */
-import { startEcsEmulator } from './emulator/index.js';
+import { startSqsEmulator } from '../aws/emulator/sqs.js';
+import { EventBridgePublisher, startEcsEmulator } from './emulator/index.js';
 import type { EcsEmulator } from './emulator/index.js';
 import type { DemoPace, DemoProvider, DemoStep } from '../../src/provider/registration.js';
 
@@ -32,9 +37,39 @@ const pollsByPace: Record<DemoPace, Record<string, unknown>> = {
   },
 };
 
+/** The env var that turns the demo's pushed ECS mode on. */
+export const DEMO_ECS_FEED_ENV = 'SIGHTLINE_DEMO_ECS_FEED';
+const DEMO_QUEUE = 'sightline-ecs-events';
+
 export async function startEcsDemo(pace: DemoPace): Promise<EcsDemo> {
   const ecs = await startEcsEmulator({ account: demoAccount, region: demoAwsRegion });
   seed(ecs);
+  const demo = demoOf(ecs, pace);
+  if (process.env[DEMO_ECS_FEED_ENV] !== 'sqs') return demo;
+  const sqs = await startSqsEmulator({ account: demoAccount, region: demoAwsRegion }).catch(
+    async (err: unknown) => {
+      await ecs.stop();
+      throw err;
+    },
+  );
+  const queueUrl = sqs.createQueue(DEMO_QUEUE).url;
+  new EventBridgePublisher(ecs.fleet, sqs, { queue: DEMO_QUEUE }).attach();
+  return {
+    ...demo,
+    title: `ECS (${demoAwsRegion}: payments, web; pushed events through SQS)`,
+    configSection: {
+      ...demo.configSection,
+      endpoints: { ecs: ecs.endpoint, cloudtrail: ecs.endpoint, sqs: sqs.endpoint },
+      changeFeed: { source: 'sqs', queueUrl },
+    },
+    stop: async () => {
+      await sqs.stop();
+      await ecs.stop();
+    },
+  };
+}
+
+function demoOf(ecs: EcsEmulator, pace: DemoPace): EcsDemo {
   return {
     id: 'ecs',
     title: `ECS (${demoAwsRegion}: payments, web)`,

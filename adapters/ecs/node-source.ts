@@ -4,13 +4,15 @@
  * (100 a page) + DescribeContainerInstances (100 a call). get/getMany: DescribeContainerInstances per
  * cluster. Hints: CloudTrail Register/DeregisterContainerInstance, UpdateContainerInstancesState,
  * UpdateContainerAgent, TagResource; a deleted cluster gives a `deleted` hint per node the engine's
- * store holds in it (its CLUSTER_INDEX). An INACTIVE or missing instance is gone.
+ * store holds in it (its CLUSTER_INDEX). An INACTIVE or missing instance is gone. In pushed mode a
+ * "Container Instance State Change" event gives the full state of an instance we hold (no call;
+ * an agent reconnect changes nothing we show, so it emits nothing); one first seen is read.
  */
 import type { Observable } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, Indexers, ListPage, WatchSource } from '../../src/watch/source.js';
-import type { AuditFeed } from './audit-source.js';
+import type { EcsFeed } from './event-source.js';
 import { CLUSTER_INDEX, EcsSourceBase, clusterIdOf } from './source-base.js';
 import { nodeKey, parseKey } from './keys.js';
 import {
@@ -18,12 +20,13 @@ import {
   listContainerInstancePage,
   normalizeContainerInstances,
 } from './lister.js';
+import { normalizeContainerInstance } from './normalizer.js';
 import type { RegionContext } from './region.js';
 
 export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   readonly indexers: Indexers<ClusterObject> = { [CLUSTER_INDEX]: clusterIdOf };
 
-  constructor(rc: RegionContext, feed: AuditFeed) {
+  constructor(rc: RegionContext, feed: EcsFeed) {
     super(rc, feed, 'nodes');
   }
 
@@ -69,6 +72,14 @@ export class NodeSource extends EcsSourceBase implements WatchSource<ClusterObje
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
     return this.feedHints(fromCursor, (r) => {
+      if (r.kind === 'nodeState') {
+        const key = nodeKey(r.clusterArn, r.containerInstanceArn);
+        this.rc.directory.learn(r.clusterArn);
+        if (r.instance.status === 'INACTIVE') return [{ type: 'deleted', key }];
+        this.rc.touch(r.clusterArn);
+        if (!this.store.has(key)) return [{ type: 'changed', key }];
+        return [{ type: 'changed', key, state: normalizeContainerInstance(r.clusterArn, r.instance) }];
+      }
       if (r.kind === 'node') {
         this.rc.directory.learn(r.clusterArn);
         if (!r.deleted) this.rc.touch(r.clusterArn);

@@ -6,14 +6,14 @@
 import { defineProvider } from '../../src/provider/registration.js';
 import type { EcsDemo } from './demo.js';
 import { ecsDefaults, ecsSchema } from './config.js';
-import { CLOUDTRAIL_BUCKETS } from '../aws/limits.js';
+import { CLOUDTRAIL_BUCKETS, SQS_BUCKETS } from '../aws/limits.js';
 import { ECS_BUCKETS } from './limits.js';
 
 export const ecs = defineProvider({
   id: 'ecs',
   configSchema: ecsSchema,
   defaults: ecsDefaults,
-  limits: { ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS },
+  limits: { ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS, ...SQS_BUCKETS },
   secretPaths: [
     ['credentials', 'accessKeyId'],
     ['credentials', 'secretAccessKey'],

@@ -20,7 +20,7 @@ import { Observable, Subject } from 'rxjs';
 import { objectKey } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, Indexers, ListPage, WatchSource } from '../../src/watch/source.js';
-import type { AuditFeed } from './audit-source.js';
+import type { EcsFeed } from './event-source.js';
 import { CLUSTER_INDEX, EcsSourceBase, clusterIdOf } from './source-base.js';
 import { parseKey, serviceArnOfUid, workloadKey } from './keys.js';
 import { describeServices, listServicePage, normalizeServices } from './lister.js';
@@ -59,7 +59,7 @@ export class ServiceSource extends EcsSourceBase implements WatchSource<ClusterO
   };
   private lastRound: DescribeRound | undefined;
 
-  constructor(rc: RegionContext, feed: AuditFeed) {
+  constructor(rc: RegionContext, feed: EcsFeed) {
     super(rc, feed, 'services');
   }
 

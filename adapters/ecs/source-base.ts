@@ -6,16 +6,16 @@
  * the position kept in the page token; an unreadable token restarts from the first cluster).
  * Listing another kind of ECS resource is a subclass with `getMany` and a page function.
  */
-import { mergeMap } from 'rxjs';
-import type { Observable } from 'rxjs';
+import { concatMap, from } from 'rxjs';
+import type { Observable, ObservableInput } from 'rxjs';
 import { clusterId } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import { TokenRestarts, decodeOrRestart } from '../../src/provider/page-token.js';
 import { ClusterObjectSource } from '../../src/provider/source-base.js';
 import type { Hint, ListPage, WatchStore } from '../../src/watch/source.js';
 import { emptyWatchStore } from '../../src/watch/source.js';
-import type { AuditRef } from './audit-mapping.js';
-import type { AuditFeed } from './audit-source.js';
+import type { EcsRef } from './event-mapping.js';
+import type { EcsFeed } from './event-source.js';
 import { FIRST_CLUSTER_PAGE, clusterPageTokens } from './paging.js';
 import type { ClusterPageToken } from './paging.js';
 import type { RegionContext } from './region.js';
@@ -52,7 +52,7 @@ export abstract class EcsSourceBase extends ClusterObjectSource {
 
   constructor(
     protected readonly rc: RegionContext,
-    protected readonly feed: AuditFeed,
+    protected readonly feed: EcsFeed,
     kind: string,
   ) {
     super();
@@ -109,15 +109,27 @@ export abstract class EcsSourceBase extends ClusterObjectSource {
   }
 
   /**
-   * Hints from the region's audit feed, in feed order: bookmarks and gaps pass through unchanged,
-   * and each audit reference becomes the hints `fromRef` returns for it (none when it is not ours).
+   * Hints from the region's feed (CloudTrail, or the pushed feed), in feed order: bookmarks and
+   * gaps pass through unchanged, and each reference becomes the hints `fromRef` returns for it (none
+   * when it is not ours; a promise when building them needs a cached read, order is kept).
    */
   protected feedHints(
     fromCursor: string | undefined,
-    fromRef: (ref: AuditRef) => Hint<ClusterObject>[],
+    fromRef: (ref: EcsRef) => Hint<ClusterObject>[] | Promise<Hint<ClusterObject>[]>,
   ): Observable<Hint<ClusterObject>> {
-    return this.feed
-      .items(fromCursor)
-      .pipe(mergeMap((item) => (item.type === 'refs' ? item.refs.flatMap(fromRef) : [item])));
+    return this.feed.items(fromCursor, this.id).pipe(
+      concatMap((item): ObservableInput<Hint<ClusterObject>> => {
+        if (item.type !== 'refs') return [item];
+        const parts = item.refs.map(fromRef);
+        // Synchronous unless a reference needs a read (CloudTrail references never do).
+        if (parts.every((p): p is Hint<ClusterObject>[] => Array.isArray(p))) return parts.flat();
+        return from(Promise.all(parts)).pipe(concatMap((p) => p.flat()));
+      }),
+    );
+  }
+
+  /** The daemon wrote everything up to `cursor`: a pushed feed deletes what it covers. */
+  durable(cursor: string): void {
+    this.feed.durable?.(cursor, this.id);
   }
 }

@@ -8,6 +8,11 @@
  * Each cluster polled successfully moves its LAST SEEN. A cluster that vanished
  * (ClusterNotFoundException) contributes no tasks and refreshes the cluster directory.
  *
+ * Pushed mode (`plan`): each poll lists only a slice of the clusters, in rotation, so that every
+ * cluster is listed once per `reconcileIntervalMs` without one long sweep holding the engine's
+ * worker (pushed events wait behind it); the keys the store holds elsewhere are answered with `''`
+ * (nothing for the engine to read). While the pushed feed is in fallback every poll is a full one.
+ *
  * Failure: any other error rejects the poll (the engine backs off); nothing is half-reported.
  */
 import type { CheapPoll } from '../../src/watch/source.js';
@@ -27,6 +32,11 @@ export interface TaskPollState {
   pollStarted(): void;
   /** Called with the keys (and tokens) this poll listed, and the clusters it listed completely. */
   polled(current: ReadonlyMap<string, string>, clusters: string[]): void;
+  /**
+   * Pushed mode: which of `clusters` this poll lists, and the tokens of the keys held outside them
+   * (undefined: list every cluster).
+   */
+  plan?(clusters: string[]): { clusters: string[]; held: Map<string, string> } | undefined;
 }
 
 export class TaskPoll implements CheapPoll {
@@ -43,8 +53,10 @@ export class TaskPoll implements CheapPoll {
   async poll(): Promise<Map<string, string>> {
     this.seq++;
     this.state.pollStarted();
-    const clusters = await this.rc.directory.list(POLL_DIRECTORY_MAX_AGE_MS);
-    const tokens = new Map<string, string>();
+    const all = await this.rc.directory.list(POLL_DIRECTORY_MAX_AGE_MS);
+    const plan = this.state.plan?.(all);
+    const clusters = plan?.clusters ?? all;
+    const tokens = plan?.held ?? new Map<string, string>();
     const polledClusters: string[] = [];
     // A few clusters at a time: the budget paces the calls, parallelism hides the round trips.
     let next = 0;

@@ -20,10 +20,12 @@ import type { Observable } from 'rxjs';
 import { clusterId } from '../../src/model/index.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { Hint, Indexers, ListPage, WatchSource } from '../../src/watch/source.js';
-import type { AuditFeed } from './audit-source.js';
+import type { EcsFeed } from './event-source.js';
+import type { TaskStateRef } from './event-mapping.js';
 import { CLUSTER_INDEX, EcsSourceBase, clusterIdOf, listPage } from './source-base.js';
 import { parseKey, workloadKey } from './keys.js';
 import { describeTasks, listTaskPage, normalizeTasks } from './lister.js';
+import { normalizeTask } from './normalizer.js';
 import { clusterPageTokens } from './paging.js';
 import type { RegionContext } from './region.js';
 import type { ServiceTouch } from './service-source.js';
@@ -37,6 +39,15 @@ interface VanishedTask {
 
 const TRANSIENT = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 
+/** Pushed mode: the feed's state and how often the ListTasks reconciliation runs. */
+export interface PushedTasks {
+  readonly reconcileIntervalMs: number;
+  /** True while the pushed feed fails or is silent (poll at the normal interval). */
+  fallback(): boolean;
+  /** A reconciliation found `changes` the feed did not deliver. */
+  reconciled(changes: number): void;
+}
+
 export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObject> {
   readonly cheapPoll: TaskPoll;
   private listedStopped = false;
@@ -45,14 +56,20 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
   private readonly vanished = new Map<string, VanishedTask | undefined>();
   /** Keys described while a cheap poll runs (its ListTasks may predate them); undefined otherwise. */
   private describedDuringPoll: Set<string> | undefined;
+  /** Pushed mode: the first cluster of the next reconciliation slice. */
+  private rotation = 0;
+  /** Pushed mode: when the next slice is due (the first one after a whole period). */
+  private nextSliceAtMs: number;
 
   constructor(
     rc: RegionContext,
-    feed: AuditFeed,
+    feed: EcsFeed,
     pollIntervalMs: number,
     private readonly onServiceTouch: (touches: ServiceTouch[]) => void,
+    private readonly pushed?: PushedTasks,
   ) {
     super(rc, feed, 'tasks');
+    this.nextSliceAtMs = rc.deps.scheduler.now() + (pushed?.reconcileIntervalMs ?? 0);
     this.cheapPoll = new TaskPoll(rc, pollIntervalMs, {
       unsettled: (key) => {
         const o = this.store.get(key);
@@ -62,6 +79,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
         this.describedDuringPoll = new Set();
       },
       polled: (current, clusters) => this.polled(current, clusters),
+      plan: (clusters) => this.planPoll(clusters),
     });
   }
 
@@ -93,17 +111,85 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     return listPage(items, next, cursor);
   }
 
+  /**
+   * Pushed mode: the next slice of clusters in rotation (every cluster once per reconcile
+   * interval), and `''` for the keys held in the others. Undefined (a full poll) in fallback.
+   */
+  private planPoll(clusters: string[]): { clusters: string[]; held: Map<string, string> } | undefined {
+    const pushed = this.pushed;
+    if (pushed === undefined || pushed.fallback() || clusters.length === 0) return undefined;
+    const perPoll = Math.max(
+      1,
+      Math.ceil((clusters.length * this.cheapPoll.intervalMs) / pushed.reconcileIntervalMs),
+    );
+    const picked: string[] = [];
+    const now = this.rc.deps.scheduler.now();
+    // A slice is due every reconcileIntervalMs × perPoll / clusters: each cluster once a period.
+    if (now >= this.nextSliceAtMs) {
+      for (let i = 0; i < Math.min(perPoll, clusters.length); i++)
+        picked.push(clusters[(this.rotation + i) % clusters.length] as string);
+      this.rotation = (this.rotation + perPoll) % clusters.length;
+      this.nextSliceAtMs = now + (pushed.reconcileIntervalMs * perPoll) / clusters.length;
+    }
+    const pickedIds = new Set(picked.map((arn) => clusterId('ECS', arn)));
+    const held = new Map<string, string>();
+    for (const key of this.store.keys()) {
+      const o = this.store.get(key);
+      if (o?.kind === 'workload' && pickedIds.has(o.workload.clusterId)) continue;
+      held.set(key, '');
+    }
+    return { clusters: picked, held };
+  }
+
   /** After a cheap poll: every task we hold in a polled cluster that the poll did not list is gone. */
   private polled(current: ReadonlyMap<string, string>, clusters: string[]): void {
     const described = this.describedDuringPoll;
     this.describedDuringPoll = undefined;
+    let changes = 0;
     for (const clusterArn of clusters) {
       for (const key of this.store.byIndex(CLUSTER_INDEX, clusterId('ECS', clusterArn))) {
         if (current.has(key) || described?.has(key)) continue;
         const o = this.store.get(key);
-        if (o?.kind === 'workload') this.vanished.set(key, { clusterArn, service: serviceOf(o) });
+        if (o?.kind === 'workload') {
+          this.vanished.set(key, { clusterArn, service: serviceOf(o) });
+          changes++;
+        }
       }
     }
+    if (this.pushed !== undefined) {
+      for (const key of current.keys()) if (!this.store.has(key)) changes++;
+      this.pushed.reconciled(changes);
+    }
+  }
+
+  /**
+   * A task's state from its event: a task we hold gets the event's state (no call; its tags, which
+   * events do not carry, are kept), a task first seen is read (DescribeTasks with TAGS, batched by
+   * the engine), a stopped one is gone (answered without a call).
+   */
+  private async fromTaskState(r: TaskStateRef): Promise<Hint<ClusterObject>[]> {
+    this.rc.directory.learn(r.clusterArn);
+    this.rc.touch(r.clusterArn);
+    const key = workloadKey(r.clusterArn, r.taskArn);
+    const held = this.store.get(key);
+    if (isGone(r.task.desiredStatus, r.task.lastStatus)) {
+      const service = held?.kind === 'workload' ? serviceOf(held) : undefined;
+      this.vanished.set(key, held !== undefined ? { clusterArn: r.clusterArn, service } : undefined);
+      return [{ type: 'deleted', key }];
+    }
+    this.vanished.delete(key);
+    if (held?.kind !== 'workload') return [{ type: 'changed', key }];
+    const arn = r.task.taskDefinitionArn;
+    const tds =
+      arn !== undefined ? await this.rc.taskDefs.resolveMany(this.rc.clients.ecs, [arn]) : undefined;
+    const state = normalizeTask(
+      this.rc.ctx,
+      r.task,
+      arn !== undefined ? tds?.get(arn) : undefined,
+      this.rc.onUnresolved,
+    );
+    if (state.kind === 'workload') state.workload.labels = held.workload.labels;
+    return [{ type: 'changed', key, state }];
   }
 
   async getMany(keys: string[]): Promise<Map<string, ClusterObject | undefined>> {
@@ -158,6 +244,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
 
   hints(fromCursor: string | undefined): Observable<Hint<ClusterObject>> {
     return this.feedHints(fromCursor, (r) => {
+      if (r.kind === 'taskState') return this.fromTaskState(r);
       if (r.kind === 'task') {
         this.rc.directory.learn(r.clusterArn);
         this.vanished.delete(workloadKey(r.clusterArn, r.taskArn));

@@ -14,7 +14,7 @@ import type { ProviderDeps } from '../../src/provider/adapter.js';
 import { CoreMetrics, Registry } from '../../src/runtime/metrics.js';
 import { MemoryCache } from '../../src/provider/cache.js';
 import { ApiBudget } from '../../src/watch/budget.js';
-import { CLOUDTRAIL_BUCKETS } from '../../adapters/aws/limits.js';
+import { CLOUDTRAIL_BUCKETS, SQS_BUCKETS } from '../../adapters/aws/limits.js';
 import { ECS_BUCKETS } from '../../adapters/ecs/limits.js';
 import type { WatchSource } from '../../src/watch/source.js';
 
@@ -68,7 +68,11 @@ export function makeDeps(
     registry,
     budget:
       options.budget ??
-      new ApiBudget({ ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS }, options.budgetFraction ?? 1, scheduler),
+      new ApiBudget(
+        { ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS, ...SQS_BUCKETS },
+        options.budgetFraction ?? 1,
+        scheduler,
+      ),
     scheduler,
     cache: new MemoryCache(),
     tenant: { group: 'acme-security', issuer: 'https://issuer.example.com' },

@@ -145,7 +145,7 @@ function serviceOut(c: EmuCluster, s: EmuService, tags: boolean): Output {
   return out;
 }
 
-function taskOut(t: EmuTask, tags: boolean): Output {
+export function taskOut(t: EmuTask, tags: boolean): Output {
   const out: Output = {
     taskArn: t.arn,
     clusterArn: t.clusterArn,
@@ -179,7 +179,7 @@ function taskOut(t: EmuTask, tags: boolean): Output {
   return out;
 }
 
-function containerInstanceOut(ci: EmuContainerInstance, tags: boolean): Output {
+export function containerInstanceOut(ci: EmuContainerInstance, tags: boolean): Output {
   const out: Output = {
     containerInstanceArn: ci.arn,
     ec2InstanceId: ci.ec2InstanceId,

@@ -145,7 +145,16 @@ export interface GenerateInput {
   recordEvents?: boolean;
 }
 
+/** Told of what ECS would announce on EventBridge (eventbridge.ts), when one is attached. */
+export interface FleetObserver {
+  task(t: EmuTask): void;
+  deployment(s: EmuService, eventName: string, deploymentId: string): void;
+  containerInstance(ci: EmuContainerInstance): void;
+}
+
 export class Fleet {
+  /** Sees every task, deployment and container instance change from now on (EventBridge). */
+  observer: FleetObserver | undefined;
   readonly account: string;
   readonly defaultRegion: string;
   private readonly clusters = new Map<string, EmuCluster>(); // by ARN
@@ -382,6 +391,7 @@ export class Fleet {
       tags: [],
     };
     c.containerInstances.set(ci.arn, ci);
+    this.observer?.containerInstance(ci);
     if (input.recordEvent !== false) {
       this.trail.record({
         region,
@@ -405,6 +415,9 @@ export class Fleet {
     const ci = c.containerInstances.get(containerInstanceArn);
     if (!ci) throw new Error(`no container instance ${containerInstanceArn}`);
     c.containerInstances.delete(containerInstanceArn);
+    ci.status = 'INACTIVE';
+    ci.version++;
+    this.observer?.containerInstance(ci);
     this.trail.record({
       region,
       eventName: 'DeregisterContainerInstance',
@@ -482,6 +495,8 @@ export class Fleet {
         d.updatedAtMs = this.now();
       }
       s.deployments.unshift(this.newDeployment(td.arn, s.desiredCount));
+      const primary = s.deployments[0];
+      if (primary) this.observer?.deployment(s, 'SERVICE_DEPLOYMENT_IN_PROGRESS', primary.id);
     }
     this.trail.record({
       region,
@@ -722,6 +737,7 @@ export class Fleet {
     this.reconcile(c, s);
     primary.rolloutState = 'COMPLETED';
     primary.updatedAtMs = this.now();
+    this.observer?.deployment(s, 'SERVICE_DEPLOYMENT_COMPLETED', primary.id);
   }
 
   private removeService(c: EmuCluster, s: EmuService): void {
@@ -775,6 +791,7 @@ export class Fleet {
       }),
     };
     c.tasks.set(arn, task);
+    this.observer?.task(task);
     return task;
   }
 
@@ -786,6 +803,7 @@ export class Fleet {
     t.stoppedReason = reason;
     t.version++;
     for (const c of t.containers) c.lastStatus = 'STOPPED';
+    this.observer?.task(t);
   }
 
   findTask(c: EmuCluster, ref: string): EmuTask | undefined {

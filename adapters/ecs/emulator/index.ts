@@ -17,3 +17,6 @@ export { Faults } from './faults.js';
 export { CloudTrailLog } from './cloudtrail-log.js';
 export { StsEmulator } from './sts.js';
 export { AWS_BUCKET_FIGURES, ACTION_BUCKET } from './throttle.js';
+export { EventBridgePublisher } from './eventbridge.js';
+export type { EventBridgeOptions } from './eventbridge.js';
+export type { FleetObserver } from './fleet.js';
