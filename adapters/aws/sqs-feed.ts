@@ -8,8 +8,10 @@
  * Notification wrapping one. Each received batch is delivered as `refs`, then a `bookmark` whose
  * cursor names the batch. A message is deleted (DeleteMessageBatch) only once every consumer
  * reported, through `durable(cursor, consumer)`, that a cursor at or after its batch is durable in
- * the outbox: at least once end to end. A consumer that subscribes again (its engine resubscribed)
- * gets the batches it had not acknowledged again: they are released (visibility 0) and redelivered.
+ * the outbox: at least once end to end. A consumer that subscribes from a cursor of this feed (a
+ * list's, or its last bookmark's) gets the batches delivered after that cursor again, replayed from
+ * a bounded log of recent batches (their messages may already be deleted: the other consumers had
+ * them); a cursor older than the log reaches gives a gap (the engine relists).
  * Duplicates (EventBridge delivers at least once, SQS redelivers) are dropped by event id (a
  * bounded memory); a duplicate that slips past it is a no-op for the engine (same hash, same order).
  *
@@ -27,11 +29,7 @@
  * sends every consumer a `gap` (the engine relists: what happened meanwhile is read once).
  * Time comes from the injected scheduler only.
  */
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Observable } from 'rxjs';
 import type { ApiCallDeps, ApiCallPolicy } from '../../src/provider/api-call.js';
@@ -53,6 +51,8 @@ const RECEIVE_MAX_MESSAGES = 10;
 const SQS_BATCH_MAX = 10;
 /** Event ids remembered to drop duplicates. */
 const SEEN_EVENT_IDS_MAX = 50_000;
+/** Recent batches kept to replay to a consumer that subscribes from an older cursor (≤ 10 messages each). */
+const REPLAY_BATCHES_MAX = 500;
 
 /** An EventBridge event as delivered to a queue (raw, or inside an SNS Notification's `Message`). */
 export interface EventBridgeEvent {
@@ -145,8 +145,12 @@ export type SqsFeedDeps = ApiCallDeps &
 interface PendingBatch {
   seq: number;
   handles: string[];
-  /** Ids of the events delivered from it (forgotten when it is released for redelivery). */
-  ids: string[];
+}
+
+/** A delivered batch as its consumers saw it, kept for replay. */
+interface DeliveredBatch<R> {
+  seq: number;
+  refs: R[];
 }
 
 let instanceSeq = 0;
@@ -156,6 +160,7 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   private readonly instance = `${process.pid.toString(36)}.${Date.now().toString(36)}.${++instanceSeq}`;
   private seq = 0;
   private readonly pending: PendingBatch[] = [];
+  private readonly delivered: DeliveredBatch<R>[] = [];
   /** Each consumer's highest durable batch. Consumers stay known until close (see resubscribe). */
   private readonly acked = new Map<string, number>();
   private readonly seen = new LruMap<string, true>(SEEN_EVENT_IDS_MAX);
@@ -194,8 +199,10 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   /** Items for `consumer` (a stable id, e.g. the source id), from `fromCursor`. */
   items(fromCursor: string | undefined, consumer: string): Observable<AuditItem<R>> {
     return new Observable<AuditItem<R>>((sub) => {
-      this.register(consumer, this.seqOf(fromCursor));
+      const missed = this.register(consumer, this.seqOf(fromCursor));
       const s = this.subscribe(fromCursor).subscribe(sub);
+      // Before any new batch (those arrive asynchronously): what was delivered after the cursor.
+      for (const item of missed) sub.next(item);
       return () => s.unsubscribe();
     });
   }
@@ -301,7 +308,6 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   private deliverBatch(messages: Message[]): void {
     const seq = ++this.seq;
     const handles: string[] = [];
-    const ids: string[] = [];
     const refs: R[] = [];
     for (const m of messages) {
       if (m.ReceiptHandle !== undefined) handles.push(m.ReceiptHandle);
@@ -331,10 +337,11 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
           'SQS message is an event of another source or account; counted and deleted',
         );
       this.seen.set(event.id, true);
-      ids.push(event.id);
       for (const r of mapped.refs) refs.push(r);
     }
-    this.pending.push({ seq, handles, ids });
+    this.pending.push({ seq, handles });
+    this.delivered.push({ seq, refs });
+    if (this.delivered.length > REPLAY_BATCHES_MAX) this.delivered.shift();
     if (refs.length > 0) this.broadcast({ type: 'refs', refs });
     this.broadcast({ type: 'bookmark', cursor: sqsCursors.encode({ i: this.instance, s: seq }) });
   }
@@ -351,23 +358,27 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   }
 
   /**
-   * A consumer subscribes from batch `fromSeq`: the batches after what it acknowledged (or after
-   * `fromSeq` for a new one) that are still pending were delivered while it was not listening; they
-   * are released so the queue delivers them again (a no-op for the consumers that had them).
+   * A consumer subscribes from batch `fromSeq` (its cursor; undefined: a cursor of no batch of this
+   * instance, i.e. from what it last acknowledged, or from now for a new consumer). Returns the
+   * items of the batches delivered after that point, to replay to it alone, or a gap when the
+   * replay log no longer reaches back that far.
    */
-  private register(consumer: string, fromSeq: number | undefined): void {
-    let acked = this.acked.get(consumer);
-    if (acked === undefined) {
-      acked = Math.min(fromSeq ?? this.seq, this.seq);
-      this.acked.set(consumer, acked);
+  private register(consumer: string, fromSeq: number | undefined): AuditItem<R>[] {
+    const known = this.acked.get(consumer);
+    const from = Math.min(fromSeq ?? known ?? this.seq, this.seq);
+    // Not acknowledged yet: the batches after `from` wait for this consumer before deletion.
+    if (known === undefined || from < known) this.acked.set(consumer, from);
+    if (from >= this.seq) return [];
+    const oldest = this.delivered[0]?.seq;
+    if (oldest === undefined || oldest > from + 1)
+      return [{ type: 'gap', reason: 'the feed delivered more since this cursor than it keeps for replay' }];
+    const items: AuditItem<R>[] = [];
+    for (const b of this.delivered) {
+      if (b.seq <= from) continue;
+      if (b.refs.length > 0) items.push({ type: 'refs', refs: b.refs });
+      items.push({ type: 'bookmark', cursor: sqsCursors.encode({ i: this.instance, s: b.seq }) });
     }
-    const from = acked;
-    const unacked = this.pending.filter((b) => b.seq > from);
-    if (unacked.length === 0) return;
-    for (const b of unacked) this.pending.splice(this.pending.indexOf(b), 1);
-    // Their events must be delivered again: forget their ids and make the messages visible now.
-    for (const b of unacked) for (const id of b.ids) this.seen.delete(id);
-    void this.release(unacked.flatMap((b) => b.handles));
+    return items;
   }
 
   private async deleteMessages(handles: string[]): Promise<void> {
@@ -388,28 +399,6 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
         this.deps.logger.warn(
           { err, feed: this.options.name },
           'SQS delete failed; messages will come again',
-        );
-      }
-    }
-  }
-
-  private async release(handles: string[]): Promise<void> {
-    for (let i = 0; i < handles.length; i += SQS_BATCH_MAX) {
-      const batch = handles.slice(i, i + SQS_BATCH_MAX);
-      try {
-        await callAws(this.deps, this.options.policy, 'ChangeMessageVisibilityBatch', () =>
-          this.client.send(
-            new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: this.options.queueUrl,
-              Entries: batch.map((h, j) => ({ Id: String(j), ReceiptHandle: h, VisibilityTimeout: 0 })),
-            }),
-          ),
-        );
-      } catch (err) {
-        // They come back after the visibility timeout anyway.
-        this.deps.logger.warn(
-          { err, feed: this.options.name },
-          'SQS release failed; messages come back later',
         );
       }
     }

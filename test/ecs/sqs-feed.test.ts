@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { workloadKey } from '../../adapters/ecs/keys.js';
 import type { ClusterObject } from '../../src/model/index.js';
+import type { Hint, WatchSource } from '../../src/watch/source.js';
 import { REGION } from './helpers.js';
 import {
   IMAGE,
@@ -220,5 +221,28 @@ describe('ECS pushed change feed (EventBridge -> SQS)', { timeout: 120_000 }, ()
     // The redelivered event is a no-op: the list already had the task.
     expect(second.events.filter((e) => e.type === 'ADDED')).toHaveLength(2);
     expect(second.events.filter((e) => e.type === 'MODIFIED' || e.type === 'DELETED')).toHaveLength(0);
+  });
+
+  it('a source that subscribes after a batch arrived, from a list cursor taken before it, still gets that batch', async () => {
+    w = await startFeedWorld();
+    seedService(w, 1);
+    w.events.attach();
+    await synced(w); // the tasks source keeps the queue's long poll going
+    const nodes = w.region.nodes as WatchSource<ClusterObject>;
+    const listed = await nodes.list(undefined);
+    expect(listed.cursor).toBeDefined();
+    const mappedBefore = await feedMessages(w.deps, 'mapped');
+    w.ecs.fleet.registerContainerInstance({ cluster: 'prod', recordEvent: false });
+    // The feed received and fanned out the instance's event while the nodes source was not listening.
+    await until(async () =>
+      expect(await feedMessages((w as FeedWorld).deps, 'mapped')).toBeGreaterThan(mappedBefore),
+    );
+    const hints: Hint<ClusterObject>[] = [];
+    const sub = nodes.hints(listed.cursor).subscribe((h) => hints.push(h));
+    try {
+      await until(() => expect(hints.map((h) => h.type)).toContain('changed'));
+    } finally {
+      sub.unsubscribe();
+    }
   });
 });
