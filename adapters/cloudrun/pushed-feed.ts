@@ -20,8 +20,9 @@
  *   larger than the watched projects; they are counted, never mapped; there is no organization
  *   mode), and messages that are not LogEntry JSON (`unparseable`, logged without payload);
  * - a source that has not joined within `JOIN_WAIT_MS` of a message is dropped from it and owes a
- *   gap (it relists when it joins), so a kind whose list keeps failing cannot hold the flow-control
- *   window forever;
+ *   gap (it relists when it joins), and one that got it but has not made it durable within
+ *   `DURABLE_WAIT_MS` is dropped from it and sent a gap at once (its engine relists), so a kind
+ *   whose reads keep failing cannot hold the flow-control window, and every project, forever;
  * - watchdog: a session starts with GetSubscription (the subscription exists and can be read); it
  *   fails, the client reports a non-retryable error, or the stream stays down (the client's
  *   "stream ended" reports without a message since) for `silenceMs`: the feed is in FALLBACK
@@ -65,6 +66,12 @@ import type { ProjectFeed } from './project-feed.js';
 export const DEDUPE_MAX_IDS = 50_000;
 /** How long a message waits for a registered source that has not joined yet. */
 export const JOIN_WAIT_MS = 5 * 60_000;
+/**
+ * How long a delivered message waits for a source to report it durable (its engine keeps failing
+ * to read, or its outbox write keeps failing) before that source is sent a gap instead: a relist
+ * covers the message, and the flow-control window is not held for every project meanwhile.
+ */
+export const DURABLE_WAIT_MS = 10 * 60_000;
 const CURSOR_PREFIX = 'ps1';
 const LOG_NAME_PROJECT_RE = /^projects\/([^/]+)\/logs\//;
 
@@ -408,18 +415,36 @@ export class PubsubFeed extends ChangeFeed<FeedItem, SubState> {
     for (const c of p.copies) c.ack();
   }
 
-  /** Drops sources that did not join within JOIN_WAIT_MS from the messages waiting for them. */
+  /**
+   * Drops from the messages waiting for them the sources that did not join within JOIN_WAIT_MS
+   * (they owe a gap) and those that did not make them durable within DURABLE_WAIT_MS (sent a gap).
+   */
   private expireWaits(): void {
-    const floor = this.now - JOIN_WAIT_MS;
+    const joinFloor = this.now - JOIN_WAIT_MS;
+    const durableFloor = this.now - DURABLE_WAIT_MS;
+    const gapNow = new Set<string>();
     for (const p of [...this.pending.values()]) {
-      if (p.arrivedMs > floor) continue;
+      if (p.arrivedMs > joinFloor) continue;
       for (const id of [...p.waiting]) {
-        if (p.delivered.has(id)) continue;
+        if (p.delivered.has(id)) {
+          if (p.arrivedMs > durableFloor) continue;
+          gapNow.add(id);
+        } else {
+          this.owedGap.add(id);
+        }
         p.waiting.delete(id);
-        this.owedGap.add(id);
       }
       if (p.waiting.size === 0) this.settle(p);
     }
+    if (gapNow.size === 0) return;
+    for (const s of this.subscribers()) {
+      if (!gapNow.delete(s.state.id)) continue;
+      s.next({
+        kind: 'gap',
+        reason: 'Pub/Sub messages waited too long for this source to make them durable',
+      });
+    }
+    for (const id of gapNow) this.owedGap.add(id);
   }
 }
 

@@ -6,7 +6,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PubSub } from '@google-cloud/pubsub';
-import type { Subscription } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { DURABLE_WAIT_MS } from '../../adapters/cloudrun/pushed-feed.js';
+import { WarpScheduler } from '../ecs/helpers.js';
 import type { CloudRunConfig } from '../../adapters/cloudrun/config.js';
 import type { ClusterObject } from '../../src/model/index.js';
 import type { WatchSource } from '../../src/watch/source.js';
@@ -75,7 +77,12 @@ async function watchPushed(h: Harness, brokerClock: RecordingClock): Promise<Pus
 }
 
 async function startPushed(
-  o: { random?: () => number; config?: Partial<CloudRunConfig>; deploys?: string[] } = {},
+  o: {
+    random?: () => number;
+    config?: Partial<CloudRunConfig>;
+    deploys?: string[];
+    scheduler?: SchedulerLike;
+  } = {},
 ): Promise<Pushed> {
   const brokerClock = new RecordingClock();
   const h = await startHarness({
@@ -91,6 +98,7 @@ async function startPushed(
     },
     projects: [P],
     config: pushedConfig(o.config),
+    ...(o.scheduler ? { scheduler: o.scheduler } : {}),
   });
   for (const d of o.deploys ?? []) h.emu.fleet.deployService(P, R, d, `gcr.io/${P}/${d}:1`, { silent: true });
   const p = await watchPushed(h, brokerClock);
@@ -153,6 +161,23 @@ describe('Cloud Run pushed mode (Pub/Sub)', () => {
     });
     await vi.waitFor(() => expect(stats(p2)).toEqual({ ready: 0, outstanding: 0, acked: 2 }), WAIT);
     expect(eventsOf(p2, 'web')).toEqual(['ADDED']);
+  });
+
+  it('a message its source never makes durable is acked after DURABLE_WAIT_MS and the source relists', async () => {
+    // The adapter's clock runs at real speed and is moved forward by hand; the engines' is real.
+    const clock = new WarpScheduler(1, Date.now());
+    const p = await startPushed({ scheduler: clock });
+    p.acking.on = false; // the outbox write keeps failing
+    deploy(p, 'web');
+    await added(p, 'web');
+    await vi.waitFor(() => expect(stats(p).outstanding).toBe(2), WAIT);
+    const relists = () => p.log.events.filter((e) => e.type === 'RELIST' && e.cause === 'gap').length;
+    expect(relists()).toBe(0);
+    clock.advance(DURABLE_WAIT_MS);
+    // The next watchdog tick gives up on the held source: the messages are acked (the flow-control
+    // window is free again for every project) and the source relists, which covers them.
+    await vi.waitFor(() => expect(stats(p)).toEqual({ ready: 0, outstanding: 0, acked: 2 }), WAIT);
+    await vi.waitFor(() => expect(relists()).toBeGreaterThan(0), WAIT);
   });
 
   it('duplicates and reordering have no effect', async () => {
