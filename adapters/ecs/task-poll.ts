@@ -11,7 +11,9 @@
  * Pushed mode (`plan`): each poll lists only a slice of the clusters, in rotation, so that every
  * cluster is listed once per `reconcileIntervalMs` without one long sweep holding the engine's
  * worker (pushed events wait behind it); the keys the store holds elsewhere are answered with `''`
- * (nothing for the engine to read). While the pushed feed is in fallback every poll is a full one.
+ * (nothing for the engine to read). The feed being live, every cluster of the region is watched:
+ * each such poll moves the LAST SEEN of all of them, not only of its slice. While the pushed feed
+ * is in fallback every poll is a full one.
  *
  * Failure: any other error rejects the poll (the engine backs off); nothing is half-reported.
  */
@@ -58,6 +60,7 @@ export class TaskPoll implements CheapPoll {
     const clusters = plan?.clusters ?? all;
     const tokens = plan?.held ?? new Map<string, string>();
     const polledClusters: string[] = [];
+    const gone = new Set<string>();
     // A few clusters at a time: the budget paces the calls, parallelism hides the round trips.
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -66,12 +69,16 @@ export class TaskPoll implements CheapPoll {
         if (clusterArn === undefined) break;
         const keys = await this.listCluster(clusterArn);
         polledClusters.push(clusterArn);
-        if (keys === undefined) continue;
+        if (keys === undefined) {
+          gone.add(clusterArn);
+          continue;
+        }
         for (const k of keys) tokens.set(k, this.state.unsettled(k) ? `pending-${this.seq}` : '');
         this.rc.touch(clusterArn);
       }
     };
     await Promise.all(Array.from({ length: Math.min(POLL_PARALLEL_CLUSTERS, clusters.length) }, worker));
+    if (plan !== undefined) for (const c of all) if (!gone.has(c)) this.rc.touch(c);
     this.polls++;
     this.state.polled(tokens, polledClusters);
     return tokens;

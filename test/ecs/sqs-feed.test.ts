@@ -8,7 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { workloadKey } from '../../adapters/ecs/keys.js';
-import type { ClusterObject } from '../../src/model/index.js';
+import { clusterId } from '../../src/model/index.js';
+import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
 import { REGION } from './helpers.js';
 import {
@@ -241,6 +242,29 @@ describe('ECS pushed change feed (EventBridge -> SQS)', { timeout: 120_000 }, ()
     const sub = nodes.hints(listed.cursor).subscribe((h) => hints.push(h));
     try {
       await until(() => expect(hints.map((h) => h.type)).toContain('changed'));
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('while the feed is live, a task poll moves the LAST SEEN of every cluster, not only of the slice it lists', async () => {
+    w = await startFeedWorld();
+    seedService(w, 1);
+    w.ecs.fleet.createCluster({ name: 'dev' });
+    w.events.attach();
+    await synced(w);
+    const seen: AgentActivity[] = [];
+    const sub = w.adapter.activity$.subscribe((a) => seen.push(a));
+    try {
+      w.ecs.calls.reset();
+      const poll = w.region.tasks.cheapPoll;
+      await poll.poll();
+      // No reconciliation slice is due yet (one a reconcile period): nothing listed...
+      expect(w.ecs.calls.get('ListTasks') ?? 0).toBe(0);
+      // ...and still both clusters are seen: the live feed watches them.
+      const ids = new Set(seen.map((a) => a.clusterId));
+      for (const name of ['prod', 'dev'])
+        expect(ids).toContain(clusterId('ECS', w.ecs.fleet.arn(REGION, `cluster/${name}`)));
     } finally {
       sub.unsubscribe();
     }
