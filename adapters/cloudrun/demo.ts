@@ -3,15 +3,16 @@
  * one project in two regions (services checkout and catalog, a job nightly-report), the
  * `providers.cloudRun` section pointing at it, and the scripted changes: an image roll-out, a
  * service created and deleted, a job run. Loaded only by `sightline demo`, the end-to-end tests
- * and the bench, through the registration's dynamic import. With `SIGHTLINE_DEMO_CLOUDRUN_FEED=pubsub`
- * the emulator also runs a Log Router sink to Pub/Sub and the section reads it (pushed mode,
- * `changeFeed.source: pubsub`); the default stays the tail.
+ * and the bench, through the registration's dynamic import. With `feeds: 'pushed'` (what
+ * `sightline demo` asks for) the emulator also runs a Log Router sink to Pub/Sub and the section
+ * reads it (pushed mode, `changeFeed.source: pubsub`); `polled` (the end-to-end world's default)
+ * reads the audit tail. `SIGHTLINE_DEMO_CLOUDRUN_FEED=pubsub|tail` overrides either.
  *
  * Failure: if the emulator cannot start, the promise rejects with nothing left running.
  */
 import { startCloudRunEmulator } from './emulator/index.js';
 import type { CloudRunEmulator } from './emulator/index.js';
-import type { DemoPace, DemoProvider, DemoStep } from '../../src/provider/registration.js';
+import type { DemoFeeds, DemoPace, DemoProvider, DemoStep } from '../../src/provider/registration.js';
 
 export const demoProject = 'demo-project-1';
 export const demoRegions = ['us-central1', 'europe-west1'];
@@ -29,10 +30,11 @@ const readyDelayMsByPace: Record<DemoPace, number> = { demo: 1_500, test: 200 };
 export async function startCloudRunDemo(
   pace: DemoPace,
   feed: string | undefined = process.env[DEMO_FEED_ENV],
+  feeds: DemoFeeds = 'polled',
 ): Promise<CloudRunDemo> {
   if (feed !== undefined && feed !== '' && feed !== 'pubsub' && feed !== 'tail')
     throw new Error(`${DEMO_FEED_ENV} must be pubsub or tail, not ${JSON.stringify(feed)}`);
-  const pushed = feed === 'pubsub';
+  const pushed = feed === undefined || feed === '' ? feeds === 'pushed' : feed === 'pubsub';
   const run = await startCloudRunEmulator({
     projects: { [demoProject]: demoRegions },
     readyDelayMs: readyDelayMsByPace[pace],

@@ -31,5 +31,6 @@ export const cloudRun = defineProvider({
         ? [{ field: 'credentials.keyFile', file: config.credentials.keyFile }]
         : [],
   },
-  demo: (pace): Promise<CloudRunDemo> => import('./demo.js').then((m) => m.startCloudRunDemo(pace)),
+  demo: (pace, feeds): Promise<CloudRunDemo> =>
+    import('./demo.js').then((m) => m.startCloudRunDemo(pace, process.env[m.DEMO_FEED_ENV], feeds)),
 });

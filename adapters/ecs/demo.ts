@@ -6,16 +6,17 @@
  * (invisible to CloudTrail), a standalone task, a service deleted and recreated. Loaded only by
  * `sightline demo`, the end-to-end tests and the bench, through the registration's dynamic import.
  *
- * With `SIGHTLINE_DEMO_ECS_FEED=sqs` the demo runs ECS in pushed mode: the fleet publishes
- * EventBridge events into an SQS emulator queue and the section reads it (`changeFeed.source: sqs`).
- * Opt-in, not the default: the default demo is what the end-to-end tests run.
+ * With `feeds: 'pushed'` (what `sightline demo` asks for) the demo runs ECS in pushed mode: the
+ * fleet publishes EventBridge events into an SQS emulator queue and the section reads it
+ * (`changeFeed.source: sqs`); `polled` (the end-to-end world's default) watches through CloudTrail
+ * and the task poll. `SIGHTLINE_DEMO_ECS_FEED=sqs|cloudtrail` overrides either.
  *
  * Failure: if the emulator cannot start, the promise rejects with nothing left running.
  */
 import { startSqsEmulator } from '../aws/emulator/sqs.js';
 import { EventBridgePublisher, startEcsEmulator } from './emulator/index.js';
 import type { EcsEmulator } from './emulator/index.js';
-import type { DemoPace, DemoProvider, DemoStep } from '../../src/provider/registration.js';
+import type { DemoFeeds, DemoPace, DemoProvider, DemoStep } from '../../src/provider/registration.js';
 
 export const demoAccount = '111122223333';
 export const demoAwsRegion = 'us-east-1';
@@ -41,11 +42,15 @@ const pollsByPace: Record<DemoPace, Record<string, unknown>> = {
 export const DEMO_ECS_FEED_ENV = 'SIGHTLINE_DEMO_ECS_FEED';
 const DEMO_QUEUE = 'sightline-ecs-events';
 
-export async function startEcsDemo(pace: DemoPace): Promise<EcsDemo> {
+export async function startEcsDemo(pace: DemoPace, feeds: DemoFeeds = 'polled'): Promise<EcsDemo> {
+  const env = process.env[DEMO_ECS_FEED_ENV];
+  if (env !== undefined && env !== '' && env !== 'sqs' && env !== 'cloudtrail')
+    throw new Error(`${DEMO_ECS_FEED_ENV} must be sqs or cloudtrail, not ${JSON.stringify(env)}`);
+  const pushed = env === undefined || env === '' ? feeds === 'pushed' : env === 'sqs';
   const ecs = await startEcsEmulator({ account: demoAccount, region: demoAwsRegion });
   seed(ecs);
   const demo = demoOf(ecs, pace);
-  if (process.env[DEMO_ECS_FEED_ENV] !== 'sqs') return demo;
+  if (!pushed) return demo;
   const sqs = await startSqsEmulator({ account: demoAccount, region: demoAwsRegion }).catch(
     async (err: unknown) => {
       await ecs.stop();

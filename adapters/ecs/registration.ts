@@ -24,5 +24,5 @@ export const ecs = defineProvider({
   create: async (config, deps) => (await import('./adapter.js')).createEcsAdapter(config, deps),
   summary: (config) =>
     `account ${config.account}, regions ${config.regions.join(',')}, credentials ${config.credentials.source}`,
-  demo: (pace): Promise<EcsDemo> => import('./demo.js').then((m) => m.startEcsDemo(pace)),
+  demo: (pace, feeds): Promise<EcsDemo> => import('./demo.js').then((m) => m.startEcsDemo(pace, feeds)),
 });

@@ -12,7 +12,7 @@
  * Failure: if a part cannot start, the parts already started are stopped before the error is thrown.
  */
 import { providers } from '../../adapters/index.js';
-import type { DemoPace, DemoStep } from '../provider/registration.js';
+import type { DemoFeeds, DemoPace, DemoStep } from '../provider/registration.js';
 
 /** A started part, typed by its provider's registration (narrow on `id` to reach its emulator). */
 export type DemoPart = Awaited<ReturnType<NonNullable<(typeof providers)[number]['demo']>>>;
@@ -30,14 +30,14 @@ export interface DemoParts {
   stop(): Promise<void>;
 }
 
-export async function startDemoParts(pace: DemoPace): Promise<DemoParts> {
+export async function startDemoParts(pace: DemoPace, feeds: DemoFeeds = 'polled'): Promise<DemoParts> {
   const parts: DemoPart[] = [];
   const stop = async (): Promise<void> => {
     for (const p of parts.splice(0).reverse()) await p.stop();
   };
   try {
     for (const registration of providers) {
-      const part = await registration.demo?.(pace);
+      const part = await registration.demo?.(pace, feeds);
       if (part) parts.push(part);
     }
   } catch (err) {

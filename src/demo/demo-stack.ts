@@ -21,7 +21,7 @@ import type { ReferenceConsole } from '../console/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { ClusterObject } from '../model/index.js';
 import { secretFieldNames } from '../provider/registration.js';
-import type { DemoPace } from '../provider/registration.js';
+import type { DemoFeeds, DemoPace } from '../provider/registration.js';
 import { createLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { agentVersion } from '../runtime/version.js';
@@ -39,6 +39,8 @@ export interface DemoStackOptions {
   onEvent?: (event: WatchEvent<ClusterObject>) => void;
   /** The emulators' pace (default `demo`, one a person can follow; `test` is faster). */
   pace?: DemoPace;
+  /** The change feeds the demo watches through (default `pushed`). */
+  feeds?: DemoFeeds;
   /** How often an open web page re-fetches its content. */
   webRefreshMs?: number;
 }
@@ -73,7 +75,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const demo = await startDemoParts(options.pace ?? 'demo');
+    const demo = await startDemoParts(options.pace ?? 'demo', options.feeds ?? 'pushed');
     stops.push(() => demo.stop());
     const console_ = await startReferenceConsole({
       listen: '127.0.0.1:0',

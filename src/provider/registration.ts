@@ -32,6 +32,14 @@ export interface ConfigFileRef {
 /** How fast a demo part runs: `demo` at a pace a person can follow, `test` faster (end-to-end tests). */
 export type DemoPace = 'demo' | 'test';
 
+/**
+ * Which change feeds a demo part watches through: `pushed` (the provider's queue or subscription,
+ * emulated too; what `sightline demo` shows) or `polled` (audit tails, CloudTrail and polls; the
+ * end-to-end tests' default, whose fault scenarios are about them). A provider's own environment
+ * variable, when set, overrides it.
+ */
+export type DemoFeeds = 'pushed' | 'polled';
+
 /** One scripted change in an emulator; `round` counts how many times the script has been played. */
 export type DemoStep = (round: number) => string;
 
@@ -83,7 +91,7 @@ export interface ProviderRegistration<
     list(config: z.output<Schema>): ConfigFileRef[];
   };
   /** Starts the provider's emulator with the demo fleet (loaded on demand; never in `run`). */
-  readonly demo?: (pace: DemoPace) => Promise<Demo>;
+  readonly demo?: (pace: DemoPace, feeds: DemoFeeds) => Promise<Demo>;
 }
 
 /** Checks a registration against the contract's types while keeping its literal id and schema. */

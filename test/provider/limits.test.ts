@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLOUD_RUN_BUCKETS } from '../../adapters/cloudrun/limits.js';
-import { CLOUDTRAIL_BUCKETS } from '../../adapters/aws/limits.js';
+import { CLOUDTRAIL_BUCKETS, SQS_BUCKETS } from '../../adapters/aws/limits.js';
 import { ECS_BUCKETS, ecsBucketFor } from '../../adapters/ecs/limits.js';
 import { providerLimits } from '../../src/daemon/adapters.js';
 
@@ -28,6 +28,11 @@ describe('provider bucket tables', () => {
   });
 
   it('gives the budget the buckets of every registered provider', () => {
-    expect(providerLimits()).toEqual({ ...CLOUD_RUN_BUCKETS, ...ECS_BUCKETS, ...CLOUDTRAIL_BUCKETS });
+    expect(providerLimits()).toEqual({
+      ...CLOUD_RUN_BUCKETS,
+      ...ECS_BUCKETS,
+      ...CLOUDTRAIL_BUCKETS,
+      ...SQS_BUCKETS,
+    });
   });
 });
