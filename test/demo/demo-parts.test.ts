@@ -74,3 +74,24 @@ describe('demo parts of the provider registrations', () => {
     }
   });
 });
+
+describe('demo parts with pushed feeds (what sightline demo starts)', () => {
+  it('watch every provider that has a pushed feed through it, in a section that parses', async () => {
+    const saved = { ...process.env };
+    delete process.env['SIGHTLINE_DEMO_CLOUDRUN_FEED'];
+    delete process.env['SIGHTLINE_DEMO_ECS_FEED'];
+    const pushed = await startDemoParts('test', 'pushed');
+    try {
+      const config = parseConfig(configText(pushed), 'demo.json', { env: pushed.env, checkFiles: false });
+      const feeds = Object.values(config.providers).map(
+        (section) => (section as { changeFeed?: { source?: string } }).changeFeed?.source,
+      );
+      expect(feeds.sort()).toEqual(['pubsub', 'sqs']);
+      expect(pushed.title).toMatch(/Pub\/Sub/);
+      expect(pushed.title).toMatch(/SQS/);
+    } finally {
+      await pushed.stop();
+      process.env = saved;
+    }
+  }, 30_000);
+});

@@ -99,6 +99,9 @@ describe('sightline demo (npm start)', () => {
       15_000,
     );
     expect(Date.now() - started).toBeLessThan(15_000);
+    // npm start watches through the pushed feeds (Pub/Sub for Cloud Run, SQS for ECS).
+    expect(out).toMatch(/Cloud Run \([^)]*Pub\/Sub feed\)/);
+    expect(out).toMatch(/ECS \([^)]*pushed events/);
     // The demo's table is read from the console: once the ECS row shows activity there too,
     // `clusters list` below must show it. ECS loads its SDK after Cloud Run, so its first activity
     // can reach the console a heartbeat or two later (what the 15 s promise covers is the table).
