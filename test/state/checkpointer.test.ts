@@ -4,7 +4,7 @@
  * database, and a worker that cannot work is reported once while SQLite checkpoints on commit.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStateDatabase, STATE_DB_FILE, WAL_AUTOCHECKPOINT_PAGES } from '../../src/state/database.js';
 import { BackgroundCheckpointer } from '../../src/state/checkpointer.js';
@@ -44,6 +44,29 @@ describe('background WAL checkpoints', () => {
     expect(WAL_AUTOCHECKPOINT_PAGES).toBeGreaterThan(1_500 * 2);
     await until(() => statSync(file).size > before + 300 * 1024, 10_000, 'the worker to copy frames');
     expect(log.text()).not.toMatch(/background WAL checkpoints/);
+  });
+
+  it('close() returns only after the worker closed its connection: nothing of SQLite is left in the directory', async () => {
+    const d = dir();
+    const log = captureLogger();
+    const db = openStateDatabase(d, { logger: log.logger });
+    cleanups.unshift(() => db.close());
+    const file = join(d, STATE_DB_FILE);
+    const before = statSync(file).size;
+    const sink = new ConsoleSink(db, { logger: log.logger });
+    const c = makeCluster(1);
+    for (let k = 0; k < 100; k++)
+      sink.handle({
+        type: 'ADDED',
+        sourceId: 's',
+        key: `w${k}`,
+        object: { kind: 'workload', workload: makeWorkload(c, k) },
+      });
+    // The worker has its connection open once it has copied frames.
+    await until(() => statSync(file).size > before, 10_000, 'the worker to copy frames');
+    db.close();
+    // The last connection to close removes -wal and -shm: had the worker's still been open, both would remain.
+    expect(readdirSync(d)).toEqual([STATE_DB_FILE]);
   });
 
   it('stop, and report a worker that cannot open its database once, at warn', async () => {
