@@ -5,9 +5,11 @@
  * rejected with `InvalidReplyError` naming the first bad field; it never crashes the caller.
  */
 import { z } from 'zod';
+import { PROVIDERS } from '../model/provider.js';
 
-export type WireProvider = 'PROVIDER_UNSPECIFIED' | 'GKE' | 'EKS' | 'CLOUD_RUN' | 'ECS' | 'APP_RUNNER';
-const WIRE_PROVIDERS = ['PROVIDER_UNSPECIFIED', 'GKE', 'EKS', 'CLOUD_RUN', 'ECS', 'APP_RUNNER'] as const;
+/** The proto's enum: the values sightline never produces, then every model provider (src/model/provider.ts). */
+const WIRE_PROVIDERS = ['PROVIDER_UNSPECIFIED', 'GKE', 'EKS', ...PROVIDERS] as const;
+export type WireProvider = (typeof WIRE_PROVIDERS)[number];
 
 export type WireObjectType = 'OBJECT_TYPE_UNSPECIFIED' | 'WORKLOAD' | 'NAMESPACE' | 'NODE';
 
