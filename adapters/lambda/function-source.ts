@@ -15,7 +15,9 @@
  * versions, and tombstones what is gone. No provider call is made inside the hint stream.
  *
  * Cheap poll: ListFunctions only (one call per 50 functions), each function's token its
- * LastModified, CodeSha256 and State, so an UpdateFunctionCode is found without GetFunction; the
+ * LastModified, CodeSha256 and State, so an UpdateFunctionCode is found without GetFunction (a
+ * function whose LastModified differs from the store's order is left out, so it is read even on
+ * the first poll, which has no previous token to compare with); the
  * versions the store holds of a listed function ride along untokened (publishing or alias moves
  * come from the feed or the relist). In pushed mode it runs every `reconcileIntervalMs`, or every
  * poll interval while the queue is in fallback, and reports what it found to the queue.
@@ -44,7 +46,7 @@ import type { LambdaRef } from './audit-mapping.js';
 import { clusterKey, functionArn, namespaceKey, parseWorkloadKey, workloadKey } from './keys.js';
 import { listFunctionsPage, readFunction } from './lister.js';
 import type { FunctionRead } from './lister.js';
-import { clusterObjects } from './normalizer.js';
+import { clusterObjects, lastModifiedMs } from './normalizer.js';
 import type { RegionContext } from './region.js';
 import { checkPageCount } from '../aws/paging.js';
 
@@ -235,7 +237,13 @@ export class FunctionSource extends ClusterObjectSource implements WatchSource<C
       for (const f of page.functions) {
         if (f.PackageType !== 'Image' || f.FunctionArn === undefined) continue;
         const key = workloadKey(cid, f.FunctionArn);
-        tokens.set(key, `${f.LastModified ?? ''}|${f.CodeSha256 ?? ''}|${f.State ?? ''}`);
+        // The engine compares a token with the previous poll's only: a function changed since the
+        // store's state was read (e.g. between the list and the first poll) is left out of the
+        // map instead, which makes the engine read it now.
+        const heldMs = this.store.get(key)?.order;
+        const listedMs = lastModifiedMs(f.LastModified);
+        if (heldMs === undefined || listedMs === undefined || heldMs === listedMs)
+          tokens.set(key, `${f.LastModified ?? ''}|${f.CodeSha256 ?? ''}|${f.State ?? ''}`);
         for (const v of this.store.byIndex(FUNCTION_INDEX, key)) tokens.set(v, '');
       }
       marker = page.nextMarker;
