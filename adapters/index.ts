@@ -4,5 +4,6 @@
  */
 import { cloudRun } from './cloudrun/registration.js';
 import { ecs } from './ecs/registration.js';
+import { lambda } from './lambda/registration.js';
 
-export const providers = [cloudRun, ecs] as const;
+export const providers = [cloudRun, ecs, lambda] as const;
