@@ -80,13 +80,14 @@ describe('demo parts with pushed feeds (what sightline demo starts)', () => {
     const saved = { ...process.env };
     delete process.env['SIGHTLINE_DEMO_CLOUDRUN_FEED'];
     delete process.env['SIGHTLINE_DEMO_ECS_FEED'];
+    delete process.env['SIGHTLINE_DEMO_LAMBDA_FEED'];
     const pushed = await startDemoParts('test', 'pushed');
     try {
       const config = parseConfig(configText(pushed), 'demo.json', { env: pushed.env, checkFiles: false });
       const feeds = Object.values(config.providers).map(
         (section) => (section as { changeFeed?: { source?: string } }).changeFeed?.source,
       );
-      expect(feeds.sort()).toEqual(['pubsub', 'sqs']);
+      expect(feeds.sort()).toEqual(['pubsub', 'sqs', 'sqs']);
       expect(pushed.title).toMatch(/Pub\/Sub/);
       expect(pushed.title).toMatch(/SQS/);
     } finally {

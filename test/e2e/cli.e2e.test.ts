@@ -47,7 +47,13 @@ describe('sightline once (an ad-hoc inventory)', () => {
     expect(out.errors).toEqual([]);
     const clusters = out.objects.filter((o) => o.kind === 'cluster').map((o) => o.cluster?.name);
     expect(new Set(clusters)).toEqual(
-      new Set(['demo-project-1/us-central1', 'demo-project-1/europe-west1', 'payments', 'web']),
+      new Set([
+        'demo-project-1/us-central1',
+        'demo-project-1/europe-west1',
+        'payments',
+        'web',
+        'lambda/111122223333/us-east-1',
+      ]),
     );
     const truth = await world.truth();
     expect(out.objects.length).toBe(truth.length);
@@ -56,7 +62,7 @@ describe('sightline once (an ad-hoc inventory)', () => {
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/CLUSTER\s+KIND\s+NAMESPACE\s+NAME\s+CONTAINER\s+IMAGE\s+DIGEST/);
     expect(table.stdout).toMatch(/checkout:1\.4\.0\s+sha256:[0-9a-f]{12}/);
-    expect(table.stdout).toContain('4 cluster(s)');
+    expect(table.stdout).toContain('5 cluster(s)');
   }, 120_000);
 
   it('exits 1 naming the source it could not list, and still prints the rest', async () => {
@@ -108,6 +114,13 @@ describe('sightline demo (npm start)', () => {
     await eventually(
       'observer activity on the ECS rows',
       () => /payments\s+ECS\s+us-east-1\s+\S+\s+\d+[smhd]\s+observer:\d+s/.test(out),
+      30_000,
+    );
+    // The third provider (Lambda, through its pushed events too) shows in the same table.
+    await eventually(
+      'observer activity on the Lambda row',
+      () =>
+        /lambda\/111122223333\/us-east-1\s+LAMBDA\s+us-east-1\s+\S+\s+\d+[smhd]\s+observer:\d+s/.test(out),
       30_000,
     );
     for (const name of ['demo-project-1/us-central1', 'demo-project-1/europe-west1', 'payments', 'web'])

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../adapters/cloudrun/emulator/index.js';
 import { demoProject } from '../../adapters/cloudrun/demo.js';
+import { demoLambdaAccount, demoLambdaRegion } from '../../adapters/lambda/demo.js';
 import { World, difference, eventually, liveSightings, truthSightings } from './world.js';
 
 /** Per-change bound with the e2e intervals (task poll 0.5 s, CloudTrail poll 1 s, tail buffer 0, batch 0.1 s). */
@@ -37,7 +38,7 @@ async function expectConverged(what: string, timeoutMs: number): Promise<number>
 }
 
 describe('sightline run, spawned as a user runs it, against the emulators and the reference console', () => {
-  it('delivers the initial inventory of both providers with correct digests', async () => {
+  it('delivers the initial inventory of every provider with correct digests', async () => {
     await expectConverged('initial inventory', 30_000);
     const records = await world.records();
     const checkout = records.find(
@@ -52,9 +53,26 @@ describe('sightline run, spawned as a user runs it, against the emulators and th
       world.ecs.fleet.digestOf('111122223333.dkr.ecr.us-east-1.amazonaws.com/ledger:3.2.0'),
     );
     expect(new Set(records.map((r) => r.cluster_name))).toEqual(
-      new Set([`${demoProject}/us-central1`, `${demoProject}/europe-west1`, 'payments', 'web']),
+      new Set([
+        `${demoProject}/us-central1`,
+        `${demoProject}/europe-west1`,
+        'payments',
+        'web',
+        `lambda/${demoLambdaAccount}/${demoLambdaRegion}`,
+      ]),
     );
   }, 60_000);
+
+  it('delivers a new image pushed to a Lambda function to the console with its digest', async () => {
+    const imageUri = `${demoLambdaAccount}.dkr.ecr.${demoLambdaRegion}.amazonaws.com/thumbnailer:9.9.9`;
+    const fn = world.lambda.fleet.updateFunctionCode({ name: 'thumbnailer', imageUri });
+    const started = Date.now();
+    await eventually('the pushed image with its digest in the console', async () =>
+      (await world.records()).some((r) => r.image.ref === imageUri && r.image.digest === fn.digest),
+    );
+    expect(Date.now() - started).toBeLessThanOrEqual(changeBoundMs);
+    await expectConverged('after the Lambda push', changeBoundMs);
+  }, 30_000);
 
   it('delivers every kind of change in either provider within its bound', async () => {
     const timings: Array<{ change: string; ms: number }> = [];
@@ -73,7 +91,7 @@ describe('sightline run, spawned as a user runs it, against the emulators and th
   it('shows every cluster in clusters list with a moving LAST SEEN and observer activity', async () => {
     await eventually('activity for every cluster', async () => {
       const clusters = await world.clusters();
-      return clusters.length === 4 && clusters.every((c) => c.activity.some((a) => a.profile === 'observer'));
+      return clusters.length === 5 && clusters.every((c) => c.activity.some((a) => a.profile === 'observer'));
     });
     const first = await world.clusters();
     await new Promise((r) => setTimeout(r, 1_500));

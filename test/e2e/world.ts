@@ -4,7 +4,7 @@
  * and the real `sightline run` process spawned as a user runs it (node bin/sightline.js run), all
  * on loopback. Helpers read the console's view (ListRecords / ListClusters) and the truth (a
  * `once` inventory against the emulators) so tests can compare them. `playStep(n)` plays the demo's
- * scripted change n; `run` and `ecs` reach an emulator directly for a test that needs a given fault.
+ * scripted change n; `run`, `ecs` and `lambda` reach an emulator directly for a test that needs a given fault.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CloudRunEmulator } from '../../adapters/cloudrun/emulator/index.js';
 import type { EcsEmulator } from '../../adapters/ecs/emulator/index.js';
+import type { LambdaEmulator } from '../../adapters/lambda/emulator/index.js';
 import { startReferenceConsole, fetchClusters, fetchRecords } from '../../src/console/index.js';
 import type { ClusterView, ImageRecord, ReferenceConsole } from '../../src/console/index.js';
 import { startDemoParts } from '../../src/demo/demo-parts.js';
@@ -95,6 +96,12 @@ log: { level: info }
   get ecs(): EcsEmulator {
     for (const p of this.demo.parts) if (p.id === 'ecs') return p.emulator;
     throw new Error('no ECS demo part');
+  }
+
+  /** The Lambda emulator, for tests that need a Lambda fault or change. */
+  get lambda(): LambdaEmulator {
+    for (const p of this.demo.parts) if (p.id === 'lambda') return p.emulator;
+    throw new Error('no Lambda demo part');
   }
 
   /** Spawns `sightline run --config …` as a user would. */
