@@ -15,6 +15,7 @@ const sections: Record<string, () => Promise<Runner>> = {
   'cloudrun-pushed': async () => (await import('./cloudrun-pushed.js')).run,
   ecs: async () => (await import('./ecs.js')).run,
   'ecs-feed': async () => (await import('./ecs-feed.js')).run,
+  lambda: async () => (await import('./lambda.js')).run,
   console: async () => (await import('./console.js')).run,
   daemon: async () => (await import('./daemon.js')).run,
   leader: async () => (await import('./leader.js')).run,
