@@ -30,13 +30,16 @@ afterEach(async () => {
   w = undefined;
 });
 
-function serviceTaskKeys(world: FeedWorld): string[] {
+function serviceTaskKeys(world: FeedWorld, clusters = ['prod']): string[] {
   const f = world.ecs.fleet;
-  const c = f.findCluster(REGION, 'prod');
-  if (!c) return [];
-  return [...c.tasks.values()]
-    .filter((t) => t.desiredStatus === 'RUNNING')
-    .map((t) => workloadKey(c.arn, t.arn))
+  return clusters
+    .flatMap((name) => {
+      const c = f.findCluster(REGION, name);
+      if (!c) return [];
+      return [...c.tasks.values()]
+        .filter((t) => t.desiredStatus === 'RUNNING')
+        .map((t) => workloadKey(c.arn, t.arn));
+    })
     .sort();
 }
 
@@ -142,6 +145,36 @@ describe('ECS pushed change feed (EventBridge -> SQS)', { timeout: 120_000 }, ()
     await until(() => expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w as FeedWorld)));
     expect(engine.store.size).toBe(3);
     expect(w.ecs.calls.get('ListTasks')).toBeGreaterThan(0);
+  });
+
+  it('dropped events in every cluster are all caught within one period of the start (the rotation starts at once)', async () => {
+    // Real-time clock (factor 1): only the explicit advances move it far. Three clusters, a
+    // 60 s period: a slice of one cluster every 20 s, the first 20 s after start.
+    w = await startFeedWorld({ factor: 1, changeFeed: { reconcileIntervalMs: 60_000 } });
+    const f = w.ecs.fleet;
+    const clusters = ['prod', 'dev', 'test'];
+    for (const name of clusters) {
+      f.createCluster({ name });
+      const td = f.registerTaskDefinition({
+        family: `app-${name}`,
+        containers: [{ name: 'app', image: IMAGE }],
+      });
+      f.createService({ cluster: name, name: 'app', taskDefinition: td.arn, desiredCount: 1 });
+    }
+    w.events.attach();
+    const { engine } = await synced(w);
+    w.sqs.knobs.lossRate = 1;
+    for (const name of clusters)
+      f.scaleService({ cluster: name, service: 'app', desiredCount: 2, cloudTrail: false });
+    w.ecs.calls.reset();
+    // One slice interval at a time: each makes one cluster's reconciliation due.
+    for (let slice = 1; slice <= clusters.length; slice++) {
+      w.sched.advance(20_000);
+      await until(() => expect(w?.ecs.calls.get('ListTasks') ?? 0).toBeGreaterThanOrEqual(slice), 10_000);
+    }
+    // 60 s (one period) after the drops, plus the seconds this test took: every cluster is right.
+    await until(() => expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w as FeedWorld, clusters)));
+    expect(engine.store.size).toBe(6);
   });
 
   it('an outage falls back to polling (gauge, health) and returns when receives succeed', async () => {
