@@ -428,26 +428,44 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   }
 
   private async deleteMessages(handles: string[]): Promise<void> {
+    // Not deleted: redelivered after the visibility timeout, a no-op for the engine.
+    await this.inBatches(
+      'DeleteMessageBatch',
+      handles,
+      (Entries) =>
+        this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries })),
+      'SQS delete failed; messages will come again',
+      (n) => this.count('acked', n),
+    );
+  }
+
+  /**
+   * Sends one entry per receipt handle, SQS_BATCH_MAX a call, through the call wrapper; `done` gets
+   * the entries each call did not report failed. A call that fails is logged (`failure`) and the
+   * rest go on. Resolves true when every call succeeded.
+   */
+  private async inBatches<E extends { Id: string; ReceiptHandle: string }>(
+    operation: string,
+    handles: string[],
+    send: (entries: E[]) => Promise<{ Failed?: unknown[] }>,
+    failure: string,
+    done: (succeeded: number) => void,
+    extra: Omit<E, 'Id' | 'ReceiptHandle'> = {} as Omit<E, 'Id' | 'ReceiptHandle'>,
+  ): Promise<boolean> {
+    let ok = true;
     for (let i = 0; i < handles.length; i += SQS_BATCH_MAX) {
-      const batch = handles.slice(i, i + SQS_BATCH_MAX);
+      const entries = handles
+        .slice(i, i + SQS_BATCH_MAX)
+        .map((h, j) => ({ ...extra, Id: String(j), ReceiptHandle: h }) as E);
       try {
-        const out = await callAws(this.deps, this.options.policy, 'DeleteMessageBatch', () =>
-          this.client.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: this.options.queueUrl,
-              Entries: batch.map((h, j) => ({ Id: String(j), ReceiptHandle: h })),
-            }),
-          ),
-        );
-        this.count('acked', batch.length - (out.Failed?.length ?? 0));
+        const out = await callAws(this.deps, this.options.policy, operation, () => send(entries));
+        done(entries.length - (out.Failed?.length ?? 0));
       } catch (err) {
-        // Not deleted: redelivered after the visibility timeout, a no-op for the engine.
-        this.deps.logger.warn(
-          { err, feed: this.options.name },
-          'SQS delete failed; messages will come again',
-        );
+        ok = false;
+        this.deps.logger.warn({ err, feed: this.options.name }, failure);
       }
     }
+    return ok;
   }
 
   /** The queue's VisibilityTimeout; SQS's default when it cannot be read (logged). */
@@ -512,27 +530,18 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   private async extendVisibility(visibilityMs: number): Promise<void> {
     const now = this.now;
     const due = this.pending.filter((b) => b.visibleUntilMs - now <= (visibilityMs * 2) / 3);
-    const handles = due.flatMap((b) => b.handles);
-    const seconds = Math.ceil(visibilityMs / 1000);
-    let ok = true;
-    for (let i = 0; i < handles.length; i += SQS_BATCH_MAX) {
-      const batch = handles.slice(i, i + SQS_BATCH_MAX);
-      try {
-        const out = await callAws(this.deps, this.options.policy, 'ChangeMessageVisibilityBatch', () =>
-          this.client.send(
-            new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: this.options.queueUrl,
-              Entries: batch.map((h, j) => ({ Id: String(j), ReceiptHandle: h, VisibilityTimeout: seconds })),
-            }),
-          ),
-        );
-        this.extended += batch.length - (out.Failed?.length ?? 0);
-      } catch (err) {
-        ok = false;
-        // Not extended: those messages may come again, a no-op for the engine.
-        this.deps.logger.warn({ err, feed: this.options.name }, 'SQS visibility extension failed');
-      }
-    }
+    // Not extended: those messages may come again, a no-op for the engine.
+    const ok = await this.inBatches<{ Id: string; ReceiptHandle: string; VisibilityTimeout: number }>(
+      'ChangeMessageVisibilityBatch',
+      due.flatMap((b) => b.handles),
+      (Entries) =>
+        this.client.send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.options.queueUrl, Entries }),
+        ),
+      'SQS visibility extension failed',
+      (n) => (this.extended += n),
+      { VisibilityTimeout: Math.ceil(visibilityMs / 1000) },
+    );
     if (ok) for (const b of due) b.visibleUntilMs = now + visibilityMs;
   }
 
