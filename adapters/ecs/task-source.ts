@@ -128,14 +128,19 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     );
     const picked: string[] = [];
     const now = this.rc.deps.scheduler.now();
-    // A slice is due every reconcileIntervalMs × perPoll / clusters: each cluster once a period.
+    // A slice of perPoll clusters is due every reconcileIntervalMs × perPoll / clusters: each
+    // cluster once a period. Polls come later than their interval when the budget stretches them
+    // or a poll takes long: the slices due since the last one are listed together, so the
+    // rotation keeps to the period whatever the polls' pace.
     const sliceIntervalMs = (pushed.reconcileIntervalMs * perPoll) / clusters.length;
     this.nextSliceAtMs ??= this.startedAtMs + sliceIntervalMs;
     if (now >= this.nextSliceAtMs) {
-      for (let i = 0; i < Math.min(perPoll, clusters.length); i++)
-        picked.push(clusters[(this.rotation + i) % clusters.length] as string);
-      this.rotation = (this.rotation + perPoll) % clusters.length;
-      this.nextSliceAtMs = now + sliceIntervalMs;
+      const slices = 1 + Math.floor((now - this.nextSliceAtMs) / sliceIntervalMs);
+      const count = Math.min(clusters.length, slices * perPoll);
+      for (let i = 0; i < count; i++) picked.push(clusters[(this.rotation + i) % clusters.length] as string);
+      this.rotation = (this.rotation + count) % clusters.length;
+      this.nextSliceAtMs += slices * sliceIntervalMs;
+      if (this.nextSliceAtMs <= now) this.nextSliceAtMs = now + sliceIntervalMs;
     }
     const pickedIds = new Set(picked.map((arn) => clusterId('ECS', arn)));
     const held = new Map<string, string>();
