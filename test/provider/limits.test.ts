@@ -3,6 +3,7 @@ import { CLOUD_RUN_BUCKETS } from '../../adapters/cloudrun/limits.js';
 import { CLOUD_RUN_CALLS } from '../../adapters/cloudrun/call-policy.js';
 import { CLOUDTRAIL_BUCKETS, SQS_BUCKETS } from '../../adapters/aws/limits.js';
 import { ECS_BUCKETS, ecsBucketFor } from '../../adapters/ecs/limits.js';
+import { LAMBDA_BUCKETS, lambdaBucketFor } from '../../adapters/lambda/limits.js';
 import { providerLimits } from '../../src/daemon/adapters.js';
 
 describe('provider bucket tables', () => {
@@ -42,6 +43,13 @@ describe('provider bucket tables', () => {
       ...ECS_BUCKETS,
       ...CLOUDTRAIL_BUCKETS,
       ...SQS_BUCKETS,
+      ...LAMBDA_BUCKETS,
     });
+  });
+
+  it('gives Lambda GetFunction its own, larger bucket (100/s) and every other control-plane call the shared 15/s', () => {
+    expect(LAMBDA_BUCKETS[lambdaBucketFor('GetFunction')]).toEqual({ burst: 100, refillPerSecond: 100 });
+    for (const op of ['ListFunctions', 'ListVersionsByFunctionCommand', 'lambda:ListAliases'])
+      expect(LAMBDA_BUCKETS[lambdaBucketFor(op)]).toEqual({ burst: 15, refillPerSecond: 15 });
   });
 });
