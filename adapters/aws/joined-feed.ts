@@ -1,9 +1,8 @@
 /**
  * What an AWS provider's sources read as their change feed: CloudTrail alone (`RegionFeed` is what
  * CloudTrailFeed already offers), or the pushed queue of EventBridge events (adapters/aws/sqs-feed.ts)
- * joined with the region's CloudTrail feed, which keeps what events do not carry. `JoinedFeed` is the
- * generic form of the ECS adapter's PushedEcsFeed (adapters/ecs/event-source.ts), which can become a
- * `JoinedFeed<EcsRef>`.
+ * joined with the region's CloudTrail feed, which keeps what events do not carry. Every AWS provider's
+ * pushed mode reads one (ECS: adapters/ecs/event-source.ts; Lambda).
  *
  * Promise: items of both feeds in the order each delivers them; a bookmark of either becomes a
  * bookmark whose cursor holds the last position of both, so `durable(cursor)` deletes the queue's
@@ -31,23 +30,31 @@ interface JoinedCursor {
   q: string;
 }
 
-const joinedCursors = new PageTokenCodec<JoinedCursor>('aws-joined-cursor', (v) => {
-  if (v === null || typeof v !== 'object') return undefined;
-  const o = v as { c?: unknown; q?: unknown };
-  if (typeof o.q !== 'string' || (o.c !== undefined && typeof o.c !== 'string')) return undefined;
-  return o.c !== undefined ? { c: o.c, q: o.q } : { q: o.q };
-});
+function joinedCursorCodec(name: string): PageTokenCodec<JoinedCursor> {
+  return new PageTokenCodec<JoinedCursor>(name, (v) => {
+    if (v === null || typeof v !== 'object') return undefined;
+    const o = v as { c?: unknown; q?: unknown };
+    if (typeof o.q !== 'string' || (o.c !== undefined && typeof o.c !== 'string')) return undefined;
+    return o.c !== undefined ? { c: o.c, q: o.q } : { q: o.q };
+  });
+}
 
 export class JoinedFeed<R> implements RegionFeed<R> {
+  private readonly joinedCursors: PageTokenCodec<JoinedCursor>;
+
+  /** `cursorName` names the cursors in persisted checkpoints (a provider keeps its own across upgrades). */
   constructor(
     readonly queue: SqsFeed<R>,
     private readonly trail: CloudTrailFeed<R> | undefined,
-  ) {}
+    cursorName = 'aws-joined-cursor',
+  ) {
+    this.joinedCursors = joinedCursorCodec(cursorName);
+  }
 
   cursorNow(): string {
     const c = this.trail?.cursorNow();
     const q = this.queue.cursorNow();
-    return joinedCursors.encode(c !== undefined ? { c, q } : { q });
+    return this.joinedCursors.encode(c !== undefined ? { c, q } : { q });
   }
 
   items(fromCursor: string | undefined, consumer: string): Observable<AuditItem<R>> {
@@ -55,7 +62,7 @@ export class JoinedFeed<R> implements RegionFeed<R> {
       let from: JoinedCursor | undefined;
       if (fromCursor !== undefined) {
         try {
-          from = joinedCursors.decode(fromCursor);
+          from = this.joinedCursors.decode(fromCursor);
         } catch (err) {
           if (!(err instanceof PageTokenError)) throw err;
           sub.next({ type: 'gap', reason: err.message });
@@ -65,7 +72,7 @@ export class JoinedFeed<R> implements RegionFeed<R> {
       let lastQ = from?.q ?? this.queue.cursorNow();
       const bookmark = (): void => {
         const cursor = lastC !== undefined ? { c: lastC, q: lastQ } : { q: lastQ };
-        sub.next({ type: 'bookmark', cursor: joinedCursors.encode(cursor) });
+        sub.next({ type: 'bookmark', cursor: this.joinedCursors.encode(cursor) });
       };
       const subs = new Subscription();
       subs.add(
@@ -99,7 +106,7 @@ export class JoinedFeed<R> implements RegionFeed<R> {
   durable(cursor: string, consumer: string): void {
     let c: JoinedCursor;
     try {
-      c = joinedCursors.decode(cursor);
+      c = this.joinedCursors.decode(cursor);
     } catch {
       return;
     }

@@ -23,7 +23,7 @@ import { ECS_CALL_POLICY } from './call.js';
 import { queueUrlFor } from './config.js';
 import { mapEcsEvent } from './event-mapping.js';
 import type { EcsRef } from './event-mapping.js';
-import { PushedEcsFeed } from './event-source.js';
+import { createPushedEcsFeed } from './event-source.js';
 import type { EcsFeed } from './event-source.js';
 import { createRegionClients, destroyRegionClients } from './client.js';
 import type { EcsClientOptions, RegionClients } from './client.js';
@@ -82,7 +82,7 @@ export function createEcsAdapter(
           : undefined;
       const sourceFeed: EcsFeed =
         queue !== undefined
-          ? new PushedEcsFeed(queue, config.changeFeed.cloudTrail ? feed : undefined)
+          ? createPushedEcsFeed(queue, config.changeFeed.cloudTrail ? feed : undefined)
           : feed;
       const services = new ServiceSource(rc, sourceFeed);
       const tasks = new TaskSource(
