@@ -91,19 +91,23 @@ describe.skipIf(!haveChromium)('web view in headless Chromium', () => {
     expect(session?.value).not.toContain(stack.token);
   }, 30_000);
 
-  it('shows both providers and a LAST SEEN that moves without a reload', async () => {
+  it('shows every provider and a LAST SEEN that moves without a reload', async () => {
     await page.waitForFunction(
       () => {
         const text =
           (globalThis as unknown as PageGlobal).document.querySelector('#clusters')?.textContent ?? '';
-        return ['demo-project-1/us-central1', 'demo-project-1/europe-west1', 'payments', 'web'].every((n) =>
-          text.includes(n),
-        );
+        return [
+          'demo-project-1/us-central1',
+          'demo-project-1/europe-west1',
+          'payments',
+          'web',
+          'lambda/111122223333/us-east-1',
+        ].every((n) => text.includes(n));
       },
       { timeout: waitMs },
     );
     const providers = await page.$$eval('#clusters .badge', (els) => els.map((e) => e.textContent));
-    expect(new Set(providers)).toEqual(new Set(['Cloud Run', 'ECS']));
+    expect(new Set(providers)).toEqual(new Set(['Cloud Run', 'ECS', 'LAMBDA']));
     await page.evaluate(() => {
       (globalThis as unknown as PageGlobal).notReloaded = true;
     });

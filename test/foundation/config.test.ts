@@ -208,7 +208,7 @@ describe('config validation', () => {
   it('accepts every shipped example', () => {
     const examples = resolve(import.meta.dirname, '../../config/examples');
     const files = readdirSync(examples).filter((f) => f.endsWith('.yaml'));
-    expect(files.sort()).toEqual(['aws.yaml', 'demo.yaml', 'gcp.yaml']);
+    expect(files.sort()).toEqual(['aws.yaml', 'demo.yaml', 'gcp.yaml', 'lambda.yaml']);
     for (const f of files)
       expect(() =>
         loadConfigFile(join(examples, f), {
