@@ -25,7 +25,13 @@ const initialBytes = 16 * 1024;
 const keptMaxBytes = 1024 * 1024;
 /** The buffer the canonical form is written into; grows as needed. */
 let out = Buffer.allocUnsafe(initialBytes);
+/** A view over exactly `out`, for MurmurHash3's word reads; replaced with `out`. */
+let outView = viewOf(out);
 let at = 0;
+
+function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 function reserve(bytes: number): void {
   if (at + bytes <= out.length) return;
@@ -34,10 +40,14 @@ function reserve(bytes: number): void {
   const grown = Buffer.allocUnsafe(size);
   out.copy(grown, 0, 0, at);
   out = grown;
+  outView = viewOf(out);
 }
 
 function release(): void {
-  if (out.length > keptMaxBytes) out = Buffer.allocUnsafe(initialBytes);
+  if (out.length > keptMaxBytes) {
+    out = Buffer.allocUnsafe(initialBytes);
+    outView = viewOf(out);
+  }
 }
 
 /** The canonical JSON form itself (what the hash is defined over, parts written in full). */
@@ -84,7 +94,7 @@ function writePart(value: object): void {
   }
   const start = at;
   writeObject(value, undefined);
-  murmur3x86_128(out, start, at, hashSeed);
+  murmur3x86_128(out, start, at, hashSeed, outView);
   at = start;
   reserve(17);
   out[at++] = PART;
@@ -252,7 +262,7 @@ export function contentHash(value: unknown, omitKey?: string): string {
     }
     if (value !== null && typeof value === 'object') writeObject(value, omitKey);
     else if (!writeCanonical(value)) writeBytes(NULL);
-    murmur3x86_128(out, 0, at, hashSeed);
+    murmur3x86_128(out, 0, at, hashSeed, outView);
     at = 0;
     writeDigestBytes();
     return base64url16(0);

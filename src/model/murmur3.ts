@@ -28,17 +28,18 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-function word(b: Uint8Array, i: number): number {
-  return (
-    (b[i] as number) |
-    ((b[i + 1] as number) << 8) |
-    ((b[i + 2] as number) << 16) |
-    ((b[i + 3] as number) << 24)
-  );
-}
-
-/** Hashes `bytes[start, end)` with `seed` into `digestWords`. */
-export function murmur3x86_128(bytes: Uint8Array, start: number, end: number, seed: number): void {
+/**
+ * Hashes `bytes[start, end)` with `seed` into `digestWords`. `view` is a DataView over exactly
+ * `bytes` (its buffer, offset and length), for a caller that keeps one with its buffer: the blocks
+ * are read from it as little-endian words (one load each instead of four byte loads).
+ */
+export function murmur3x86_128(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  seed: number,
+  view: DataView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+): void {
   let h1 = seed | 0;
   let h2 = h1;
   let h3 = h1;
@@ -47,10 +48,10 @@ export function murmur3x86_128(bytes: Uint8Array, start: number, end: number, se
   const blocksEnd = start + (len & ~15);
   let i = start;
   for (; i < blocksEnd; i += 16) {
-    let k1 = word(bytes, i);
-    let k2 = word(bytes, i + 4);
-    let k3 = word(bytes, i + 8);
-    let k4 = word(bytes, i + 12);
+    let k1 = view.getInt32(i, true);
+    let k2 = view.getInt32(i + 4, true);
+    let k3 = view.getInt32(i + 8, true);
+    let k4 = view.getInt32(i + 12, true);
 
     k1 = Math.imul(rotl(Math.imul(k1, c1), 15), c2);
     h1 ^= k1;

@@ -17,10 +17,12 @@
  *
  * Bounded: shared parts are found through a GenerationalTable, so parts no longer in use age out.
  *
- * Lookup: a part is found by a 32-bit hash of its members (names, primitive values, the ids of its
- * shared children), computed without building a string, and confirmed member by member (`===`:
- * the same names in the same order, equal primitives, the same shared children), so a hash
- * collision can never share unequal parts (nor 0 with -0).
+ * Lookup, top down: a part is found whole by a 30-bit hash of its entire content (names, primitive
+ * values, and the same of the parts inside it), computed without building a string, and confirmed
+ * member by member (`Object.is` for primitives, the same names in the same order, parts inside it
+ * compared the same way), so a hash collision can never share unequal parts (nor 0 with -0). A part
+ * found shared costs one lookup however many parts it holds; only a part not found has the parts
+ * inside it looked up one by one.
  */
 import { GenerationalTable } from './generational-table.js';
 import { rememberPartDigest } from './hash.js';
@@ -43,8 +45,8 @@ const maxCandidates = 8;
 /** Member hash -> the shared parts with that hash (almost always one). */
 const table = new GenerationalTable<object[], number>(shareGenerationMaxEntries);
 /**
- * The id of every shared part, so a parent's hash can name its shared children; negative once the
- * part is held by a second object (its hash digest is kept from then on).
+ * Every shared part, with a positive id that turns negative once the part is held by a second
+ * object (its hash digest is kept from then on).
  */
 const ids = new WeakMap<object, number>();
 let nextId = 1;
@@ -67,115 +69,174 @@ export function sharedPartCount(): number {
  * Returns the node `node`'s parent should hold: the shared copy of an equal part, or `node` itself
  * with its strings interned and its object members replaced by their shared copies. A part found
  * shared is taken as it is (its strings were interned when it was first kept).
+ *
+ * Top down: a part at depth >= shareMinDepth is looked up whole, by a hash of its entire content
+ * (`deepHash`), and confirmed by `sameContent`; its children are visited only when it is not found
+ * (a part seen before costs one lookup, not one per part inside it).
  */
 function visit(node: object, depth: number): object {
   if (depth > maxDepth || !isPlain(node)) return node;
+  if (depth < shareMinDepth) {
+    keepMembers(node, depth);
+    return node;
+  }
   // Already a shared part (an adapter handed the same instance again): nothing to do below it.
   if (ids.has(node)) return node;
+  const h = deepHash(node, depth);
+  if (h === notShareable) {
+    keepMembers(node, depth);
+    return node;
+  }
+  const slot = h & 0x3fffffff;
+  const candidates = table.get(slot);
+  if (candidates !== undefined) {
+    for (const shared of candidates) {
+      if (!sameContent(shared, node, depth)) continue;
+      const id = ids.get(shared) as number;
+      if (id > 0) {
+        // Held by a second object now: worth keeping its digest for their hashes.
+        rememberPartDigest(shared);
+        ids.set(shared, -id);
+      }
+      return shared;
+    }
+  }
+  keepMembers(node, depth);
+  if (candidates === undefined) table.set(slot, [node]);
+  else if (candidates.length < maxCandidates) candidates.push(node);
+  else return node;
+  ids.set(node, nextId++);
+  return node;
+}
+
+/** Keeps `node` itself: its object members replaced by their shared copies, its strings interned. */
+function keepMembers(node: object, depth: number): void {
   const record = node as Record<string, unknown>;
-  const array = Array.isArray(node) ? (node as unknown[]) : undefined;
-  const keys = array ? undefined : Object.keys(record);
-  const n = array ? array.length : (keys as string[]).length;
-  let shareable = depth >= shareMinDepth && n <= shareMaxEntries;
-  let h = array ? 0x2f6b3c1d : 0x5a17e9b3;
-  let text = 0;
-  for (let i = 0; i < n; i++) {
-    const key = keys ? (keys[i] as string) : i;
+  if (Array.isArray(node)) {
+    const array = node as unknown[];
+    for (let i = 0; i < array.length; i++) {
+      const v = array[i];
+      if (v !== null && typeof v === 'object') {
+        const part = visit(v, depth + 1);
+        if (part !== v) array[i] = part;
+      } else if (typeof v === 'string') array[i] = intern(v);
+    }
+    return;
+  }
+  const identity = depth === 1;
+  for (const key of Object.keys(record)) {
     const v = record[key];
     if (v !== null && typeof v === 'object') {
       const part = visit(v, depth + 1);
       if (part !== v) record[key] = part;
-      if (!shareable) continue;
-      const id = ids.get(part);
-      if (id === undefined) {
-        shareable = false;
-        continue;
-      }
-      h = mix(h, 7);
-      h = mix(h, id < 0 ? -id : id);
-    } else if (!shareable) {
-      continue;
-    } else {
-      switch (typeof v) {
-        case 'string':
-          h = mixText(mix(h, 1), v);
-          text += v.length;
-          break;
-        case 'number':
-          h = mix(mix(h, 2), (v | 0) ^ Math.floor((v % 1) * 0x10000));
-          break;
-        case 'boolean':
-          h = mix(h, v ? 3 : 4);
-          break;
-        case 'undefined':
-          h = mix(h, 5);
-          break;
-        default:
-          if (v === null) h = mix(h, 6);
-          else shareable = false;
-      }
-    }
-    if (keys) {
-      h = mixText(mix(h, 8), key as string);
-      text += (key as string).length;
-    }
+    } else if (typeof v === 'string' && !(identity && identityMembers.has(key))) record[key] = intern(v);
   }
-  if (shareable && text > maxTextLength) shareable = false;
-  const slot = h & 0x3fffffff;
-  let candidates: object[] | undefined;
-  if (shareable) {
-    candidates = table.get(slot);
-    if (candidates !== undefined) {
-      for (const shared of candidates) {
-        if (!sameMembers(shared, record, keys, array)) continue;
-        const id = ids.get(shared) as number;
-        if (id > 0) {
-          // Held by a second object now: worth keeping its digest for their hashes.
-          rememberPartDigest(shared);
-          ids.set(shared, -id);
-        }
-        return shared;
-      }
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    const key = keys ? (keys[i] as string) : i;
-    const v = record[key];
-    if (typeof v === 'string' && !(depth === 1 && identityMembers.has(key as string)))
-      record[key] = intern(v);
-  }
-  if (shareable) {
-    if (candidates === undefined) table.set(slot, [node]);
-    else if (candidates.length < maxCandidates) candidates.push(node);
-    else return node;
-    ids.set(node, nextId++);
-  }
-  return node;
 }
 
-/** Whether a shared part has exactly `record`'s members: same names in the same order, values the same (`Object.is`: 0 is not -0). */
-function sameMembers(
-  shared: object,
-  record: Record<string, unknown>,
-  keys: string[] | undefined,
-  array: unknown[] | undefined,
-): boolean {
-  if (array) {
-    if (!Array.isArray(shared) || shared.length !== array.length) return false;
-    for (let i = 0; i < array.length; i++) if (!Object.is(shared[i], array[i])) return false;
+/** `deepHash` of a part that cannot be shared (too large, too deep, or holding something not plain). */
+const notShareable = -1;
+
+/**
+ * A 30-bit hash of a part's whole content (member names in order, primitive values, and the same of
+ * every part inside it), computed without building a string; `notShareable` when the part or a
+ * part inside it cannot be shared. Reads only.
+ */
+function deepHash(node: object, depth: number): number {
+  if (depth > maxDepth || !isPlain(node)) return notShareable;
+  let h: number;
+  let n = 0;
+  let text = 0;
+  if (Array.isArray(node)) {
+    const array = node as unknown[];
+    n = array.length;
+    if (n > shareMaxEntries) return notShareable;
+    h = 0x2f6b3c1d;
+    for (let i = 0; i < n; i++) {
+      const v = array[i];
+      if (v !== null && typeof v === 'object') {
+        const child = deepHash(v, depth + 1);
+        if (child === notShareable) return notShareable;
+        h = mix(mix(h, 7), child);
+      } else {
+        h = mixValue(h, v);
+        if (h === notShareable) return notShareable;
+        if (typeof v === 'string') text += v.length;
+      }
+    }
+  } else {
+    const record = node as Record<string, unknown>;
+    h = 0x5a17e9b3;
+    // for-in: the part's own members in order (plain parts inherit no enumerable members), without
+    // allocating its key list.
+    for (const key in record) {
+      if (++n > shareMaxEntries) return notShareable;
+      const v = record[key];
+      if (v !== null && typeof v === 'object') {
+        const child = deepHash(v, depth + 1);
+        if (child === notShareable) return notShareable;
+        h = mix(mix(h, 7), child);
+      } else {
+        h = mixValue(h, v);
+        if (h === notShareable) return notShareable;
+        if (typeof v === 'string') text += v.length;
+      }
+      h = mixText(mix(h, 8), key);
+      text += key.length;
+    }
+  }
+  if (text > maxTextLength) return notShareable;
+  return h & 0x3fffffff;
+}
+
+/** `h` with a primitive member mixed in; `notShareable` for a value no part holds (a function, a symbol, a bigint). */
+function mixValue(h: number, v: unknown): number {
+  switch (typeof v) {
+    case 'string':
+      return mixText(mix(h, 1), v);
+    case 'number':
+      return mix(mix(h, 2), (v | 0) ^ Math.floor((v % 1) * 0x10000));
+    case 'boolean':
+      return mix(h, v ? 3 : 4);
+    case 'undefined':
+      return mix(h, 5);
+    default:
+      return v === null ? mix(h, 6) : notShareable;
+  }
+}
+
+/**
+ * Whether a shared part has exactly `node`'s content: same kind (array or record), same member
+ * names in the same order, primitives the same (`Object.is`: 0 is not -0), and parts inside it
+ * the same instance or of the same content themselves.
+ */
+function sameContent(shared: object, node: object, depth: number): boolean {
+  if (Array.isArray(node)) {
+    if (!Array.isArray(shared) || shared.length !== node.length) return false;
+    for (let i = 0; i < node.length; i++) if (!sameMember(shared[i], node[i], depth)) return false;
     return true;
   }
   if (Array.isArray(shared)) return false;
-  const ours = keys as string[];
+  const ours = node as Record<string, unknown>;
+  const keys = Object.keys(ours);
   const other = shared as Record<string, unknown>;
   // for-in: the shared part's own members in order (plain parts inherit no enumerable members),
   // without allocating its key list.
   let i = 0;
   for (const key in other) {
-    if (key !== ours[i] || !Object.is(other[key], record[key])) return false;
+    if (key !== keys[i] || !sameMember(other[key], ours[key], depth)) return false;
     i++;
   }
-  return i === ours.length;
+  return i === keys.length;
+}
+
+/** One member of a shared part against the same member of a part being looked up. */
+function sameMember(shared: unknown, v: unknown, depth: number): boolean {
+  // Object.is spelled out: `===` compiles inline (Object.is is a call per member), and only
+  // 0 against -0 and NaN against NaN need more.
+  if (shared === v) return shared !== 0 || 1 / shared === 1 / (v as number);
+  if (shared !== shared) return v !== v; // NaN
+  if (shared === null || v === null || typeof shared !== 'object' || typeof v !== 'object') return false;
+  return sameContent(shared, v, depth + 1);
 }
 
 /** One step of a 32-bit multiplicative hash. */

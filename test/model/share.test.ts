@@ -15,7 +15,7 @@ function rng(seed: number): () => number {
 function part(next: () => number, depth: number): unknown {
   const pick = next();
   if (depth > 2 || pick < 0.35) {
-    const values = ['a', 'b', '1', 1, 0, -0, true, false, null, undefined, 1.5, 'é', ''];
+    const values = ['a', 'b', '1', 1, 0, -0, Number.NaN, true, false, null, undefined, 1.5, 'é', ''];
     return values[Math.floor(next() * values.length)];
   }
   if (pick < 0.55) return Array.from({ length: Math.floor(next() * 3) }, () => part(next, depth + 1));
@@ -54,5 +54,15 @@ describe('internObject', () => {
     const b = internObject(make());
     expect(b.p.q).toBe(a.p.q);
     expect(b.p.q.list[0]?.image).toBe(a.p.q.list[0]?.image);
+  });
+
+  it('shares equal parts holding NaN, and keeps 0 and -0 apart', () => {
+    const make = (zero: number) => ({ p: { q: { ratio: Number.NaN, offset: zero, tags: ['a'] } } });
+    const a = internObject(make(0));
+    const b = internObject(make(0));
+    const c = internObject(make(-0));
+    expect(b.p.q).toBe(a.p.q);
+    expect(c.p.q).not.toBe(a.p.q);
+    expect(Object.is(c.p.q.offset, -0)).toBe(true);
   });
 });
