@@ -13,7 +13,8 @@
  * streams cut; publishing still works and messages wait), `holdAcks` (acks are not applied, as if
  * the subscriber died before sending them; `heldAcks` lists the message ids they named, so a test can
  * kill the subscriber between delivery and ack). `hooks.delivered` is called with each batch before it
- * is handed to its puller (a test may kill the subscriber there). Time comes from the injected scheduler,
+ * is handed to its puller, `hooks.acking` with the message ids of each ack as it arrives (a test may
+ * kill the subscriber in either). Time comes from the injected scheduler,
  * randomness from the injected `random`. Never throws on bad ack ids; unknown names throw
  * `BrokerError` (NOT_FOUND).
  */
@@ -32,6 +33,8 @@ export interface BrokerKnobs {
 export interface BrokerHooks {
   /** Called with each batch before it is handed to its puller. */
   delivered?: (batch: readonly Delivery[]) => void;
+  /** Called with the message ids an ack names (outstanding ones), before it is applied or held. */
+  acking?: (messageIds: readonly string[]) => void;
 }
 
 export interface PublishedMessage {
@@ -213,6 +216,14 @@ export class PubsubBroker {
 
   ack(subscription: string, ackIds: readonly string[]): void {
     const s = this.sub(subscription);
+    if (this.hooks.acking) {
+      const ids: string[] = [];
+      for (const id of ackIds) {
+        const o = s.outstanding.get(id);
+        if (o) ids.push(o.message.messageId);
+      }
+      this.hooks.acking(ids);
+    }
     for (const id of ackIds) {
       const o = s.outstanding.get(id);
       if (!o) continue;
