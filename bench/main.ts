@@ -17,6 +17,7 @@ const sections: Record<string, () => Promise<Runner>> = {
   'ecs-feed': async () => (await import('./ecs-feed.js')).run,
   console: async () => (await import('./console.js')).run,
   daemon: async () => (await import('./daemon.js')).run,
+  'pushed-daemon': async () => (await import('./pushed-daemon.js')).run,
   leader: async () => (await import('./leader.js')).run,
 };
 

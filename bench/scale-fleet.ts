@@ -18,9 +18,10 @@ export const scaleEcsFleet = {
   containerInstancesPerCluster: 10,
 };
 
-export function seedScaleFleet(cr: CloudRunEmulator, ecs: EcsEmulator): void {
+/** `divisor` > 1 seeds a smaller fleet (services per region and clusters divided by it), to try a bench out. */
+export function seedScaleFleet(cr: CloudRunEmulator, ecs: EcsEmulator, divisor = 1): void {
   for (const region of scaleRegions) {
-    for (let i = 0; i < scaleServicesPerRegion; i++) {
+    for (let i = 0; i < Math.ceil(scaleServicesPerRegion / divisor); i++) {
       const a = cr.fleet.deployService(
         scaleProject,
         region,
@@ -47,5 +48,5 @@ export function seedScaleFleet(cr: CloudRunEmulator, ecs: EcsEmulator): void {
       );
     }
   }
-  ecs.fleet.generate(scaleEcsFleet);
+  ecs.fleet.generate({ ...scaleEcsFleet, clusters: Math.ceil(scaleEcsFleet.clusters / divisor) });
 }
