@@ -73,6 +73,8 @@ const CLOUDRUN_LIVE_POLL_MS = SMOKE ? 60_000 : 300_000;
 /** How long after the drop the bench waits for the reconciliation (a period and a sweep). */
 const DROP_WAIT_MS = ECS_RECONCILE_MS + 120_000;
 const HOUR_MS = 3_600_000;
+/** How long the emulators lose every event around the dropped changes. */
+const DROP_WINDOW_MS = 500;
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench pushed-daemon] ${msg}\n`);
@@ -394,13 +396,16 @@ export async function run(): Promise<BenchSection> {
       });
 
       // A dropped event per provider: the emulators lose it; the reconciliation must find it.
+      // Both emulators lose everything for a moment: the changes' own events and the entries the
+      // fleet writes right after (a revision becoming ready is written a tick later).
       const dropAt = Date.now();
-      w.sqs.knobs.lossRate = 1;
-      const ecsDropped = change(w, 'ECS task started', 1_000);
-      w.sqs.knobs.lossRate = 0;
       const broker = w.cr.pubsub;
+      w.sqs.knobs.lossRate = 1;
       if (broker) broker.knobs.lossRate = 1;
+      const ecsDropped = change(w, 'ECS task started', 1_000);
       const crDropped = change(w, 'Cloud Run revision rolled out', 1_000);
+      await sleep(DROP_WINDOW_MS);
+      w.sqs.knobs.lossRate = 0;
       if (broker) broker.knobs.lossRate = 0;
       const dropped = [...ecsDropped, ...crDropped];
       const foundAfterMs = new Map<Change, number>();
@@ -557,12 +562,12 @@ export async function run(): Promise<BenchSection> {
         },
         { metric: '60 s full poll: duration of one poll', value: pollMs / 1000, unit: 's' },
         {
-          metric: '60 s full poll: detection p50 / p99 (computed: half / 99 % of the interval + one poll)',
+          metric: '60 s full poll: detection p50 (computed: half the interval + one poll)',
           value: Math.round((0.5 * FULL_POLL_INTERVAL_MS + pollMs) / 100) / 10,
-          unit: 's (p50)',
+          unit: 's',
         },
         {
-          metric: '60 s full poll: detection p99 (computed)',
+          metric: '60 s full poll: detection p99 (computed: 99 % of the interval + one poll)',
           value: Math.round((0.99 * FULL_POLL_INTERVAL_MS + pollMs) / 100) / 10,
           unit: 's',
         },
