@@ -24,6 +24,7 @@ export const SQS_BUCKET = 'sqs:messages';
 export const SQS_OPERATIONS: ReadonlySet<string> = new Set([
   'ReceiveMessage',
   'DeleteMessageBatch',
+  'ChangeMessageVisibilityBatch',
   'GetQueueAttributes',
 ]);
 

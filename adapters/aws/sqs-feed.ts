@@ -15,6 +15,14 @@
  * Duplicates (EventBridge delivers at least once, SQS redelivers) are dropped by event id (a
  * bounded memory); a duplicate that slips past it is a no-op for the engine (same hash, same order).
  *
+ * Held messages stay invisible: the queue's visibility timeout is read once (GetQueueAttributes;
+ * SQS's default 30 s when that fails) and every batch not yet deleted has its visibility extended
+ * (ChangeMessageVisibilityBatch) each third of it, so a consumer that is slow to make a batch
+ * durable (reads or outbox writes failing and retried) does not get it redelivered, and after the
+ * queue's maxReceiveCount moved to the dead-letter queue where nobody reads it. A batch that waits
+ * DURABLE_WAIT_MS for a consumer is given up on: that consumer is sent a gap (its engine relists,
+ * which covers the batch) and the batch is deleted, so a stuck consumer holds nothing forever.
+ *
  * Unparseable and foreign messages (not JSON, not an EventBridge event, another source) are
  * counted (`changeFeedMessages{outcome}`), logged without their payload and deleted with their
  * batch: left to the queue's redrive policy they would come back maxReceiveCount times, each time
@@ -29,9 +37,15 @@
  * sends every consumer a `gap` (the engine relists: what happened meanwhile is read once).
  * Time comes from the injected scheduler only.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Observable } from 'rxjs';
+import type { Subscriber } from 'rxjs';
 import type { ApiCallDeps, ApiCallPolicy } from '../../src/provider/api-call.js';
 import { ChangeFeed } from '../../src/provider/change-feed.js';
 import type { ChangeFeedDeps } from '../../src/provider/change-feed.js';
@@ -51,6 +65,12 @@ const RECEIVE_MAX_MESSAGES = 10;
 const SQS_BATCH_MAX = 10;
 /** Event ids remembered to drop duplicates. */
 const SEEN_EVENT_IDS_MAX = 50_000;
+/** The queue visibility timeout assumed when GetQueueAttributes fails: SQS's default. */
+const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
+/** A batch not made durable by every consumer within this is given up on (gap to the laggards, deleted). */
+export const DURABLE_WAIT_MS = 10 * 60_000;
+/** The longest wait between two visibility extension and durable-wait rounds. */
+const KEEPER_MAX_INTERVAL_MS = 60_000;
 /** Recent batches kept to replay to a consumer that subscribes from an older cursor (≤ 10 messages each). */
 const REPLAY_BATCHES_MAX = 500;
 
@@ -145,6 +165,9 @@ export type SqsFeedDeps = ApiCallDeps &
 interface PendingBatch {
   seq: number;
   handles: string[];
+  receivedMs: number;
+  /** When the batch's messages become visible again unless extended. */
+  visibleUntilMs: number;
 }
 
 /** A delivered batch as its consumers saw it, kept for replay. */
@@ -164,12 +187,18 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   /** Each consumer's highest durable batch. Consumers stay known until close (see resubscribe). */
   private readonly acked = new Map<string, number>();
   private readonly seen = new LruMap<string, true>(SEEN_EVENT_IDS_MAX);
+  /** Each subscribed consumer's subscriber (a gap goes to one consumer alone). */
+  private readonly sinks = new Map<string, Subscriber<AuditItem<R>>>();
+  /** The queue's visibility timeout, read once per feed. */
+  private visibilityTimeoutMs: number | undefined;
   private abort = new AbortController();
   private failingSinceMs: number | undefined;
   private lastMessageMs: number;
   private fallbackReason: string | undefined;
   /** ReceiveMessage calls made (for measurements). */
   receives = 0;
+  /** Messages whose visibility was extended (for measurements). */
+  extended = 0;
 
   constructor(
     private readonly deps: SqsFeedDeps,
@@ -201,9 +230,13 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
     return new Observable<AuditItem<R>>((sub) => {
       const missed = this.register(consumer, this.seqOf(fromCursor));
       const s = this.subscribe(fromCursor).subscribe(sub);
+      this.sinks.set(consumer, sub);
       // Before any new batch (those arrive asynchronously): what was delivered after the cursor.
       for (const item of missed) sub.next(item);
-      return () => s.unsubscribe();
+      return () => {
+        if (this.sinks.get(consumer) === sub) this.sinks.delete(consumer);
+        s.unsubscribe();
+      };
     });
   }
 
@@ -218,6 +251,11 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
     if (c.i !== this.instance) return;
     const before = this.acked.get(consumer) ?? 0;
     if (c.s > before) this.acked.set(consumer, c.s);
+    this.deleteDurable();
+  }
+
+  /** Deletes the batches every consumer has made durable. */
+  private deleteDurable(): void {
     let upTo = Infinity;
     for (const s of this.acked.values()) upTo = Math.min(upTo, s);
     const done: PendingBatch[] = [];
@@ -266,6 +304,8 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   }
 
   protected async session(timers: Timers): Promise<void> {
+    this.visibilityTimeoutMs ??= await this.readVisibilityTimeout();
+    this.keepVisible(timers);
     while (this.subscriberCount > 0 && !timers.isCancelled) {
       let messages: Message[];
       try {
@@ -339,7 +379,13 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
       this.seen.set(event.id, true);
       for (const r of mapped.refs) refs.push(r);
     }
-    this.pending.push({ seq, handles });
+    const now = this.now;
+    this.pending.push({
+      seq,
+      handles,
+      receivedMs: now,
+      visibleUntilMs: now + (this.visibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS),
+    });
     this.delivered.push({ seq, refs });
     if (this.delivered.length > REPLAY_BATCHES_MAX) this.delivered.shift();
     if (refs.length > 0) this.broadcast({ type: 'refs', refs });
@@ -382,26 +428,121 @@ export class SqsFeed<R> extends ChangeFeed<AuditItem<R>, undefined> {
   }
 
   private async deleteMessages(handles: string[]): Promise<void> {
+    // Not deleted: redelivered after the visibility timeout, a no-op for the engine.
+    await this.inBatches(
+      'DeleteMessageBatch',
+      handles,
+      (Entries) =>
+        this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries })),
+      'SQS delete failed; messages will come again',
+      (n) => this.count('acked', n),
+    );
+  }
+
+  /**
+   * Sends one entry per receipt handle, SQS_BATCH_MAX a call, through the call wrapper; `done` gets
+   * the entries each call did not report failed. A call that fails is logged (`failure`) and the
+   * rest go on. Resolves true when every call succeeded.
+   */
+  private async inBatches<E extends { Id: string; ReceiptHandle: string }>(
+    operation: string,
+    handles: string[],
+    send: (entries: E[]) => Promise<{ Failed?: unknown[] }>,
+    failure: string,
+    done: (succeeded: number) => void,
+    extra: Omit<E, 'Id' | 'ReceiptHandle'> = {} as Omit<E, 'Id' | 'ReceiptHandle'>,
+  ): Promise<boolean> {
+    let ok = true;
     for (let i = 0; i < handles.length; i += SQS_BATCH_MAX) {
-      const batch = handles.slice(i, i + SQS_BATCH_MAX);
+      const entries = handles
+        .slice(i, i + SQS_BATCH_MAX)
+        .map((h, j) => ({ ...extra, Id: String(j), ReceiptHandle: h }) as E);
       try {
-        const out = await callAws(this.deps, this.options.policy, 'DeleteMessageBatch', () =>
-          this.client.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: this.options.queueUrl,
-              Entries: batch.map((h, j) => ({ Id: String(j), ReceiptHandle: h })),
-            }),
-          ),
-        );
-        this.count('acked', batch.length - (out.Failed?.length ?? 0));
+        const out = await callAws(this.deps, this.options.policy, operation, () => send(entries));
+        done(entries.length - (out.Failed?.length ?? 0));
       } catch (err) {
-        // Not deleted: redelivered after the visibility timeout, a no-op for the engine.
-        this.deps.logger.warn(
-          { err, feed: this.options.name },
-          'SQS delete failed; messages will come again',
-        );
+        ok = false;
+        this.deps.logger.warn({ err, feed: this.options.name }, failure);
       }
     }
+    return ok;
+  }
+
+  /** The queue's VisibilityTimeout; SQS's default when it cannot be read (logged). */
+  private async readVisibilityTimeout(): Promise<number> {
+    try {
+      const out = await callAws(this.deps, this.options.policy, 'GetQueueAttributes', () =>
+        this.client.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: this.options.queueUrl,
+            AttributeNames: ['VisibilityTimeout'],
+          }),
+          { abortSignal: this.abort.signal },
+        ),
+      );
+      const seconds = Number(out.Attributes?.['VisibilityTimeout']);
+      if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+      throw new Error(
+        `VisibilityTimeout ${String(out.Attributes?.['VisibilityTimeout'])} is not a positive number`,
+      );
+    } catch (err) {
+      this.deps.logger.warn(
+        { err, feed: this.options.name, assumedMs: DEFAULT_VISIBILITY_TIMEOUT_MS },
+        "cannot read the queue's visibility timeout; extending held messages as if it were SQS's default",
+      );
+      return DEFAULT_VISIBILITY_TIMEOUT_MS;
+    }
+  }
+
+  /**
+   * Every third of the visibility timeout (at most a minute) while the session runs: gives up on batches that waited
+   * DURABLE_WAIT_MS, and extends the visibility of every other held batch due within two thirds of it.
+   */
+  private keepVisible(timers: Timers): void {
+    const visibilityMs = this.visibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS;
+    const everyMs = Math.min(KEEPER_MAX_INTERVAL_MS, Math.max(1_000, Math.floor(visibilityMs / 3)));
+    timers.set('visibility', everyMs, () => {
+      this.expireDurableWaits();
+      void this.extendVisibility(visibilityMs).finally(() => this.keepVisible(timers));
+    });
+  }
+
+  private expireDurableWaits(): void {
+    const floor = this.now - DURABLE_WAIT_MS;
+    const late = this.pending.filter((b) => b.receivedMs <= floor);
+    const upTo = late[late.length - 1]?.seq;
+    if (upTo === undefined) return;
+    for (const [consumer, acked] of this.acked) {
+      if (acked >= upTo) continue;
+      this.acked.set(consumer, upTo);
+      this.deps.logger.warn(
+        { feed: this.options.name, consumer, waitedMs: DURABLE_WAIT_MS },
+        'SQS messages waited too long for this consumer to make them durable; it relists instead',
+      );
+      this.sinks.get(consumer)?.next({
+        type: 'gap',
+        reason: 'SQS messages waited too long for this consumer to make them durable',
+      });
+    }
+    this.deleteDurable();
+  }
+
+  private async extendVisibility(visibilityMs: number): Promise<void> {
+    const now = this.now;
+    const due = this.pending.filter((b) => b.visibleUntilMs - now <= (visibilityMs * 2) / 3);
+    // Not extended: those messages may come again, a no-op for the engine.
+    const ok = await this.inBatches<{ Id: string; ReceiptHandle: string; VisibilityTimeout: number }>(
+      'ChangeMessageVisibilityBatch',
+      due.flatMap((b) => b.handles),
+      (Entries) =>
+        this.client.send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.options.queueUrl, Entries }),
+        ),
+      'SQS visibility extension failed',
+      (n) => (this.extended += n),
+      { VisibilityTimeout: Math.ceil(visibilityMs / 1000) },
+    );
+    if (ok) for (const b of due) b.visibleUntilMs = now + visibilityMs;
   }
 
   private enterFallback(reason: string): void {

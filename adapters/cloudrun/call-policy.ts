@@ -1,6 +1,7 @@
 /**
  * How every Cloud Run and Cloud Logging call goes through the provider kit's `apiCall`: a token from
- * the `logging:read` bucket for Logging operations and from `run:read` for the rest, counted in
+ * the `logging:read` bucket for Logging operations, from `pubsub:admin` for GetSubscription and from
+ * `run:read` for the rest, counted in
  * `sightline_api_calls_total{provider="CLOUD_RUN", operation, outcome}` with the gRPC status name as
  * outcome. RESOURCE_EXHAUSTED (gRPC 8) surfaces at once as a ThrottledError (the engine backs off
  * without relisting); PERMISSION_DENIED (gRPC 7) as a PermissionDeniedError naming the missing
@@ -14,11 +15,13 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { apiCall } from '../../src/provider/api-call.js';
 import type { ApiCallDeps, ApiCallPolicy } from '../../src/provider/api-call.js';
 import { PermissionDeniedError, ThrottledError } from '../../src/watch/source.js';
+import { PUBSUB_ADMIN_BUCKET } from './limits.js';
 
 export const PROVIDER = 'CLOUD_RUN';
 const RUN_BUCKET = 'run:read';
 export const LOGGING_BUCKET = 'logging:read';
 const LOGGING_OPERATIONS: ReadonlySet<string> = new Set(['ListLogEntries', 'TailLogEntries']);
+const PUBSUB_ADMIN_OPERATIONS: ReadonlySet<string> = new Set(['GetSubscription']);
 
 export function grpcCode(err: unknown): number | undefined {
   if (err !== null && typeof err === 'object') {
@@ -94,9 +97,14 @@ export class CloudRunPermissionDeniedError extends PermissionDeniedError {
   }
 }
 
-const CLOUD_RUN_CALLS: ApiCallPolicy = {
+export const CLOUD_RUN_CALLS: ApiCallPolicy = {
   provider: PROVIDER,
-  bucketOf: (operation) => (LOGGING_OPERATIONS.has(operation) ? LOGGING_BUCKET : RUN_BUCKET),
+  bucketOf: (operation) =>
+    LOGGING_OPERATIONS.has(operation)
+      ? LOGGING_BUCKET
+      : PUBSUB_ADMIN_OPERATIONS.has(operation)
+        ? PUBSUB_ADMIN_BUCKET
+        : RUN_BUCKET,
   throttleRetries: 0,
   isThrottled: (err) => grpcCode(err) === GrpcStatus.RESOURCE_EXHAUSTED,
   outcomeOf: (err) => outcomeOf(err),

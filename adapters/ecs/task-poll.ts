@@ -9,7 +9,8 @@
  * (ClusterNotFoundException) contributes no tasks and refreshes the cluster directory.
  *
  * Pushed mode (`plan`): each poll lists only a slice of the clusters, in rotation, so that every
- * cluster is listed once per `reconcileIntervalMs` without one long sweep holding the engine's
+ * cluster is listed once per `reconcileIntervalMs` (the first slice one slice interval after start,
+ * so a change the feed dropped is found within one period, even right after start) without one long sweep holding the engine's
  * worker (pushed events wait behind it); the keys the store holds elsewhere are answered with `''`
  * (nothing for the engine to read). The feed being live, every cluster of the region is watched:
  * each such poll moves the LAST SEEN of all of them, not only of its slice. While the pushed feed

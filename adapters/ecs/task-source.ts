@@ -58,8 +58,12 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
   private describedDuringPoll: Set<string> | undefined;
   /** Pushed mode: the first cluster of the next reconciliation slice. */
   private rotation = 0;
-  /** Pushed mode: when the next slice is due (the first one after a whole period). */
-  private nextSliceAtMs: number;
+  /**
+   * Pushed mode: when the next slice is due. The first is due one slice interval after start, so
+   * every cluster is reconciled within one period of the start as well as of any later moment.
+   */
+  private nextSliceAtMs: number | undefined;
+  private readonly startedAtMs: number;
 
   constructor(
     rc: RegionContext,
@@ -69,7 +73,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     private readonly pushed?: PushedTasks,
   ) {
     super(rc, feed, 'tasks');
-    this.nextSliceAtMs = rc.deps.scheduler.now() + (pushed?.reconcileIntervalMs ?? 0);
+    this.startedAtMs = rc.deps.scheduler.now();
     this.cheapPoll = new TaskPoll(rc, pollIntervalMs, {
       unsettled: (key) => {
         const o = this.store.get(key);
@@ -125,11 +129,13 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     const picked: string[] = [];
     const now = this.rc.deps.scheduler.now();
     // A slice is due every reconcileIntervalMs × perPoll / clusters: each cluster once a period.
+    const sliceIntervalMs = (pushed.reconcileIntervalMs * perPoll) / clusters.length;
+    this.nextSliceAtMs ??= this.startedAtMs + sliceIntervalMs;
     if (now >= this.nextSliceAtMs) {
       for (let i = 0; i < Math.min(perPoll, clusters.length); i++)
         picked.push(clusters[(this.rotation + i) % clusters.length] as string);
       this.rotation = (this.rotation + perPoll) % clusters.length;
-      this.nextSliceAtMs = now + (pushed.reconcileIntervalMs * perPoll) / clusters.length;
+      this.nextSliceAtMs = now + sliceIntervalMs;
     }
     const pickedIds = new Set(picked.map((arn) => clusterId('ECS', arn)));
     const held = new Map<string, string>();

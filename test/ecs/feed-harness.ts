@@ -44,14 +44,19 @@ export interface FeedWorld {
 }
 
 export async function startFeedWorld(
-  options: { factor?: number; changeFeed?: Record<string, unknown>; taskPollIntervalMs?: number } = {},
+  options: {
+    factor?: number;
+    changeFeed?: Record<string, unknown>;
+    taskPollIntervalMs?: number;
+    visibilityTimeoutMs?: number;
+  } = {},
 ): Promise<FeedWorld> {
   const sched = new WarpScheduler(options.factor ?? 10);
   const ecs = await startEcsEmulator({ now: () => sched.now() });
   const sqs = await startSqsEmulator({ now: () => sched.now(), maxWaitMs: 50 });
   sqs.createQueue(`${QUEUE}-dlq`);
   const queueUrl = sqs.createQueue(QUEUE, {
-    visibilityTimeoutMs: 30_000,
+    visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
     maxReceiveCount: 5,
     deadLetterQueue: `${QUEUE}-dlq`,
   }).url;

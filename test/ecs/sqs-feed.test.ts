@@ -8,12 +8,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { workloadKey } from '../../adapters/ecs/keys.js';
+import { DURABLE_WAIT_MS } from '../../adapters/aws/sqs-feed.js';
 import { clusterId } from '../../src/model/index.js';
 import type { AgentActivity, ClusterObject } from '../../src/model/index.js';
 import type { Hint, WatchSource } from '../../src/watch/source.js';
 import { REGION } from './helpers.js';
 import {
   IMAGE,
+  QUEUE,
   fallbackGauge,
   feedMessages,
   inQueue,
@@ -30,13 +32,16 @@ afterEach(async () => {
   w = undefined;
 });
 
-function serviceTaskKeys(world: FeedWorld): string[] {
+function serviceTaskKeys(world: FeedWorld, clusters = ['prod']): string[] {
   const f = world.ecs.fleet;
-  const c = f.findCluster(REGION, 'prod');
-  if (!c) return [];
-  return [...c.tasks.values()]
-    .filter((t) => t.desiredStatus === 'RUNNING')
-    .map((t) => workloadKey(c.arn, t.arn))
+  return clusters
+    .flatMap((name) => {
+      const c = f.findCluster(REGION, name);
+      if (!c) return [];
+      return [...c.tasks.values()]
+        .filter((t) => t.desiredStatus === 'RUNNING')
+        .map((t) => workloadKey(c.arn, t.arn));
+    })
     .sort();
 }
 
@@ -142,6 +147,82 @@ describe('ECS pushed change feed (EventBridge -> SQS)', { timeout: 120_000 }, ()
     await until(() => expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w as FeedWorld)));
     expect(engine.store.size).toBe(3);
     expect(w.ecs.calls.get('ListTasks')).toBeGreaterThan(0);
+  });
+
+  it('dropped events in every cluster are all caught within one period of the start (the rotation starts at once)', async () => {
+    // Real-time clock (factor 1): only the explicit advances move it far. Three clusters, a
+    // 60 s period: a slice of one cluster every 20 s, the first 20 s after start.
+    w = await startFeedWorld({ factor: 1, changeFeed: { reconcileIntervalMs: 60_000 } });
+    const f = w.ecs.fleet;
+    const clusters = ['prod', 'dev', 'test'];
+    for (const name of clusters) {
+      f.createCluster({ name });
+      const td = f.registerTaskDefinition({
+        family: `app-${name}`,
+        containers: [{ name: 'app', image: IMAGE }],
+      });
+      f.createService({ cluster: name, name: 'app', taskDefinition: td.arn, desiredCount: 1 });
+    }
+    w.events.attach();
+    const { engine } = await synced(w);
+    w.sqs.knobs.lossRate = 1;
+    for (const name of clusters)
+      f.scaleService({ cluster: name, service: 'app', desiredCount: 2, cloudTrail: false });
+    w.ecs.calls.reset();
+    // One slice interval at a time: each makes one cluster's reconciliation due.
+    for (let slice = 1; slice <= clusters.length; slice++) {
+      w.sched.advance(20_000);
+      await until(() => expect(w?.ecs.calls.get('ListTasks') ?? 0).toBeGreaterThanOrEqual(slice), 10_000);
+    }
+    // 60 s (one period) after the drops, plus the seconds this test took: every cluster is right.
+    await until(() => expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w as FeedWorld, clusters)));
+    expect(engine.store.size).toBe(6);
+  });
+
+  it('a consumer slow to make a batch durable keeps its messages invisible: no redelivery, nothing in the dead-letter queue', async () => {
+    w = await startFeedWorld();
+    seedService(w, 1);
+    w.events.attach();
+    const { engine } = await synced(w);
+    w.ack = false; // the outbox does not confirm: the batch stays held
+    w.ecs.fleet.scaleService({ cluster: 'prod', service: 'shop', desiredCount: 3, cloudTrail: false });
+    await until(() => expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w as FeedWorld)));
+    const held = w.sqs.queue(QUEUE)?.messages.length ?? 0;
+    expect(held).toBeGreaterThan(0);
+    // Four extensions, one every third of the 30 s visibility timeout: past the point where
+    // the messages would have become visible and been received again.
+    const t0 = w.sched.now();
+    await until(() =>
+      expect(w?.sqs.calls.get('ChangeMessageVisibilityBatch') ?? 0).toBeGreaterThanOrEqual(4),
+    );
+    expect(w.sched.now() - t0).toBeGreaterThan(30_000);
+    expect(w.sqs.queue(QUEUE)?.messages.map((m) => m.receiveCount)).toEqual(new Array<number>(held).fill(1));
+    expect(w.sqs.queue(`${QUEUE}-dlq`)?.messages ?? []).toHaveLength(0);
+    expect(await feedMessages(w.deps, 'duplicate')).toBe(0);
+    // Once a later bookmark is durable, everything held is deleted.
+    w.ack = true;
+    w.ecs.fleet.scaleService({ cluster: 'prod', service: 'shop', desiredCount: 2, cloudTrail: false });
+    await until(() => expect(inQueue(w as FeedWorld)).toBe(0));
+    expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w));
+  });
+
+  it('a batch a consumer never makes durable is given up on after 10 minutes: that consumer relists, the batch is deleted', async () => {
+    // A 15-minute visibility timeout: the messages stay invisible across the jump below.
+    w = await startFeedWorld({ factor: 100, visibilityTimeoutMs: 900_000 });
+    seedService(w, 1);
+    w.events.attach();
+    const { engine, events } = await synced(w);
+    w.ack = false;
+    w.ecs.fleet.scaleService({ cluster: 'prod', service: 'shop', desiredCount: 2, cloudTrail: false });
+    await until(() => expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w as FeedWorld)));
+    expect(inQueue(w)).toBeGreaterThan(0);
+    const relists = (): number => events.filter((e) => e.type === 'RELIST' && e.phase === 'done').length;
+    const relistsBefore = relists();
+    w.sched.advance(DURABLE_WAIT_MS);
+    await until(() => expect(inQueue(w as FeedWorld)).toBe(0));
+    await until(() => expect(relists()).toBeGreaterThan(relistsBefore));
+    expect(heldTasks(engine.store)).toEqual(serviceTaskKeys(w));
+    expect(w.sqs.queue(`${QUEUE}-dlq`)?.messages ?? []).toHaveLength(0);
   });
 
   it('an outage falls back to polling (gauge, health) and returns when receives succeed', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLOUD_RUN_BUCKETS } from '../../adapters/cloudrun/limits.js';
+import { CLOUD_RUN_CALLS } from '../../adapters/cloudrun/call-policy.js';
 import { CLOUDTRAIL_BUCKETS, SQS_BUCKETS } from '../../adapters/aws/limits.js';
 import { ECS_BUCKETS, ecsBucketFor } from '../../adapters/ecs/limits.js';
 import { providerLimits } from '../../src/daemon/adapters.js';
@@ -25,6 +26,14 @@ describe('provider bucket tables', () => {
     expect(ecsBucketFor('DescribeTaskDefinition')).toBe('ecs:task-definition-read');
     expect(ecsBucketFor('ListTagsForResource')).toBe('ecs:tag-read');
     expect(ecsBucketFor('RunTask')).toBe('ecs:unclassified');
+  });
+
+  it("takes Cloud Run, Logging and Pub/Sub admin calls from their own buckets (the feed's probe never costs a Cloud Run read)", () => {
+    expect(CLOUD_RUN_CALLS.bucketOf('ListServices')).toBe('run:read');
+    expect(CLOUD_RUN_CALLS.bucketOf('GetRevision')).toBe('run:read');
+    expect(CLOUD_RUN_CALLS.bucketOf('ListLogEntries')).toBe('logging:read');
+    expect(CLOUD_RUN_CALLS.bucketOf('GetSubscription')).toBe('pubsub:admin');
+    expect(CLOUD_RUN_BUCKETS['pubsub:admin']).toBeDefined();
   });
 
   it('gives the budget the buckets of every registered provider', () => {

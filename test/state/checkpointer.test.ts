@@ -22,46 +22,38 @@ function dir(): string {
   return t.dir;
 }
 
+/** A state database in a new directory with `events` one-event transactions written to it. */
+function written(events: number) {
+  const d = dir();
+  const log = captureLogger();
+  const db = openStateDatabase(d, { logger: log.logger });
+  cleanups.unshift(() => db.close());
+  const file = join(d, STATE_DB_FILE);
+  const before = statSync(file).size;
+  const sink = new ConsoleSink(db, { logger: log.logger });
+  const c = makeCluster(1);
+  for (let k = 0; k < events; k++)
+    sink.handle({
+      type: 'ADDED',
+      sourceId: 's',
+      key: `w${k}`,
+      object: { kind: 'workload', workload: makeWorkload(c, k) },
+    });
+  return { d, log, db, file, before };
+}
+
 describe('background WAL checkpoints', () => {
   it('copy committed frames into the database file from another thread, long before the auto-checkpoint', async () => {
-    const d = dir();
-    const log = captureLogger();
-    const db = openStateDatabase(d, { logger: log.logger });
-    cleanups.unshift(() => db.close());
-    const file = join(d, STATE_DB_FILE);
-    const before = statSync(file).size;
-    const sink = new ConsoleSink(db, { logger: log.logger });
-    const c = makeCluster(1);
     // 300 one-event transactions: about 1,500 WAL pages, far below the 16,384 that make SQLite
     // checkpoint inside a commit; only the worker copies them into the database file.
-    for (let k = 0; k < 300; k++)
-      sink.handle({
-        type: 'ADDED',
-        sourceId: 's',
-        key: `w${k}`,
-        object: { kind: 'workload', workload: makeWorkload(c, k) },
-      });
+    const { log, file, before } = written(300);
     expect(WAL_AUTOCHECKPOINT_PAGES).toBeGreaterThan(1_500 * 2);
     await until(() => statSync(file).size > before + 300 * 1024, 10_000, 'the worker to copy frames');
     expect(log.text()).not.toMatch(/background WAL checkpoints/);
   });
 
   it('close() returns only after the worker closed its connection: nothing of SQLite is left in the directory', async () => {
-    const d = dir();
-    const log = captureLogger();
-    const db = openStateDatabase(d, { logger: log.logger });
-    cleanups.unshift(() => db.close());
-    const file = join(d, STATE_DB_FILE);
-    const before = statSync(file).size;
-    const sink = new ConsoleSink(db, { logger: log.logger });
-    const c = makeCluster(1);
-    for (let k = 0; k < 100; k++)
-      sink.handle({
-        type: 'ADDED',
-        sourceId: 's',
-        key: `w${k}`,
-        object: { kind: 'workload', workload: makeWorkload(c, k) },
-      });
+    const { d, db, file, before } = written(100);
     // The worker has its connection open once it has copied frames.
     await until(() => statSync(file).size > before, 10_000, 'the worker to copy frames');
     db.close();

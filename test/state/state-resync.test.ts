@@ -82,7 +82,7 @@ async function firstLifeThenCorruption(
   // A brand-new database owes a resync too (a new volume may face a console with old data).
   expect(sink.resync()?.clusters).toBe(1);
   rig.client.start();
-  await until(() => rig.db.outbox.count === 0, 10_000, 'first life sent');
+  await until(() => rig.db.outbox.count === 0, 30_000, 'first life sent');
   await rig.client.stop(100);
   expect(await currentPairs(server.address)).toHaveLength(6);
   // The console is down now (client stopped): these changes stay in the outbox ...
@@ -118,14 +118,14 @@ describe('full-state resync after loss of state', () => {
     rig.client.start();
     cleanups.push(() => rig.client.stop(100));
     // Without the resync the console would keep task-5, task-6 and task-4's old image as current.
-    await until(() => rig.db.outbox.count === 0, 10_000, 'relist sent');
+    await until(() => rig.db.outbox.count === 0, 30_000, 'relist sent');
     expect(await currentPairs(server.address)).toContain('task-5@0005');
 
     const r = sink.resync();
     expect(r).toMatchObject({ clusters: 1, objects: 4 });
     expect(rig.db.resyncPending).toBeUndefined();
     expect(sink.resync()).toBeUndefined(); // owed once
-    await until(() => rig.db.outbox.count === 0, 10_000, 'resync sent');
+    await until(() => rig.db.outbox.count === 0, 30_000, 'resync sent');
     expect(await currentPairs(server.address)).toEqual([
       'task-1@0001',
       'task-2@0002',
@@ -270,7 +270,7 @@ describe('full-state resync after loss of state', () => {
     sink.handle(added('tasks', workload(2)));
     rig.client.start();
     cleanups.push(() => rig.client.stop(100));
-    await until(() => rig.db.outbox.count === 0, 10_000, 'outbox drained');
+    await until(() => rig.db.outbox.count === 0, 30_000, 'outbox drained');
     expect(await currentPairs(server.address)).toEqual(['task-1@0001', 'task-2@0002']);
     expect(rig.db.outbox.rejectedCount).toBe(0);
     expect(
