@@ -42,7 +42,14 @@ import {
   scaleServicesPerRegion,
   seedScaleFleet,
 } from './scale-fleet.js';
-import { RssSampler, WatcherProcess, metricSum, percentile, sleep } from './watcher-process.js';
+import {
+  RssSampler,
+  WatcherProcess,
+  metricSum,
+  percentile,
+  sleep,
+  watcherNodeOptions,
+} from './watcher-process.js';
 
 const SMOKE = process.env['BENCH_PUSHED_SMOKE'] === '1';
 const SCALE_DIVISOR = SMOKE ? 20 : 1;
@@ -310,6 +317,7 @@ interface Detection {
 /** `n` changes of every provider, one every CHANGE_EVERY_MS; each waited for up to `withinMs`. */
 async function detect(
   w: World,
+  watcher: WatcherProcess,
   view: ConsoleView,
   n: number,
   withinMs: number,
@@ -318,6 +326,7 @@ async function detect(
   const latenciesMs = new Map<ChangeType, number[]>(CHANGE_TYPES.map((t) => [t, []]));
   const pending: Change[] = [];
   const check = (): void => {
+    if (!watcher.alive) throw new Error('the watcher died while changes were detected');
     for (let k = pending.length - 1; k >= 0; k--) {
       const c = pending[k];
       if (c && view.shows(c)) {
@@ -344,6 +353,10 @@ async function detect(
     await sleep(20);
   }
   return { latenciesMs, missed: pending.length };
+}
+
+function heapUsedMb(metrics: string): number {
+  return metricSum(metrics, 'sightline_nodejs_heap_size_used_bytes') / 1_048_576;
 }
 
 function detectionFigures(mode: string, d: Detection, targetMs?: number): BenchFigure[] {
@@ -416,6 +429,7 @@ export async function run(): Promise<BenchSection> {
 
       log(`pushed mode: steady state for ${STEADY_WINDOW_MS / 1000} s`);
       steadyRss = new RssSampler(pushed, RSS_SAMPLE_EVERY_MS);
+      const heapSteadyMb = heapUsedMb(await pushed.metricsText());
       const pushedSteady = await steadyCallsPerHour(w, pushed, STEADY_WINDOW_MS);
       const rss = steadyRss.stop();
       log(
@@ -423,11 +437,15 @@ export async function run(): Promise<BenchSection> {
       );
 
       log(`pushed mode: detection, ${PUSHED_CHANGES} changes of each provider`);
-      const pushedDetect = await detect(w, view, PUSHED_CHANGES, PUSHED_DETECT_WITHIN_MS, 0);
+      const pushedDetect = await detect(w, pushed, view, PUSHED_CHANGES, PUSHED_DETECT_WITHIN_MS, 0);
       log(
         `pushed mode: missed ${pushedDetect.missed}; waiting for the dropped events (up to ${DROP_WAIT_MS / 1000} s after the drop)`,
       );
-      while (foundAfterMs.size < dropped.length && Date.now() - dropAt < DROP_WAIT_MS) await sleep(1_000);
+      while (foundAfterMs.size < dropped.length && Date.now() - dropAt < DROP_WAIT_MS) {
+        if (!pushed.alive) throw new Error('the watcher died while the dropped events were awaited');
+        await sleep(1_000);
+      }
+      const heapEndMb = heapUsedMb(await pushed.metricsText());
       clearInterval(watchDropped);
       const all = pushedRss.stop();
       const peak = pushed.peakRssMb();
@@ -517,7 +535,7 @@ export async function run(): Promise<BenchSection> {
         const pollSteady = await steadyCallsPerHour(w, poll, POLL_STEADY_WINDOW_MS);
         const prss = pollRss.stop();
         log(`poll mode: ${pollSteady.total} calls/h; detection, ${POLL_CHANGES} changes of each provider`);
-        const pollDetect = await detect(w, view, POLL_CHANGES, POLL_DETECT_WITHIN_MS, 500);
+        const pollDetect = await detect(w, poll, view, POLL_CHANGES, POLL_DETECT_WITHIN_MS, 500);
         figures.push(
           {
             metric:
@@ -593,7 +611,7 @@ export async function run(): Promise<BenchSection> {
       notes.push(
         `Full poll: ${inv.objects.length} objects in ${(pollMs / 1000).toFixed(1)} s with our own lister at an unlimited budget (which flatters it); not run every minute here, so that it does not load the machine the watcher is measured on.`,
         `Calls are counted by the emulators (what the provider would bill and rate-limit) over ${STEADY_WINDOW_MS / 1000} s (pushed) and ${POLL_STEADY_WINDOW_MS / 1000} s (poll) of real time with no change, extrapolated to one hour. Pushed mode's ECS reconciliation lists one cluster at a time, so a short window over- or under-counts it by up to one cluster's pages.`,
-        `The watcher runs at budget.fraction 1 with the Docker image's ENV; its RSS is read from /proc/<pid>/status (VmRSS every second, VmHWM), the emulators and the console live in the bench's process.${SMOKE ? ' SMOKE RUN: 1/20 fleet, short windows.' : ''}`,
+        `The watcher runs at budget.fraction 1 with the Docker image's ENV, NODE_OPTIONS="${watcherNodeOptions}"; its RSS is read from /proc/<pid>/status (VmRSS every second, VmHWM), the emulators and the console live in the bench's process.${SMOKE ? ' SMOKE RUN: 1/20 fleet, short windows.' : ''}`,
       );
     } finally {
       steadyRss?.stop();
