@@ -11,10 +11,9 @@
  * list of 100,000 tasks fits the benchmark; the full poller runs unlimited (at this size a full
  * poll needs more calls than the account's ECS rate limit allows in 60 s, which the report shows).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startCloudRunEmulator } from '../adapters/cloudrun/emulator/index.js';
 import { startEcsEmulator } from '../adapters/ecs/emulator/index.js';
@@ -25,49 +24,29 @@ import { createLogger } from '../src/runtime/logger.js';
 import { createRegistry } from '../src/runtime/metrics.js';
 import type { Registry } from '../src/runtime/metrics.js';
 import type { BenchFigure, BenchSection } from './report.js';
-import { imageEnv } from './image-env.js';
+import { scaleProject as project, scaleRegions as regions, seedScaleFleet } from './scale-fleet.js';
+import {
+  WatcherProcess,
+  metricSum,
+  percentile,
+  sleep,
+  watcherImageEnv,
+  watcherNodeOptions,
+} from './watcher-process.js';
 
-const root = resolve(import.meta.dirname, '..');
-const project = 'bench-project-1';
-const regions = ['us-central1', 'europe-west1', 'asia-east1', 'us-east4', 'europe-north1'];
-const servicesPerRegion = 500;
 const account = '111122223333';
 const awsRegion = 'us-east-1';
 const token = 'bench-token';
 const steadyWindowMs = 60_000;
 const fullPollIntervalMs = 60_000;
 const changes = 12;
-/** The Docker image's runtime ENV (heap cap, young generation, allocator), as deployed. */
-const watcherImageEnv = imageEnv(join(root, 'Dockerfile'));
-/** BENCH_WATCHER_NODE_OPTIONS overrides the image's NODE_OPTIONS for experiments. */
 /** The ECS emulator's static keys (the config references them: a secret takes no inline default). */
 const benchEmulatorKeys = { BENCH_AWS_KEY: 'AKIDBENCH', BENCH_AWS_SECRET: 'bench-secret' };
-const watcherNodeOptions = process.env['BENCH_WATCHER_NODE_OPTIONS'] ?? watcherImageEnv['NODE_OPTIONS'] ?? '';
 const changeSpacingMs = 12_000;
 const rssSampleEveryMs = 5_000;
 
 function log(msg: string): void {
   process.stderr.write(`bench daemon: ${msg}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-async function metricSum(registryText: string, name: string, filter: RegExp = /.*/): Promise<number> {
-  let sum = 0;
-  for (const line of registryText.split('\n')) {
-    if (!line.startsWith(name) || !filter.test(line)) continue;
-    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(v)) sum += v;
-  }
-  return sum;
 }
 
 async function registrySum(registry: Registry, name: string): Promise<number> {
@@ -84,41 +63,7 @@ export async function run(): Promise<BenchSection> {
     throttling: { enabled: false },
     recordReadEvents: false,
   });
-  for (const region of regions) {
-    for (let i = 0; i < servicesPerRegion; i++) {
-      const a = cr.fleet.deployService(
-        project,
-        region,
-        `svc-${i}`,
-        `us-docker.pkg.dev/${project}/app/svc-${i}:1`,
-        { silent: true },
-      );
-      const b = cr.fleet.rollService(
-        project,
-        region,
-        `svc-${i}`,
-        `us-docker.pkg.dev/${project}/app/svc-${i}:2`,
-        { silent: true },
-      );
-      cr.fleet.splitTraffic(
-        project,
-        region,
-        `svc-${i}`,
-        [
-          { revision: a.revisionShort, percent: 50 },
-          { revision: b.revisionShort, percent: 50 },
-        ],
-        { silent: true },
-      );
-    }
-  }
-  ecs.fleet.generate({
-    clusters: 20,
-    servicesPerCluster: 50,
-    tasksPerService: 100,
-    taskDefinitions: 300,
-    containerInstancesPerCluster: 10,
-  });
+  seedScaleFleet(cr, ecs);
   const consoleDb = join(dir, 'console.db');
   const console_ = await startReferenceConsole({ listen: '127.0.0.1:0', dbFile: consoleDb, token });
   writeFileSync(join(dir, 'token'), token);
@@ -146,50 +91,14 @@ log: { level: warn }
   );
 
   const started = Date.now();
-  const child = spawn(process.execPath, [join(root, 'bin/sightline.js'), 'run', '--config', configFile], {
-    cwd: root,
-    // As deployed: the Docker image's ENV (NODE_ENV, NODE_OPTIONS, allocator settings).
-    env: {
-      ...process.env,
-      ...benchEmulatorKeys,
-      ...watcherImageEnv,
-      NODE_OPTIONS: watcherNodeOptions,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let port: number | undefined;
-  let lastOutput = '';
-  child.once('exit', (code, signal) => {
-    if (code !== 0) log(`the watcher exited (code ${code}, signal ${signal}): ${lastOutput.slice(-800)}`);
-  });
-  const watchOutput = (chunk: Buffer): void => {
-    lastOutput = (lastOutput + chunk.toString()).slice(-4000);
-    const m = /"listen":"127\.0\.0\.1:(\d+)"/.exec(chunk.toString());
-    if (m?.[1]) port = Number(m[1]);
-  };
-  child.stdout.on('data', watchOutput);
-  child.stderr.on('data', watchOutput);
-  const metricsText = async (): Promise<string> => {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`the watcher died (code ${child.exitCode}, signal ${child.signalCode})`);
-    return (await fetch(`http://127.0.0.1:${port ?? 0}/metrics`)).text();
-  };
+  // As deployed: the Docker image's ENV (NODE_ENV, NODE_OPTIONS, allocator settings).
+  const watcher = WatcherProcess.spawn(configFile, benchEmulatorKeys, log);
+  const metricsText = (): Promise<string> => watcher.metricsText();
   const figures: BenchFigure[] = [];
   const notes: string[] = [];
   try {
-    // Find the HTTP port: the watcher logs it at info; at warn we probe its listening sockets.
-    while (port === undefined) {
-      port = findListeningPort(child.pid ?? 0);
-      if (port === undefined) await sleep(200);
-      if (Date.now() - started > 60_000) throw new Error('watcher did not open its HTTP port');
-    }
-    log(`watcher up (pid ${child.pid}, metrics on ${port}); waiting for the first list of every source`);
-    for (;;) {
-      const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      if (r?.status === 200) break;
-      if (Date.now() - started > 600_000) throw new Error('watcher not ready after 10 minutes');
-      await sleep(500);
-    }
+    log(`watcher started (pid ${watcher.pid}); waiting for the first list of every source`);
+    await watcher.waitReady(600_000);
     const readyMs = Date.now() - started;
     log(`ready after ${(readyMs / 1000).toFixed(1)} s; waiting for the console to have every workload`);
     const db = new Database(consoleDb, { readonly: true, fileMustExist: true });
@@ -245,35 +154,28 @@ log: { level: warn }
     await sleep(5_000);
     log(`steady state: measuring CPU, RSS and API calls for ${steadyWindowMs / 1000} s`);
     const m0 = await metricsText();
-    const cpu0 = await metricSum(m0, 'sightline_process_cpu_seconds_total');
-    const calls0 = await metricSum(m0, 'sightline_api_calls_total');
+    const cpu0 = metricSum(m0, 'sightline_process_cpu_seconds_total');
+    const calls0 = metricSum(m0, 'sightline_api_calls_total');
     const poll0 = await registrySum(pollRegistry, 'sightline_api_calls_total');
-    const ecsDescribe0 = await metricSum(
-      m0,
-      'sightline_api_calls_total',
-      /provider="ECS",operation="Describe/,
-    );
+    const ecsDescribe0 = metricSum(m0, 'sightline_api_calls_total', /provider="ECS",operation="Describe/);
     // RSS sampled through the window: the figure is the largest sample, not a lucky one.
     const rssSamplesMb: number[] = [];
     for (let waited = 0; waited < steadyWindowMs; waited += rssSampleEveryMs) {
       await sleep(rssSampleEveryMs);
-      rssSamplesMb.push(
-        (await metricSum(await metricsText(), 'sightline_process_resident_memory_bytes')) / 1048576,
-      );
+      rssSamplesMb.push(metricSum(await metricsText(), 'sightline_process_resident_memory_bytes') / 1048576);
     }
     const m1 = await metricsText();
     const hour = 3_600_000 / steadyWindowMs;
-    const cpuPerHour = ((await metricSum(m1, 'sightline_process_cpu_seconds_total')) - cpu0) * hour;
-    const callsPerHour = ((await metricSum(m1, 'sightline_api_calls_total')) - calls0) * hour;
+    const cpuPerHour = (metricSum(m1, 'sightline_process_cpu_seconds_total') - cpu0) * hour;
+    const callsPerHour = (metricSum(m1, 'sightline_api_calls_total') - calls0) * hour;
     const pollCallsPerHour = ((await registrySum(pollRegistry, 'sightline_api_calls_total')) - poll0) * hour;
     const describePerHour =
-      ((await metricSum(m1, 'sightline_api_calls_total', /provider="ECS",operation="Describe/)) -
-        ecsDescribe0) *
+      (metricSum(m1, 'sightline_api_calls_total', /provider="ECS",operation="Describe/) - ecsDescribe0) *
       hour;
     const rssMb = Math.max(...rssSamplesMb);
     const rssMeanMb = rssSamplesMb.reduce((a, b) => a + b, 0) / rssSamplesMb.length;
-    const peakRssMb = peakRssOf(child.pid ?? 0);
-    const heapMb = (await metricSum(m1, 'sightline_nodejs_heap_size_used_bytes')) / 1024 / 1024;
+    const peakRssMb = watcher.peakRssMb();
+    const heapMb = metricSum(m1, 'sightline_nodejs_heap_size_used_bytes') / 1024 / 1024;
     figures.push({
       metric: 'watcher RSS at steady state (100,000 tasks + 5,000 revisions), largest of 12 samples',
       value: Math.round(rssMb),
@@ -407,54 +309,10 @@ log: { level: warn }
       `a full poll of this fleet costs about ${Math.round(pollCallsPerHour / 60)} calls per minute; ECS's cluster-resource bucket refills 20 calls/s (1,200 per minute), shared with everything else the customer runs`,
     );
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await watcher.stop();
     await console_.stop();
     await Promise.all([cr.stop(), ecs.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
   return { name: 'Whole daemon: 100,000 ECS tasks + 5,000 Cloud Run revisions', figures, notes };
-}
-
-/** A process's peak resident set (VmHWM in /proc/<pid>/status), in MB; undefined off Linux. */
-function peakRssOf(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m?.[1] ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The TCP port a process listens on (Linux /proc), for a watcher that logs at warn level. */
-function findListeningPort(pid: number): number | undefined {
-  let inodes: Set<string>;
-  try {
-    inodes = new Set(
-      readdirSync(`/proc/${pid}/fd`)
-        .map((fd) => {
-          try {
-            return readlinkSync(`/proc/${pid}/fd/${fd}`);
-          } catch {
-            return '';
-          }
-        })
-        .filter((l) => l.startsWith('socket:['))
-        .map((l) => l.slice(8, -1)),
-    );
-  } catch {
-    return undefined;
-  }
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    // local_address st=0A (LISTEN) inode
-    if (cols[3] === '0A' && cols[9] && inodes.has(cols[9])) {
-      const hexPort = cols[1]?.split(':')[1];
-      if (hexPort) return parseInt(hexPort, 16);
-    }
-  }
-  return undefined;
 }

@@ -18,6 +18,7 @@ const sections: Record<string, () => Promise<Runner>> = {
   lambda: async () => (await import('./lambda.js')).run,
   console: async () => (await import('./console.js')).run,
   daemon: async () => (await import('./daemon.js')).run,
+  'pushed-daemon': async () => (await import('./pushed-daemon.js')).run,
   leader: async () => (await import('./leader.js')).run,
 };
 

@@ -16,7 +16,12 @@
  * Knobs (`knobs`, changeable at any time): `delayMs` before a sent message is visible,
  * `duplicateRate` (a sent message is enqueued twice, as EventBridge may deliver twice),
  * `reorder` (a receive takes visible messages in random order), `lossRate` (a sent message is
- * dropped), `outage` (every call answers 503 ServiceUnavailable). `random` is injectable.
+ * dropped), `outage` (every call answers 503 ServiceUnavailable), `holdDeletes` (DeleteMessage and
+ * DeleteMessageBatch calls are held: never applied and never answered, as if the reader died after
+ * sending them; `heldDeletes` lists the ids of the messages they named, so a test can kill the reader
+ * between receive and delete). `random` is injectable. `hooks.received` is called with the messages
+ * a ReceiveMessage takes, before its reply is written, `hooks.deleting` with the ids a delete names
+ * when it arrives (a test may kill the reader in either).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -35,6 +40,21 @@ export interface SqsKnobs {
   reorder: boolean;
   lossRate: number;
   outage: boolean;
+  holdDeletes: boolean;
+}
+
+/** A received message as `hooks.received` sees it. */
+export interface ReceivedMessage {
+  id: string;
+  body: string;
+  receiveCount: number;
+}
+
+export interface SqsHooks {
+  /** Called with the messages a ReceiveMessage takes, before the reply is written. */
+  received?: (messages: readonly ReceivedMessage[]) => void;
+  /** Called with the ids of the messages a DeleteMessage(Batch) names, before it is applied or held. */
+  deleting?: (messageIds: readonly string[]) => void;
 }
 
 export interface SqsEmulatorOptions {
@@ -121,6 +141,9 @@ export interface SqsEmulator {
   endpoint: string;
   knobs: SqsKnobs;
   calls: SqsCalls;
+  hooks: SqsHooks;
+  /** Ids of the messages named by deletes held while `knobs.holdDeletes` was on (never applied). */
+  heldDeletes: string[];
   createQueue(name: string, options?: QueueOptions): EmuQueue;
   queue(name: string): EmuQueue | undefined;
   /** Enqueues `body` as EventBridge or SNS would (subject to the knobs). */
@@ -142,9 +165,13 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     reorder: false,
     lossRate: 0,
     outage: false,
+    holdDeletes: false,
     ...options.knobs,
   };
   const calls = new SqsCalls();
+  const hooks: SqsHooks = {};
+  const heldDeletes: string[] = [];
+
   const queues = new Map<string, EmuQueue>();
   const waiters = new Set<() => void>();
   let endpoint = '';
@@ -209,7 +236,10 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     let ready = visible(q);
     if (knobs.reorder) ready = shuffle(ready, random);
     const t = now();
-    return ready.slice(0, max).map((m) => {
+    const taken = ready.slice(0, max);
+    if (taken.length > 0)
+      hooks.received?.(taken.map((m) => ({ id: m.id, body: m.body, receiveCount: m.receiveCount + 1 })));
+    return taken.map((m) => {
       m.receiveCount++;
       m.firstReceiveMs ??= t;
       m.visibleAtMs = t + visibilityMs;
@@ -262,6 +292,23 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     if (i >= 0) q.messages.splice(i, 1);
   };
 
+  /**
+   * Tells `hooks.deleting`; while `knobs.holdDeletes`, records the messages the delete names and
+   * returns a reply that never comes.
+   */
+  const holdDelete = (q: EmuQueue, handles: unknown[]): Promise<Record<string, unknown>> | undefined => {
+    const ids: string[] = [];
+    for (const h of handles) {
+      const m = q.messages.find((x) => x.handle === h);
+      if (m) ids.push(m.id);
+    }
+    hooks.deleting?.(ids);
+    if (!knobs.holdDeletes) return undefined;
+    heldDeletes.push(...ids);
+    // Never settles: the connection ends unanswered (the reader dies, or the server stops).
+    return new Promise<Record<string, unknown>>(() => undefined);
+  };
+
   const changeVisibility = (q: EmuQueue, handle: unknown, seconds: unknown): void => {
     const m = q.messages.find((x) => x.handle === handle);
     if (!m) throw new SqsError('MessageNotInflight', 'The message is not in flight.');
@@ -301,11 +348,22 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   > = {
     ReceiveMessage: receive,
     DeleteMessage: (input) => {
-      deleteOne(queueOf(input), input['ReceiptHandle']);
+      const q = queueOf(input);
+      const held = holdDelete(q, [input['ReceiptHandle']]);
+      if (held) return held;
+      deleteOne(q, input['ReceiptHandle']);
       return Promise.resolve({});
     },
     DeleteMessageBatch: (input) => {
       const q = queueOf(input);
+      const entries = Array.isArray(input['Entries']) ? (input['Entries'] as unknown[]) : [];
+      const held = holdDelete(
+        q,
+        entries.map((e) =>
+          e !== null && typeof e === 'object' ? (e as Record<string, unknown>)['ReceiptHandle'] : undefined,
+        ),
+      );
+      if (held) return held;
       return Promise.resolve(
         batch(input['Entries'], (e) => {
           deleteOne(q, e['ReceiptHandle']);
@@ -433,6 +491,8 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     endpoint,
     knobs,
     calls,
+    hooks,
+    heldDeletes,
     createQueue(name, qOptions = {}) {
       const existing = queues.get(name);
       if (existing) return existing;

@@ -10,7 +10,11 @@
  * `duplicateRate` (the message is also delivered a second time, as a separate delivery),
  * `reorderRate` (held back until the next message of the subscription went first), `lossRate`
  * (never delivered: the sink's loss), `outage` (StreamingPull refused with UNAVAILABLE and open
- * streams cut; publishing still works and messages wait). Time comes from the injected scheduler,
+ * streams cut; publishing still works and messages wait), `holdAcks` (acks are not applied, as if
+ * the subscriber died before sending them; `heldAcks` lists the message ids they named, so a test can
+ * kill the subscriber between delivery and ack). `hooks.delivered` is called with each batch before it
+ * is handed to its puller, `hooks.acking` with the message ids of each ack as it arrives (a test may
+ * kill the subscriber in either). Time comes from the injected scheduler,
  * randomness from the injected `random`. Never throws on bad ack ids; unknown names throw
  * `BrokerError` (NOT_FOUND).
  */
@@ -23,6 +27,14 @@ export interface BrokerKnobs {
   reorderRate: number;
   lossRate: number;
   outage: boolean;
+  holdAcks: boolean;
+}
+
+export interface BrokerHooks {
+  /** Called with each batch before it is handed to its puller. */
+  delivered?: (batch: readonly Delivery[]) => void;
+  /** Called with the message ids an ack names (outstanding ones), before it is applied or held. */
+  acking?: (messageIds: readonly string[]) => void;
 }
 
 export interface PublishedMessage {
@@ -84,7 +96,17 @@ class SubscriptionState {
 }
 
 export class PubsubBroker {
-  readonly knobs: BrokerKnobs = { delayMs: 0, duplicateRate: 0, reorderRate: 0, lossRate: 0, outage: false };
+  readonly knobs: BrokerKnobs = {
+    delayMs: 0,
+    duplicateRate: 0,
+    reorderRate: 0,
+    lossRate: 0,
+    outage: false,
+    holdAcks: false,
+  };
+  readonly hooks: BrokerHooks = {};
+  /** Message ids named by acks held while `knobs.holdAcks` was on (never applied). */
+  readonly heldAcks: string[] = [];
   private readonly topics = new Set<string>();
   private readonly subs = new Map<string, SubscriptionState>();
   private seq = 0;
@@ -194,9 +216,21 @@ export class PubsubBroker {
 
   ack(subscription: string, ackIds: readonly string[]): void {
     const s = this.sub(subscription);
+    if (this.hooks.acking) {
+      const ids: string[] = [];
+      for (const id of ackIds) {
+        const o = s.outstanding.get(id);
+        if (o) ids.push(o.message.messageId);
+      }
+      this.hooks.acking(ids);
+    }
     for (const id of ackIds) {
       const o = s.outstanding.get(id);
       if (!o) continue;
+      if (this.knobs.holdAcks) {
+        this.heldAcks.push(o.message.messageId);
+        continue;
+      }
       o.expiry?.unsubscribe();
       s.outstanding.delete(id);
       s.acked += 1;
@@ -270,7 +304,10 @@ export class PubsubBroker {
         batch.push({ ackId, message: r.message, deliveryAttempt: r.attempt });
         room -= 1;
       }
-      if (batch.length > 0) p.deliver(batch);
+      if (batch.length > 0) {
+        this.hooks.delivered?.(batch);
+        p.deliver(batch);
+      }
     }
   }
 }
