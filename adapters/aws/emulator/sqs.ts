@@ -24,9 +24,8 @@
  * when it arrives (a test may kill the reader in either).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { header, listenLoopback, readBody } from './http.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 const SQS_PREFIX = 'AmazonSQS.';
 const RECEIVE_MAX_MESSAGES = 10;
@@ -477,15 +476,11 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(JSON.stringify({ __type: 'com.amazonaws.sqs#InternalError', message: 'Internal error' }));
-    });
+  const server = await listenLoopback(handle, {
+    contentType: 'application/x-amz-json-1.0',
+    body: { __type: 'com.amazonaws.sqs#InternalError', message: 'Internal error' },
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = server.endpoint;
 
   return {
     endpoint,
@@ -514,12 +509,10 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       wake();
     },
     wake,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        wake();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => {
+      wake();
+      return server.stop();
+    },
   };
 }
 
@@ -536,18 +529,4 @@ function shuffle<T>(items: T[], random: () => number): T[] {
     out[j] = a;
   }
   return out;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -7,9 +7,8 @@
  * Per call: fault injection, then AWS token-bucket throttling, then the handler; the call is
  * counted (`calls`) and, as CloudTrail does, recorded as a read event (readOnly true).
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { delay, header, listenLoopback, readBody } from '../../aws/emulator/http.js';
 import { CloudTrailLog } from './cloudtrail-log.js';
 import { ApiError, ECS_HANDLERS } from './ecs-api.js';
 import { Faults } from './faults.js';
@@ -109,7 +108,7 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
     if (target === undefined) {
       // STS AssumeRole (awsQuery).
       const decision = faults.decide('AssumeRole', accessKeyId);
-      if (decision.delayMs > 0) await sleep(decision.delayMs);
+      if (decision.delayMs > 0) await delay(decision.delayMs);
       const out = sts.handle(body);
       calls.count('AssumeRole', out.status === 200 ? 'ok' : 'error');
       res.writeHead(out.status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'emu' });
@@ -130,7 +129,7 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
     };
 
     const decision = faults.decide(action, accessKeyId);
-    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (decision.delayMs > 0) await delay(decision.delayMs);
     if (decision.kind === 'error') {
       fail(new ApiError(decision.type, decision.message, decision.status));
       return;
@@ -174,48 +173,21 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({ __type: 'ServerException', message: 'Internal error' }));
-    });
+  const server = await listenLoopback(handle, {
+    contentType: 'application/x-amz-json-1.1',
+    body: { __type: 'ServerException', message: 'Internal error' },
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     fleet,
     faults,
     calls,
     cloudTrail,
     sts,
     throttle,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: server.stop,
   };
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Keeps recorded read events small: scalar request members only. */

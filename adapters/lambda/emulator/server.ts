@@ -10,9 +10,8 @@
  * the handler; the call is counted and, as CloudTrail does, recorded as a read event (readOnly true).
  * Errors are REST-JSON: the status, `x-amzn-errortype` and `{"Type","message"}`.
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { delay, header, listenLoopback, readBody } from '../../aws/emulator/http.js';
 import { CloudTrailLog } from '../../ecs/emulator/cloudtrail-log.js';
 import { lookupEvents } from '../../ecs/emulator/lookup-events.js';
 import { Faults } from '../../ecs/emulator/faults.js';
@@ -96,7 +95,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     };
 
     const decision = faults.decide(action, accessKeyId);
-    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (decision.delayMs > 0) await delay(decision.delayMs);
     if (decision.kind === 'error') {
       // The shared Faults word denials for ECS; Lambda's IAM prefix is lambda.
       const message =
@@ -154,45 +153,19 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     }
   };
 
-  const server = createServer((req, res) => {
-    handleRequest(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ Type: 'Service', message: 'Internal error' }));
-    });
+  const server = await listenLoopback(handleRequest, {
+    contentType: 'application/json',
+    body: { Type: 'Service', message: 'Internal error' },
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     account,
     fleet,
     faults,
     calls,
     cloudTrail,
     throttle,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: server.stop,
   };
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
