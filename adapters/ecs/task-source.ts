@@ -39,6 +39,9 @@ interface VanishedTask {
 
 const TRANSIENT = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 
+/** Pushed mode: the most reconciliation slices one poll lists when polls fell behind. */
+const CATCH_UP_SLICES_MAX = 2;
+
 /** Pushed mode: the feed's state and how often the ListTasks reconciliation runs. */
 export interface PushedTasks {
   readonly reconcileIntervalMs: number;
@@ -130,17 +133,21 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     const now = this.rc.deps.scheduler.now();
     // A slice of perPoll clusters is due every reconcileIntervalMs × perPoll / clusters: each
     // cluster once a period. Polls come later than their interval when the budget stretches them
-    // or a poll takes long: the slices due since the last one are listed together, so the
-    // rotation keeps to the period whatever the polls' pace.
+    // or a poll takes long: the slices due since the last one are worked off two a poll, so the
+    // rotation keeps to its period unless the polls stay more than two slices apart.
     const sliceIntervalMs = (pushed.reconcileIntervalMs * perPoll) / clusters.length;
     this.nextSliceAtMs ??= this.startedAtMs + sliceIntervalMs;
     if (now >= this.nextSliceAtMs) {
-      const slices = 1 + Math.floor((now - this.nextSliceAtMs) / sliceIntervalMs);
+      const due = 1 + Math.floor((now - this.nextSliceAtMs) / sliceIntervalMs);
+      // A backlog is worked off at most CATCH_UP_SLICES_MAX slices a poll, so that one poll after
+      // a long relist does not hold the engine's worker (and the pushed events behind it) for a
+      // sweep; a backlog of more than a whole rotation is dropped (each cluster once is enough).
+      const slices = Math.min(due, CATCH_UP_SLICES_MAX);
       const count = Math.min(clusters.length, slices * perPoll);
       for (let i = 0; i < count; i++) picked.push(clusters[(this.rotation + i) % clusters.length] as string);
       this.rotation = (this.rotation + count) % clusters.length;
       this.nextSliceAtMs += slices * sliceIntervalMs;
-      if (this.nextSliceAtMs <= now) this.nextSliceAtMs = now + sliceIntervalMs;
+      if (now - this.nextSliceAtMs >= pushed.reconcileIntervalMs) this.nextSliceAtMs = now;
     }
     const pickedIds = new Set(picked.map((arn) => clusterId('ECS', arn)));
     const held = new Map<string, string>();
