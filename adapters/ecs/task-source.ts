@@ -39,9 +39,6 @@ interface VanishedTask {
 
 const TRANSIENT = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 
-/** Pushed mode: the most reconciliation slices one poll lists when polls fell behind. */
-const CATCH_UP_SLICES_MAX = 2;
-
 /** Pushed mode: the feed's state and how often the ListTasks reconciliation runs. */
 export interface PushedTasks {
   readonly reconcileIntervalMs: number;
@@ -67,6 +64,8 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
    */
   private nextSliceAtMs: number | undefined;
   private readonly startedAtMs: number;
+  /** When the last list completed (every cluster read), until the next poll plans from it. */
+  private listCompletedAtMs: number | undefined;
 
   constructor(
     rc: RegionContext,
@@ -115,6 +114,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
       else if (tok.c + 1 < this.snapshot.length) next = clusterPageTokens.encode({ c: tok.c + 1 });
       else this.listedStopped = true;
     }
+    if (next === undefined) this.listCompletedAtMs = this.rc.deps.scheduler.now();
     return listPage(items, next, cursor);
   }
 
@@ -133,21 +133,23 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
     const now = this.rc.deps.scheduler.now();
     // A slice of perPoll clusters is due every reconcileIntervalMs × perPoll / clusters: each
     // cluster once a period. Polls come later than their interval when the budget stretches them
-    // or a poll takes long: the slices due since the last one are worked off two a poll, so the
-    // rotation keeps to its period unless the polls stay more than two slices apart.
+    // or a poll takes long: the slices due since the last one are listed together, so the
+    // rotation keeps to its period whatever the polls' pace. A completed list read every cluster:
+    // the rotation starts afresh one slice after it, so no backlog from before it (a long relist)
+    // makes one poll a sweep that holds the engine's worker and the pushed events behind it.
     const sliceIntervalMs = (pushed.reconcileIntervalMs * perPoll) / clusters.length;
+    if (this.listCompletedAtMs !== undefined) {
+      this.nextSliceAtMs = Math.max(this.nextSliceAtMs ?? 0, this.listCompletedAtMs + sliceIntervalMs);
+      this.listCompletedAtMs = undefined;
+    }
     this.nextSliceAtMs ??= this.startedAtMs + sliceIntervalMs;
     if (now >= this.nextSliceAtMs) {
-      const due = 1 + Math.floor((now - this.nextSliceAtMs) / sliceIntervalMs);
-      // A backlog is worked off at most CATCH_UP_SLICES_MAX slices a poll, so that one poll after
-      // a long relist does not hold the engine's worker (and the pushed events behind it) for a
-      // sweep; a backlog of more than a whole rotation is dropped (each cluster once is enough).
-      const slices = Math.min(due, CATCH_UP_SLICES_MAX);
+      const slices = 1 + Math.floor((now - this.nextSliceAtMs) / sliceIntervalMs);
       const count = Math.min(clusters.length, slices * perPoll);
       for (let i = 0; i < count; i++) picked.push(clusters[(this.rotation + i) % clusters.length] as string);
       this.rotation = (this.rotation + count) % clusters.length;
       this.nextSliceAtMs += slices * sliceIntervalMs;
-      if (now - this.nextSliceAtMs >= pushed.reconcileIntervalMs) this.nextSliceAtMs = now;
+      if (this.nextSliceAtMs <= now) this.nextSliceAtMs = now + sliceIntervalMs;
     }
     const pickedIds = new Set(picked.map((arn) => clusterId('ECS', arn)));
     const held = new Map<string, string>();
