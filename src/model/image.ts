@@ -4,7 +4,10 @@
  *
  * `parseImageReference` never throws: a reference it cannot read comes back as `{ ok: false,
  * error }` with a specific message, so a caller can count and report it instead of crashing.
+ * Results are frozen and remembered per reference string in a bounded table (a fleet repeats a few
+ * hundred references across 100,000 tasks, and every list parses each task's again).
  */
+import { GenerationalTable } from './generational-table.js';
 
 export type Digest = `sha256:${string}`;
 
@@ -19,7 +22,13 @@ interface ParsedImageReference {
   normalized: string;
 }
 
-type ParseResult = { ok: true; value: ParsedImageReference } | { ok: false; error: string };
+type ParseResult =
+  | { readonly ok: true; readonly value: Readonly<ParsedImageReference> }
+  | { readonly ok: false; readonly error: string };
+
+/** Distinct references remembered per generation (see GenerationalTable: at most twice this). */
+const parsedGenerationMaxEntries = 4_096;
+const parsed = new GenerationalTable<ParseResult>(parsedGenerationMaxEntries);
 
 const DEFAULT_REGISTRY = 'docker.io';
 const LEGACY_REGISTRIES = new Set(['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
@@ -35,6 +44,18 @@ function isDigest(value: string): value is Digest {
 }
 
 export function parseImageReference(input: string): ParseResult {
+  // Longer inputs are parsed without being remembered, so the table's keys stay bounded in size.
+  if (input.length > 4096) return parse(input);
+  let result = parsed.get(input);
+  if (result === undefined) {
+    result = parse(input);
+    if (result.ok) Object.freeze(result.value);
+    parsed.set(input, Object.freeze(result));
+  }
+  return result;
+}
+
+function parse(input: string): ParseResult {
   const ref = input.trim();
   if (ref.length === 0) return { ok: false, error: 'empty image reference' };
   if (ref.length > 4096) return { ok: false, error: 'image reference longer than 4096 characters' };

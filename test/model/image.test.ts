@@ -136,3 +136,43 @@ describe('toContainerImage', () => {
     expect(img.unresolved?.detail).toContain('lowercase');
   });
 });
+
+describe('parseImageReference, remembered per reference', () => {
+  it('gives the same answer again, and no caller can change what the next one gets', () => {
+    const first = parseImageReference('ghcr.io/acme/api:2.1');
+    const again = parseImageReference('ghcr.io/acme/api:2.1');
+    expect(again).toEqual(first);
+    if (!first.ok) throw new Error('expected a parsed reference');
+    expect(() => {
+      (first.value as { tag?: string }).tag = 'tampered';
+    }).toThrow(TypeError);
+    expect(parseImageReference('ghcr.io/acme/api:2.1')).toEqual({
+      ok: true,
+      value: { registry: 'ghcr.io', repository: 'acme/api', tag: '2.1', normalized: 'ghcr.io/acme/api:2.1' },
+    });
+  });
+
+  it('remembers refusals too, with the same specific error', () => {
+    const bad = parseImageReference('Bad/Ref');
+    expect(parseImageReference('Bad/Ref')).toEqual(bad);
+    expect(bad.ok).toBe(false);
+  });
+
+  it('still refuses an over-long reference, without keeping it', () => {
+    const long = `registry.example.com/${'a'.repeat(5000)}`;
+    expect(parseImageReference(long)).toEqual({
+      ok: false,
+      error: 'image reference longer than 4096 characters',
+    });
+  });
+
+  it('stays right past its bound: 10,000 distinct references parse to their own names', () => {
+    for (let i = 0; i < 10_000; i++) {
+      const r = parseImageReference(`registry.example.com/team/app-${i}:v${i}`);
+      if (!r.ok || r.value.repository !== `team/app-${i}` || r.value.tag !== `v${i}`)
+        throw new Error(`wrong at ${i}`);
+    }
+    const early = parseImageReference('registry.example.com/team/app-0:v0');
+    expect(early.ok && early.value.repository).toBe('team/app-0');
+  });
+});
