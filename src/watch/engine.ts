@@ -80,7 +80,7 @@ export class WatchEngine<T> implements Watch<T> {
   private dirtySinceMs: number | undefined;
   private readonly metrics: WatchMetrics;
   private readonly logger: Logger | undefined;
-  private readonly retain: (obj: T) => T;
+  private readonly retain: (obj: T, key?: string) => T;
 
   /**
    * Last orders of recently deleted keys (FIFO, at most DELETED_MEMORY entries): a late, older state
@@ -172,7 +172,8 @@ export class WatchEngine<T> implements Watch<T> {
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
-        this.store.set(o.key, { object: this.retain(o.object), hash: o.hash, order: o.order, seen: 0 });
+        const key = flatString(o.key);
+        this.store.set(key, { object: this.retain(o.object, key), hash: o.hash, order: o.order, seen: 0 });
       }
       this.lastCursor = initial.cursor;
       this.relistCause = 'restart';
@@ -398,8 +399,12 @@ export class WatchEngine<T> implements Watch<T> {
     try {
       key = this.source.keyOf(object);
       cur = this.store.entry(key);
-      // A new key is kept whatever its hash: retained first, its hash can reuse what retain shared.
-      if (cur === undefined) object = this.retain(object);
+      // A new key is kept whatever its hash: retained first (with the flat key the store will
+      // keep), so its hash can reuse what retain shared.
+      if (cur === undefined) {
+        key = flatString(key);
+        object = this.retain(object, key);
+      }
       hash = this.source.hashOf(object);
       order = this.source.orderOf(object);
     } catch (err) {
@@ -413,10 +418,9 @@ export class WatchEngine<T> implements Watch<T> {
     stats.listed++;
     const id = this.source.id;
     if (!cur) {
-      const stored = flatString(key);
-      this.store.add(stored, { object, hash, order, seen });
+      this.store.add(key, { object, hash, order, seen });
       stats.added++;
-      this.emit(changed('ADDED', id, stored, object, hash, order));
+      this.emit(changed('ADDED', id, key, object, hash, order));
       return;
     }
     cur.seen = seen;
@@ -743,8 +747,12 @@ export class WatchEngine<T> implements Watch<T> {
     let hash: string;
     let order: number | undefined;
     try {
-      // A new key is kept whatever its hash: retained first, its hash can reuse what retain shared.
-      if (cur === undefined) object = this.retain(object);
+      // A new key is kept whatever its hash: retained first (with the flat key the store will
+      // keep), so its hash can reuse what retain shared.
+      if (cur === undefined) {
+        key = flatString(key);
+        object = this.retain(object, key);
+      }
       hash = this.source.hashOf(object);
       order = this.source.orderOf(object);
     } catch (err) {
@@ -778,9 +786,8 @@ export class WatchEngine<T> implements Watch<T> {
       return;
     }
     this.deletedOrders.delete(key);
-    const stored = flatString(key);
-    this.store.add(stored, { object, hash, order, seen: this.listGeneration });
-    const ev = changed('ADDED', id, stored, object, hash, order);
+    this.store.add(key, { object, hash, order, seen: this.listGeneration });
+    const ev = changed('ADDED', id, key, object, hash, order);
     if (cursor !== undefined) ev.cursor = cursor;
     this.emit(ev);
   }

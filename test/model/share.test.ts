@@ -66,3 +66,39 @@ describe('internObject', () => {
     expect(Object.is(c.p.q.offset, -0)).toBe(true);
   });
 });
+
+describe('internObject with the store key', () => {
+  const arn = 'arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef0123456789abcdef';
+  const task = () => ({
+    kind: 'workload',
+    workload: { clusterId: 'c1', uid: `${arn}`, name: arn.slice(-32), namespace: 'prod', status: 'RUNNING' },
+  });
+
+  it('keeps the content and the hash of an object whose identity members end its key', () => {
+    const key = `workload/c1/${arn}`;
+    const plain = internObject(task());
+    const keyed = internObject(task(), key);
+    expect(keyed).toStrictEqual(plain);
+    expect(canonicalJson(keyed)).toBe(canonicalJson(plain));
+    expect(keyed.workload.uid).toBe(arn);
+    expect(keyed.workload.name).toBe(arn.slice(-32));
+  });
+
+  it('leaves identity members alone when the key does not end with them, and other members interned as before', () => {
+    const key = 'workload/c1/someone-else';
+    const keyed = internObject(task(), key);
+    expect(keyed).toStrictEqual(task());
+  });
+
+  it('does not carry one object key over to the next object', () => {
+    internObject(task(), `workload/c1/${arn}`);
+    const other = {
+      kind: 'workload',
+      workload: { clusterId: 'c1', uid: 'arn:other:0123456789abcdef', name: 'x' },
+    };
+    expect(internObject(other)).toStrictEqual({
+      kind: 'workload',
+      workload: { clusterId: 'c1', uid: 'arn:other:0123456789abcdef', name: 'x' },
+    });
+  });
+});
