@@ -14,7 +14,9 @@
  * coalesces per key, so memory stays bounded by the number of objects however slow the consumer is.
  * A source's `hintSettleMs` holds the first dirty key that long before the worker reads, so the
  * several change entries one provider operation writes are read in one round.
- * A family hint is expanded by that worker: the parent is read, then in one round its children (the
+ * The cheap poll runs every `cheapPoll.intervalMs`, read at each schedule; when the source announces
+ * a change (`intervalChanges$`) an armed poll is brought forward to the new interval (never ahead
+ * of a failed poll's backoff). A family hint is expanded by that worker: the parent is read, then in one round its children (the
  * keys `childKeysOf` names and the store's index holds); a child read as gone, and every indexed
  * child of a parent read as gone, becomes a DELETED tombstone.
  *
@@ -102,6 +104,11 @@ export class WatchEngine<T> implements Watch<T> {
   private lastActivityMs = 0;
   /** The previous cheap poll's non-empty tokens ('' tokens are never compared, so never kept). */
   private prevPoll: Map<string, string> | undefined;
+  /** When the armed poll timer fires (scheduler ms); undefined while none is armed. */
+  private pollAtMs: number | undefined;
+  /** No poll before this time (scheduler ms): the backoff after a failed poll. */
+  private pollNotBeforeMs = 0;
+  private intervalSub: Subscription | undefined;
   private started = false;
   private stopped = false;
   private stopPromise: Promise<void> | undefined;
@@ -179,6 +186,11 @@ export class WatchEngine<T> implements Watch<T> {
     } else {
       this.relistCause = 'initial';
     }
+    this.intervalSub = this.source.cheapPoll?.intervalChanges$?.subscribe({
+      next: () => this.pollIntervalChanged(),
+      error: (err: unknown) =>
+        this.logger?.warn({ err }, 'poll interval changes failed; the interval is read at each schedule'),
+    });
     void this.run();
   }
 
@@ -186,6 +198,7 @@ export class WatchEngine<T> implements Watch<T> {
     if (this.stopPromise) return this.stopPromise;
     this.stopped = true;
     this.unsubscribeHints();
+    this.intervalSub?.unsubscribe();
     this.timers.cancelAll();
     this.wake();
     this.stopPromise = (async () => {
@@ -798,10 +811,31 @@ export class WatchEngine<T> implements Watch<T> {
   // ---- cheap poll ---------------------------------------------------------------------------
 
   private schedulePoll(afterMs: number): void {
+    this.pollAtMs = this.scheduler.now() + afterMs;
     this.timers.set(POLL, afterMs, () => {
+      this.pollAtMs = undefined;
       this.pollDue = true;
       this.wake();
     });
+  }
+
+  /**
+   * The source's poll interval may have changed: an armed poll further away than the interval now
+   * is brought forward to it (not ahead of a failed poll's backoff). A poll that is due or running
+   * schedules its successor with the new interval itself.
+   */
+  private pollIntervalChanged(): void {
+    const cheap = this.source.cheapPoll;
+    const atMs = this.pollAtMs;
+    if (cheap === undefined || atMs === undefined || this.stopped || !this.timers.isSet(POLL)) return;
+    const nowMs = this.scheduler.now();
+    const soonestMs = Math.max(nowMs + cheap.intervalMs, this.pollNotBeforeMs);
+    if (soonestMs >= atMs) return;
+    this.logger?.debug(
+      { intervalMs: cheap.intervalMs, wasInMs: atMs - nowMs, nowInMs: soonestMs - nowMs },
+      'poll interval shortened; next poll brought forward',
+    );
+    this.schedulePoll(soonestMs - nowMs);
   }
 
   private async poll(): Promise<void> {
@@ -812,7 +846,9 @@ export class WatchEngine<T> implements Watch<T> {
       tokens = await cheap.poll();
     } catch (err) {
       if (this.stopped) return;
-      this.schedulePoll(Math.max(cheap.intervalMs, this.failureDelay(err, 'cheap poll')));
+      const waitMs = this.failureDelay(err, 'cheap poll');
+      this.pollNotBeforeMs = this.scheduler.now() + waitMs;
+      this.schedulePoll(Math.max(cheap.intervalMs, waitMs));
       return;
     }
     if (this.stopped) return;
