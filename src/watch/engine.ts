@@ -9,6 +9,10 @@
  * checkpoint) diff against the store: vanished objects become DELETED tombstones, unchanged ones
  * emit nothing. A relist resets the cursor (no relist loops).
  *
+ * Object events carry no cursor: one BOOKMARK with the newest hint cursor of a read round follows the
+ * round's events once all were emitted, so a consumer that persists cursors (the console sink)
+ * never holds one past a hinted change it has not received (a crash mid-round, a failed read).
+ *
  * One serial worker does all provider reads (list, get/getMany, childKeysOf, cheap poll), so reads
  * for one key never race each other. Hints only mark keys dirty (one entry per key), and delivery
  * coalesces per key, so memory stays bounded by the number of objects however slow the consumer is.
@@ -551,6 +555,24 @@ export class WatchEngine<T> implements Watch<T> {
     this.wake();
   }
 
+  /**
+   * Makes the cursor of a read round's newest hint the pending bookmark, emitted (flushBookmark)
+   * once the round's every event was: the events of a round carry no cursor, so a consumer that
+   * persists cursors never holds one past a hinted key not applied yet (a crash mid-round, a round
+   * whose reads failed and are retried). Every hint received so far is in `batch` or was applied
+   * before, so the newest cursor received (`lastCursor`) is the round's. A round of hints without
+   * cursors (a cheap poll's) adds none.
+   */
+  private bookmarkAfter(batch: Map<string, DirtyEntry<T>>, reconciledSeq: number): void {
+    const cursor = this.lastCursor;
+    if (cursor === undefined) return;
+    for (const d of batch.values()) {
+      if (d.cursor === undefined) continue;
+      this.pendingBookmark = { cursor, seq: reconciledSeq };
+      return;
+    }
+  }
+
   /** Emits the pending bookmark once every hint received before it has been reconciled. */
   private flushBookmark(reconciledSeq: number): void {
     const b = this.pendingBookmark;
@@ -594,6 +616,7 @@ export class WatchEngine<T> implements Watch<T> {
       'reconciling hinted keys',
     );
     this.reconciledHintSeq = reconciledSeq;
+    this.bookmarkAfter(batch, reconciledSeq);
     const toFetch: string[] = [];
     const refs = new Map<string, string>();
     for (const [key, d] of batch) {
@@ -601,7 +624,7 @@ export class WatchEngine<T> implements Watch<T> {
       // A state for a key we do not hold is confirmed by reading it: a late hint must not
       // resurrect an object that was created and deleted while we were not looking.
       if (d.needsFetch || !this.store.has(key)) toFetch.push(key);
-      else this.apply(key, d.state, d.cursor, false);
+      else this.apply(key, d.state, false);
     }
     if (toFetch.length > 0) {
       const fetched = new Map<string, T | undefined>();
@@ -609,13 +632,13 @@ export class WatchEngine<T> implements Watch<T> {
         await this.fetch(toFetch, fetched, refs);
       } catch (err) {
         if (this.stopped || this.relistCause !== undefined) return;
-        for (const [key, obj] of fetched) this.apply(key, obj, batch.get(key)?.cursor, true);
+        for (const [key, obj] of fetched) this.apply(key, obj, true);
         this.restoreUnfetched(toFetch, fetched, batch);
         await this.timers.sleep(this.failureDelay(err, 'get'));
         return;
       }
       if (this.stopped || this.relistCause !== undefined) return;
-      for (const key of toFetch) this.apply(key, fetched.get(key), batch.get(key)?.cursor, true);
+      for (const key of toFetch) this.apply(key, fetched.get(key), true);
       if (!(await this.expandFamilies(batch, fetched))) return;
     }
     this.flushBookmark(reconciledSeq);
@@ -646,8 +669,7 @@ export class WatchEngine<T> implements Watch<T> {
     const parents: Array<[string, DirtyEntry<T>]> = [];
     for (const [key, d] of batch) if (d.families !== undefined) parents.push([key, d]);
     if (parents.length === 0) return true;
-    /** Child key -> the cursor of the family hint that named it. */
-    const children = new Map<string, string | undefined>();
+    const children = new Set<string>();
     /** Child key -> the provider name its parent gave with it. */
     const childRefs = new Map<string, string>();
     try {
@@ -657,15 +679,15 @@ export class WatchEngine<T> implements Watch<T> {
           for (const child of [...this.store.byIndex(index, key)]) {
             // A child read in this round already holds its own answer.
             if (fetched.has(child)) continue;
-            if (parent === undefined) this.tombstone(child, d.cursor);
-            else children.set(child, d.cursor);
+            if (parent === undefined) this.tombstone(child);
+            else children.add(child);
           }
         }
         if (parent === undefined || this.source.childKeysOf === undefined) continue;
         for (const child of await this.source.childKeysOf(parent)) {
-          if (typeof child === 'string') children.set(child, d.cursor);
+          if (typeof child === 'string') children.add(child);
           else {
-            children.set(child.key, d.cursor);
+            children.add(child.key);
             childRefs.set(child.key, child.ref);
           }
         }
@@ -674,7 +696,7 @@ export class WatchEngine<T> implements Watch<T> {
     } catch (err) {
       return this.familyFailed(err, parents);
     }
-    const toRead = [...children.keys()].filter((k) => !fetched.has(k));
+    const toRead = [...children].filter((k) => !fetched.has(k));
     if (toRead.length === 0) return true;
     const read = new Map<string, T | undefined>();
     try {
@@ -686,8 +708,8 @@ export class WatchEngine<T> implements Watch<T> {
     if (this.stopped || this.relistCause !== undefined) return false;
     for (const key of toRead) {
       const child = read.get(key);
-      if (child === undefined) this.tombstone(key, children.get(key));
-      else this.apply(key, child, children.get(key), true);
+      if (child === undefined) this.tombstone(key);
+      else this.apply(key, child, true);
     }
     return true;
   }
@@ -720,24 +742,19 @@ export class WatchEngine<T> implements Watch<T> {
   }
 
   /** Removes a stored key whose deletion was inferred, not read: a DELETED tombstone. */
-  private tombstone(key: string, cursor: string | undefined): void {
+  private tombstone(key: string): void {
     const cur = this.store.entry(key);
     if (cur === undefined) return;
     this.store.delete(key);
     this.rememberDeleted(key, cur.order);
-    const ev: WatchEvent<T> = {
-      type: 'DELETED',
-      sourceId: this.source.id,
-      key,
-      object: cur.object,
-      tombstone: true,
-    };
-    if (cursor !== undefined) ev.cursor = cursor;
-    this.emit(ev);
+    this.emit({ type: 'DELETED', sourceId: this.source.id, key, object: cur.object, tombstone: true });
   }
 
-  /** Reconciles one key with a state read from a hint or the provider (`undefined`: gone). */
-  private apply(key: string, object: T | undefined, cursor: string | undefined, confirmed: boolean): void {
+  /**
+   * Reconciles one key with a state read from a hint or the provider (`undefined`: gone). Its event
+   * carries no cursor: the round's bookmark follows the round (see bookmarkAfter).
+   */
+  private apply(key: string, object: T | undefined, confirmed: boolean): void {
     const id = this.source.id;
     const cur = this.store.entry(key);
     if (object === undefined) {
@@ -748,9 +765,7 @@ export class WatchEngine<T> implements Watch<T> {
       }
       this.store.delete(key);
       this.rememberDeleted(key, cur.order);
-      const ev: WatchEvent<T> = { type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: false };
-      if (cursor !== undefined) ev.cursor = cursor;
-      this.emit(ev);
+      this.emit({ type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: false });
       return;
     }
     let hash: string;
@@ -780,9 +795,7 @@ export class WatchEngine<T> implements Watch<T> {
       this.store.replaceObject(key, cur, kept);
       cur.hash = hash;
       cur.order = order;
-      const ev = changed('MODIFIED', id, key, kept, hash, order);
-      if (cursor !== undefined) ev.cursor = cursor;
-      this.emit(ev);
+      this.emit(changed('MODIFIED', id, key, kept, hash, order));
       return;
     }
     const deletedOrder = this.deletedOrders.get(key);
@@ -793,9 +806,7 @@ export class WatchEngine<T> implements Watch<T> {
     this.deletedOrders.delete(key);
     const stored = flatString(key);
     this.store.add(stored, { object, hash, order, seen: this.listGeneration });
-    const ev = changed('ADDED', id, stored, object, hash, order);
-    if (cursor !== undefined) ev.cursor = cursor;
-    this.emit(ev);
+    this.emit(changed('ADDED', id, stored, object, hash, order));
   }
 
   private rememberDeleted(key: string, order: number | undefined): void {
