@@ -95,20 +95,26 @@ describe('cheap poll interval follows the tail', () => {
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     };
+    const settleIo = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 100));
     // The poll armed when the tail was not open yet (short period) runs; the next waits LIVE_MS.
+    const atSync = emu.calls.count(LIST_JOBS);
     await advance(DOWN_MS + 1_000);
-    const listed = emu.calls.count(LIST_JOBS);
+    await vi.waitFor(() => expect(emu.calls.count(LIST_JOBS)).toBe(atSync + 1), IO);
+    const listed = atSync + 1;
     await advance(60_000, 1_000);
+    await settleIo();
     expect(emu.calls.count(LIST_JOBS), 'no poll while the tail is live').toBe(listed);
 
     emu.faults.cutTails(status.UNAVAILABLE);
-    const cutAt = clock.now();
-    await vi.waitFor(async () => {
-      await advance(250);
-      expect(emu.calls.count(LIST_JOBS)).toBeGreaterThan(listed);
+    // The feed sees the cut over loopback I/O: the clock stands still until it has.
+    await vi.waitFor(() => {
+      clock.advance(0);
+      expect(source.cheapPoll?.intervalMs).toBe(DOWN_MS);
     }, IO);
-    // Within the short period of the drop (one 250 ms step of slack), not the LIVE_MS left.
-    expect(clock.now() - cutAt).toBeLessThanOrEqual(DOWN_MS + 250);
+    // Within the short period of the drop, not the LIVE_MS still left: the clock stops there and
+    // the poll it started is awaited in real time.
+    await advance(DOWN_MS);
+    await vi.waitFor(() => expect(emu.calls.count(LIST_JOBS)).toBe(listed + 1), IO);
 
     // The tail comes back (800 ms reconnect backoff): the poll is a safety net again.
     await vi.waitFor(async () => {
@@ -117,8 +123,10 @@ describe('cheap poll interval follows the tail', () => {
       expect(source.cheapPoll?.intervalMs).toBe(LIVE_MS);
     }, IO);
     await advance(DOWN_MS + 1_000); // a poll already armed at the short period may still run
+    await settleIo();
     const after = emu.calls.count(LIST_JOBS);
     await advance(120_000, 1_000);
+    await settleIo();
     expect(emu.calls.count(LIST_JOBS), 'no poll once the tail is back').toBe(after);
     await watch.stop();
   });
