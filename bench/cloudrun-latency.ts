@@ -86,15 +86,16 @@ async function startWatches(emu: CloudRunEmulator, metrics: CoreMetrics): Promis
     new Proxy(source, {
       get(target, prop) {
         const getMany = target.getMany?.bind(target);
+        // The provider names the engine hands back with keys the store does not hold go through.
         if (prop === 'getMany' && getMany)
-          return (keys: string[]) => {
+          return (keys: string[], refs?: ReadonlyMap<string, string>) => {
             keysRead += keys.length;
-            return getMany(keys);
+            return getMany(keys, refs);
           };
         if (prop === 'get')
-          return (key: string) => {
+          return (key: string, ref?: string) => {
             keysRead += 1;
-            return target.get(key);
+            return target.get(key, ref);
           };
         const v: unknown = Reflect.get(target, prop, target);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;

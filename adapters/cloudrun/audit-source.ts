@@ -30,13 +30,15 @@
  * - an unreadable cursor yields a `gap` and starts from now;
  * - any other failure (a catch-up ListLogEntries refused, a tail ending with an unexpected status)
  *   errors every subscriber's stream: the engine backs off and resubscribes from its last cursor.
- * `live` is true while a confirmed tail session is open (the sources' cheap polls slow down then).
+ * `live` is true while a confirmed tail session is open (the sources' cheap polls slow down then);
+ * `liveChanges$` emits it each time it changes (a session confirmed, ended, or given up).
  * Entries that do not decode are counted (`auditEntries{outcome="malformed"}`) and skipped.
  * Every wait (tail-open grace, reconnect backoff, poll interval, the turn given to a stream's error
  * after its end) runs on the injected scheduler; the last subscriber leaving cancels them all.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { LoggingServiceV2Client } from '@google-cloud/logging-api';
+import { Subject } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { ProviderDeps } from '../../src/provider/adapter.js';
 import { ChangeFeed } from '../../src/provider/change-feed.js';
@@ -47,6 +49,7 @@ import { Timers } from '../../src/runtime/timers.js';
 import type { JsonObject } from './json.js';
 import { PROVIDER, countCall, grpcCode, outcomeOf, runCall } from './call-policy.js';
 import { LOGGING_TAIL_BUCKET } from './limits.js';
+import { changesOf } from './project-feed.js';
 import { logEntryToJson } from './log-entry.js';
 import type { LogCursor } from './log-cursor.js';
 import {
@@ -128,10 +131,14 @@ class TailSession {
   constructor(
     private readonly stream: TailStream,
     timers: Timers,
+    private readonly changed: () => void,
   ) {
     this.opened = new Promise<void>((resolve) => (this.markOpened = resolve));
     stream.on('data', (r) => {
-      this.confirmed = true;
+      if (!this.confirmed) {
+        this.confirmed = true;
+        this.changed();
+      }
       this.markOpened();
       this.buffer.push(r);
       this.poke();
@@ -143,7 +150,10 @@ class TailSession {
   }
 
   private finish(code: number, message: string): void {
-    if (!this.end) this.end = { code, message };
+    if (!this.end) {
+      this.end = { code, message };
+      this.changed();
+    }
     this.markOpened();
     this.poke();
   }
@@ -265,6 +275,8 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
   readonly filter: string;
   private tail: TailSession | undefined;
   private readonly replay: Replay;
+  /** Poked whenever `live` may have changed. */
+  private readonly liveness = new Subject<void>();
   /** ListLogEntries catch-ups made, and catch-ups answered from the live session's entries. */
   readonly catchUps = { listed: 0, replayed: 0 };
 
@@ -295,6 +307,11 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
   /** Whether a confirmed tail session is open now. */
   get live(): boolean {
     return this.tail !== undefined && this.tail.confirmed && this.tail.end === undefined;
+  }
+
+  /** Emits `live` each time it changes. */
+  get liveChanges$(): Observable<boolean> {
+    return changesOf(this.liveness, () => this.live);
   }
 
   /** Audit items from `fromCursor` (undefined: now); `accepts` picks the entries wanted. */
@@ -348,12 +365,14 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
         continue;
       }
       this.tail = session;
+      this.liveness.next();
       try {
         await this.follow(session, timers);
       } finally {
         this.tail = undefined;
         this.replay.reset();
         session.cancel();
+        this.liveness.next();
       }
       if (timers.isCancelled) return;
       const end = session.end ?? { code: GrpcStatus.OK, message: 'ended' };
@@ -394,7 +413,7 @@ export class AuditFeed extends ChangeFeed<FeedItem, SubscriberState> {
   private async openTail(timers: Timers): Promise<TailSession> {
     await this.deps.budget.acquire(LOGGING_TAIL_BUCKET);
     const stream = this.logging.tailLogEntries() as unknown as TailStream;
-    const session = new TailSession(stream, timers);
+    const session = new TailSession(stream, timers, () => this.liveness.next());
     const windowMs = this.options.bufferWindowMs;
     stream.write({
       resourceNames: [`projects/${this.project}`],

@@ -26,7 +26,8 @@
  *   `childKeysOf` names (the reads happen in the engine's worker, none in the hint stream).
  * - `cheapPoll` fingerprints the kind with list calls only (see stepFingerprint), every
  *   `livePollIntervalMs` while the project's tail is live (the tail is the detector, the poll a
- *   safety net) and every `pollIntervalMs` while it is not. The clusters kind (no call) polls every
+ *   safety net) and every `pollIntervalMs` while it is not (`intervalChanges$`: a tail that drops
+ *   brings the next poll within `pollIntervalMs`). The clusters kind (no call) polls every
  *   `pollIntervalMs` and moves LAST SEEN while the tail is live; the other kinds move it after each
  *   poll, so LAST SEEN keeps moving at the short period in either state.
  *
@@ -154,12 +155,17 @@ export class CloudRunKindSource implements WatchSource<ClusterObject> {
     // The clusters kind polls without an API call: it keeps the short period and, while the tail
     // is live, moves LAST SEEN (a live tail is proof the project is watched).
     const callsApi = kind.steps.some((step) => step !== 'cluster');
-    this.cheapPoll = {
-      get intervalMs() {
-        return callsApi && feed.live ? intervals.livePollIntervalMs : intervals.pollIntervalMs;
-      },
-      poll: () => this.fingerprint(),
-    };
+    const poll = (): Promise<Map<string, PollToken>> => this.fingerprint();
+    this.cheapPoll = callsApi
+      ? {
+          get intervalMs() {
+            return feed.live ? intervals.livePollIntervalMs : intervals.pollIntervalMs;
+          },
+          // A tail that drops makes the poll the detector again now, not after the long wait.
+          intervalChanges$: feed.liveChanges$,
+          poll,
+        }
+      : { intervalMs: intervals.pollIntervalMs, poll };
   }
 
   private firstServiceRound(): ServiceRound {

@@ -61,6 +61,7 @@ import type { AuditFeed, FeedItem } from './audit-source.js';
 import { canonicalTimestamp } from './log-cursor.js';
 import { PROVIDER, runCall } from './call-policy.js';
 import type { ProjectFeed } from './project-feed.js';
+import { changesOf } from './project-feed.js';
 
 /** Insert ids remembered (acked or waiting) to drop duplicates. */
 export const DEDUPE_MAX_IDS = 50_000;
@@ -465,6 +466,10 @@ export class PushedProjectFeed implements ProjectFeed {
 
   get live(): boolean {
     return this.pushed.currentMode === 'pubsub' || this.tail.live;
+  }
+
+  get liveChanges$(): Observable<boolean> {
+    return changesOf(merge(this.pushed.mode$, this.tail.liveChanges$), () => this.live);
   }
 
   cursorAt(ms: number): string {

@@ -9,12 +9,18 @@
  * checkpoint) diff against the store: vanished objects become DELETED tombstones, unchanged ones
  * emit nothing. A relist resets the cursor (no relist loops).
  *
+ * Object events carry no cursor: one BOOKMARK with the newest hint cursor of a read round follows the
+ * round's events once all were emitted, so a consumer that persists cursors (the console sink)
+ * never holds one past a hinted change it has not received (a crash mid-round, a failed read).
+ *
  * One serial worker does all provider reads (list, get/getMany, childKeysOf, cheap poll), so reads
  * for one key never race each other. Hints only mark keys dirty (one entry per key), and delivery
  * coalesces per key, so memory stays bounded by the number of objects however slow the consumer is.
  * A source's `hintSettleMs` holds the first dirty key that long before the worker reads, so the
  * several change entries one provider operation writes are read in one round.
- * A family hint is expanded by that worker: the parent is read, then in one round its children (the
+ * The cheap poll runs every `cheapPoll.intervalMs`, read at each schedule; when the source announces
+ * a change (`intervalChanges$`) an armed poll is brought forward to the new interval (never ahead
+ * of a failed poll's backoff). A family hint is expanded by that worker: the parent is read, then in one round its children (the
  * keys `childKeysOf` names and the store's index holds); a child read as gone, and every indexed
  * child of a parent read as gone, becomes a DELETED tombstone.
  *
@@ -102,6 +108,11 @@ export class WatchEngine<T> implements Watch<T> {
   private lastActivityMs = 0;
   /** The previous cheap poll's non-empty tokens ('' tokens are never compared, so never kept). */
   private prevPoll: Map<string, string> | undefined;
+  /** When the armed poll timer fires (scheduler ms); undefined while none is armed. */
+  private pollAtMs: number | undefined;
+  /** No poll before this time (scheduler ms): the backoff after a failed poll. */
+  private pollNotBeforeMs = 0;
+  private intervalSub: Subscription | undefined;
   private started = false;
   private stopped = false;
   private stopPromise: Promise<void> | undefined;
@@ -180,6 +191,11 @@ export class WatchEngine<T> implements Watch<T> {
     } else {
       this.relistCause = 'initial';
     }
+    this.intervalSub = this.source.cheapPoll?.intervalChanges$?.subscribe({
+      next: () => this.pollIntervalChanged(),
+      error: (err: unknown) =>
+        this.logger?.warn({ err }, 'poll interval changes failed; the interval is read at each schedule'),
+    });
     void this.run();
   }
 
@@ -187,6 +203,7 @@ export class WatchEngine<T> implements Watch<T> {
     if (this.stopPromise) return this.stopPromise;
     this.stopped = true;
     this.unsubscribeHints();
+    this.intervalSub?.unsubscribe();
     this.timers.cancelAll();
     this.wake();
     this.stopPromise = (async () => {
@@ -542,6 +559,24 @@ export class WatchEngine<T> implements Watch<T> {
     this.wake();
   }
 
+  /**
+   * Makes the cursor of a read round's newest hint the pending bookmark, emitted (flushBookmark)
+   * once the round's every event was: the events of a round carry no cursor, so a consumer that
+   * persists cursors never holds one past a hinted key not applied yet (a crash mid-round, a round
+   * whose reads failed and are retried). Every hint received so far is in `batch` or was applied
+   * before, so the newest cursor received (`lastCursor`) is the round's. A round of hints without
+   * cursors (a cheap poll's) adds none.
+   */
+  private bookmarkAfter(batch: Map<string, DirtyEntry<T>>, reconciledSeq: number): void {
+    const cursor = this.lastCursor;
+    if (cursor === undefined) return;
+    for (const d of batch.values()) {
+      if (d.cursor === undefined) continue;
+      this.pendingBookmark = { cursor, seq: reconciledSeq };
+      return;
+    }
+  }
+
   /** Emits the pending bookmark once every hint received before it has been reconciled. */
   private flushBookmark(reconciledSeq: number): void {
     const b = this.pendingBookmark;
@@ -585,6 +620,7 @@ export class WatchEngine<T> implements Watch<T> {
       'reconciling hinted keys',
     );
     this.reconciledHintSeq = reconciledSeq;
+    this.bookmarkAfter(batch, reconciledSeq);
     const toFetch: string[] = [];
     const refs = new Map<string, string>();
     for (const [key, d] of batch) {
@@ -592,7 +628,7 @@ export class WatchEngine<T> implements Watch<T> {
       // A state for a key we do not hold is confirmed by reading it: a late hint must not
       // resurrect an object that was created and deleted while we were not looking.
       if (d.needsFetch || !this.store.has(key)) toFetch.push(key);
-      else this.apply(key, d.state, d.cursor, false);
+      else this.apply(key, d.state, false);
     }
     if (toFetch.length > 0) {
       const fetched = new Map<string, T | undefined>();
@@ -600,13 +636,13 @@ export class WatchEngine<T> implements Watch<T> {
         await this.fetch(toFetch, fetched, refs);
       } catch (err) {
         if (this.stopped || this.relistCause !== undefined) return;
-        for (const [key, obj] of fetched) this.apply(key, obj, batch.get(key)?.cursor, true);
+        for (const [key, obj] of fetched) this.apply(key, obj, true);
         this.restoreUnfetched(toFetch, fetched, batch);
         await this.timers.sleep(this.failureDelay(err, 'get'));
         return;
       }
       if (this.stopped || this.relistCause !== undefined) return;
-      for (const key of toFetch) this.apply(key, fetched.get(key), batch.get(key)?.cursor, true);
+      for (const key of toFetch) this.apply(key, fetched.get(key), true);
       if (!(await this.expandFamilies(batch, fetched))) return;
     }
     this.flushBookmark(reconciledSeq);
@@ -637,8 +673,7 @@ export class WatchEngine<T> implements Watch<T> {
     const parents: Array<[string, DirtyEntry<T>]> = [];
     for (const [key, d] of batch) if (d.families !== undefined) parents.push([key, d]);
     if (parents.length === 0) return true;
-    /** Child key -> the cursor of the family hint that named it. */
-    const children = new Map<string, string | undefined>();
+    const children = new Set<string>();
     /** Child key -> the provider name its parent gave with it. */
     const childRefs = new Map<string, string>();
     try {
@@ -648,15 +683,15 @@ export class WatchEngine<T> implements Watch<T> {
           for (const child of [...this.store.byIndex(index, key)]) {
             // A child read in this round already holds its own answer.
             if (fetched.has(child)) continue;
-            if (parent === undefined) this.tombstone(child, d.cursor);
-            else children.set(child, d.cursor);
+            if (parent === undefined) this.tombstone(child);
+            else children.add(child);
           }
         }
         if (parent === undefined || this.source.childKeysOf === undefined) continue;
         for (const child of await this.source.childKeysOf(parent)) {
-          if (typeof child === 'string') children.set(child, d.cursor);
+          if (typeof child === 'string') children.add(child);
           else {
-            children.set(child.key, d.cursor);
+            children.add(child.key);
             childRefs.set(child.key, child.ref);
           }
         }
@@ -665,7 +700,7 @@ export class WatchEngine<T> implements Watch<T> {
     } catch (err) {
       return this.familyFailed(err, parents);
     }
-    const toRead = [...children.keys()].filter((k) => !fetched.has(k));
+    const toRead = [...children].filter((k) => !fetched.has(k));
     if (toRead.length === 0) return true;
     const read = new Map<string, T | undefined>();
     try {
@@ -677,8 +712,8 @@ export class WatchEngine<T> implements Watch<T> {
     if (this.stopped || this.relistCause !== undefined) return false;
     for (const key of toRead) {
       const child = read.get(key);
-      if (child === undefined) this.tombstone(key, children.get(key));
-      else this.apply(key, child, children.get(key), true);
+      if (child === undefined) this.tombstone(key);
+      else this.apply(key, child, true);
     }
     return true;
   }
@@ -711,24 +746,19 @@ export class WatchEngine<T> implements Watch<T> {
   }
 
   /** Removes a stored key whose deletion was inferred, not read: a DELETED tombstone. */
-  private tombstone(key: string, cursor: string | undefined): void {
+  private tombstone(key: string): void {
     const cur = this.store.entry(key);
     if (cur === undefined) return;
     this.store.delete(key);
     this.rememberDeleted(key, cur.order);
-    const ev: WatchEvent<T> = {
-      type: 'DELETED',
-      sourceId: this.source.id,
-      key,
-      object: cur.object,
-      tombstone: true,
-    };
-    if (cursor !== undefined) ev.cursor = cursor;
-    this.emit(ev);
+    this.emit({ type: 'DELETED', sourceId: this.source.id, key, object: cur.object, tombstone: true });
   }
 
-  /** Reconciles one key with a state read from a hint or the provider (`undefined`: gone). */
-  private apply(key: string, object: T | undefined, cursor: string | undefined, confirmed: boolean): void {
+  /**
+   * Reconciles one key with a state read from a hint or the provider (`undefined`: gone). Its event
+   * carries no cursor: the round's bookmark follows the round (see bookmarkAfter).
+   */
+  private apply(key: string, object: T | undefined, confirmed: boolean): void {
     const id = this.source.id;
     const cur = this.store.entry(key);
     if (object === undefined) {
@@ -739,9 +769,7 @@ export class WatchEngine<T> implements Watch<T> {
       }
       this.store.delete(key);
       this.rememberDeleted(key, cur.order);
-      const ev: WatchEvent<T> = { type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: false };
-      if (cursor !== undefined) ev.cursor = cursor;
-      this.emit(ev);
+      this.emit({ type: 'DELETED', sourceId: id, key, object: cur.object, tombstone: false });
       return;
     }
     let hash: string;
@@ -775,9 +803,7 @@ export class WatchEngine<T> implements Watch<T> {
       this.store.replaceObject(key, cur, kept);
       cur.hash = hash;
       cur.order = order;
-      const ev = changed('MODIFIED', id, key, kept, hash, order);
-      if (cursor !== undefined) ev.cursor = cursor;
-      this.emit(ev);
+      this.emit(changed('MODIFIED', id, key, kept, hash, order));
       return;
     }
     const deletedOrder = this.deletedOrders.get(key);
@@ -787,9 +813,7 @@ export class WatchEngine<T> implements Watch<T> {
     }
     this.deletedOrders.delete(key);
     this.store.add(key, { object, hash, order, seen: this.listGeneration });
-    const ev = changed('ADDED', id, key, object, hash, order);
-    if (cursor !== undefined) ev.cursor = cursor;
-    this.emit(ev);
+    this.emit(changed('ADDED', id, key, object, hash, order));
   }
 
   private rememberDeleted(key: string, order: number | undefined): void {
@@ -805,10 +829,31 @@ export class WatchEngine<T> implements Watch<T> {
   // ---- cheap poll ---------------------------------------------------------------------------
 
   private schedulePoll(afterMs: number): void {
+    this.pollAtMs = this.scheduler.now() + afterMs;
     this.timers.set(POLL, afterMs, () => {
+      this.pollAtMs = undefined;
       this.pollDue = true;
       this.wake();
     });
+  }
+
+  /**
+   * The source's poll interval may have changed: an armed poll further away than the interval now
+   * is brought forward to it (not ahead of a failed poll's backoff). A poll that is due or running
+   * schedules its successor with the new interval itself.
+   */
+  private pollIntervalChanged(): void {
+    const cheap = this.source.cheapPoll;
+    const atMs = this.pollAtMs;
+    if (cheap === undefined || atMs === undefined || this.stopped || !this.timers.isSet(POLL)) return;
+    const nowMs = this.scheduler.now();
+    const soonestMs = Math.max(nowMs + cheap.intervalMs, this.pollNotBeforeMs);
+    if (soonestMs >= atMs) return;
+    this.logger?.debug(
+      { intervalMs: cheap.intervalMs, wasInMs: atMs - nowMs, nowInMs: soonestMs - nowMs },
+      'poll interval shortened; next poll brought forward',
+    );
+    this.schedulePoll(soonestMs - nowMs);
   }
 
   private async poll(): Promise<void> {
@@ -819,7 +864,9 @@ export class WatchEngine<T> implements Watch<T> {
       tokens = await cheap.poll();
     } catch (err) {
       if (this.stopped) return;
-      this.schedulePoll(Math.max(cheap.intervalMs, this.failureDelay(err, 'cheap poll')));
+      const waitMs = this.failureDelay(err, 'cheap poll');
+      this.pollNotBeforeMs = this.scheduler.now() + waitMs;
+      this.schedulePoll(Math.max(cheap.intervalMs, waitMs));
       return;
     }
     if (this.stopped) return;

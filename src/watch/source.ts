@@ -66,8 +66,16 @@ export type Hint<T> =
   | { type: 'bookmark'; cursor: string };
 
 export interface CheapPoll {
-  /** How often to poll, before budget stretching. */
+  /** How often to poll, before budget stretching. Read each time the engine schedules a poll. */
   intervalMs: number;
+  /**
+   * Emits whenever `intervalMs` may have changed (e.g. the change feed that made the poll a safety
+   * net went down). The engine reads `intervalMs` again and brings a scheduled poll forward to at
+   * most that far from now; it never pushes one back (a longer interval applies from the next
+   * schedule) nor ahead of a failed poll's backoff. Absent: the interval is read only when a poll
+   * is scheduled.
+   */
+  readonly intervalChanges$?: Observable<unknown>;
   /**
    * A fingerprint of the source's scope: key -> opaque token ('' when the provider gives none).
    * The engine fetches (getMany) only keys that are new, whose token changed, or that vanished.

@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
+import pino from 'pino';
+import { createWatch } from '../../src/watch/engine.js';
 import type { Harness } from './harness.js';
 import { RecordingClock, collectHints, sourceFor, sourcesOf, startHarness } from './harness.js';
 
@@ -13,6 +15,7 @@ const P = 'proj-poll';
 const IO = { timeout: 10_000, interval: 5 };
 const LIVE_MS = 300_000;
 const DOWN_MS = 5_000;
+const LIST_JOBS = 'google.cloud.run.v2.Jobs/ListJobs';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -70,5 +73,61 @@ describe('cheap poll interval follows the tail', () => {
     expect(h.emu.openTails()).toBe(0);
     expect(source.cheapPoll?.intervalMs).toBe(DOWN_MS);
     log.sub.unsubscribe();
+  });
+
+  it("the engine's next poll comes within the short period once the tail drops, and slows down again once it is back", async () => {
+    const clock = new RecordingClock();
+    h = await startHarness({ projects: [P], scheduler: clock, config: { livePollIntervalMs: LIVE_MS } });
+    const emu = h.emu;
+    const source = await sourceFor(h, P, 'jobs');
+    const watch = createWatch(source, { scheduler: clock, logger: pino({ level: 'silent' }) });
+    watch.start();
+    await vi.waitFor(() => {
+      clock.advance(0);
+      expect(watch.synced).toBe(true);
+      expect(emu.openTails()).toBe(1);
+      expect(source.cheapPoll?.intervalMs).toBe(LIVE_MS);
+    }, IO);
+    /** Moves the virtual clock by `ms` in steps, letting the loopback I/O each step starts finish. */
+    const advance = async (ms: number, stepMs = 250): Promise<void> => {
+      for (let t = 0; t < ms; t += stepMs) {
+        clock.advance(stepMs);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    };
+    const settleIo = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 100));
+    // The poll armed when the tail was not open yet (short period) runs; the next waits LIVE_MS.
+    const atSync = emu.calls.count(LIST_JOBS);
+    await advance(DOWN_MS + 1_000);
+    await vi.waitFor(() => expect(emu.calls.count(LIST_JOBS)).toBe(atSync + 1), IO);
+    const listed = atSync + 1;
+    await advance(60_000, 1_000);
+    await settleIo();
+    expect(emu.calls.count(LIST_JOBS), 'no poll while the tail is live').toBe(listed);
+
+    emu.faults.cutTails(status.UNAVAILABLE);
+    // The feed sees the cut over loopback I/O: the clock stands still until it has.
+    await vi.waitFor(() => {
+      clock.advance(0);
+      expect(source.cheapPoll?.intervalMs).toBe(DOWN_MS);
+    }, IO);
+    // Within the short period of the drop, not the LIVE_MS still left: the clock stops there and
+    // the poll it started is awaited in real time.
+    await advance(DOWN_MS);
+    await vi.waitFor(() => expect(emu.calls.count(LIST_JOBS)).toBe(listed + 1), IO);
+
+    // The tail comes back (800 ms reconnect backoff): the poll is a safety net again.
+    await vi.waitFor(async () => {
+      await advance(250);
+      expect(emu.calls.count('google.logging.v2.LoggingServiceV2/TailLogEntries')).toBe(2);
+      expect(source.cheapPoll?.intervalMs).toBe(LIVE_MS);
+    }, IO);
+    await advance(DOWN_MS + 1_000); // a poll already armed at the short period may still run
+    await settleIo();
+    const after = emu.calls.count(LIST_JOBS);
+    await advance(120_000, 1_000);
+    await settleIo();
+    expect(emu.calls.count(LIST_JOBS), 'no poll once the tail is back').toBe(after);
+    await watch.stop();
   });
 });

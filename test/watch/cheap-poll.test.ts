@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { Subject } from 'rxjs';
+import { ThrottledError } from '../../src/watch/source.js';
+import type { CheapPoll } from '../../src/watch/source.js';
 import { FakeProvider } from './fake-source.js';
 import { harness, summary } from './harness.js';
 
@@ -59,5 +62,64 @@ describe('cheap poll', () => {
     await h.clock.advance(1_000);
     expect(fake.calls.poll).toBe(3);
     expect(summary(h.changes())).toEqual(['ADDED a a1', 'DELETED a']);
+  });
+
+  /** The fake's cheap poll with an interval the test changes and announces. */
+  function announcing(fake: FakeProvider): { poll: CheapPoll; changes: Subject<void> } {
+    const changes = new Subject<void>();
+    const base = fake.cheapPoll;
+    if (base === undefined) throw new Error('the fake has no cheap poll');
+    const poll: CheapPoll = {
+      intervalMs: base.intervalMs,
+      poll: () => base.poll(),
+      intervalChanges$: changes,
+    };
+    fake.cheapPoll = poll;
+    return { poll, changes };
+  }
+
+  it('a shorter interval announced by the source brings the armed poll forward; a longer one never pushes it back', async () => {
+    const fake = new FakeProvider({ pollIntervalMs: 300_000 });
+    fake.feed = 'manual';
+    fake.put('a', 'a1');
+    const { poll, changes } = announcing(fake);
+    const h = harness({}, fake);
+    h.watch.start();
+    await h.clock.advance(300_000);
+    expect(fake.calls.poll).toBe(1);
+    await h.clock.advance(100_000); // the next poll is 200 s away
+    poll.intervalMs = 5_000;
+    changes.next();
+    await h.clock.advance(4_999);
+    expect(fake.calls.poll).toBe(1);
+    await h.clock.advance(1);
+    expect(fake.calls.poll).toBe(2);
+    // Back to the long interval: the poll armed at the short one still runs, then the long one holds.
+    poll.intervalMs = 300_000;
+    changes.next();
+    await h.clock.advance(5_000);
+    expect(fake.calls.poll).toBe(3);
+    await h.clock.advance(299_999);
+    expect(fake.calls.poll).toBe(3);
+    await h.clock.advance(1);
+    expect(fake.calls.poll).toBe(4);
+  });
+
+  it("a shorter interval does not bring a poll ahead of a failed poll's backoff", async () => {
+    const fake = new FakeProvider({ pollIntervalMs: 300_000 });
+    fake.feed = 'manual';
+    const { poll, changes } = announcing(fake);
+    const h = harness({}, fake);
+    h.watch.start();
+    fake.failures.poll.push(new ThrottledError('slow down', 60_000));
+    await h.clock.advance(300_000); // fails: next in max(300 s, 60 s)
+    expect(fake.calls.poll).toBe(1);
+    await h.clock.advance(10_000);
+    poll.intervalMs = 5_000;
+    changes.next();
+    await h.clock.advance(49_999); // the throttle asked for 60 s from the failure
+    expect(fake.calls.poll).toBe(1);
+    await h.clock.advance(1);
+    expect(fake.calls.poll).toBe(2);
   });
 });

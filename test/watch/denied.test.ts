@@ -94,7 +94,7 @@ describe('a source denied a permission', () => {
     h.clear();
     fake.put('c', 'c1');
     await h.clock.settle();
-    expect(summary(h.events)).toEqual(['ADDED c c1']);
+    expect(summary(h.events)).toEqual(['ADDED c c1', 'BOOKMARK 3']);
     await h.watch.stop();
   });
 

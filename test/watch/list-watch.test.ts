@@ -195,9 +195,9 @@ describe('list, then watch from the list cursor', () => {
         key: 'a',
         object: { key: 'a', version: 1, data: 'a1' },
         tombstone: false,
-        cursor: '3',
       },
     ]);
+    expect(summary(h.events).at(-1)).toBe('BOOKMARK 3');
     expect(h.watch.store.has('b')).toBe(true);
     expect(h.fake.calls.get).toBe(2);
   });
