@@ -9,7 +9,9 @@
  * DELETED is delivered as a DELETED of the last state, so a short-lived object is still reported.
  *
  * Failure: a rejected `deliver` is retried (backoff) with the newest pending state of that key,
- * ahead of everything else; nothing is dropped. `close()` stops after the in-flight delivery.
+ * ahead of everything else; nothing is dropped. A rejected marker (BOOKMARK, RELIST) is retried as
+ * it was: a newer one stays at the end, behind the events queued before it, so a persisted cursor
+ * never passes an event not yet delivered. `close()` stops after the in-flight delivery.
  */
 import type { WatchEvent } from './events.js';
 
@@ -117,6 +119,8 @@ export class DeliveryQueue<T> {
     if (this.retry) {
       const r = this.retry;
       this.retry = undefined;
+      // A marker is retried as it was (a newer one waits behind the events queued before it).
+      if (typeof r.key === 'symbol') return r;
       // A newer state of the same key arrived while the retry waited: deliver that one instead.
       const newer = this.pending.get(r.key);
       if (!newer) return r;
@@ -168,16 +172,12 @@ export class DeliveryQueue<T> {
   }
 
   private requeueFailed(failed: Pending<T>): void {
-    const newer = this.pending.get(failed.key);
+    const newer = typeof failed.key === 'symbol' ? undefined : this.pending.get(failed.key);
     if (newer) {
       this.pending.delete(failed.key);
-      if (typeof failed.key === 'symbol') {
-        this.retry = newer;
-      } else {
-        newer.consumerHad = failed.consumerHad;
-        newer.event = withType(newer.event, failed.consumerHad);
-        this.retry = newer;
-      }
+      newer.consumerHad = failed.consumerHad;
+      newer.event = withType(newer.event, failed.consumerHad);
+      this.retry = newer;
     } else {
       this.retry = failed;
     }

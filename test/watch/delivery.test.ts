@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { WatchEvent } from '../../src/watch/events.js';
 import type { FakeObj } from './fake-source.js';
 import { harness, summary } from './harness.js';
+import { DeliveryQueue } from '../../src/watch/delivery.js';
 
 describe('sequential delivery to a slow consumer', () => {
   it('delivers one at a time and emits on events$ only after deliver resolved', async () => {
@@ -113,5 +114,41 @@ describe('sequential delivery to a slow consumer', () => {
     await h.clock.advance(1_600);
     expect(summary(h.changes())).toEqual(['ADDED a a2']);
     expect(summary(seen.filter((e) => e.type === 'ADDED'))).toEqual(['ADDED a a1', 'ADDED a a2']);
+  });
+});
+
+describe('a marker that failed to be delivered', () => {
+  it('is retried as it was, and a newer bookmark stays behind the events queued before it', async () => {
+    const delivered: string[] = [];
+    let failNext = true;
+    let wake: (() => void) | undefined;
+    const q = new DeliveryQueue<FakeObj>({
+      deliver: (e) => {
+        if (e.type === 'BOOKMARK' && failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+        if (e.type === 'BOOKMARK') delivered.push(`BOOKMARK ${e.cursor}`);
+        else if (e.type !== 'RELIST') delivered.push(`${e.type} ${e.key}`);
+      },
+      emit: () => undefined,
+      onDeliverError: () => 1_000,
+      sleep: () => new Promise<void>((resolve) => (wake = resolve)),
+    });
+    q.push({ type: 'BOOKMARK', sourceId: 's', cursor: 'c1' });
+    await Promise.resolve();
+    // While the failed bookmark waits for its retry: an event, then a newer bookmark.
+    q.push({
+      type: 'ADDED',
+      sourceId: 's',
+      key: 'x',
+      object: { key: 'x', version: 1, data: 'x1' },
+      hash: 'h',
+    });
+    q.push({ type: 'BOOKMARK', sourceId: 's', cursor: 'c2' });
+    wake?.();
+    for (let i = 0; i < 20 && delivered.length < 3; i++) await new Promise((r) => setImmediate(r));
+    await q.close();
+    expect(delivered).toEqual(['BOOKMARK c1', 'ADDED x', 'BOOKMARK c2']);
   });
 });
