@@ -24,11 +24,13 @@ import type { EcsEmulator } from '../adapters/ecs/emulator/index.js';
 import { createEcsAdapter } from '../adapters/ecs/index.js';
 import type { EcsAdapter } from '../adapters/ecs/index.js';
 import { ECS_BUCKETS } from '../adapters/ecs/limits.js';
+import { clusterId } from '../src/model/index.js';
 import type { ClusterObject } from '../src/model/index.js';
 import { MemoryCache } from '../src/provider/cache.js';
 import { CoreMetrics, Registry } from '../src/runtime/metrics.js';
 import { ApiBudget } from '../src/watch/budget.js';
 import { WatchEngine } from '../src/watch/engine.js';
+import { PartialPoll } from '../src/watch/source.js';
 
 const FLEET = {
   clusters: Number(process.env['BENCH_ECS_FEED_CLUSTERS'] ?? 100),
@@ -46,19 +48,28 @@ const STEADY_MS = 25 * MIN_MS;
 const EVENT_DELAY_MS = 1_000;
 const DETECTION_CHANGES = Number(process.env['BENCH_ECS_FEED_CHANGES'] ?? 100);
 
+const DEBUG = process.env['BENCH_ECS_FEED_DEBUG'] !== undefined;
+
 const log = (msg: string): void => {
   process.stderr.write(`[bench ecs-feed] ${msg}\n`);
 };
 
-/** Real timers, a virtual clock running `factor` times faster; the factor can change. */
+/**
+ * Real timers, a virtual clock running `factor` times faster; the factor can change. A timer keeps
+ * its virtual due time across a change of factor (re-armed at the new rate): a 5 s poll timer set
+ * at ×1 must not wait 5 real seconds (300 virtual ones) after the switch to ×60.
+ */
 class WarpScheduler implements SchedulerLike {
   private baseMs = Date.UTC(2026, 11, 3, 12, 0, 0);
   private realBase = Date.now();
+  /** Pending timers: each one's virtual due time, what it fires and its real timeout. */
+  private readonly pending = new Set<WarpTimer>();
   constructor(private factor: number) {}
   setFactor(factor: number): void {
     this.baseMs = this.now();
     this.realBase = Date.now();
     this.factor = factor;
+    for (const timer of this.pending) this.arm(timer);
   }
   now(): number {
     return this.baseMs + (Date.now() - this.realBase) * this.factor;
@@ -72,10 +83,32 @@ class WarpScheduler implements SchedulerLike {
       },
       closed: false,
     } as unknown as SchedulerAction<T>;
-    const t = setTimeout(() => work.call(action, state), Math.max(0, delay / this.factor));
-    sub.add(() => clearTimeout(t));
+    const timer: WarpTimer = { dueMs: this.now() + delay, fire: () => work.call(action, state) };
+    this.pending.add(timer);
+    this.arm(timer);
+    sub.add(() => {
+      clearTimeout(timer.timeout);
+      this.pending.delete(timer);
+    });
     return sub;
   }
+  /** (Re)starts a timer's real timeout for its virtual due time at the current factor. */
+  private arm(timer: WarpTimer): void {
+    clearTimeout(timer.timeout);
+    timer.timeout = setTimeout(
+      () => {
+        this.pending.delete(timer);
+        timer.fire();
+      },
+      Math.max(0, (timer.dueMs - this.now()) / this.factor),
+    );
+  }
+}
+
+interface WarpTimer {
+  dueMs: number;
+  fire: () => void;
+  timeout?: ReturnType<typeof setTimeout>;
 }
 
 interface World {
@@ -93,6 +126,8 @@ interface Watcher {
   seen: Map<string, number>;
   relists: number;
   registry: Registry;
+  /** BENCH_ECS_FEED_DEBUG: while set, called after each tasks poll (virtual start, clusters listed). */
+  onTaskPoll?: (startedMs: number, clusters: readonly string[] | 'all') => void;
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
@@ -149,6 +184,16 @@ async function startWatcher(w: World, pushed: boolean): Promise<Watcher> {
   });
   const watcher: Watcher = { adapter, engines: [], subs: [], seen: new Map(), relists: 0, registry };
   for (const source of await adapter.sources()) {
+    const cheap = source.cheapPoll;
+    if (DEBUG && cheap !== undefined && source.id.endsWith('/tasks')) {
+      const poll = cheap.poll.bind(cheap);
+      cheap.poll = async () => {
+        const startedMs = w.sched.now();
+        const tokens = await poll();
+        watcher.onTaskPoll?.(startedMs, tokens instanceof PartialPoll ? tokens.scope.values : 'all');
+        return tokens;
+      };
+    }
     const engine = new WatchEngine(source, { scheduler: w.sched });
     watcher.subs.push(
       engine.events$.subscribe((e) => {
@@ -244,7 +289,7 @@ export async function run(): Promise<BenchSection> {
     await waitUntil(() => arns.every(detected), 20_000).catch(() => undefined);
     for (const arn of arns)
       latencies.push(detected(arn) ? (pushed.seen.get(arn) ?? 0) - changedAt : Infinity);
-    if (i % 10 === 9 || process.env['BENCH_ECS_FEED_DEBUG'] !== undefined)
+    if (i % 10 === 9 || DEBUG)
       log(
         `  ${i + 1} changes, last ${Math.round(latencies.at(-1) ?? -1)} ms, relists ${pushed.relists}, fallback ${pushed.adapter.regions()[0]?.queue?.fallback}, receives ${w.sqs.calls.get('ReceiveMessage')}, queued ${w.sqs.queue(QUEUE)?.messages.length}, published ${w.events.published}`,
       );
@@ -259,9 +304,18 @@ export async function run(): Promise<BenchSection> {
   w.sched.setFactor(STEADY_FACTOR);
   w.sqs.knobs.lossRate = 1;
   const lostAt = w.sched.now();
+  const lostCluster = c[0]?.name ?? '';
+  const lostClusterId = clusterId('ECS', c[0]?.arn ?? '');
+  const names = new Map(c.map((x) => [clusterId('ECS', x.arn), x.name]));
+  if (DEBUG)
+    pushed.onTaskPoll = (startedMs, clusters) => {
+      const listed = clusters === 'all' ? 'all' : clusters.map((id) => names.get(id) ?? id).join(' ');
+      log(
+        `  task poll at +${Math.round((startedMs - lostAt) / 1000)} s, took ${Math.round((w.sched.now() - startedMs) / 1000)} s (virtual), listed ${listed}${clusters === 'all' || clusters.includes(lostClusterId) ? ` (the dropped event's cluster ${lostCluster})` : ''}`,
+      );
+    };
   const lost =
-    w.ecs.fleet.replaceServiceTasks({ cluster: c[0]?.name ?? '', service: 'svc-1', count: 1 }).started[0] ??
-    '-';
+    w.ecs.fleet.replaceServiceTasks({ cluster: lostCluster, service: 'svc-1', count: 1 }).started[0] ?? '-';
   w.sqs.knobs.lossRate = 0;
   await waitUntil(
     () => [...pushed.seen.keys()].some((k) => k.endsWith(lost)),
@@ -269,6 +323,7 @@ export async function run(): Promise<BenchSection> {
   ).catch(() => undefined);
   const lostKey = [...pushed.seen.keys()].find((k) => k.endsWith(lost));
   const lostFoundMs = lostKey !== undefined ? (pushed.seen.get(lostKey) ?? lostAt) - lostAt : -1;
+  delete pushed.onTaskPoll;
   await stopWatcher(pushed);
 
   // Today's poll mode on the same fleet.
