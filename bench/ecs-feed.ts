@@ -8,8 +8,10 @@
  * 10-min ListTasks reconciliation + CloudTrail) vs today's poll mode (CloudTrail + 5 s ListTasks
  * sweeps) vs a plain 60 s full poll (the minimal full list every minute, computed); detection
  * p50 / p99 of scheduler-started and stopped tasks in pushed mode; a dropped event found by the
- * reconciliation within its period; RSS. Steady-state periods run on a clock warped ×60 and are
- * extrapolated linearly; detection runs on the real clock. Progress goes to stderr.
+ * reconciliation within its period (worst case: in the cluster the rotation has just listed, on a
+ * clock warped ×10); RSS. Steady-state periods run on a clock warped ×60 and are extrapolated
+ * linearly; detection runs on the real clock. Progress goes to stderr (BENCH_ECS_FEED_DEBUG: every
+ * change, and every task poll of the dropped-event phase).
  */
 import { pino } from 'pino';
 import { Subscription } from 'rxjs';
@@ -45,6 +47,13 @@ const QUEUE = 'sightline-ecs-events';
 const MIN_MS = 60_000;
 const STEADY_FACTOR = 60;
 const STEADY_MS = 25 * MIN_MS;
+/**
+ * The dropped-event phase's warp (BENCH_ECS_FEED_DROPPED_FACTOR): at ×60 every real millisecond of
+ * CPU the reconciliation's ListTasks pages cost (SDK and emulator in this process) counts 60 virtual
+ * ones, so on a loaded machine the polls, not the budget, pace the rotation; ×10 keeps the worst
+ * case (a whole period) at 60 real seconds.
+ */
+const DROPPED_FACTOR = Number(process.env['BENCH_ECS_FEED_DROPPED_FACTOR'] ?? 10);
 const EVENT_DELAY_MS = 1_000;
 const DETECTION_CHANGES = Number(process.env['BENCH_ECS_FEED_CHANGES'] ?? 100);
 
@@ -126,7 +135,7 @@ interface Watcher {
   seen: Map<string, number>;
   relists: number;
   registry: Registry;
-  /** BENCH_ECS_FEED_DEBUG: while set, called after each tasks poll (virtual start, clusters listed). */
+  /** While set, called after each tasks poll (virtual start, ids of the clusters listed). */
   onTaskPoll?: (startedMs: number, clusters: readonly string[] | 'all') => void;
 }
 
@@ -185,7 +194,7 @@ async function startWatcher(w: World, pushed: boolean): Promise<Watcher> {
   const watcher: Watcher = { adapter, engines: [], subs: [], seen: new Map(), relists: 0, registry };
   for (const source of await adapter.sources()) {
     const cheap = source.cheapPoll;
-    if (DEBUG && cheap !== undefined && source.id.endsWith('/tasks')) {
+    if (cheap !== undefined && source.id.endsWith('/tasks')) {
       const poll = cheap.poll.bind(cheap);
       cheap.poll = async () => {
         const startedMs = w.sched.now();
@@ -299,27 +308,35 @@ export async function run(): Promise<BenchSection> {
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
 
-  // A dropped event: caught by the reconciliation within its period (warped clock again).
-  log('pushed mode: a dropped event');
-  w.sched.setFactor(STEADY_FACTOR);
+  // A dropped event, caught by the reconciliation within its period (warped clock again). The
+  // worst case: the change is in the cluster the rotation has just listed, so it waits a whole
+  // period for that cluster's next turn.
+  log(`pushed mode: a dropped event (×${DROPPED_FACTOR})`);
+  w.sched.setFactor(DROPPED_FACTOR);
+  const names = new Map(c.map((x) => [clusterId('ECS', x.arn), x.name]));
+  let justListed: string | undefined;
+  pushed.onTaskPoll = (_startedMs, clusters) => {
+    if (clusters !== 'all' && clusters.length > 0) justListed = clusters.at(-1);
+  };
+  await waitUntil(() => justListed !== undefined, 120_000);
+  const lostClusterId = justListed ?? '';
+  const lostCluster = names.get(lostClusterId) ?? '';
   w.sqs.knobs.lossRate = 1;
   const lostAt = w.sched.now();
-  const lostCluster = c[0]?.name ?? '';
-  const lostClusterId = clusterId('ECS', c[0]?.arn ?? '');
-  const names = new Map(c.map((x) => [clusterId('ECS', x.arn), x.name]));
-  if (DEBUG)
-    pushed.onTaskPoll = (startedMs, clusters) => {
-      const listed = clusters === 'all' ? 'all' : clusters.map((id) => names.get(id) ?? id).join(' ');
-      log(
-        `  task poll at +${Math.round((startedMs - lostAt) / 1000)} s, took ${Math.round((w.sched.now() - startedMs) / 1000)} s (virtual), listed ${listed}${clusters === 'all' || clusters.includes(lostClusterId) ? ` (the dropped event's cluster ${lostCluster})` : ''}`,
-      );
-    };
+  pushed.onTaskPoll = (startedMs, clusters) => {
+    if (!DEBUG) return;
+    const listed = clusters === 'all' ? 'all' : clusters.map((id) => names.get(id) ?? id).join(' ');
+    const mark = clusters === 'all' || clusters.includes(lostClusterId) ? ' (the dropped event)' : '';
+    log(
+      `  task poll at +${Math.round((startedMs - lostAt) / 1000)} s, took ${Math.round((w.sched.now() - startedMs) / 1000)} s (virtual), listed ${listed}${mark}`,
+    );
+  };
   const lost =
     w.ecs.fleet.replaceServiceTasks({ cluster: lostCluster, service: 'svc-1', count: 1 }).started[0] ?? '-';
   w.sqs.knobs.lossRate = 0;
   await waitUntil(
     () => [...pushed.seen.keys()].some((k) => k.endsWith(lost)),
-    (12 * MIN_MS) / STEADY_FACTOR + 120_000,
+    (12 * MIN_MS) / DROPPED_FACTOR + 120_000,
   ).catch(() => undefined);
   const lostKey = [...pushed.seen.keys()].find((k) => k.endsWith(lost));
   const lostFoundMs = lostKey !== undefined ? (pushed.seen.get(lostKey) ?? lostAt) - lostAt : -1;
@@ -388,7 +405,7 @@ export async function run(): Promise<BenchSection> {
       pass: missed === 0,
     },
     {
-      metric: 'pushed mode: a dropped event found by the reconciliation after',
+      metric: `pushed mode: a dropped event found by the reconciliation after (worst case: in the cluster it had just listed; clock ×${DROPPED_FACTOR})`,
       value: Math.round(lostFoundMs),
       unit: 'ms',
       target: '≤ 600000 + one sweep (reconcile every 10 min)',
