@@ -10,15 +10,19 @@
  *
  * Pushed mode (`plan`): each poll lists only a slice of the clusters, in rotation, so that every
  * cluster is listed once per `reconcileIntervalMs` (the first slice one slice interval after start,
- * so a change the feed dropped is found within one period, even right after start) without one long sweep holding the engine's
- * worker (pushed events wait behind it); the keys the store holds elsewhere are answered with `''`
- * (nothing for the engine to read). The feed being live, every cluster of the region is watched:
- * each such poll moves the LAST SEEN of all of them, not only of its slice. While the pushed feed
- * is in fallback every poll is a full one.
+ * so a change the feed dropped is found within one period, even right after start) without one
+ * long sweep holding the engine's worker (pushed events wait behind it). Such a poll is a
+ * `PartialPoll` scoped to the listed clusters (the store's cluster index): the engine compares
+ * only their tasks, so a poll that lists nothing costs nothing. The feed being live, every cluster
+ * of the region is watched: each such poll moves the LAST SEEN of all of them, not only of its
+ * slice. While the pushed feed is in fallback every poll is a full one.
  *
  * Failure: any other error rejects the poll (the engine backs off); nothing is half-reported.
  */
-import type { CheapPoll } from '../../src/watch/source.js';
+import { clusterId } from '../../src/model/index.js';
+import { PartialPoll } from '../../src/watch/source.js';
+import type { CheapPoll, PollToken } from '../../src/watch/source.js';
+import { CLUSTER_INDEX } from './source-base.js';
 import { listTaskPage } from './lister.js';
 import { workloadKey } from './keys.js';
 import { checkPageCount } from '../aws/paging.js';
@@ -34,12 +38,9 @@ export interface TaskPollState {
   /** Called before the first ListTasks of a poll. */
   pollStarted(): void;
   /** Called with the keys (and tokens) this poll listed, and the clusters it listed completely. */
-  polled(current: ReadonlyMap<string, string>, clusters: string[]): void;
-  /**
-   * Pushed mode: which of `clusters` this poll lists, and the tokens of the keys held outside them
-   * (undefined: list every cluster).
-   */
-  plan?(clusters: string[]): { clusters: string[]; held: Map<string, string> } | undefined;
+  polled(current: ReadonlyMap<string, PollToken>, clusters: string[]): void;
+  /** Pushed mode: which of `clusters` this poll lists (undefined: every cluster, a full poll). */
+  plan?(clusters: string[]): string[] | undefined;
 }
 
 export class TaskPoll implements CheapPoll {
@@ -53,13 +54,16 @@ export class TaskPoll implements CheapPoll {
     private readonly state: TaskPollState,
   ) {}
 
-  async poll(): Promise<Map<string, string>> {
+  async poll(): Promise<Map<string, PollToken>> {
     this.seq++;
     this.state.pollStarted();
     const all = await this.rc.directory.list(POLL_DIRECTORY_MAX_AGE_MS);
     const plan = this.state.plan?.(all);
-    const clusters = plan?.clusters ?? all;
-    const tokens = plan?.held ?? new Map<string, string>();
+    const clusters = plan ?? all;
+    const tokens =
+      plan !== undefined
+        ? new PartialPoll({ index: CLUSTER_INDEX, values: plan.map((arn) => clusterId('ECS', arn)) })
+        : new Map<string, PollToken>();
     const polledClusters: string[] = [];
     const gone = new Set<string>();
     // A few clusters at a time: the budget paces the calls, parallelism hides the round trips.

@@ -43,7 +43,7 @@ import { DirtySet } from './dirty.js';
 import type { DirtyEntry } from './dirty.js';
 import type { RelistCause, WatchEvent } from './events.js';
 import { WatchMetrics } from './event-metrics.js';
-import { deniedPermission, isThrottling, tokenOf } from './source.js';
+import { PartialPoll, deniedPermission, isThrottling, tokenOf } from './source.js';
 import type { Hint, PollToken, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
 import type { StoreEntry } from './store.js';
@@ -106,7 +106,7 @@ export class WatchEngine<T> implements Watch<T> {
   private reconciledHintSeq = 0;
   private pendingBookmark: { cursor: string; seq: number } | undefined;
   private lastActivityMs = 0;
-  /** The previous cheap poll's non-empty tokens ('' tokens are never compared, so never kept). */
+  /** The non-empty token each key last polled had ('' tokens are never compared, so never kept). */
   private prevPoll: Map<string, string> | undefined;
   /** When the armed poll timer fires (scheduler ms); undefined while none is armed. */
   private pollAtMs: number | undefined;
@@ -873,23 +873,59 @@ export class WatchEngine<T> implements Watch<T> {
     this.schedulePoll(cheap.intervalMs);
     if (this.relistCause !== undefined) return;
     this.touchWatchdog();
+    if (tokens instanceof PartialPoll) this.pollPartial(tokens);
+    else this.pollFull(tokens);
+  }
+
+  /** A full poll: every stored key it does not give has vanished; its tokens replace prevPoll. */
+  private pollFull(tokens: Map<string, PollToken>): void {
     const prev = this.prevPoll;
     const kept = new Map<string, string>();
-    for (const [key, value] of tokens) {
-      const token = tokenOf(value);
-      const ref = typeof value === 'string' ? undefined : value.ref;
-      if (token !== '') kept.set(key, token);
-      const before = prev?.get(key);
-      if (!this.store.has(key)) {
-        // New to us; skip only if the previous poll already showed it unchanged (fetched then).
-        if (before === undefined || before !== token || token === '')
-          this.dirty.needsFetch(key, undefined, ref);
-      } else if (before !== undefined && token !== '' && before !== token) {
+    for (const [key, value] of tokens) this.pollToken(key, value, prev?.get(key), kept);
+    for (const key of this.store.keys()) if (!tokens.has(key)) this.dirty.needsFetch(key, undefined);
+    this.prevPoll = kept;
+  }
+
+  /**
+   * A partial poll: only the stored keys under its scope can have vanished; prevPoll keeps the
+   * tokens of stored keys it does not give, and forgets those of keys the store does not hold
+   * (bounded by the store, not by the polls).
+   */
+  private pollPartial(tokens: PartialPoll): void {
+    const { scope } = tokens;
+    const prev = (this.prevPoll ??= new Map<string, string>());
+    for (const key of prev.keys()) if (!tokens.has(key) && !this.store.has(key)) prev.delete(key);
+    for (const value of scope.values) {
+      for (const key of this.store.byIndex(scope.index, value)) {
+        if (tokens.has(key)) continue;
+        prev.delete(key);
         this.dirty.needsFetch(key, undefined);
       }
     }
-    for (const key of this.store.keys()) if (!tokens.has(key)) this.dirty.needsFetch(key, undefined);
-    this.prevPoll = kept;
+    for (const [key, value] of tokens) {
+      const before = prev.get(key);
+      prev.delete(key);
+      this.pollToken(key, value, before, prev);
+    }
+  }
+
+  /** One key of a poll: marks it for a fetch when new or its token changed; keeps a non-empty token. */
+  private pollToken(
+    key: string,
+    value: PollToken,
+    before: string | undefined,
+    kept: Map<string, string>,
+  ): void {
+    const token = tokenOf(value);
+    const ref = typeof value === 'string' ? undefined : value.ref;
+    if (token !== '') kept.set(key, token);
+    if (!this.store.has(key)) {
+      // New to us; skip only if the previous poll already showed it unchanged (fetched then).
+      if (before === undefined || before !== token || token === '')
+        this.dirty.needsFetch(key, undefined, ref);
+    } else if (before !== undefined && token !== '' && before !== token) {
+      this.dirty.needsFetch(key, undefined);
+    }
   }
 }
 

@@ -65,6 +65,26 @@ export type Hint<T> =
   /** Nothing changed up to `cursor`; persist it. */
   | { type: 'bookmark'; cursor: string };
 
+/**
+ * The part of the store a partial cheap poll covers: the keys the store files under any of `values`
+ * in its named index `index` (`WatchStore.byIndex`; an index the source does not declare covers
+ * nothing).
+ */
+export interface PollScope {
+  readonly index: string;
+  readonly values: readonly string[];
+}
+
+/**
+ * A cheap poll's tokens for part of the source's scope only: a token map (the same contract as a
+ * full poll's) that is complete for the stored keys under `scope` and says nothing of the others.
+ */
+export class PartialPoll extends Map<string, PollToken> {
+  constructor(readonly scope: PollScope) {
+    super();
+  }
+}
+
 export interface CheapPoll {
   /** How often to poll, before budget stretching. Read each time the engine schedules a poll. */
   intervalMs: number;
@@ -82,6 +102,12 @@ export interface CheapPoll {
    * Tokens are compared between consecutive polls only when both are non-empty (the engine keeps
    * just the non-empty ones), so a token that must force a fetch has to differ from its previous
    * non-empty value. A token may carry the object's provider name (`PollToken`, see NamedKey).
+   *
+   * A `PartialPoll` fingerprints its scope only: a key it gives is handled as above; a stored key
+   * under its scope that it does not give has vanished (fetched); every other stored key is left
+   * alone (neither fetched nor its previous token forgotten), so a partial poll costs the engine
+   * what it covers, not the size of the store. The previous token of a key the store does not
+   * hold is forgotten when a partial poll does not give it (shown again, it is read once more).
    */
   poll(): Promise<Map<string, PollToken>>;
 }
