@@ -133,20 +133,21 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
   private planPoll(clusters: string[]): string[] | undefined {
     const pushed = this.pushed;
     if (pushed === undefined || pushed.fallback() || clusters.length === 0) return undefined;
-    const perPoll = Math.max(
-      1,
-      Math.ceil((clusters.length * this.cheapPoll.intervalMs) / pushed.reconcileIntervalMs),
-    );
+    // A due slice waits for the next poll, up to one poll interval: the rotation runs that much
+    // short of the period, so every cluster is listed within reconcileIntervalMs of its last list.
+    const pollMs = this.cheapPoll.intervalMs;
+    const rotationMs = Math.max(pollMs, pushed.reconcileIntervalMs - pollMs);
+    const perPoll = Math.max(1, Math.ceil((clusters.length * pollMs) / rotationMs));
     const picked: string[] = [];
     const now = this.rc.deps.scheduler.now();
-    // A slice of perPoll clusters is due every reconcileIntervalMs × perPoll / clusters: each
-    // cluster once a period. Polls come later than their interval when the budget stretches them
+    // A slice of perPoll clusters is due every rotationMs × perPoll / clusters: each cluster once
+    // a period. Polls come later than their interval when the budget stretches them
     // or a poll takes long: the slices due since the last one are worked off CATCH_UP_SLICES_MAX a
     // poll (a backlog of more than a whole rotation is dropped), so the rotation keeps its period
     // unless the polls stay that many slices apart, and no poll becomes a sweep that holds the
     // engine's worker and the pushed events behind it. A completed list read every cluster: the
     // rotation starts afresh one slice after it (no backlog from before a long relist).
-    const sliceIntervalMs = (pushed.reconcileIntervalMs * perPoll) / clusters.length;
+    const sliceIntervalMs = (rotationMs * perPoll) / clusters.length;
     if (this.listCompletedAtMs !== undefined) {
       this.nextSliceAtMs = Math.max(this.nextSliceAtMs ?? 0, this.listCompletedAtMs + sliceIntervalMs);
       this.listCompletedAtMs = undefined;
@@ -159,7 +160,7 @@ export class TaskSource extends EcsSourceBase implements WatchSource<ClusterObje
       for (let i = 0; i < count; i++) picked.push(clusters[(this.rotation + i) % clusters.length] as string);
       this.rotation = (this.rotation + count) % clusters.length;
       this.nextSliceAtMs += slices * sliceIntervalMs;
-      if (now - this.nextSliceAtMs >= pushed.reconcileIntervalMs) this.nextSliceAtMs = now;
+      if (now - this.nextSliceAtMs >= rotationMs) this.nextSliceAtMs = now;
     }
     return picked;
   }

@@ -7,6 +7,7 @@
  * process killed between receive and delete gets it again with no duplicate effect.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { PartialPoll } from '../../src/watch/source.js';
 import { workloadKey } from '../../adapters/ecs/keys.js';
 import { DURABLE_WAIT_MS } from '../../adapters/aws/sqs-feed.js';
 import { clusterId } from '../../src/model/index.js';
@@ -177,6 +178,34 @@ describe('ECS pushed change feed (EventBridge -> SQS)', { timeout: 120_000 }, ()
     );
     expect(engine.store.size).toBe(6);
     expect(w.ecs.calls.get('ListTasks')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('lists every cluster again within the period of its last list, though a due slice waits for the next poll', async () => {
+    // Four clusters, a 60 s period, a 5 s task poll: a slice falls due between polls and waits for
+    // the next one. Each poll's scope (the clusters it listed) is recorded on the virtual clock.
+    w = await startFeedWorld({ changeFeed: { reconcileIntervalMs: 60_000 }, taskPollIntervalMs: 5_000 });
+    const f = w.ecs.fleet;
+    for (const name of ['a', 'b', 'c', 'd']) f.createCluster({ name });
+    w.events.attach();
+    const tasks = w.region.tasks;
+    const poll = tasks.cheapPoll.poll.bind(tasks.cheapPoll);
+    const listedAt = new Map<string, number[]>();
+    const world = w;
+    tasks.cheapPoll.poll = async () => {
+      const tokens = await poll();
+      if (tokens instanceof PartialPoll)
+        for (const c of tokens.scope.values) listedAt.set(c, [...(listedAt.get(c) ?? []), world.sched.now()]);
+      return tokens;
+    };
+    await synced(w);
+    const start = w.sched.now();
+    await until(() => expect(w?.sched.now()).toBeGreaterThan(start + 250_000), 60_000);
+    expect(listedAt.size).toBe(4);
+    for (const times of listedAt.values()) {
+      expect(times.length).toBeGreaterThanOrEqual(4);
+      for (let i = 1; i < times.length; i++)
+        expect((times[i] as number) - (times[i - 1] as number)).toBeLessThanOrEqual(60_000);
+    }
   });
 
   it('a consumer slow to make a batch durable keeps its messages invisible: no redelivery, nothing in the dead-letter queue', async () => {
