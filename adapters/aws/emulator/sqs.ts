@@ -24,7 +24,7 @@
  * when it arrives (a test may kill the reader in either).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { header, listenLoopback, readBody } from './http.js';
+import { header, jsonObjectBody, listenLoopback, readBody } from './http.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const SQS_PREFIX = 'AmazonSQS.';
@@ -461,11 +461,8 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       fail(new SqsError('UnsupportedOperation', `Unknown operation ${target}`));
       return;
     }
-    let input: Record<string, unknown>;
-    try {
-      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body);
-      input = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
-    } catch {
+    const input = jsonObjectBody(body);
+    if (input === undefined) {
       fail(new SqsError('InvalidParameterValue', 'Request body is not JSON'));
       return;
     }

@@ -1,0 +1,87 @@
+/**
+ * What every AWS emulator (ECS's, Lambda's) keeps for its one emulated account, built from the
+ * options they all take: the CloudTrail log (LookupEvents sees what the fleet and the callers did),
+ * fault injection, call counters and AWS's throttling with the service's documented buckets.
+ * `recordRead` records a served read call as CloudTrail does (readOnly true, user `sightline`)
+ * unless `recordReadEvents` is off.
+ */
+import { CallCounters } from './call-counters.js';
+import { CloudTrailLog } from './cloudtrail-log.js';
+import { Faults } from './faults.js';
+import { ThrottleBuckets } from './throttle.js';
+import type { ServiceBuckets, ThrottlingOptions } from './throttle.js';
+
+export interface AwsEmulatorOptions {
+  account?: string;
+  region?: string;
+  /** Emulator clock in ms (default Date.now). */
+  now?: () => number;
+  throttling?: Partial<ThrottlingOptions>;
+  /** Delay between an API call and its visibility in LookupEvents (default 0). */
+  cloudTrailDeliveryDelayMs?: number;
+  /** Record the callers' read calls as CloudTrail events (default true, as CloudTrail does). */
+  recordReadEvents?: boolean;
+}
+
+/** The emulated service: its CloudTrail event source, its IAM prefix and its throttling buckets. */
+export interface EmulatedService {
+  eventSource: string;
+  iamPrefix: string;
+  buckets: ServiceBuckets;
+}
+
+export interface EmulatedAccount {
+  account: string;
+  /** The region of an unsigned call. */
+  region: string;
+  now: () => number;
+  cloudTrail: CloudTrailLog;
+  faults: Faults;
+  calls: CallCounters;
+  throttle: ThrottleBuckets;
+  /** Records a served read call in CloudTrail (nothing when `recordReadEvents` is off). */
+  recordRead(read: {
+    region: string;
+    eventName: string;
+    eventSource: string;
+    requestParameters: unknown;
+    accessKeyId: string | undefined;
+  }): void;
+}
+
+export function emulatedAccount(options: AwsEmulatorOptions, service: EmulatedService): EmulatedAccount {
+  const account = options.account ?? '123456789012';
+  const now = options.now ?? (() => Date.now());
+  const cloudTrail = new CloudTrailLog(
+    account,
+    now,
+    service.eventSource,
+    options.cloudTrailDeliveryDelayMs ?? 0,
+  );
+  const recordReads = options.recordReadEvents ?? true;
+  return {
+    account,
+    region: options.region ?? 'us-east-1',
+    now,
+    cloudTrail,
+    faults: new Faults(now, account, service.iamPrefix),
+    calls: new CallCounters(),
+    throttle: new ThrottleBuckets(
+      { enabled: options.throttling?.enabled ?? true, scale: options.throttling?.scale ?? 1 },
+      service.buckets,
+      now,
+    ),
+    recordRead(read) {
+      if (!recordReads) return;
+      cloudTrail.record({
+        region: read.region,
+        eventName: read.eventName,
+        eventSource: read.eventSource,
+        readOnly: true,
+        requestParameters: read.requestParameters,
+        ...(read.accessKeyId !== undefined ? { accessKeyId: read.accessKeyId } : {}),
+        username: 'sightline',
+      });
+    },
+  };
+}
