@@ -41,6 +41,7 @@ import type {
   WatchSource,
   WatchStore,
 } from '../../src/watch/source.js';
+import type { PushedReconciliation } from '../aws/adapter-wiring.js';
 import type { RegionFeed } from '../aws/joined-feed.js';
 import type { LambdaRef } from './audit-mapping.js';
 import { clusterKey, functionArn, namespaceKey, parseWorkloadKey, workloadKey } from './keys.js';
@@ -66,13 +67,6 @@ const pageTokens = new PageTokenCodec<PagePosition>('lambda-functions-page', (v)
   return typeof m === 'string' ? { m } : undefined;
 });
 
-/** Pushed mode: the poll is a slow reconciliation unless the queue fell back. */
-export interface PushedPolling {
-  reconcileIntervalMs: number;
-  fallback(): boolean;
-  reconciled(changes: number): void;
-}
-
 interface ReadRound {
   byFunction: Map<string, FunctionRead | undefined>;
   expanded: Set<string>;
@@ -92,7 +86,8 @@ export class FunctionSource extends ClusterObjectSource implements WatchSource<C
     private readonly rc: RegionContext,
     private readonly feed: RegionFeed<LambdaRef>,
     pollIntervalMs: number,
-    private readonly pushed?: PushedPolling,
+    /** Pushed mode: the poll is a slow reconciliation unless the queue fell back. */
+    private readonly pushed?: PushedReconciliation,
   ) {
     super();
     this.id = `${rc.idPrefix}/functions`;
