@@ -8,6 +8,7 @@
 import { CallCounters } from './call-counters.js';
 import { CloudTrailLog } from './cloudtrail-log.js';
 import { Faults } from './faults.js';
+import type { LoopbackServer } from './http.js';
 import { ThrottleBuckets } from './throttle.js';
 import type { ServiceBuckets, ThrottlingOptions } from './throttle.js';
 
@@ -30,6 +31,18 @@ export interface EmulatedService {
   buckets: ServiceBuckets;
 }
 
+/** What every AWS emulator gives its users (tests, benchmarks, the demo); each adds its fleet. */
+export interface AwsEmulator {
+  /** `http://127.0.0.1:PORT`: the endpoint of every API the emulator serves. */
+  endpoint: string;
+  account: string;
+  faults: Faults;
+  calls: CallCounters;
+  cloudTrail: CloudTrailLog;
+  throttle: ThrottleBuckets;
+  stop(): Promise<void>;
+}
+
 export interface EmulatedAccount {
   account: string;
   /** The region of an unsigned call. */
@@ -47,6 +60,8 @@ export interface EmulatedAccount {
     requestParameters: unknown;
     accessKeyId: string | undefined;
   }): void;
+  /** The emulator's users' view of the account, served by `server`. */
+  servedBy(server: LoopbackServer): AwsEmulator;
 }
 
 export function emulatedAccount(options: AwsEmulatorOptions, service: EmulatedService): EmulatedAccount {
@@ -59,18 +74,30 @@ export function emulatedAccount(options: AwsEmulatorOptions, service: EmulatedSe
     options.cloudTrailDeliveryDelayMs ?? 0,
   );
   const recordReads = options.recordReadEvents ?? true;
+  const faults = new Faults(now, account, service.iamPrefix);
+  const calls = new CallCounters();
+  const throttle = new ThrottleBuckets(
+    { enabled: options.throttling?.enabled ?? true, scale: options.throttling?.scale ?? 1 },
+    service.buckets,
+    now,
+  );
   return {
     account,
     region: options.region ?? 'us-east-1',
     now,
     cloudTrail,
-    faults: new Faults(now, account, service.iamPrefix),
-    calls: new CallCounters(),
-    throttle: new ThrottleBuckets(
-      { enabled: options.throttling?.enabled ?? true, scale: options.throttling?.scale ?? 1 },
-      service.buckets,
-      now,
-    ),
+    faults,
+    calls,
+    throttle,
+    servedBy: (server) => ({
+      endpoint: server.endpoint,
+      account,
+      faults,
+      calls,
+      cloudTrail,
+      throttle,
+      stop: server.stop,
+    }),
     recordRead(read) {
       if (!recordReads) return;
       cloudTrail.record({

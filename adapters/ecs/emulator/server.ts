@@ -11,11 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsApiError } from '../../aws/emulator/api-error.js';
-import type { CallCounters } from '../../aws/emulator/call-counters.js';
-import type { CloudTrailLog } from '../../aws/emulator/cloudtrail-log.js';
 import { emulatedAccount } from '../../aws/emulator/emulated-account.js';
-import type { AwsEmulatorOptions } from '../../aws/emulator/emulated-account.js';
-import type { Faults } from '../../aws/emulator/faults.js';
+import type { AwsEmulator, AwsEmulatorOptions } from '../../aws/emulator/emulated-account.js';
 import {
   delay,
   header,
@@ -25,7 +22,6 @@ import {
   signingScope,
 } from '../../aws/emulator/http.js';
 import { lookupEvents } from '../../aws/emulator/lookup-events.js';
-import type { ThrottleBuckets } from '../../aws/emulator/throttle.js';
 import { ECS_BUCKETS, ecsBucketFor } from '../limits.js';
 import { ECS_HANDLERS } from './ecs-api.js';
 import { Fleet } from './fleet.js';
@@ -36,16 +32,9 @@ const CLOUDTRAIL_PREFIX = 'CloudTrail_20131101.';
 
 export type EcsEmulatorOptions = AwsEmulatorOptions;
 
-export interface EcsEmulator {
-  /** `http://127.0.0.1:PORT` — pass as the ECS, CloudTrail and STS endpoint. */
-  endpoint: string;
+export interface EcsEmulator extends AwsEmulator {
   fleet: Fleet;
-  faults: Faults;
-  calls: CallCounters;
-  cloudTrail: CloudTrailLog;
   sts: StsEmulator;
-  throttle: ThrottleBuckets;
-  stop(): Promise<void>;
 }
 
 export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promise<EcsEmulator> {
@@ -129,16 +118,7 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
     body: { __type: 'ServerException', message: 'Internal error' },
   });
 
-  return {
-    endpoint: server.endpoint,
-    fleet,
-    faults,
-    calls,
-    cloudTrail,
-    sts,
-    throttle,
-    stop: server.stop,
-  };
+  return { ...emulated.servedBy(server), fleet, sts };
 }
 
 /** Keeps recorded read events small: scalar request members only. */

@@ -13,11 +13,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsApiError } from '../../aws/emulator/api-error.js';
-import type { CallCounters } from '../../aws/emulator/call-counters.js';
-import type { CloudTrailLog } from '../../aws/emulator/cloudtrail-log.js';
 import { emulatedAccount } from '../../aws/emulator/emulated-account.js';
-import type { AwsEmulatorOptions } from '../../aws/emulator/emulated-account.js';
-import type { Faults } from '../../aws/emulator/faults.js';
+import type { AwsEmulator, AwsEmulatorOptions } from '../../aws/emulator/emulated-account.js';
 import {
   delay,
   header,
@@ -27,7 +24,6 @@ import {
   signingScope,
 } from '../../aws/emulator/http.js';
 import { lookupEvents } from '../../aws/emulator/lookup-events.js';
-import type { ThrottleBuckets } from '../../aws/emulator/throttle.js';
 import { LAMBDA_BUCKETS, lambdaBucketFor } from '../limits.js';
 import { FleetError, LambdaFleet } from './fleet.js';
 import { handle, route } from './lambda-api.js';
@@ -36,16 +32,8 @@ const CLOUDTRAIL_TARGET = 'CloudTrail_20131101.LookupEvents';
 
 export type LambdaEmulatorOptions = AwsEmulatorOptions;
 
-export interface LambdaEmulator {
-  /** `http://127.0.0.1:PORT`: the Lambda and CloudTrail endpoint. */
-  endpoint: string;
-  account: string;
+export interface LambdaEmulator extends AwsEmulator {
   fleet: LambdaFleet;
-  faults: Faults;
-  calls: CallCounters;
-  cloudTrail: CloudTrailLog;
-  throttle: ThrottleBuckets;
-  stop(): Promise<void>;
 }
 
 export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): Promise<LambdaEmulator> {
@@ -138,14 +126,5 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     body: { Type: 'Service', message: 'Internal error' },
   });
 
-  return {
-    endpoint: server.endpoint,
-    account,
-    fleet,
-    faults,
-    calls,
-    cloudTrail,
-    throttle,
-    stop: server.stop,
-  };
+  return { ...emulated.servedBy(server), fleet };
 }
