@@ -2,12 +2,14 @@
  * What every AWS emulator (ECS's, Lambda's) keeps for its one emulated account, built from the
  * options they all take: the CloudTrail log (LookupEvents sees what the fleet and the callers did),
  * fault injection, call counters and AWS's throttling with the service's documented buckets.
- * `recordRead` records a served read call as CloudTrail does (readOnly true, user `sightline`)
- * unless `recordReadEvents` is off.
+ * `faultOf` is a call's injected fault after its injected delay; `recordRead` records a served read
+ * call as CloudTrail does (readOnly true, user `sightline`) unless `recordReadEvents` is off.
  */
 import { CallCounters } from './call-counters.js';
 import { CloudTrailLog } from './cloudtrail-log.js';
 import { Faults } from './faults.js';
+import type { FaultDecision } from './faults.js';
+import { delay } from './http.js';
 import type { LoopbackServer } from './http.js';
 import { ThrottleBuckets } from './throttle.js';
 import type { ServiceBuckets, ThrottlingOptions } from './throttle.js';
@@ -52,6 +54,8 @@ export interface EmulatedAccount {
   faults: Faults;
   calls: CallCounters;
   throttle: ThrottleBuckets;
+  /** The injected fault of a call, once its injected delay (a slow response) has passed. */
+  faultOf(action: string, accessKeyId: string | undefined): Promise<FaultDecision>;
   /** Records a served read call in CloudTrail (nothing when `recordReadEvents` is off). */
   recordRead(read: {
     region: string;
@@ -89,6 +93,11 @@ export function emulatedAccount(options: AwsEmulatorOptions, service: EmulatedSe
     faults,
     calls,
     throttle,
+    async faultOf(action, accessKeyId) {
+      const decision = faults.decide(action, accessKeyId);
+      if (decision.delayMs > 0) await delay(decision.delayMs);
+      return decision;
+    },
     servedBy: (server) => ({
       endpoint: server.endpoint,
       account,

@@ -13,14 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsApiError } from '../../aws/emulator/api-error.js';
 import { emulatedAccount } from '../../aws/emulator/emulated-account.js';
 import type { AwsEmulator, AwsEmulatorOptions } from '../../aws/emulator/emulated-account.js';
-import {
-  delay,
-  header,
-  jsonObjectBody,
-  listenLoopback,
-  readBody,
-  signingScope,
-} from '../../aws/emulator/http.js';
+import { header, jsonObjectBody, listenLoopback, readBody, signingScope } from '../../aws/emulator/http.js';
 import { lookupEvents } from '../../aws/emulator/lookup-events.js';
 import { ECS_BUCKETS, ecsBucketFor } from '../limits.js';
 import { ECS_HANDLERS } from './ecs-api.js';
@@ -43,7 +36,7 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
     iamPrefix: 'ecs',
     buckets: { limits: ECS_BUCKETS, bucketFor: ecsBucketFor },
   });
-  const { account, region, now, cloudTrail, faults, calls, throttle } = emulated;
+  const { account, region, now, cloudTrail, calls, throttle } = emulated;
   const fleet = new Fleet({ account, region, now, trail: cloudTrail });
   const sts = new StsEmulator(now);
 
@@ -54,8 +47,7 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
 
     if (target === undefined) {
       // STS AssumeRole (awsQuery).
-      const decision = faults.decide('AssumeRole', accessKeyId);
-      if (decision.delayMs > 0) await delay(decision.delayMs);
+      await emulated.faultOf('AssumeRole', accessKeyId);
       const out = sts.handle(body);
       calls.count('AssumeRole', out.status === 200 ? 'ok' : 'error');
       res.writeHead(out.status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'emu' });
@@ -75,8 +67,7 @@ export async function startEcsEmulator(options: EcsEmulatorOptions = {}): Promis
       send(err.status, { __type: err.type, message: err.message });
     };
 
-    const decision = faults.decide(action, accessKeyId);
-    if (decision.delayMs > 0) await delay(decision.delayMs);
+    const decision = await emulated.faultOf(action, accessKeyId);
     if (decision.kind === 'error') {
       fail(new AwsApiError(decision.type, decision.message, decision.status));
       return;

@@ -15,14 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsApiError } from '../../aws/emulator/api-error.js';
 import { emulatedAccount } from '../../aws/emulator/emulated-account.js';
 import type { AwsEmulator, AwsEmulatorOptions } from '../../aws/emulator/emulated-account.js';
-import {
-  delay,
-  header,
-  jsonObjectBody,
-  listenLoopback,
-  readBody,
-  signingScope,
-} from '../../aws/emulator/http.js';
+import { header, jsonObjectBody, listenLoopback, readBody, signingScope } from '../../aws/emulator/http.js';
 import { lookupEvents } from '../../aws/emulator/lookup-events.js';
 import { LAMBDA_BUCKETS, lambdaBucketFor } from '../limits.js';
 import { FleetError, LambdaFleet } from './fleet.js';
@@ -42,7 +35,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     iamPrefix: 'lambda',
     buckets: { limits: LAMBDA_BUCKETS, bucketFor: lambdaBucketFor },
   });
-  const { account, region, now, cloudTrail, faults, calls, throttle } = emulated;
+  const { account, region, now, cloudTrail, calls, throttle } = emulated;
   const fleet = new LambdaFleet(account, region, now, cloudTrail);
 
   const handleRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -75,8 +68,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
       else send(status, { Type: 'User', message }, { 'x-amzn-errortype': type, ...extra });
     };
 
-    const decision = faults.decide(action, accessKeyId);
-    if (decision.delayMs > 0) await delay(decision.delayMs);
+    const decision = await emulated.faultOf(action, accessKeyId);
     if (decision.kind === 'error') {
       // Lambda's REST API answers a denial with 403 and throttling with 429 TooManyRequestsException.
       if (isTrail) fail(decision.status, decision.type, decision.message);
