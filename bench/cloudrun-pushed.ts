@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { asyncScheduler } from 'rxjs';
 import { pino } from 'pino';
 import type { BenchSection } from './report.js';
+import { percentile } from './watcher-process.js';
 import type { CloudRunEmulator } from '../adapters/cloudrun/emulator/index.js';
 import { startCloudRunEmulator } from '../adapters/cloudrun/emulator/index.js';
 import { createCloudRunAdapter, workloadKey } from '../adapters/cloudrun/index.js';
@@ -56,13 +57,11 @@ function progress(msg: string): void {
   process.stderr.write(`[bench cloudrun-pushed] ${msg}\n`);
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-/** A seeded generator (mulberry32), so that the knobs pick the same messages on every run. */
-function seeded(seed: number): () => number {
+/**
+ * A seeded generator (mulberry32), so that the knobs pick the same messages on every run (the
+ * pushed-daemon bench seeds its emulators with it too).
+ */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -34,6 +34,7 @@ import { loadConfigFile } from '../src/config/load.js';
 import { inventoryOnce } from '../src/daemon/once.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { createRegistry } from '../src/runtime/metrics.js';
+import { seeded } from './cloudrun-pushed.js';
 import type { BenchFigure, BenchSection } from './report.js';
 import {
   scaleEcsFleet,
@@ -88,18 +89,6 @@ const DROP_WINDOW_MS = 500;
 const log = (msg: string): void => {
   process.stderr.write(`[bench pushed-daemon] ${msg}\n`);
 };
-
-/** A seeded generator (mulberry32), so that the knobs pick the same messages on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface World {
   dir: string;

@@ -6,27 +6,28 @@
  * pushed feed (event-source.ts: the events queue joined with CloudTrail), the task poll becomes a
  * slow reconciliation, and `health()` reports whether each region's feed delivers or fell back.
  *
+ * The clients, the queue, `sources()`, `health()` and `close()` are every AWS adapter's
+ * (adapters/aws/adapter-wiring.ts).
+ *
  * Failure: `sources()` never calls the network (credentials are resolved on first use); provider
  * errors surface from the sources' methods. `close()` ends hint streams, completes `activity$` and
  * destroys the SDK clients; it is idempotent.
  */
 import type { EcsConfig } from './config.js';
-import type { ClusterObject } from '../../src/model/index.js';
 import { ActivityReporter } from '../../src/provider/activity.js';
-import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
-import type { WatchSource } from '../../src/watch/source.js';
+import type { ProviderDeps } from '../../src/provider/adapter.js';
+import { createAwsAdapter } from '../aws/adapter-wiring.js';
+import type { AwsAdapter } from '../aws/adapter-wiring.js';
 import { createAuditFeed } from './audit-source.js';
 import type { AuditFeed } from './audit-source.js';
-import { SqsFeed } from '../aws/sqs-feed.js';
-import type { CheckResult } from '../../src/runtime/health.js';
+import type { SqsFeed } from '../aws/sqs-feed.js';
 import { ECS_CALL_POLICY } from './call.js';
-import { queueUrlFor } from './config.js';
 import { mapEcsEvent } from './event-mapping.js';
 import type { EcsRef } from './event-mapping.js';
 import { createPushedEcsFeed } from './event-source.js';
 import type { EcsFeed } from './event-source.js';
 import { createRegionClients, destroyRegionClients } from './client.js';
-import type { EcsClientOptions, RegionClients } from './client.js';
+import type { EcsClientOptions } from './client.js';
 import { ClusterSource } from './cluster-source.js';
 import { NodeSource } from './node-source.js';
 import { CONTROLLER_NAME, RegionContext } from './region.js';
@@ -45,10 +46,7 @@ export interface EcsRegionSources {
   queue?: SqsFeed<EcsRef>;
 }
 
-export interface EcsAdapter extends ProviderAdapter {
-  /** The sources by region (tests, benchmarks, diagnostics). Built on first call. */
-  regions(): EcsRegionSources[];
-}
+export type EcsAdapter = AwsAdapter<EcsRegionSources>;
 
 export function createEcsAdapter(
   config: EcsConfig,
@@ -57,32 +55,25 @@ export function createEcsAdapter(
 ): EcsAdapter {
   const activity = new ActivityReporter(CONTROLLER_NAME, deps.scheduler);
   const taskDefs = new TaskDefinitions(deps);
-  let clients: RegionClients[] | undefined;
-  let built: EcsRegionSources[] | undefined;
-  let closed = false;
-
-  const regions = (): EcsRegionSources[] => {
-    if (closed) throw new Error('ECS adapter is closed');
-    if (built) return built;
-    clients = createRegionClients(config, options);
-    built = clients.map((rcClients) => {
+  return createAwsAdapter({
+    provider: 'ECS',
+    name: 'ECS',
+    config,
+    deps,
+    activity,
+    createClients: () => createRegionClients(config, options),
+    destroyClients: destroyRegionClients,
+    queue: {
+      name: 'ecs',
+      policy: ECS_CALL_POLICY,
+      map: (e, region) => mapEcsEvent(e, region, config.account),
+    },
+    buildRegion: (rcClients, queue): EcsRegionSources => {
       const rc = new RegionContext(config.account, rcClients, deps, taskDefs, activity);
       const feed = createAuditFeed(rc, config.cloudTrail);
-      const queueUrl = queueUrlFor(config, rc.region);
-      const queue =
-        rcClients.sqs !== undefined && queueUrl !== undefined
-          ? new SqsFeed<EcsRef>(deps, rcClients.sqs, {
-              name: `ecs/${rc.region}`,
-              queueUrl,
-              policy: ECS_CALL_POLICY,
-              map: (e) => mapEcsEvent(e, rc.region, config.account),
-              watchdogMs: config.changeFeed.watchdogMs,
-              silenceMs: config.changeFeed.silenceMs,
-            })
-          : undefined;
       const sourceFeed: EcsFeed =
         queue !== undefined
-          ? createPushedEcsFeed(queue, config.changeFeed.cloudTrail ? feed : undefined)
+          ? createPushedEcsFeed(queue.feed, config.changeFeed.cloudTrail ? feed : undefined)
           : feed;
       const services = new ServiceSource(rc, sourceFeed);
       const tasks = new TaskSource(
@@ -90,13 +81,7 @@ export function createEcsAdapter(
         sourceFeed,
         config.taskPollIntervalMs,
         (t) => services.touches.next(t),
-        queue !== undefined
-          ? {
-              reconcileIntervalMs: config.changeFeed.reconcileIntervalMs,
-              fallback: () => queue.fallback,
-              reconciled: (n) => queue.reconciled(n),
-            }
-          : undefined,
+        queue?.reconciliation,
       );
       return {
         region: rc.region,
@@ -105,44 +90,13 @@ export function createEcsAdapter(
         tasks,
         nodes: new NodeSource(rc, sourceFeed),
         feed,
-        ...(queue !== undefined ? { queue } : {}),
+        ...(queue !== undefined ? { queue: queue.feed } : {}),
       };
-    });
-    return built;
-  };
-
-  return {
-    provider: 'ECS',
-    activity$: activity.activity$,
-    regions,
-    sources(): Promise<WatchSource<ClusterObject>[]> {
-      try {
-        return Promise.resolve(regions().flatMap((r) => [r.clusters, r.services, r.tasks, r.nodes]));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
     },
-    ...(config.changeFeed.source === 'sqs'
-      ? {
-          health(): CheckResult {
-            const feeds = (built ?? []).flatMap((r) =>
-              r.queue !== undefined ? [r.queue.health().detail] : [],
-            );
-            return { ok: true, detail: { feeds } };
-          },
-        }
-      : {}),
-    close(): Promise<void> {
-      if (closed) return Promise.resolve();
-      closed = true;
-      for (const r of built ?? []) {
-        r.feed.close();
-        r.queue?.close();
-        r.services.touches.complete();
-      }
-      activity.close();
-      if (clients) destroyRegionClients(clients);
-      return Promise.resolve();
+    sourcesOf: (r) => [r.clusters, r.services, r.tasks, r.nodes],
+    closeRegion: (r) => {
+      r.feed.close();
+      r.services.touches.complete();
     },
-  };
+  });
 }

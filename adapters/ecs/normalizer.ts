@@ -34,13 +34,10 @@ import type {
   WorkloadContainer,
 } from '../../src/model/index.js';
 import type { TaskDefinitionInfo } from './task-definitions.js';
+import { awsClusterObjects } from '../aws/cluster-objects.js';
+import type { AwsNormalizeContext } from '../aws/cluster-objects.js';
 
-export interface NormalizeContext {
-  account: string;
-  region: string;
-  tenant: { group: string; issuer: string };
-  agentVersion: string;
-}
+export type NormalizeContext = AwsNormalizeContext;
 
 /** Sets the provider order of an object built here (services, deployments, nodes: few objects). */
 function withOrder(o: ClusterObject, order: number | undefined): ClusterObject {
@@ -94,28 +91,15 @@ export function normalizeCluster(ctx: NormalizeContext, c: EcsCluster): ClusterO
     if (s.name && s.value !== undefined) metadata[`setting.${s.name}`] = s.value;
   if (c.serviceConnectDefaults?.namespace)
     metadata['serviceConnectNamespace'] = c.serviceConnectDefaults.namespace;
-  return [
-    {
-      kind: 'cluster',
-      cluster: {
-        id,
-        provider: 'ECS',
-        remoteId: arn,
-        name,
-        region: ctx.region,
-        account: ctx.account,
-        group: ctx.tenant.group,
-        issuer: ctx.tenant.issuer,
-        agentVersion: ctx.agentVersion,
-        labels,
-        metadata,
-      },
-    },
-    {
-      kind: 'namespace',
-      namespace: { clusterId: id, name, labels, enforcement: enforcementFromLabels(labels) },
-    },
-  ];
+  return awsClusterObjects(ctx, {
+    id,
+    provider: 'ECS',
+    remoteId: arn,
+    name,
+    labels,
+    metadata,
+    namespace: { name, labels, enforcement: enforcementFromLabels(labels) },
+  });
 }
 
 /** Images declared by a task definition (a spec: the digest is known per task, not per service). */

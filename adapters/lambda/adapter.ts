@@ -8,25 +8,26 @@
  * when the queue fails or falls silent); `health()` reports each region's queue. `activity$`
  * (LAST SEEN) moves at every successful list, poll and read, per region.
  *
+ * The clients, the queue, `sources()`, `health()` and `close()` are every AWS adapter's
+ * (adapters/aws/adapter-wiring.ts).
+ *
  * Failure: `sources()` never calls the network (credentials are resolved on first use); provider
  * errors surface from the sources' methods. `close()` ends hint streams, completes `activity$` and
  * destroys the SDK clients; it is idempotent.
  */
-import type { ClusterObject } from '../../src/model/index.js';
 import { ActivityReporter } from '../../src/provider/activity.js';
-import type { ProviderAdapter, ProviderDeps } from '../../src/provider/adapter.js';
-import type { CheckResult } from '../../src/runtime/health.js';
-import type { WatchSource } from '../../src/watch/source.js';
+import type { ProviderDeps } from '../../src/provider/adapter.js';
+import { createAwsAdapter } from '../aws/adapter-wiring.js';
+import type { AwsAdapter } from '../aws/adapter-wiring.js';
 import { CloudTrailFeed } from '../aws/cloudtrail-feed.js';
 import { JoinedFeed } from '../aws/joined-feed.js';
 import type { RegionFeed } from '../aws/joined-feed.js';
-import { SqsFeed } from '../aws/sqs-feed.js';
+import type { SqsFeed } from '../aws/sqs-feed.js';
 import { mapCloudTrailEvent } from './audit-mapping.js';
 import type { LambdaRef } from './audit-mapping.js';
 import { LAMBDA_CALL_POLICY } from './call.js';
 import { createRegionClients, destroyRegionClients } from './client.js';
-import type { LambdaClientOptions, RegionClients } from './client.js';
-import { queueUrlFor } from './config.js';
+import type { LambdaClientOptions } from './client.js';
 import type { LambdaConfig } from './config.js';
 import { mapLambdaEvent } from './event-mapping.js';
 import { FunctionSource } from './function-source.js';
@@ -40,10 +41,7 @@ export interface LambdaRegionSources {
   context: RegionContext;
 }
 
-export interface LambdaAdapter extends ProviderAdapter {
-  /** The sources by region (tests, benchmarks, diagnostics). Built on first call. */
-  regions(): LambdaRegionSources[];
-}
+export type LambdaAdapter = AwsAdapter<LambdaRegionSources>;
 
 export function createLambdaAdapter(
   config: LambdaConfig,
@@ -51,15 +49,16 @@ export function createLambdaAdapter(
   options: LambdaClientOptions = {},
 ): LambdaAdapter {
   const activity = new ActivityReporter(CONTROLLER_NAME, deps.scheduler);
-  let clients: RegionClients[] | undefined;
-  let built: LambdaRegionSources[] | undefined;
-  let closed = false;
-
-  const regions = (): LambdaRegionSources[] => {
-    if (closed) throw new Error('Lambda adapter is closed');
-    if (built) return built;
-    clients = createRegionClients(config, options);
-    built = clients.map((rcClients) => {
+  return createAwsAdapter({
+    provider: 'LAMBDA',
+    name: 'Lambda',
+    config,
+    deps,
+    activity,
+    createClients: () => createRegionClients(config, options),
+    destroyClients: destroyRegionClients,
+    queue: { name: 'lambda', policy: LAMBDA_CALL_POLICY, map: mapLambdaEvent },
+    buildRegion: (rcClients, queue): LambdaRegionSources => {
       const rc = new RegionContext(config.account, rcClients, deps, activity);
       const trail = new CloudTrailFeed<LambdaRef>(deps, rcClients.cloudTrail, {
         account: config.account,
@@ -70,68 +69,20 @@ export function createLambdaAdapter(
         policy: LAMBDA_CALL_POLICY,
         map: (raw) => mapCloudTrailEvent(raw, rc.region),
       });
-      const queueUrl = queueUrlFor(config, rc.region);
-      const queue =
-        rcClients.sqs !== undefined && queueUrl !== undefined
-          ? new SqsFeed<LambdaRef>(deps, rcClients.sqs, {
-              name: `lambda/${rc.region}`,
-              queueUrl,
-              policy: LAMBDA_CALL_POLICY,
-              map: (e) => mapLambdaEvent(e, rc.region),
-              watchdogMs: config.changeFeed.watchdogMs,
-              silenceMs: config.changeFeed.silenceMs,
-            })
-          : undefined;
       const feed: RegionFeed<LambdaRef> =
-        queue !== undefined ? new JoinedFeed(queue, config.changeFeed.cloudTrail ? trail : undefined) : trail;
-      const functions = new FunctionSource(
-        rc,
-        feed,
-        config.functionPollIntervalMs,
         queue !== undefined
-          ? {
-              reconcileIntervalMs: config.changeFeed.reconcileIntervalMs,
-              fallback: () => queue.fallback,
-              reconciled: (n) => queue.reconciled(n),
-            }
-          : undefined,
-      );
-      return { region: rc.region, functions, trail, context: rc, ...(queue !== undefined ? { queue } : {}) };
-    });
-    return built;
-  };
-
-  return {
-    provider: 'LAMBDA',
-    activity$: activity.activity$,
-    regions,
-    sources(): Promise<WatchSource<ClusterObject>[]> {
-      try {
-        return Promise.resolve(regions().map((r) => r.functions));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
+          ? new JoinedFeed(queue.feed, config.changeFeed.cloudTrail ? trail : undefined)
+          : trail;
+      const functions = new FunctionSource(rc, feed, config.functionPollIntervalMs, queue?.reconciliation);
+      return {
+        region: rc.region,
+        functions,
+        trail,
+        context: rc,
+        ...(queue !== undefined ? { queue: queue.feed } : {}),
+      };
     },
-    ...(config.changeFeed.source === 'sqs'
-      ? {
-          health(): CheckResult {
-            const feeds = (built ?? []).flatMap((r) =>
-              r.queue !== undefined ? [r.queue.health().detail] : [],
-            );
-            return { ok: true, detail: { feeds } };
-          },
-        }
-      : {}),
-    close(): Promise<void> {
-      if (closed) return Promise.resolve();
-      closed = true;
-      for (const r of built ?? []) {
-        r.trail.close();
-        r.queue?.close();
-      }
-      activity.close();
-      if (clients) destroyRegionClients(clients);
-      return Promise.resolve();
-    },
-  };
+    sourcesOf: (r) => [r.functions],
+    closeRegion: (r) => r.trail.close(),
+  });
 }

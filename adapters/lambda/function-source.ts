@@ -1,7 +1,9 @@
 /**
  * WatchSource `lambda/<account>/<region>/functions`: the region's cluster and namespace, each
  * container-image function as a Deployment and each of its published versions as a ReplicaSet
- * owned by it (normalizer.ts). Zip functions are counted and skipped.
+ * owned by it (normalizer.ts). Zip functions are skipped, each one a list passes over counted in
+ * `sightline_functions_skipped_total{source, reason="zip"}` (at every list, so a relist counts
+ * them again).
  *
  * List: one ListFunctions page (50 functions) per list page, then each image function whole
  * (lister.ts `readFunction`: GetFunction, ListVersionsByFunction, ListAliases, each version's
@@ -41,6 +43,7 @@ import type {
   WatchSource,
   WatchStore,
 } from '../../src/watch/source.js';
+import type { PushedReconciliation } from '../aws/adapter-wiring.js';
 import type { RegionFeed } from '../aws/joined-feed.js';
 import type { LambdaRef } from './audit-mapping.js';
 import { clusterKey, functionArn, namespaceKey, parseWorkloadKey, workloadKey } from './keys.js';
@@ -49,9 +52,13 @@ import type { FunctionRead } from './lister.js';
 import { clusterObjects, lastModifiedMs } from './normalizer.js';
 import type { RegionContext } from './region.js';
 import { checkPageCount } from '../aws/paging.js';
+import { counter } from '../../src/runtime/metrics.js';
+import type { Counter } from 'prom-client';
 
 /** The store index of versions by the key of their function (a family hint's parent). */
 export const FUNCTION_INDEX = 'function';
+/** Functions a list passed over, by source and reason (`zip`: only container images are watched). */
+export const FUNCTIONS_SKIPPED_METRIC = 'sightline_functions_skipped_total';
 /** Image functions read at once within one list page. */
 const READS_IN_FLIGHT = 4;
 
@@ -66,13 +73,6 @@ const pageTokens = new PageTokenCodec<PagePosition>('lambda-functions-page', (v)
   return typeof m === 'string' ? { m } : undefined;
 });
 
-/** Pushed mode: the poll is a slow reconciliation unless the queue fell back. */
-export interface PushedPolling {
-  reconcileIntervalMs: number;
-  fallback(): boolean;
-  reconciled(changes: number): void;
-}
-
 interface ReadRound {
   byFunction: Map<string, FunctionRead | undefined>;
   expanded: Set<string>;
@@ -86,17 +86,25 @@ export class FunctionSource extends ClusterObjectSource implements WatchSource<C
   private readonly restarts: TokenRestarts;
   private lastRound: ReadRound | undefined;
   private zipInListing = 0;
+  private readonly skipped: Counter<'source' | 'reason'>;
   private prevTokens: Map<string, string> | undefined;
 
   constructor(
     private readonly rc: RegionContext,
     private readonly feed: RegionFeed<LambdaRef>,
     pollIntervalMs: number,
-    private readonly pushed?: PushedPolling,
+    /** Pushed mode: the poll is a slow reconciliation unless the queue fell back. */
+    private readonly pushed?: PushedReconciliation,
   ) {
     super();
     this.id = `${rc.idPrefix}/functions`;
     this.restarts = new TokenRestarts(rc.deps.logger, this.id);
+    this.skipped = counter(
+      rc.deps.metrics.registry,
+      FUNCTIONS_SKIPPED_METRIC,
+      'Functions a list passed over, by reason (zip: only container-image functions are watched)',
+      ['source', 'reason'],
+    );
     const cid = rc.clusterId;
     this.indexers = {
       [FUNCTION_INDEX]: (o) =>
@@ -128,10 +136,13 @@ export class FunctionSource extends ClusterObjectSource implements WatchSource<C
     }
     const page = await listFunctionsPage(this.rc, pos.m);
     const names: string[] = [];
+    let zip = 0;
     for (const f of page.functions) {
-      if (f.PackageType !== 'Image') this.zipInListing++;
+      if (f.PackageType !== 'Image') zip++;
       else if (f.FunctionName !== undefined) names.push(f.FunctionName);
     }
+    this.zipInListing += zip;
+    if (zip > 0) this.skipped.inc({ source: this.id, reason: 'zip' }, zip);
     for (let i = 0; i < names.length; i += READS_IN_FLIGHT) {
       const reads = await Promise.all(
         names.slice(i, i + READS_IN_FLIGHT).map((n) => readFunction(this.rc, n)),

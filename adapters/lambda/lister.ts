@@ -99,49 +99,56 @@ function codeOf(code: { ImageUri?: string; ResolvedImageUri?: string } | undefin
   };
 }
 
-/** Published versions (not `$LATEST`), every page. */
-async function listVersions(rc: RegionContext, name: string): Promise<FunctionConfiguration[]> {
-  const out: FunctionConfiguration[] = [];
+/** Every page of a Marker-paged listing, through the paging guards (adapters/aws/paging.ts). */
+async function everyPage<T>(
+  operation: 'ListVersionsByFunction' | 'ListAliases',
+  readPage: (
+    marker: string | undefined,
+  ) => Promise<{ items: T[] | undefined; nextMarker: string | undefined }>,
+): Promise<T[]> {
+  const out: T[] = [];
   let marker: string | undefined;
   let pages = 0;
   do {
-    checkPageCount('ListVersionsByFunction', ++pages);
+    checkPageCount(operation, ++pages);
     const sent = marker;
+    const page = await readPage(sent);
+    out.push(...(page.items ?? []));
+    marker = nextPageToken(operation, sent, page.nextMarker);
+  } while (marker !== undefined);
+  return out;
+}
+
+/** Published versions (not `$LATEST`), every page. */
+async function listVersions(rc: RegionContext, name: string): Promise<FunctionConfiguration[]> {
+  const versions = await everyPage('ListVersionsByFunction', async (marker) => {
     const page = await callLambda(rc.deps, 'ListVersionsByFunction', () =>
       rc.clients.lambda.send(
         new ListVersionsByFunctionCommand({
           FunctionName: name,
           MaxItems: LAMBDA_PAGE_SIZE,
-          ...(sent !== undefined ? { Marker: sent } : {}),
+          ...(marker !== undefined ? { Marker: marker } : {}),
         }),
       ),
     );
-    for (const v of page.Versions ?? []) if (v.Version !== '$LATEST') out.push(v);
-    marker = nextPageToken('ListVersionsByFunction', sent, page.NextMarker);
-  } while (marker !== undefined);
-  return out;
+    return { items: page.Versions, nextMarker: page.NextMarker };
+  });
+  return versions.filter((v) => v.Version !== '$LATEST');
 }
 
-async function listAliases(rc: RegionContext, name: string): Promise<AliasConfiguration[]> {
-  const out: AliasConfiguration[] = [];
-  let marker: string | undefined;
-  let pages = 0;
-  do {
-    checkPageCount('ListAliases', ++pages);
-    const sent = marker;
+function listAliases(rc: RegionContext, name: string): Promise<AliasConfiguration[]> {
+  return everyPage('ListAliases', async (marker) => {
     const page = await callLambda(rc.deps, 'ListAliases', () =>
       rc.clients.lambda.send(
         new ListAliasesCommand({
           FunctionName: name,
           MaxItems: LAMBDA_PAGE_SIZE,
-          ...(sent !== undefined ? { Marker: sent } : {}),
+          ...(marker !== undefined ? { Marker: marker } : {}),
         }),
       ),
     );
-    for (const a of page.Aliases ?? []) out.push(a);
-    marker = nextPageToken('ListAliases', sent, page.NextMarker);
-  } while (marker !== undefined);
-  return out;
+    return { items: page.Aliases, nextMarker: page.NextMarker };
+  });
 }
 
 /** A published version's image: from the cache (immutable), else GetFunction with its qualifier. */

@@ -13,14 +13,11 @@
 import type { AliasConfiguration } from '@aws-sdk/client-lambda';
 import { toContainerImage } from '../../src/model/index.js';
 import type { ClusterObject, ContainerImage, Workload } from '../../src/model/index.js';
+import { awsClusterObjects } from '../aws/cluster-objects.js';
+import type { AwsNormalizeContext } from '../aws/cluster-objects.js';
 import { LAMBDA_NAMESPACE, clusterRemoteId, lambdaClusterId } from './keys.js';
 
-export interface NormalizeContext {
-  account: string;
-  region: string;
-  tenant: { group: string; issuer: string };
-  agentVersion: string;
-}
+export type NormalizeContext = AwsNormalizeContext;
 
 /** The image fields of a GetFunction answer (`Code`). */
 export interface ImageCode {
@@ -47,30 +44,16 @@ export const NATIVE_FUNCTION = 'lambda.amazonaws.com/Function';
 export const NATIVE_VERSION = 'lambda.amazonaws.com/Version';
 
 export function clusterObjects(ctx: NormalizeContext): ClusterObject[] {
-  const id = lambdaClusterId(ctx.account, ctx.region);
   const name = clusterRemoteId(ctx.account, ctx.region);
-  return [
-    {
-      kind: 'cluster',
-      cluster: {
-        id,
-        provider: 'LAMBDA',
-        remoteId: name,
-        name,
-        region: ctx.region,
-        account: ctx.account,
-        group: ctx.tenant.group,
-        issuer: ctx.tenant.issuer,
-        agentVersion: ctx.agentVersion,
-        labels: {},
-        metadata: { service: 'lambda', packageType: 'Image' },
-      },
-    },
-    {
-      kind: 'namespace',
-      namespace: { clusterId: id, name: LAMBDA_NAMESPACE, labels: {}, enforcement: false },
-    },
-  ];
+  return awsClusterObjects(ctx, {
+    id: lambdaClusterId(ctx.account, ctx.region),
+    provider: 'LAMBDA',
+    remoteId: name,
+    name,
+    labels: {},
+    metadata: { service: 'lambda', packageType: 'Image' },
+    namespace: { name: LAMBDA_NAMESPACE, labels: {}, enforcement: false },
+  });
 }
 
 /** `repo@sha256:…` -> `sha256:…`, or undefined. */

@@ -8,10 +8,12 @@ import { commands } from './registry.js';
 import { UsageError } from './command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { redactSecrets } from '../runtime/logger.js';
+import { registeredProviders } from './providers-list.js';
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
-  return `sightline: watches Cloud Run and ECS like a Kubernetes informer and feeds the console.
+  return `sightline: watches cloud workloads like a Kubernetes informer and feeds the console.
+Providers: ${registeredProviders()} (the providers.<id> sections of the config file).
 
 Usage: sightline <command> [flags]
 

@@ -23,7 +23,7 @@ export interface DemoParts {
   readonly providerSections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** The variables the sections reference, with their values. */
   readonly env: Readonly<Record<string, string>>;
-  /** What the parts emulate, for a banner: `Cloud Run (…) and ECS (…)`. */
+  /** What the parts emulate, in one line: `Cloud Run (…) and ECS (…)`. */
   readonly title: string;
   /** Plays scripted change `n` (0, 1, 2, …) and says what it did in one line. */
   playStep(n: number): string;

@@ -58,7 +58,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   });
   const { demo, token } = stack;
   const facts: BannerFacts = {
-    what: `sightline demo: ${demo.title} emulated on loopback`,
+    what: 'sightline demo:',
+    emulated: demo.parts.map((p) => p.title),
     webUrl: stack.webUrl,
     consoleAddress: stack.consoleAddress,
     tokenFile: demoTokenFile,

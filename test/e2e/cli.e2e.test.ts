@@ -1,11 +1,12 @@
 /**
  * The commands a user types, spawned as processes: `sightline once` against the emulators,
  * `sightline demo` (what `npm start` runs) with `clusters list` / `records list` against the
- * console it starts.
+ * console it starts; `--help` naming every registered provider.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { providers } from '../../adapters/index.js';
 import { World, eventually } from './world.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -169,4 +170,21 @@ describe('sightline demo (npm start)', () => {
     expect(await exited).toBe(0);
     expect(out).toContain('stopped cleanly');
   }, 150_000);
+});
+
+describe('sightline --help', () => {
+  it('names every registered provider in the overview and in the demo help', () => {
+    const ids = providers.map((p) => p.id);
+    expect(ids.length).toBeGreaterThan(2);
+    for (const args of [['--help'], ['demo', '--help']]) {
+      const help = spawnSync(process.execPath, [sightline, ...args], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(help.status, help.stderr).toBe(0);
+      const named = help.stdout.split('\n').find((l) => ids.every((id) => l.includes(id)));
+      expect(named, `${args.join(' ')}:\n${help.stdout}`).toBeDefined();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * Listing a region through the real @aws-sdk/client-lambda against the emulator: image functions
- * only (zip counted and skipped), each with its image and digest, tags as labels, versions owned by
+ * only (zip skipped and counted in a metric), each with its image and digest, tags as labels, versions owned by
  * their function with their own images, "serving" decided by alias weights; the calls made; the
  * cache of version images; denied and gone functions.
  */
@@ -30,6 +30,25 @@ function functionsSource(a: LambdaAdapter) {
 }
 
 describe('Lambda list', () => {
+  it('counts the zip functions each list skips in sightline_functions_skipped_total, per source', async () => {
+    emu = await startLambdaEmulator({ throttling: { enabled: false } });
+    emu.fleet.generate({ regions: [REGION], functions: 120, versionsPerFunction: 1, zipEvery: 4 });
+    const deps = makeDeps(undefined, undefined, { budget: false });
+    const a = createLambdaAdapter(lambdaConfig(emu.endpoint), deps);
+    adapters.push(a);
+    const r = functionsSource(a);
+    const skipped = async (): Promise<string[]> =>
+      (await deps.metrics.registry.metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('sightline_functions_skipped_total{'));
+    const line = `sightline_functions_skipped_total{source="${r.functions.id}",reason="zip"}`;
+
+    await listAll(r.functions); // 3 pages of 50: the zip functions of every page are counted
+    expect(await skipped()).toEqual([`${line} 30`]);
+    await listAll(r.functions); // a relist passes over them again
+    expect(await skipped()).toEqual([`${line} 60`]);
+  });
+
   it('lists image functions and their versions with image and digest, skips zip functions, and makes the minimal calls', async () => {
     emu = await startLambdaEmulator({ throttling: { enabled: false } });
     emu.fleet.generate({ regions: [REGION], functions: 60, versionsPerFunction: 3, zipEvery: 6 });

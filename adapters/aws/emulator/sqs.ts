@@ -24,7 +24,7 @@
  * when it arrives (a test may kill the reader in either).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { header, listenLoopback, readBody } from './http.js';
+import { header, jsonObjectBody, listenLoopback, readBody } from './http.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const SQS_PREFIX = 'AmazonSQS.';
@@ -131,6 +131,16 @@ class SqsError extends Error {
   }
 }
 
+/** What SQS answers for a queue that does not exist. */
+function noSuchQueue(): SqsError {
+  return new SqsError(
+    'QueueDoesNotExist',
+    'The specified queue does not exist.',
+    400,
+    'AWS.SimpleQueueService.NonExistentQueue',
+  );
+}
+
 export function md5Hex(s: string): string {
   return createHash('md5').update(s, 'utf8').digest('hex');
 }
@@ -202,13 +212,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       throw new SqsError('InvalidAddress', 'QueueUrl is required', 400, 'InvalidAddress');
     const name = url.slice(url.lastIndexOf('/') + 1);
     const q = queues.get(name);
-    if (!q)
-      throw new SqsError(
-        'QueueDoesNotExist',
-        'The specified queue does not exist.',
-        400,
-        'AWS.SimpleQueueService.NonExistentQueue',
-      );
+    if (!q) throw noSuchQueue();
     return q;
   };
 
@@ -385,13 +389,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     },
     GetQueueUrl: (input) => {
       const q = queues.get(String(input['QueueName']));
-      if (!q)
-        throw new SqsError(
-          'QueueDoesNotExist',
-          'The specified queue does not exist.',
-          400,
-          'AWS.SimpleQueueService.NonExistentQueue',
-        );
+      if (!q) throw noSuchQueue();
       return Promise.resolve({ QueueUrl: q.url });
     },
     GetQueueAttributes: (input) => {
@@ -461,11 +459,8 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       fail(new SqsError('UnsupportedOperation', `Unknown operation ${target}`));
       return;
     }
-    let input: Record<string, unknown>;
-    try {
-      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body);
-      input = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
-    } catch {
+    const input = jsonObjectBody(body);
+    if (input === undefined) {
       fail(new SqsError('InvalidParameterValue', 'Request body is not JSON'));
       return;
     }

@@ -4,17 +4,8 @@
  * ARNs), list maxResults 1-100 (ListServices defaults to 10), opaque NextTokens, `include: ["TAGS"]`
  * and `failures[]` for unknown ARNs. Unknown clusters give ClusterNotFoundException.
  */
+import { AwsApiError } from '../../aws/emulator/api-error.js';
 import type { EmuCluster, EmuContainerInstance, EmuService, EmuTask, Fleet, Tag } from './fleet.js';
-
-export class ApiError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
@@ -24,7 +15,7 @@ const sec = (ms: number | undefined): number | undefined => (ms === undefined ? 
 function str(input: Input, key: string): string | undefined {
   const v = input[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ApiError('InvalidParameterException', `${key} must be a string.`);
+  if (typeof v !== 'string') throw new AwsApiError('InvalidParameterException', `${key} must be a string.`);
   return v;
 }
 
@@ -32,7 +23,7 @@ function strList(input: Input, key: string): string[] {
   const v = input[key];
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-    throw new ApiError('InvalidParameterException', `${key} must be a list of strings.`);
+    throw new AwsApiError('InvalidParameterException', `${key} must be a list of strings.`);
   return v as string[];
 }
 
@@ -44,14 +35,14 @@ function maxResults(input: Input, fallback: number): number {
   const v = input['maxResults'];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 100)
-    throw new ApiError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+    throw new AwsApiError('InvalidParameterException', 'maxResults must be between 1 and 100.');
   return v;
 }
 
 function checkBatch(list: string[], key: string, limit: number): void {
-  if (list.length === 0) throw new ApiError('InvalidParameterException', `${key} can not be empty.`);
+  if (list.length === 0) throw new AwsApiError('InvalidParameterException', `${key} can not be empty.`);
   if (list.length > limit)
-    throw new ApiError('InvalidParameterException', `${key} can have at most ${limit} items.`);
+    throw new AwsApiError('InvalidParameterException', `${key} can have at most ${limit} items.`);
 }
 
 /** Token = base64 of the last ARN returned; lists are sorted by ARN so pages are stable. */
@@ -65,7 +56,7 @@ function paginate(arns: string[], input: Input, fallbackMax: number): Output {
       if (typeof decoded.after !== 'string') throw new Error('bad');
       after = decoded.after;
     } catch {
-      throw new ApiError('InvalidParameterException', 'Invalid nextToken.');
+      throw new AwsApiError('InvalidParameterException', 'Invalid nextToken.');
     }
   }
   const sorted = [...arns].sort();
@@ -81,7 +72,7 @@ function paginate(arns: string[], input: Input, fallbackMax: number): Output {
 
 function mustCluster(fleet: Fleet, region: string, input: Input): EmuCluster {
   const c = fleet.findCluster(region, str(input, 'cluster'));
-  if (!c || c.status !== 'ACTIVE') throw new ApiError('ClusterNotFoundException', 'Cluster not found.');
+  if (!c || c.status !== 'ACTIVE') throw new AwsApiError('ClusterNotFoundException', 'Cluster not found.');
   return c;
 }
 
@@ -296,9 +287,9 @@ export const ECS_HANDLERS: Record<string, EcsHandler> = {
 
   DescribeTaskDefinition(fleet, region, input) {
     const ref = str(input, 'taskDefinition');
-    if (ref === undefined) throw new ApiError('InvalidParameterException', 'taskDefinition is required.');
+    if (ref === undefined) throw new AwsApiError('InvalidParameterException', 'taskDefinition is required.');
     const td = fleet.findTaskDefinition(region, ref);
-    if (!td) throw new ApiError('ClientException', 'Unable to describe task definition.');
+    if (!td) throw new AwsApiError('ClientException', 'Unable to describe task definition.');
     return {
       taskDefinition: {
         taskDefinitionArn: td.arn,
@@ -343,7 +334,7 @@ export const ECS_HANDLERS: Record<string, EcsHandler> = {
 
   ListTagsForResource(fleet, region, input) {
     const arn = str(input, 'resourceArn');
-    if (arn === undefined) throw new ApiError('InvalidParameterException', 'resourceArn is required.');
+    if (arn === undefined) throw new AwsApiError('InvalidParameterException', 'resourceArn is required.');
     for (const c of fleet.clustersIn(region)) {
       if (c.arn === arn) return { tags: tagsOut(c.tags) };
       for (const s of c.services.values()) if (s.arn === arn) return { tags: tagsOut(s.tags) };
@@ -352,6 +343,6 @@ export const ECS_HANDLERS: Record<string, EcsHandler> = {
       const ci = c.containerInstances.get(arn);
       if (ci) return { tags: tagsOut(ci.tags) };
     }
-    throw new ApiError('InvalidParameterException', 'The specified resource could not be found.');
+    throw new AwsApiError('InvalidParameterException', 'The specified resource could not be found.');
   },
 };

@@ -9,7 +9,7 @@
  * The clock is injected (`now`), so tests run on virtual or warped time.
  */
 import { createHash } from 'node:crypto';
-import type { CloudTrailLog } from './cloudtrail-log.js';
+import type { CloudTrailLog } from '../../aws/emulator/cloudtrail-log.js';
 
 export interface Tag {
   key: string;

@@ -9,7 +9,8 @@
  * API would answer; nothing is half-applied.
  */
 import { createHash } from 'node:crypto';
-import type { CloudTrailLog } from '../../ecs/emulator/cloudtrail-log.js';
+import { AwsApiError } from '../../aws/emulator/api-error.js';
+import type { CloudTrailLog } from '../../aws/emulator/cloudtrail-log.js';
 
 export type PackageType = 'Image' | 'Zip';
 
@@ -57,13 +58,10 @@ export interface FunctionObserver {
 
 export type FunctionChange = 'created' | 'updated' | 'published' | 'deleted';
 
-export class FleetError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 404,
-  ) {
-    super(message);
+/** A refused fleet operation or API call: Lambda's exception name and HTTP status (404 unless said). */
+export class FleetError extends AwsApiError {
+  constructor(type: string, message: string, status = 404) {
+    super(type, message, status);
   }
 }
 

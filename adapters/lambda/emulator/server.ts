@@ -2,71 +2,45 @@
  * The wire-level Lambda + CloudTrail emulator (tests, benchmarks, the demo): one node:http server on
  * 127.0.0.1 (port 0). Lambda's REST-JSON read API (lambda-api.ts) is routed by path under
  * `/2015-03-31/functions`; awsJson1_1 requests with `x-amz-target: CloudTrail_20131101.LookupEvents`
- * are CloudTrail (the ECS emulator's CloudTrail log and LookupEvents, shared, not copied). The
+ * are CloudTrail (every AWS emulator's CloudTrail log and LookupEvents, adapters/aws/emulator/). The
  * region comes from the SigV4 credential scope.
  *
- * Per call: fault injection (the ECS emulator's `Faults`: storms, 5xx, slow responses, expired keys,
- * denied actions), then Lambda's throttling (429 TooManyRequestsException, as Lambda answers), then
- * the handler; the call is counted and, as CloudTrail does, recorded as a read event (readOnly true).
+ * Per call: fault injection (the shared `Faults`: storms, 5xx, slow responses, expired keys, denied
+ * actions), then Lambda's throttling with its documented buckets (adapters/lambda/limits.ts; 429
+ * TooManyRequestsException, as Lambda answers), then the handler; the call is counted and, as
+ * CloudTrail does, recorded as a read event (readOnly true).
  * Errors are REST-JSON: the status, `x-amzn-errortype` and `{"Type","message"}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { delay, header, listenLoopback, readBody } from '../../aws/emulator/http.js';
-import { CloudTrailLog } from '../../ecs/emulator/cloudtrail-log.js';
-import { lookupEvents } from '../../ecs/emulator/lookup-events.js';
-import { Faults } from '../../ecs/emulator/faults.js';
-import { CallCounters } from '../../ecs/emulator/server.js';
+import { AwsApiError } from '../../aws/emulator/api-error.js';
+import { emulatedAccount } from '../../aws/emulator/emulated-account.js';
+import type { AwsEmulator, AwsEmulatorOptions } from '../../aws/emulator/emulated-account.js';
+import { header, jsonObjectBody, listenLoopback, readBody, signingScope } from '../../aws/emulator/http.js';
+import { lookupEvents } from '../../aws/emulator/lookup-events.js';
+import { LAMBDA_BUCKETS, lambdaBucketFor } from '../limits.js';
 import { FleetError, LambdaFleet } from './fleet.js';
 import { handle, route } from './lambda-api.js';
-import { LambdaThrottle } from './throttle.js';
-import type { LambdaThrottling } from './throttle.js';
 
 const CLOUDTRAIL_TARGET = 'CloudTrail_20131101.LookupEvents';
 
-export interface LambdaEmulatorOptions {
-  account?: string;
-  region?: string;
-  now?: () => number;
-  throttling?: Partial<LambdaThrottling>;
-  cloudTrailDeliveryDelayMs?: number;
-  /** Record the callers' read calls as CloudTrail events (default true, as CloudTrail does). */
-  recordReadEvents?: boolean;
-}
+export type LambdaEmulatorOptions = AwsEmulatorOptions;
 
-export interface LambdaEmulator {
-  /** `http://127.0.0.1:PORT`: the Lambda and CloudTrail endpoint. */
-  endpoint: string;
-  account: string;
+export interface LambdaEmulator extends AwsEmulator {
   fleet: LambdaFleet;
-  faults: Faults;
-  calls: CallCounters;
-  cloudTrail: CloudTrailLog;
-  throttle: LambdaThrottle;
-  stop(): Promise<void>;
 }
-
-export { CallCounters };
 
 export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): Promise<LambdaEmulator> {
-  const account = options.account ?? '123456789012';
-  const region = options.region ?? 'us-east-1';
-  const now = options.now ?? (() => Date.now());
-  const cloudTrail = new CloudTrailLog(account, now, options.cloudTrailDeliveryDelayMs ?? 0);
+  const emulated = emulatedAccount(options, {
+    eventSource: 'lambda.amazonaws.com',
+    iamPrefix: 'lambda',
+    buckets: { limits: LAMBDA_BUCKETS, bucketFor: lambdaBucketFor },
+  });
+  const { account, region, now, cloudTrail, calls, throttle } = emulated;
   const fleet = new LambdaFleet(account, region, now, cloudTrail);
-  const faults = new Faults(now, account);
-  const calls = new CallCounters();
-  const throttle = new LambdaThrottle(
-    { enabled: options.throttling?.enabled ?? true, scale: options.throttling?.scale ?? 1 },
-    now,
-  );
-  const recordReads = options.recordReadEvents ?? true;
 
   const handleRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
-    const auth = header(req, 'authorization') ?? '';
-    const scope = /Credential=([^/,\s]+)\/\d{8}\/([a-z0-9-]+)\//.exec(auth);
-    const accessKeyId = scope?.[1];
-    const callRegion = scope?.[2] ?? region;
+    const { accessKeyId, region: callRegion } = signingScope(req, region);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const isTrail = header(req, 'x-amz-target') === CLOUDTRAIL_TARGET;
     const rest = isTrail ? undefined : route(req.method ?? 'GET', url.pathname, url.searchParams);
@@ -94,18 +68,14 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
       else send(status, { Type: 'User', message }, { 'x-amzn-errortype': type, ...extra });
     };
 
-    const decision = faults.decide(action, accessKeyId);
-    if (decision.delayMs > 0) await delay(decision.delayMs);
+    const decision = await emulated.faultOf(action, accessKeyId);
     if (decision.kind === 'error') {
-      // The shared Faults word denials for ECS; Lambda's IAM prefix is lambda.
-      const message =
-        decision.type === 'AccessDeniedException' && !isTrail
-          ? decision.message.replaceAll(`ecs:${action}`, `lambda:${action}`)
-          : decision.message;
-      const status = decision.type === 'AccessDeniedException' && !isTrail ? 403 : decision.status;
-      const type =
-        decision.type === 'ThrottlingException' && !isTrail ? 'TooManyRequestsException' : decision.type;
-      fail(type === 'TooManyRequestsException' ? 429 : status, type, message);
+      // Lambda's REST API answers a denial with 403 and throttling with 429 TooManyRequestsException.
+      if (isTrail) fail(decision.status, decision.type, decision.message);
+      else if (decision.type === 'ThrottlingException')
+        fail(429, 'TooManyRequestsException', decision.message);
+      else if (decision.type === 'AccessDeniedException') fail(403, decision.type, decision.message);
+      else fail(decision.status, decision.type, decision.message);
       return;
     }
     if (!throttle.take(callRegion, action)) {
@@ -116,12 +86,9 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     try {
       let out: Record<string, unknown>;
       if (isTrail) {
-        const parsed: unknown = body.length === 0 ? {} : JSON.parse(body);
-        out = lookupEvents(
-          cloudTrail,
-          callRegion,
-          parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {},
-        );
+        const input = jsonObjectBody(body);
+        if (input === undefined) throw new AwsApiError('SerializationException', 'Request body is not JSON');
+        out = lookupEvents(cloudTrail, callRegion, input);
       } else {
         if (!rest)
           throw new FleetError(
@@ -132,23 +99,16 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
         out = handle(fleet, callRegion, rest);
       }
       calls.count(action, 'ok');
-      if (recordReads) {
-        cloudTrail.record({
-          region: callRegion,
-          eventName: isTrail ? action : `${action}20150331`,
-          eventSource: isTrail ? 'cloudtrail.amazonaws.com' : 'lambda.amazonaws.com',
-          readOnly: true,
-          requestParameters: rest?.functionName !== undefined ? { functionName: rest.functionName } : null,
-          ...(accessKeyId !== undefined ? { accessKeyId } : {}),
-          username: 'sightline',
-        });
-      }
+      emulated.recordRead({
+        region: callRegion,
+        eventName: isTrail ? action : `${action}20150331`,
+        eventSource: isTrail ? 'cloudtrail.amazonaws.com' : 'lambda.amazonaws.com',
+        requestParameters: rest?.functionName !== undefined ? { functionName: rest.functionName } : null,
+        accessKeyId,
+      });
       send(200, out);
     } catch (err) {
-      if (err instanceof FleetError) fail(err.status, err.type, err.message);
-      else if (err instanceof SyntaxError) fail(400, 'SerializationException', 'Request body is not JSON');
-      else if (err instanceof Error && 'type' in err && typeof err.type === 'string')
-        fail(400, err.type, err.message); // CloudTrail's ApiError
+      if (err instanceof AwsApiError) fail(err.status, err.type, err.message);
       else fail(500, 'ServiceException', 'Internal error');
     }
   };
@@ -158,14 +118,5 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     body: { Type: 'Service', message: 'Internal error' },
   });
 
-  return {
-    endpoint: server.endpoint,
-    account,
-    fleet,
-    faults,
-    calls,
-    cloudTrail,
-    throttle,
-    stop: server.stop,
-  };
+  return { ...emulated.servedBy(server), fleet };
 }

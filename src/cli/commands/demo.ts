@@ -4,15 +4,16 @@ import type { DemoOptions } from '../../demo/demo.js';
 import type { Command } from '../command.js';
 import { UsageError, parseCommandArgs } from '../command.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { registeredProviders } from '../providers-list.js';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'the embedded demo: emulated Cloud Run + ECS, a reference console, a live clusters list',
+  summary: `the embedded demo: emulated ${registeredProviders()}, a reference console, a live clusters list`,
   help: `Usage: sightline demo [--duration SECONDS] [--step SECONDS] [--no-redraw]
 
-Starts the Cloud Run and ECS emulators with a small fleet, the reference console and the watcher,
-all on 127.0.0.1 (no cloud account, no network), shows a live 'clusters list' and a line per
-sighting while a script changes the fleet. Ctrl-C stops it cleanly.
+Starts the emulators of every provider (${registeredProviders()}) with a small fleet, the reference
+console and the watcher, all on 127.0.0.1 (no cloud account, no network), shows a live
+'clusters list' and a line per sighting while a script changes the fleet. Ctrl-C stops it cleanly.
   --duration SECONDS  stop by itself after this long
   --step SECONDS      time between scripted fleet changes (default 4)
   --no-redraw         print lines instead of redrawing the screen (default when not a TTY)`,

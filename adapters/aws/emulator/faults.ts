@@ -1,8 +1,9 @@
 /**
- * Fault injection for the emulator: throttling storms, 5xx errors, slow responses, expired
- * credentials and denied actions (an IAM policy without them: HTTP 400 AccessDeniedException with
- * AWS's message, until `allowActions`). Each fault applies to the actions it names (all actions when
- * none are named). The server asks `decide(action, accessKeyId)` before serving a call.
+ * Fault injection of an AWS emulator (ECS's, Lambda's): throttling storms, 5xx errors, slow
+ * responses, expired credentials and denied actions (an IAM policy without them: HTTP 400
+ * AccessDeniedException with AWS's message naming `<service>:<action>`, until `allowActions`). Each
+ * fault applies to the actions it names (all actions when none are named). The server asks
+ * `decide(action, accessKeyId)` before serving a call and writes a refusal in its protocol's shape.
  */
 
 export type FaultDecision =
@@ -39,7 +40,9 @@ export class Faults {
 
   constructor(
     private readonly now: () => number,
-    private readonly account = '123456789012',
+    private readonly account: string,
+    /** The IAM prefix of the emulated service's actions (`ecs`, `lambda`); CloudTrail's and STS's are known. */
+    private readonly service: string,
   ) {}
 
   /** Every matching call is throttled for `durationMs` of emulator time. */
@@ -110,7 +113,8 @@ export class Faults {
     }
     if (this.denied.has(action)) {
       // AWS's wording for an identity-based policy that lacks the action.
-      const service = action === 'LookupEvents' ? 'cloudtrail' : action === 'AssumeRole' ? 'sts' : 'ecs';
+      const service =
+        action === 'LookupEvents' ? 'cloudtrail' : action === 'AssumeRole' ? 'sts' : this.service;
       const iamAction = `${service}:${action}`;
       const caller = `arn:aws:sts::${this.account}:assumed-role/sightline-reader/sightline`;
       return refuse(

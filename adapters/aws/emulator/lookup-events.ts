@@ -2,10 +2,12 @@
  * CloudTrail LookupEvents in CloudTrail's wire shapes (PascalCase members, epoch-second times):
  * at most one LookupAttribute, MaxResults 1-50 (default 50), StartTime <= EndTime, newest first, a
  * NextToken bound to the exact parameters it was issued for (InvalidNextTokenException otherwise).
+ * Every AWS emulator serves it over its own CloudTrail log. Failure: a bad request throws
+ * `AwsApiError` (HTTP 400, CloudTrail's exception name), which the server answers as such.
  */
 import { createHash } from 'node:crypto';
 import type { CloudTrailLog } from './cloudtrail-log.js';
-import { ApiError } from './ecs-api.js';
+import { AwsApiError } from './api-error.js';
 
 type Input = Record<string, unknown>;
 
@@ -24,7 +26,7 @@ function timeMs(v: unknown, name: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number') return Math.round(v * 1000);
   if (typeof v === 'string' && !Number.isNaN(Date.parse(v))) return Date.parse(v);
-  throw new ApiError('InvalidTimeRangeException', `${name} is not a valid time.`);
+  throw new AwsApiError('InvalidTimeRangeException', `${name} is not a valid time.`);
 }
 
 export function lookupEvents(log: CloudTrailLog, region: string, input: Input): Record<string, unknown> {
@@ -33,15 +35,15 @@ export function lookupEvents(log: CloudTrailLog, region: string, input: Input): 
   let attributeValue: string | undefined;
   if (attrs !== undefined && attrs !== null) {
     if (!Array.isArray(attrs))
-      throw new ApiError('InvalidLookupAttributesException', 'LookupAttributes must be a list.');
+      throw new AwsApiError('InvalidLookupAttributesException', 'LookupAttributes must be a list.');
     if (attrs.length > 1)
-      throw new ApiError('InvalidLookupAttributesException', 'You can specify only one lookup attribute.');
+      throw new AwsApiError('InvalidLookupAttributesException', 'You can specify only one lookup attribute.');
     const a = attrs[0] as { AttributeKey?: unknown; AttributeValue?: unknown } | undefined;
     if (a) {
       if (typeof a.AttributeKey !== 'string' || !ATTRIBUTE_KEYS.has(a.AttributeKey))
-        throw new ApiError('InvalidLookupAttributesException', 'Unsupported lookup attribute key.');
+        throw new AwsApiError('InvalidLookupAttributesException', 'Unsupported lookup attribute key.');
       if (typeof a.AttributeValue !== 'string' || a.AttributeValue.length === 0)
-        throw new ApiError('InvalidLookupAttributesException', 'AttributeValue is required.');
+        throw new AwsApiError('InvalidLookupAttributesException', 'AttributeValue is required.');
       attributeKey = a.AttributeKey;
       attributeValue = a.AttributeValue;
     }
@@ -49,12 +51,12 @@ export function lookupEvents(log: CloudTrailLog, region: string, input: Input): 
   const startMs = timeMs(input['StartTime'], 'StartTime');
   const endMs = timeMs(input['EndTime'], 'EndTime');
   if (startMs !== undefined && endMs !== undefined && startMs > endMs)
-    throw new ApiError('InvalidTimeRangeException', 'StartTime must be before EndTime.');
+    throw new AwsApiError('InvalidTimeRangeException', 'StartTime must be before EndTime.');
   const mr = input['MaxResults'];
   let maxResults = 50;
   if (mr !== undefined && mr !== null) {
     if (typeof mr !== 'number' || !Number.isInteger(mr) || mr < 1 || mr > 50)
-      throw new ApiError('InvalidMaxResultsException', 'MaxResults must be between 1 and 50.');
+      throw new AwsApiError('InvalidMaxResultsException', 'MaxResults must be between 1 and 50.');
     maxResults = mr;
   }
   const paramsHash = createHash('sha256')
@@ -74,7 +76,7 @@ export function lookupEvents(log: CloudTrailLog, region: string, input: Input): 
         throw new Error('mismatch');
       after = { t: d.t, s: d.s };
     } catch {
-      throw new ApiError(
+      throw new AwsApiError(
         'InvalidNextTokenException',
         'Invalid NextToken: parameters differ or token is malformed.',
       );

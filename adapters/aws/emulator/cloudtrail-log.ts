@@ -1,5 +1,6 @@
 /**
- * The emulator's CloudTrail event history for one account, all regions: events are recorded with an
+ * The CloudTrail event history of an AWS emulator (one account, all regions; every AWS emulator
+ * keeps one, ECS's and Lambda's alike): events are recorded with an
  * event time and a delivery time (event time + delivery delay) and LookupEvents sees an event only
  * once delivered. Lookup follows AWS semantics: exactly one lookup attribute, StartTime/EndTime
  * inclusive, newest first, MaxResults 1-50, a NextToken valid only with identical parameters.
@@ -61,6 +62,8 @@ export class CloudTrailLog {
   constructor(
     readonly account: string,
     private readonly now: () => number,
+    /** The event source of a record that names none (the emulated service's, `ecs.amazonaws.com`). */
+    readonly defaultEventSource: string,
     deliveryDelayMs = 0,
   ) {
     this.deliveryDelayMs = deliveryDelayMs;
@@ -74,7 +77,7 @@ export class CloudTrailLog {
   record(input: RecordInput): StoredEvent {
     const eventTimeMs = input.eventTimeMs ?? this.now();
     const eventId = randomUUID();
-    const source = input.eventSource ?? 'ecs.amazonaws.com';
+    const source = input.eventSource ?? this.defaultEventSource;
     const doc: Record<string, unknown> = {
       eventVersion: '1.08',
       userIdentity: {
@@ -148,7 +151,7 @@ export class CloudTrailLog {
       eventTimeMs,
       region: fallback.region,
       eventName: str('eventName') ?? fallback.eventName ?? 'Unknown',
-      eventSource: str('eventSource') ?? fallback.eventSource ?? 'ecs.amazonaws.com',
+      eventSource: str('eventSource') ?? fallback.eventSource ?? this.defaultEventSource,
       readOnly:
         typeof parsed['readOnly'] === 'boolean'
           ? (parsed['readOnly'] as boolean)
