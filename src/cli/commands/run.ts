@@ -4,7 +4,6 @@ import { ConfigError } from '../../config/errors.js';
 import { defaults } from '../../config/defaults.js';
 import { providers } from '../../../adapters/index.js';
 import { secretFieldNames } from '../../provider/registration.js';
-import { applyHeapGrowth } from '../../runtime/heap-growth.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createRegistry } from '../../runtime/metrics.js';
 import { onShutdownSignals } from '../../runtime/shutdown.js';
@@ -46,9 +45,6 @@ database is from a newer sightline; nothing started).`,
       throw err;
     }
     const logger = createLogger({ level: config.log.level, secretFields: secretFieldNames(providers) });
-    const heapGrowth = applyHeapGrowth();
-    if (heapGrowth !== undefined && 'invalid' in heapGrowth)
-      logger.warn(`${heapGrowth.invalid}; the V8 default applies`);
     const options = { logger, registry: createRegistry(), agentVersion };
     let daemon: Daemon | ElectedDaemon;
     try {
