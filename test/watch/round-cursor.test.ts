@@ -45,24 +45,34 @@ function lostAtCrash(
   return lost;
 }
 
+/** a (hinted at 5, again at 7) and b (hinted at 6), read in one round. */
+const HINTED_A_B_A = [
+  { key: 'a', cursor: 5 },
+  { key: 'b', cursor: 6 },
+  { key: 'a', cursor: 7 },
+];
+
+/** A watch synced on a1 and b1 whose hints the test pushes itself. */
+async function syncedTwoKeys(opts: { batchedReads?: boolean } = {}): Promise<ReturnType<typeof harness>> {
+  const h = harness();
+  if (opts.batchedReads === false) h.fake.getMany = undefined;
+  h.fake.put('a', 'a1');
+  h.fake.put('b', 'b1');
+  h.watch.start();
+  await h.clock.settle();
+  h.fake.feed = 'manual';
+  h.clear();
+  return h;
+}
+
 describe('cursors of a read round', () => {
   it('a key hinted again later in the round does not carry the newer cursor past an earlier key', async () => {
-    const h = harness();
-    h.fake.put('a', 'a1');
-    h.fake.put('b', 'b1');
-    h.watch.start();
-    await h.clock.settle();
-    h.fake.feed = 'manual';
-    h.clear();
+    const h = await syncedTwoKeys();
     h.fake.put('a', 'a2');
     h.fake.put('b', 'b2');
     h.fake.put('a', 'a3');
     // One round: a (hinted at 5, again at 7) is first in it, b (hinted at 6) second.
-    const hinted = [
-      { key: 'a', cursor: 5 },
-      { key: 'b', cursor: 6 },
-      { key: 'a', cursor: 7 },
-    ];
+    const hinted = HINTED_A_B_A;
     for (const x of hinted) h.fake.push({ type: 'changed', key: x.key, cursor: String(x.cursor) });
     await h.clock.settle();
     expect(lostAtCrash(h.events, hinted)).toEqual([]);
@@ -70,21 +80,11 @@ describe('cursors of a read round', () => {
   });
 
   it('a round whose reads fail part way leaves the cursor where it was until the retry applied the rest', async () => {
-    const h = harness();
-    h.fake.getMany = undefined; // read one by one: the first read lands, the second fails
-    h.fake.put('a', 'a1');
-    h.fake.put('b', 'b1');
-    h.watch.start();
-    await h.clock.settle();
-    h.fake.feed = 'manual';
-    h.clear();
+    // Read one by one: the first read lands, the second fails.
+    const h = await syncedTwoKeys({ batchedReads: false });
     h.fake.put('a', 'a2');
     h.fake.put('b', 'b2');
-    const hinted = [
-      { key: 'a', cursor: 5 },
-      { key: 'b', cursor: 6 },
-      { key: 'a', cursor: 7 },
-    ];
+    const hinted = HINTED_A_B_A;
     for (const x of hinted) h.fake.push({ type: 'deleted', key: x.key, cursor: String(x.cursor) });
     h.fake.failures.get.push(undefined, new Error('read failed'));
     await h.clock.settle();
