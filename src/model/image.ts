@@ -6,6 +6,11 @@
  * error }` with a specific message, so a caller can count and report it instead of crashing.
  * Results are frozen and remembered per reference string in a bounded table (a fleet repeats a few
  * hundred references across 100,000 tasks, and every list parses each task's again).
+ *
+ * `toContainerImage` likewise hands out one frozen ContainerImage per reference and resolved digest
+ * (and per reference without a digest, for the default reason): the tasks of a service share it, so
+ * the store's sharing (share.ts) and hashing (hash.ts) recognize it by identity instead of reading
+ * it member by member for every task. Images are never modified after they are built.
  */
 import { GenerationalTable } from './generational-table.js';
 
@@ -28,7 +33,18 @@ type ParseResult =
 
 /** Distinct references remembered per generation (see GenerationalTable: at most twice this). */
 const parsedGenerationMaxEntries = 4_096;
-const parsed = new GenerationalTable<ParseResult>(parsedGenerationMaxEntries);
+/** A reference's parse result and the images built from it (see `toContainerImage`). */
+interface ParsedEntry {
+  readonly result: ParseResult;
+  /** Resolved digest (or '' for none, with the default reason) -> the one frozen image for it. */
+  images: Map<string, ContainerImage> | undefined;
+}
+const parsed = new GenerationalTable<ParsedEntry>(parsedGenerationMaxEntries);
+/**
+ * Images remembered per reference; past this the reference's images start over (a `:latest` tag
+ * redeployed many times keeps only its recent digests).
+ */
+const imagesPerReferenceMax = 16;
 
 const DEFAULT_REGISTRY = 'docker.io';
 const LEGACY_REGISTRIES = new Set(['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
@@ -44,15 +60,21 @@ function isDigest(value: string): value is Digest {
 }
 
 export function parseImageReference(input: string): ParseResult {
+  return parsedEntry(input)?.result ?? parse(input);
+}
+
+/** The remembered entry of `input`, made on first sight; undefined for inputs too long to keep. */
+function parsedEntry(input: string): ParsedEntry | undefined {
   // Longer inputs are parsed without being remembered, so the table's keys stay bounded in size.
-  if (input.length > 4096) return parse(input);
-  let result = parsed.get(input);
-  if (result === undefined) {
-    result = parse(input);
+  if (input.length > 4096) return undefined;
+  let entry = parsed.get(input);
+  if (entry === undefined) {
+    const result = parse(input);
     if (result.ok) Object.freeze(result.value);
-    parsed.set(input, Object.freeze(result));
+    entry = { result: Object.freeze(result), images: undefined };
+    parsed.set(input, entry);
   }
-  return result;
+  return entry;
 }
 
 function parse(input: string): ParseResult {
@@ -141,6 +163,9 @@ export interface ContainerImage {
  * Builds a ContainerImage from a reference and a digest the provider resolved (which wins over a
  * digest pinned in the reference only if they agree; a disagreement keeps the provider's, which is
  * what actually ran). An unparsable reference yields an unresolved image with the parse error.
+ *
+ * The result is frozen and may be the same instance an earlier call returned for the same reference
+ * and digest (see the top of this file): never modify it.
  */
 export function toContainerImage(
   reference: string,
@@ -148,7 +173,43 @@ export function toContainerImage(
   unresolvedReason: UnresolvedReason = 'not-reported-by-provider',
   unresolvedDetail?: string,
 ): ContainerImage {
-  const parsed = parseImageReference(reference);
+  const entry = parsedEntry(reference);
+  // Remembered: a resolved digest (valid ones only are ever stored), or none with the default reason.
+  const memoKey =
+    entry === undefined || !entry.result.ok
+      ? undefined
+      : resolvedDigest !== undefined && resolvedDigest !== ''
+        ? resolvedDigest
+        : unresolvedReason === 'not-reported-by-provider' && unresolvedDetail === undefined
+          ? ''
+          : undefined;
+  if (memoKey !== undefined) {
+    const known = entry?.images?.get(memoKey);
+    if (known !== undefined) return known;
+  }
+  const img = Object.freeze(
+    buildImage(
+      entry?.result ?? parse(reference),
+      reference,
+      resolvedDigest,
+      unresolvedReason,
+      unresolvedDetail,
+    ),
+  );
+  if (memoKey !== undefined && entry !== undefined && (memoKey === '' || img.digest === memoKey)) {
+    if (entry.images === undefined || entry.images.size >= imagesPerReferenceMax) entry.images = new Map();
+    entry.images.set(memoKey, img);
+  }
+  return img;
+}
+
+function buildImage(
+  parsed: ParseResult,
+  reference: string,
+  resolvedDigest: string | undefined,
+  unresolvedReason: UnresolvedReason,
+  unresolvedDetail: string | undefined,
+): ContainerImage {
   if (!parsed.ok) {
     const img: ContainerImage = {
       reference,
@@ -171,10 +232,11 @@ export function toContainerImage(
     return tag !== undefined
       ? { reference, registry, repository, tag, digest }
       : { reference, registry, repository, digest };
-  const unresolved =
+  const unresolved = Object.freeze(
     unresolvedDetail === undefined
       ? { reason: unresolvedReason }
-      : { reason: unresolvedReason, detail: unresolvedDetail };
+      : { reason: unresolvedReason, detail: unresolvedDetail },
+  );
   return tag !== undefined
     ? { reference, registry, repository, tag, unresolved }
     : { reference, registry, repository, unresolved };

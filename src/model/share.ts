@@ -47,11 +47,13 @@ const maxCandidates = 8;
 /** Member hash -> the shared parts with that hash (almost always one). */
 const table = new GenerationalTable<object[], number>(shareGenerationMaxEntries);
 /**
- * Every shared part, with a positive id that turns negative once the part is held by a second
- * object (its hash digest is kept from then on).
+ * Every shared part -> its `deepHash`, with `heldTwice` set once the part is held by a second
+ * object (its hash digest is kept from then on). A part inside another is recognized by identity
+ * here before its content is read: an adapter that hands out one instance for repeated content (a
+ * frozen ContainerImage, image.ts) costs one lookup per holder.
  */
-const ids = new WeakMap<object, number>();
-let nextId = 1;
+const sharedParts = new WeakMap<object, number>();
+const heldTwice = 0x40000000;
 
 /**
  * Interns every string in a tree of plain objects and arrays and shares its repeated parts, in
@@ -103,36 +105,46 @@ function visit(node: object, depth: number): object {
     return node;
   }
   // Already a shared part (an adapter handed the same instance again): nothing to do below it.
-  if (ids.has(node)) return node;
+  const known = sharedParts.get(node);
+  if (known !== undefined) {
+    if (known < heldTwice) holdAgain(node, known);
+    return node;
+  }
   const h = deepHash(node, depth);
   if (h === notShareable) {
     keepMembers(node, depth);
     return node;
   }
-  const slot = h & 0x3fffffff;
-  const candidates = table.get(slot);
+  const candidates = table.get(h);
   if (candidates !== undefined) {
     for (const shared of candidates) {
       if (!sameContent(shared, node, depth)) continue;
-      const id = ids.get(shared) as number;
-      if (id > 0) {
-        // Held by a second object now: worth keeping its digest for their hashes.
-        rememberPartDigest(shared);
-        ids.set(shared, -id);
-      }
+      const hash = sharedParts.get(shared) as number;
+      if (hash < heldTwice) holdAgain(shared, hash);
       return shared;
     }
   }
   keepMembers(node, depth);
-  if (candidates === undefined) table.set(slot, [node]);
+  if (candidates === undefined) table.set(h, [node]);
   else if (candidates.length < maxCandidates) candidates.push(node);
   else return node;
-  ids.set(node, nextId++);
+  sharedParts.set(node, h);
   return node;
 }
 
-/** Keeps `node` itself: its object members replaced by their shared copies, its strings interned. */
+/** A shared part now held by a second object: worth keeping its digest for their hashes. */
+function holdAgain(part: object, hash: number): void {
+  rememberPartDigest(part);
+  sharedParts.set(part, hash | heldTwice);
+}
+
+/**
+ * Keeps `node` itself: its object members replaced by their shared copies, its strings interned. A
+ * frozen part (an adapter's shared instance) is kept as it is: it cannot be changed, and its
+ * strings are already held once, by it.
+ */
 function keepMembers(node: object, depth: number): void {
+  if (Object.isFrozen(node)) return;
   const record = node as Record<string, unknown>;
   if (Array.isArray(node)) {
     const array = node as unknown[];
@@ -179,7 +191,7 @@ function deepHash(node: object, depth: number): number {
     for (let i = 0; i < n; i++) {
       const v = array[i];
       if (v !== null && typeof v === 'object') {
-        const child = deepHash(v, depth + 1);
+        const child = partHash(v, depth + 1);
         if (child === notShareable) return notShareable;
         h = mix(mix(h, 7), child);
       } else {
@@ -197,7 +209,7 @@ function deepHash(node: object, depth: number): number {
       if (++n > shareMaxEntries) return notShareable;
       const v = record[key];
       if (v !== null && typeof v === 'object') {
-        const child = deepHash(v, depth + 1);
+        const child = partHash(v, depth + 1);
         if (child === notShareable) return notShareable;
         h = mix(mix(h, 7), child);
       } else {
@@ -211,6 +223,12 @@ function deepHash(node: object, depth: number): number {
   }
   if (text > maxTextLength) return notShareable;
   return h & 0x3fffffff;
+}
+
+/** `deepHash` of a part inside another: remembered for a shared part, else computed. */
+function partHash(node: object, depth: number): number {
+  const known = sharedParts.get(node);
+  return known === undefined ? deepHash(node, depth) : known & ~heldTwice;
 }
 
 /** `h` with a primitive member mixed in; `notShareable` for a value no part holds (a function, a symbol, a bigint). */

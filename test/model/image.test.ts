@@ -176,3 +176,59 @@ describe('parseImageReference, remembered per reference', () => {
     expect(early.ok && early.value.repository).toBe('team/app-0');
   });
 });
+
+describe('toContainerImage, one frozen image per reference and digest', () => {
+  it('hands out the same instance for the same reference and resolved digest, and no caller can change it', () => {
+    const a = toContainerImage('ghcr.io/acme/web:3', D);
+    const b = toContainerImage('ghcr.io/acme/web:3', D);
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(() => {
+      (a as { digest?: string }).digest = D2;
+    }).toThrow(TypeError);
+    expect(toContainerImage('ghcr.io/acme/web:3', D).digest).toBe(D);
+  });
+
+  it('keeps different digests, references and reasons apart', () => {
+    const a = toContainerImage('ghcr.io/acme/web:4', D);
+    expect(toContainerImage('ghcr.io/acme/web:4', D2).digest).toBe(D2);
+    expect(toContainerImage('ghcr.io/acme/web:5', D).reference).toBe('ghcr.io/acme/web:5');
+    expect(toContainerImage('ghcr.io/acme/web:4').unresolved).toEqual({ reason: 'not-reported-by-provider' });
+    expect(toContainerImage('ghcr.io/acme/web:4', undefined, 'pending-start').unresolved).toEqual({
+      reason: 'pending-start',
+    });
+    expect(toContainerImage('ghcr.io/acme/web:4', undefined, 'lookup-failed', '503').unresolved).toEqual({
+      reason: 'lookup-failed',
+      detail: '503',
+    });
+    // An empty resolved digest is no digest: the reason given still counts.
+    expect(toContainerImage('ghcr.io/acme/web:4', '', 'pending-start').unresolved).toEqual({
+      reason: 'pending-start',
+    });
+    expect(toContainerImage('ghcr.io/acme/web:4', D)).toBe(a);
+  });
+
+  it('never remembers a malformed digest as if it were one', () => {
+    const bad = toContainerImage('ghcr.io/acme/web:6', 'sha256:nothex');
+    expect(bad.digest).toBeUndefined();
+    const again = toContainerImage('ghcr.io/acme/web:6', 'sha256:nothex');
+    expect(again.digest).toBeUndefined();
+    expect(again.unresolved?.reason).toBe('not-reported-by-provider');
+    // A digest pinned in the reference still wins over a malformed resolved one.
+    expect(toContainerImage(`ghcr.io/acme/web@${D}`, 'sha256:nothex').digest).toBe(D);
+  });
+
+  it('stays right for a tag redeployed with more digests than it remembers', () => {
+    const digests = Array.from({ length: 40 }, (_, i) => `sha256:${i.toString(16).padStart(64, '0')}`);
+    for (let round = 0; round < 2; round++)
+      for (const d of digests) expect(toContainerImage('ghcr.io/acme/web:latest', d).digest).toBe(d);
+  });
+
+  it('builds an image for an unparsable reference without sharing a mutable one', () => {
+    const a = toContainerImage('Bad/Ref', D);
+    expect(a.digest).toBe(D);
+    expect(a.unresolved).toBeUndefined();
+    expect(toContainerImage('Bad/Ref').unresolved?.reason).toBe('invalid-reference');
+    expect(Object.isFrozen(a)).toBe(true);
+  });
+});

@@ -102,3 +102,47 @@ describe('internObject with the store key', () => {
     });
   });
 });
+
+describe('internObject with frozen parts (an adapter shared instance, such as a ContainerImage)', () => {
+  const image = Object.freeze({
+    reference: 'r:1',
+    digest: 'sha256:1',
+    unresolved: Object.freeze({ reason: 'x' }),
+  });
+  const make = (name: string) => ({
+    kind: 'workload',
+    workload: { uid: name, containers: [{ name: 'app', image }], labels: { app: 'a' } },
+  });
+
+  it('keeps the frozen instance as it is, and shares the parts that hold it', () => {
+    const a = internObject(make('a'));
+    const b = internObject(make('b'));
+    expect(a.workload.containers[0]?.image).toBe(image);
+    expect(b.workload.containers).toBe(a.workload.containers);
+    expect(canonicalJson(b)).toBe(canonicalJson(make('b')));
+  });
+
+  it('shares a part holding an equal but distinct frozen instance with the one kept before', () => {
+    const first = internObject(make('c'));
+    const copy = Object.freeze({ ...image });
+    const other = internObject({
+      kind: 'workload',
+      workload: { uid: 'd', containers: [{ name: 'app', image: copy }], labels: { app: 'a' } },
+    });
+    expect(other.workload.containers).toBe(first.workload.containers);
+  });
+
+  it('does not share a part whose frozen member differs', () => {
+    const first = internObject(make('e'));
+    const other = internObject({
+      kind: 'workload',
+      workload: {
+        uid: 'f',
+        containers: [{ name: 'app', image: Object.freeze({ ...image, digest: 'sha256:2' }) }],
+        labels: { app: 'a' },
+      },
+    });
+    expect(other.workload.containers).not.toBe(first.workload.containers);
+    expect(other.workload.containers[0]?.image.digest).toBe('sha256:2');
+  });
+});
