@@ -40,10 +40,10 @@ const beyondLatin1 = /[\u0100-\uffff]/;
 const flatScratch = Buffer.allocUnsafe(4096);
 
 /**
- * `s` as one flat string. A string built by concatenation (every key: `workload/${id}/${uid}`) is a
- * rope of its pieces in V8, and a Map holding it as a key keeps the whole rope: about 100 bytes
- * more per key. Keys the watcher holds for a long time are stored flat (copied through a reused
- * buffer: no allocation but the string itself).
+ * `s` as one flat string. A string built by concatenation is a rope of its pieces in V8, and
+ * whatever holds it keeps the whole rope: about 100 bytes more per string once it has been read
+ * flat. Strings the watcher holds for a long time and cannot build flat are copied flat through a
+ * reused buffer (no allocation but the string itself). Keys are built flat (`objectKey`).
  */
 export function flatString(s: string): string {
   if (beyondLatin1.test(s)) return s;

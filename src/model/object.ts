@@ -20,16 +20,21 @@ export type ClusterObject = (
   order?: number;
 };
 
+/**
+ * The object's key, as one flat string: built by `join` (a template or `+` would give a V8 rope of
+ * its pieces, which hashing and comparing flatten into a second copy while the rope stays behind
+ * it). The watch engine keeps it as its store key for as long as it holds the object.
+ */
 export function objectKey(o: ClusterObject): string {
   switch (o.kind) {
     case 'cluster':
-      return `cluster/${o.cluster.id}`;
+      return ['cluster/', o.cluster.id].join('');
     case 'namespace':
-      return `namespace/${o.namespace.clusterId}/${o.namespace.name}`;
+      return ['namespace/', o.namespace.clusterId, '/', o.namespace.name].join('');
     case 'workload':
-      return `workload/${o.workload.clusterId}/${o.workload.uid}`;
+      return ['workload/', o.workload.clusterId, '/', o.workload.uid].join('');
     case 'node':
-      return `node/${o.node.clusterId}/${o.node.id}`;
+      return ['node/', o.node.clusterId, '/', o.node.id].join('');
   }
 }
 

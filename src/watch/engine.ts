@@ -47,7 +47,6 @@ import { PartialPoll, deniedPermission, isThrottling, tokenOf } from './source.j
 import type { Hint, PollToken, WatchSource } from './source.js';
 import { MapWatchStore, isOlder } from './store.js';
 import type { StoreEntry } from './store.js';
-import { flatString } from '../model/intern.js';
 import { Timers } from '../runtime/timers.js';
 import { DEFAULT_DENIED_RETRY_MS, DEFAULT_RESYNC_PERIOD_MS } from './types.js';
 import type { Watch, WatchOptions } from './types.js';
@@ -183,8 +182,12 @@ export class WatchEngine<T> implements Watch<T> {
     const initial = this.options.initial;
     if (initial) {
       for (const o of initial.objects) {
-        const key = flatString(o.key);
-        this.store.set(key, { object: this.retain(o.object, key), hash: o.hash, order: o.order, seen: 0 });
+        this.store.set(o.key, {
+          object: this.retain(o.object, o.key),
+          hash: o.hash,
+          order: o.order,
+          seen: 0,
+        });
       }
       this.lastCursor = initial.cursor;
       this.relistCause = 'restart';
@@ -416,12 +419,9 @@ export class WatchEngine<T> implements Watch<T> {
     try {
       key = this.source.keyOf(object);
       cur = this.store.entry(key);
-      // A new key is kept whatever its hash: retained first (with the flat key the store will
-      // keep), so its hash can reuse what retain shared.
-      if (cur === undefined) {
-        key = flatString(key);
-        object = this.retain(object, key);
-      }
+      // A new key is kept whatever its hash: retained first (with the key the store will keep),
+      // so its hash can reuse what retain shared.
+      if (cur === undefined) object = this.retain(object, key);
       hash = this.source.hashOf(object);
       order = this.source.orderOf(object);
     } catch (err) {
@@ -775,12 +775,9 @@ export class WatchEngine<T> implements Watch<T> {
     let hash: string;
     let order: number | undefined;
     try {
-      // A new key is kept whatever its hash: retained first (with the flat key the store will
-      // keep), so its hash can reuse what retain shared.
-      if (cur === undefined) {
-        key = flatString(key);
-        object = this.retain(object, key);
-      }
+      // A new key is kept whatever its hash: retained first (with the key the store will keep),
+      // so its hash can reuse what retain shared.
+      if (cur === undefined) object = this.retain(object, key);
       hash = this.source.hashOf(object);
       order = this.source.orderOf(object);
     } catch (err) {

@@ -115,6 +115,10 @@ export interface CheapPoll {
 export interface WatchSource<T> {
   /** Stable id, e.g. `ecs/123456789012/us-east-1/tasks`. Used for cursors, metrics and logs. */
   readonly id: string;
+  /**
+   * The object's key. The store keeps the string returned for as long as it holds the object:
+   * return it flat (`objectKey` joins its parts), not as a rope of pieces built by `+`.
+   */
   keyOf(obj: T): string;
   /**
    * A per-object order that really is monotonic (Cloud Run generation, ECS Task.version,

@@ -53,7 +53,7 @@ export interface WatchOptions<T> {
   /**
    * Applied to every object before the store keeps it (e.g. interning its strings and sharing its
    * repeated parts); returns the object to keep and emit, equal in content to the one given.
-   * `key`, given for an object stored under a new key, is the flat key string the store keeps:
+   * `key`, given for an object stored under a new key, is the key string the store keeps:
    * text the object repeats from it can be kept as a slice of it. Default: the object as given.
    */
   retain?: (obj: T, key?: string) => T;
