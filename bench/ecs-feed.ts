@@ -412,11 +412,12 @@ export async function run(): Promise<BenchSection> {
       pass: lostFoundMs >= 0 && lostFoundMs <= 12 * MIN_MS,
     },
     {
-      metric: 'RSS after the pushed-mode initial list and steady state',
+      // The emulated account (100,000 tasks, their ARNs and pages) lives in this process too, so
+      // the watcher's ≤ 300 MB is not this figure: `-- pushed-daemon` measures the watcher alone.
+      metric:
+        'RSS of this process (the watcher and the emulated account) after the pushed-mode steady state (for reference)',
       value: Math.round(rss / 1048576),
       unit: 'MB',
-      target: '≤ 300',
-      pass: rss <= 300 * 1048576,
     },
   );
   notes.push(
